@@ -52,16 +52,22 @@ const struct mh_sasl_mech *mh_sasl_mech_find(const char *name);
 const struct mh_sasl_mech *mh_sasl_mech_choose(const char *const *server_mechs, bool need_authzid,
                                                bool allow_cram_md5);
 
-/* Returns a new client for @mech, or NULL with MH_AUTH_ERROR_USAGE (missing user
- * name, an authzid with a mechanism that cannot carry one, NUL-free checks...). */
+/* Returns a new client for @mech (one from mh_sasl_mech_find() or _choose()), or NULL
+ * with MH_AUTH_ERROR_USAGE: "no user name given" (NULL or empty authid), "no password
+ * given", or an authzid with a mechanism that cannot carry one (only PLAIN can; an
+ * empty authzid counts as none). */
 struct mh_sasl_client *mh_sasl_client_new(const struct mh_sasl_mech *mech,
                                           const struct mh_sasl_settings *set, GError **error);
 
 /* Wipes all secrets and frees; NULL is allowed. */
 void mh_sasl_client_free(struct mh_sasl_client *c);
 
-/* Gives the mechanism the server's decoded challenge (@len may be 0). Returns false
- * with MH_AUTH_ERROR_PROTOCOL when the challenge is not acceptable at this step. */
+/* Gives the mechanism the server's decoded challenge (@len may be 0). Call it once per
+ * challenge, then mh_sasl_client_output() for the reply. Returns false with
+ * MH_AUTH_ERROR_PROTOCOL when the challenge is not acceptable at this step (any
+ * challenge after the last reply, a non-empty one before the PLAIN response, an empty
+ * CRAM-MD5 one), or MH_AUTH_ERROR_MECH when OpenSSL cannot compute HMAC-MD5. PLAIN
+ * accepts an empty challenge before its response (a server without SASL-IR). */
 bool mh_sasl_client_input(struct mh_sasl_client *c, const unsigned char *data, size_t len,
                           GError **error);
 
