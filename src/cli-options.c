@@ -1,1 +1,308 @@
 /* SPDX-License-Identifier: MIT */
+/* Account options shared by commands, password sources, and exit codes. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "mh-log.h"
+#include "mh-secret.h"
+#include "sasl.h"
+
+G_DEFINE_QUARK(mh-config-error-quark, mh_config_error)
+
+void
+cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *suffix)
+{
+	const GOptionEntry base[] = {
+		{"host", 0, 0, G_OPTION_ARG_STRING, &a->host, "IMAP server name or address",
+		 "HOST"},
+		{"port", 0, 0, G_OPTION_ARG_INT, &a->port,
+		 "Port (default 993 with --ssl, else 143)", "PORT"},
+		{"ssl", 0, 0, G_OPTION_ARG_NONE, &a->ssl, "Implicit TLS from the first byte (993)",
+		 NULL},
+		{"tls", 0, 0, G_OPTION_ARG_NONE, &a->tls, "STARTTLS, required (port 143)", NULL},
+		{"notls", 0, 0, G_OPTION_ARG_NONE, &a->notls,
+		 "No encryption at all (passwords travel in clear)", NULL},
+		{"user", 0, 0, G_OPTION_ARG_STRING, &a->user, "Mailbox user name", "USER"},
+		{"password", 0, 0, G_OPTION_ARG_STRING, &a->password,
+		 "Password (visible to other local users: prefer --passfile)", "PASSWORD"},
+		{"passfile", 0, 0, G_OPTION_ARG_FILENAME, &a->passfile,
+		 "Read the password from the first line of FILE", "FILE"},
+		{"authmech", 0, 0, G_OPTION_ARG_STRING, &a->authmech,
+		 "CRAM-MD5, PLAIN or LOGIN (default: the strongest offered)", "MECH"},
+		{"authuser", 0, 0, G_OPTION_ARG_STRING, &a->authuser,
+		 "Authenticate as this admin/master user, acting as --user (PLAIN)", "ADMIN"},
+		{"cafile", 0, 0, G_OPTION_ARG_FILENAME, &a->cafile,
+		 "Trust the CA certificates in FILE instead of the system store", "FILE"},
+		{"insecure", 0, 0, G_OPTION_ARG_NONE, &a->insecure,
+		 "Do not verify the server certificate (dangerous)", NULL},
+		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &a->noauthmd5, "Never use CRAM-MD5", NULL},
+		{"timeout", 0, 0, G_OPTION_ARG_INT, &a->timeout,
+		 "Seconds to wait for the server (default 120)", "SECONDS"},
+	};
+	GOptionEntry *entries = g_new0(GOptionEntry, G_N_ELEMENTS(base) + 1);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(base); i++) {
+		entries[i] = base[i];
+		/* GOption keeps pointers to the names: the strings live as long as the
+		 * process, like the option tables of every command. */
+		g_autofree char *name = g_strconcat(base[i].long_name, suffix, NULL);
+
+		entries[i].long_name = g_intern_string(name);
+		if (*suffix != '\0') {
+			g_autofree char *desc =
+				g_strdup_printf("%s (side %s)", base[i].description, suffix);
+
+			entries[i].description = g_intern_string(desc);
+		}
+	}
+	g_option_group_add_entries(group, entries);
+	g_free(entries);
+}
+
+static bool
+cli_read_passfile(const char *path, char **password_r, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	char *data = NULL;
+	gsize len = 0;
+	size_t line;
+
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
+			    "cannot read the password file: %s", local->message);
+		return false;
+	}
+	line = strcspn(data, "\r\n");
+	*password_r = mh_secret_strndup(data, line);
+	mh_secret_wipe(data, len);
+	g_free(data);
+	return true;
+}
+
+static bool
+cli_prompt_password(const char *user, const char *host, char **password_r, GError **error)
+{
+	struct termios old, quiet;
+	char buf[1024];
+	bool ok;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+			    "no password for %s: give --passfile FILE or set MAILHAUL_PASSWORD",
+			    user);
+		return false;
+	}
+	fprintf(stderr, "Password for %s on %s: ", user, host);
+	fflush(stderr);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	ok = fgets(buf, sizeof(buf), stdin) != NULL;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	if (ok)
+		*password_r = mh_secret_strndup(buf, strcspn(buf, "\r\n"));
+	mh_secret_wipe(buf, sizeof(buf));
+	if (!ok)
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, "no password given");
+	return ok;
+}
+
+static bool
+cli_password(struct cli_account *a, const char *suffix, char **password_r, GError **error)
+{
+	const char *env = g_getenv("MAILHAUL_PASSWORD");
+	const char *who = a->authuser != NULL ? a->authuser : a->user;
+
+	if (a->password != NULL) {
+		mh_log(MH_LOG_WARN, "--password%s is visible to other users of this machine in "
+				    "the process list: prefer --passfile%s or MAILHAUL_PASSWORD",
+		       suffix, suffix);
+		*password_r = mh_secret_strdup(a->password);
+		mh_secret_wipe(a->password, strlen(a->password));
+		return true;
+	}
+	if (a->passfile != NULL)
+		return cli_read_passfile(a->passfile, password_r, error);
+	if (env != NULL) {
+		*password_r = mh_secret_strdup(env);
+		return true;
+	}
+	return cli_prompt_password(who, a->host, password_r, error);
+}
+
+static bool
+cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static bool
+cli_usage(GError **error, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, msg);
+	return false;
+}
+
+static bool
+cli_account_check(const struct cli_account *a, const char *s, GError **error)
+{
+	if (a->host == NULL || *a->host == '\0')
+		return cli_usage(error, "missing --host%s: which IMAP server?", s);
+	if (a->user == NULL || *a->user == '\0')
+		return cli_usage(error, "missing --user%s: which mailbox?", s);
+	if ((a->ssl ? 1 : 0) + (a->tls ? 1 : 0) + (a->notls ? 1 : 0) > 1)
+		return cli_usage(error, "--ssl%s, --tls%s and --notls%s exclude each other", s, s,
+				 s);
+	if (a->port < 0 || a->port > 65535)
+		return cli_usage(error, "--port%s must be between 1 and 65535", s);
+	if (a->timeout < 0)
+		return cli_usage(error, "--timeout%s must be a number of seconds", s);
+	if (a->authmech != NULL && mh_sasl_mech_find(a->authmech) == NULL)
+		return cli_usage(error, "unknown --authmech%s '%s' (use CRAM-MD5, PLAIN or LOGIN)",
+				 s, a->authmech);
+	if (a->authuser != NULL && a->authmech != NULL &&
+	    g_ascii_strcasecmp(a->authmech, "PLAIN") != 0)
+		return cli_usage(error, "--authuser%s needs --authmech%s PLAIN", s, s);
+	return true;
+}
+
+static enum mh_imap_tls_mode
+cli_tls_mode(const struct cli_account *a)
+{
+	if (a->ssl)
+		return MH_IMAP_TLS_IMPLICIT;
+	if (a->tls)
+		return MH_IMAP_TLS_STARTTLS;
+	if (a->notls)
+		return MH_IMAP_TLS_NONE;
+	return a->port == 0 || a->port == 993 ? MH_IMAP_TLS_IMPLICIT : MH_IMAP_TLS_AUTO;
+}
+
+bool
+cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_settings *set_r,
+		    struct mh_imap_credentials *cred_r, char **password_r, GError **error)
+{
+	if (!cli_account_check(a, suffix, error))
+		return false;
+	*set_r = (struct mh_imap_settings){
+		.host = a->host,
+		.port = (uint16_t)a->port,
+		.tls = cli_tls_mode(a),
+		.insecure = a->insecure,
+		.cafile = a->cafile,
+		.read_timeout_ms = (unsigned)a->timeout * 1000,
+		.label = *suffix != '\0' ? (*suffix == '1' ? "host1" : "host2") : NULL,
+	};
+	if (a->insecure)
+		mh_log(MH_LOG_WARN, "--insecure%s: the certificate of %s is not checked; anyone "
+				    "on the path can read the password and the mail",
+		       suffix, a->host);
+	if (!cli_password(a, suffix, password_r, error))
+		return false;
+	*cred_r = (struct mh_imap_credentials){
+		.user = a->user,
+		.authuser = a->authuser,
+		.password = *password_r,
+		.mechanism = a->authmech,
+		.allow_cram_md5 = !a->noauthmd5,
+		.cleartext_ok = a->notls,
+	};
+	return true;
+}
+
+void
+cli_account_clear(struct cli_account *a)
+{
+	g_free(a->host);
+	g_free(a->user);
+	if (a->password != NULL)
+		mh_secret_wipe(a->password, strlen(a->password));
+	g_free(a->password);
+	g_free(a->passfile);
+	g_free(a->authmech);
+	g_free(a->authuser);
+	g_free(a->cafile);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+cli_scrub_argv(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *arg = argv[i];
+		char *eq;
+
+		if (!g_str_has_prefix(arg, "--password") || g_str_has_prefix(arg, "--passfile"))
+			continue;
+		eq = strchr(arg, '=');
+		if (eq != NULL)
+			memset(eq + 1, 'x', strlen(eq + 1));
+		else if (i + 1 < argc)
+			memset(argv[i + 1], 'x', strlen(argv[i + 1]));
+	}
+}
+
+bool
+cli_set_debug(const char *spec, GError **error)
+{
+	unsigned mask = 0;
+
+	if (spec == NULL)
+		return true;
+	if (!mh_log_parse_categories(spec, &mask, error))
+		return false;
+	mh_log_set_categories(mask);
+	return true;
+}
+
+static int
+cli_imap_exit_code(int code)
+{
+	switch (code) {
+	case MH_IMAP_ERROR_RESOLVE:
+	case MH_IMAP_ERROR_CONNECT:
+	case MH_IMAP_ERROR_TIMEOUT:
+	case MH_IMAP_ERROR_DISCONNECTED:
+	case MH_IMAP_ERROR_BYE:
+		return MH_EXIT_CONNECT;
+	case MH_IMAP_ERROR_TLS:
+		return MH_EXIT_TLS;
+	case MH_IMAP_ERROR_AUTH:
+	case MH_IMAP_ERROR_AUTH_MECH:
+		return MH_EXIT_AUTH;
+	case MH_IMAP_ERROR_PROTOCOL:
+		return MH_EXIT_PROTOCOL;
+	case MH_IMAP_ERROR_USAGE:
+		return MH_EXIT_USAGE;
+	default:
+		return MH_EXIT_FAILURE;
+	}
+}
+
+int
+cli_exit_code(const GError *error)
+{
+	if (error->domain == G_OPTION_ERROR)
+		return MH_EXIT_USAGE;
+	if (error->domain == MH_CONFIG_ERROR) {
+		if (error->code == MH_CONFIG_ERROR_NOINPUT)
+			return MH_EXIT_NOINPUT;
+		if (error->code == MH_CONFIG_ERROR_UNAVAILABLE)
+			return MH_EXIT_UNAVAILABLE;
+		return MH_EXIT_USAGE;
+	}
+	if (error->domain == MH_IMAP_ERROR)
+		return cli_imap_exit_code(error->code);
+	if (error->domain == MH_AUTH_ERROR)
+		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
+	return MH_EXIT_FAILURE;
+}

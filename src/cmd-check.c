@@ -1,1 +1,215 @@
 /* SPDX-License-Identifier: MIT */
+/* `mailhaul check` (and imapsync's --justlogin): connect, authenticate and show what
+ * the server offers: greeting, ID, capabilities, namespaces, and every folder with its
+ * special-use attributes and message count. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mh-log.h"
+#include "mh-secret.h"
+
+struct check_opts {
+	struct cli_account acct;
+	char *debug;
+	gboolean justlogin;
+};
+
+static void
+check_print_id(struct mh_imap_conn *conn)
+{
+	static const char *const client_id[] = {"name", "mailhaul", "version", MH_VERSION, NULL};
+	g_autoptr(GHashTable) server = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) line = NULL;
+	static const char *const keys[] = {"name", "version", "vendor", "os", NULL};
+
+	if (!mh_imap_id(conn, client_id, &server, &error)) {
+		mh_log(MH_LOG_WARN, "%s", error->message);
+		return;
+	}
+	if (server == NULL)
+		return;
+	line = g_string_new("Server ID:");
+	for (size_t i = 0; keys[i] != NULL; i++) {
+		const char *v = g_hash_table_lookup(server, keys[i]);
+
+		if (v != NULL)
+			g_string_append_printf(line, " %s=\"%s\"", keys[i], v);
+	}
+	printf("%s\n", line->str);
+}
+
+static void
+check_print_caps(const char *label, struct mh_imap_conn *conn)
+{
+	g_autofree char *caps = g_strjoinv(" ", (char **)mh_imap_conn_caps(conn));
+
+	printf("%s %s\n", label, caps);
+}
+
+static void
+check_print_ns_group(GString *out, const char *kind, GPtrArray *group)
+{
+	for (guint i = 0; i < group->len; i++) {
+		const struct mh_imap_namespace *n = group->pdata[i];
+		char sep[2] = {n->sep, '\0'};
+
+		g_string_append_printf(out, "%s%s \"%s\" separator %s%s%s",
+				       out->len > 0 ? "; " : "", kind, n->prefix,
+				       n->sep != '\0' ? "\"" : "", n->sep != '\0' ? sep : "NIL",
+				       n->sep != '\0' ? "\"" : "");
+	}
+}
+
+static bool
+check_print_namespaces(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_namespaces *ns = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	if (!mh_imap_namespace(conn, &ns, error))
+		return false;
+	check_print_ns_group(out, "personal", ns->personal);
+	check_print_ns_group(out, "other users", ns->other);
+	check_print_ns_group(out, "shared", ns->shared);
+	printf("Namespaces: %s\n", out->len > 0 ? out->str : "none");
+	mh_imap_namespaces_free(ns);
+	return true;
+}
+
+static bool
+check_print_folders(struct mh_imap_conn *conn, GError **error)
+{
+	g_autoptr(GPtrArray) folders = NULL;
+	g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GArray) counts = g_array_new(false, true, sizeof(guint32));
+	long name_w = 0, attr_w = 0;
+
+	if (!mh_imap_list(conn, "", "*", &folders, error))
+		return false;
+	g_array_set_size(counts, folders->len);
+	for (guint i = 0; i < folders->len; i++) {
+		const struct mh_imap_folder *f = folders->pdata[i];
+		struct mh_imap_status_info st;
+		char *a = mh_imap_attrs_to_string(f->attrs);
+
+		name_w = MAX(name_w, g_utf8_strlen(f->name, -1));
+		attr_w = MAX(attr_w, (long)strlen(a));
+		g_ptr_array_add(attrs, a);
+		if (f->attrs & (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT))
+			continue;
+		if (!mh_imap_status(conn, f->name, &st, error))
+			return false;
+		g_array_index(counts, guint32, i) = st.messages;
+	}
+	printf("Folders (%u):\n", folders->len);
+	for (guint i = 0; i < folders->len; i++) {
+		const struct mh_imap_folder *f = folders->pdata[i];
+		const char *a = attrs->pdata[i];
+		long pad = name_w - g_utf8_strlen(f->name, -1);
+
+		printf("  %s%*s  %-*s  ", f->name, (int)pad, "", (int)attr_w, a);
+		if (f->attrs & (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT))
+			printf("(container)\n");
+		else
+			printf("%u messages\n", g_array_index(counts, guint32, i));
+	}
+	return true;
+}
+
+static bool
+check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
+	  const struct mh_imap_credentials *cred, GError **error)
+{
+	const char *tls;
+
+	if (!mh_imap_conn_connect(conn, error))
+		return false;
+	tls = mh_imap_conn_tls_version(conn);
+	printf("Connected to %s port %u (%s%s%s)\n", set->host,
+	       set->port != 0 ? set->port : set->tls == MH_IMAP_TLS_IMPLICIT ? 993u : 143u,
+	       mh_imap_conn_transport(conn), tls != NULL ? ", " : "", tls != NULL ? tls : "");
+	printf("Greeting: %s\n", mh_imap_conn_greeting(conn));
+	check_print_id(conn);
+	check_print_caps("Capabilities before login:", conn);
+	if (!mh_imap_conn_login(conn, cred, error))
+		return false;
+	if (cred->authuser != NULL)
+		printf("Authenticated as %s (by %s) with %s\n", cred->user, cred->authuser,
+		       mh_imap_conn_auth_mechanism(conn));
+	else
+		printf("Authenticated as %s with %s\n", cred->user,
+		       mh_imap_conn_auth_mechanism(conn));
+	check_print_caps("Capabilities:", conn);
+	if (mh_imap_conn_has_cap(conn, "UTF8=ACCEPT") && !mh_imap_enable(conn, "UTF8=ACCEPT", error))
+		return false;
+	return check_print_namespaces(conn, error) && check_print_folders(conn, error);
+}
+
+static GOptionContext *
+check_context(struct check_opts *o, bool imapsync_style)
+{
+	const char *suffix = imapsync_style ? "1" : "";
+	GOptionContext *ctx = g_option_context_new(imapsync_style ? "--justlogin" : "");
+	GOptionGroup *main_group = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
+	const GOptionEntry extra[] = {
+		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
+		 "Debug output: imap, wire, auth or all (secrets are redacted)", "CATEGORIES"},
+		{"justlogin", 0, imapsync_style ? 0 : G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
+		 &o->justlogin, "Only log in and show the server (imapsync spelling)", NULL},
+		{NULL},
+	};
+
+	g_option_context_set_summary(ctx, "Connect to one IMAP server, log in, and show its "
+					  "capabilities, namespaces and folders.");
+	g_option_context_set_description(
+		ctx, "The password comes from --passfile FILE, the MAILHAUL_PASSWORD environment "
+		     "variable, --password, or a prompt on a terminal.\n"
+		     "Exit codes: 0 ok, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 "
+		     "unreadable file, 76 protocol error.");
+	cli_account_add_entries(main_group, &o->acct, suffix);
+	g_option_group_add_entries(main_group, extra);
+	g_option_context_set_main_group(ctx, main_group);
+	return ctx;
+}
+
+int
+mh_cmd_check(int argc, char **argv, bool imapsync_style)
+{
+	struct check_opts o = {0};
+	g_autoptr(GOptionContext) ctx = check_context(&o, imapsync_style);
+	g_autoptr(GError) error = NULL;
+	struct mh_imap_settings set;
+	struct mh_imap_credentials cred;
+	char *password = NULL;
+	struct mh_imap_conn *conn = NULL;
+	int rc = MH_EXIT_OK;
+
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		goto out;
+	cli_scrub_argv(argc, argv);
+	if (argc > 1) {
+		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+			    "unexpected argument '%s'", argv[1]);
+		goto out;
+	}
+	if (!cli_set_debug(o.debug, &error) ||
+	    !cli_account_resolve(&o.acct, imapsync_style ? "1" : "", &set, &cred, &password,
+				 &error))
+		goto out;
+	conn = mh_imap_conn_new(&set);
+	if (check_run(conn, &set, &cred, &error))
+		mh_imap_conn_logout(conn);
+out:
+	if (error != NULL) {
+		rc = cli_exit_code(error);
+		fflush(stdout);
+		mh_log(MH_LOG_ERROR, "%s", error->message);
+	}
+	mh_imap_conn_free(conn);
+	mh_secret_free(password);
+	cli_account_clear(&o.acct);
+	g_free(o.debug);
+	return rc;
+}

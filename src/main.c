@@ -1,1 +1,164 @@
 /* SPDX-License-Identifier: MIT */
+/* mailhaul's entry point: subcommand dispatch, global help and version, imapsync-style
+ * invocations without a subcommand. Only this layer maps errors to exit codes and
+ * prints them. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mh-log.h"
+
+typedef int cmd_main_fn(int argc, char **argv);
+
+struct command {
+	const char *name;
+	const char *summary;
+	cmd_main_fn *run; /* NULL: not available in this version */
+};
+
+static int
+run_check(int argc, char **argv)
+{
+	return mh_cmd_check(argc, argv, false);
+}
+
+static const struct command commands[] = {
+	{"check", "Connect to a server, log in, show capabilities and folders", run_check},
+	{"sync", "Copy a whole mailbox to another server, verify, resync later", NULL},
+	{"verify", "Compare two mailboxes folder by folder without copying", NULL},
+	{"login", "Sign in to an account (OAuth2 or password) and keep it in the keyring",
+	 NULL},
+	{"logout", "Forget (and revoke) a stored sign-in", NULL},
+	{"accounts", "List the stored sign-ins", NULL},
+	{"token", "Print a fresh OAuth2 access token for an account", NULL},
+	{"batch", "Migrate many mailboxes listed in a CSV file", NULL},
+	{"provider", "Show or import provider profiles", NULL},
+};
+
+static void
+print_usage(FILE *out)
+{
+	fprintf(out, "Usage: mailhaul COMMAND [OPTIONS]\n"
+		     "       mailhaul help COMMAND\n\n"
+		     "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+			commands[i].run == NULL ? " (not yet available)" : "");
+	fprintf(out, "\nimapsync spellings: `mailhaul --justlogin --host1 H --user1 U ...` runs "
+		     "check on side 1.\n\n"
+		     "Options for every command:\n"
+		     "  -h, --help     Show the command's options\n"
+		     "  --version      Show the version\n"
+		     "  --debug CATS   Debug output: imap, wire, sync, auth, http or all\n\n"
+		     "Exit codes:\n"
+		     "  0   success\n"
+		     "  1   failure not covered below\n"
+		     "  10  cannot connect: host unknown, refused, timed out, dropped\n"
+		     "  12  TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
+		     "  16  authentication refused, or no usable mechanism\n"
+		     "  64  usage: unknown option, missing or bad value\n"
+		     "  66  a file given cannot be read (--passfile)\n"
+		     "  69  the command is not available in this version\n"
+		     "  76  protocol error: the server sent a malformed or oversized response\n");
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+static int
+run_command(const struct command *cmd, int argc, char **argv)
+{
+	g_autofree char *prog = NULL;
+
+	if (cmd->run == NULL) {
+		mh_log(MH_LOG_ERROR, "'%s' is not available in mailhaul %s yet; see "
+				     "`mailhaul --help` for what is",
+		       cmd->name, MH_VERSION);
+		return MH_EXIT_UNAVAILABLE;
+	}
+	/* GOption prints "Usage: PROG [OPTION...]": name the command in it. */
+	prog = g_strdup_printf("mailhaul %s", cmd->name);
+	g_set_prgname(prog);
+	argv[0] = prog;
+	return cmd->run(argc, argv);
+}
+
+static int
+run_help(int argc, char **argv)
+{
+	const struct command *cmd;
+	char *help_argv[] = {argv[0], "--help", NULL};
+
+	if (argc < 2) {
+		print_usage(stdout);
+		return MH_EXIT_OK;
+	}
+	cmd = find_command(argv[1]);
+	if (cmd == NULL) {
+		mh_log(MH_LOG_ERROR, "unknown command '%s' (see `mailhaul --help`)", argv[1]);
+		return MH_EXIT_USAGE;
+	}
+	if (cmd->run == NULL) {
+		printf("mailhaul %s: %s.\nNot available in mailhaul %s yet.\n", cmd->name,
+		       cmd->summary, MH_VERSION);
+		return MH_EXIT_OK;
+	}
+	return run_command(cmd, 2, help_argv);
+}
+
+static bool
+has_arg(int argc, char **argv, const char *prefix)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], prefix) == 0 ||
+		    (g_str_has_prefix(argv[i], prefix) && argv[i][strlen(prefix)] == '='))
+			return true;
+	}
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	setlocale(LC_ALL, "");
+	g_set_prgname("mailhaul");
+	if (argc < 2) {
+		print_usage(stderr);
+		return MH_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return run_help(1, argv);
+	if (strcmp(argv[1], "help") == 0)
+		return run_help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("mailhaul %s\n", MH_VERSION);
+		return MH_EXIT_OK;
+	}
+	if (argv[1][0] == '-') {
+		/* imapsync-style invocation: no subcommand. */
+		if (has_arg(argc, argv, "--justlogin"))
+			return mh_cmd_check(argc, argv, true);
+		if (has_arg(argc, argv, "--host1"))
+			return run_command(find_command("sync"), argc, argv);
+		mh_log(MH_LOG_ERROR, "unknown option '%s' before a command (see `mailhaul "
+				     "--help`)",
+		       argv[1]);
+		return MH_EXIT_USAGE;
+	}
+	cmd = find_command(argv[1]);
+	if (cmd == NULL) {
+		mh_log(MH_LOG_ERROR, "unknown command '%s' (see `mailhaul --help`)", argv[1]);
+		return MH_EXIT_USAGE;
+	}
+	return run_command(cmd, argc - 1, argv + 1);
+}

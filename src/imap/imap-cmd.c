@@ -1,1 +1,875 @@
 /* SPDX-License-Identifier: MIT */
+/* The IMAP commands a migration needs, on top of the command queue: CAPABILITY, ID
+ * (RFC 2971), NAMESPACE (RFC 2342), ENABLE (RFC 5161), LIST with SPECIAL-USE (RFC 6154)
+ * or XLIST, LSUB, STATUS, SELECT/EXAMINE with CONDSTORE (RFC 7162), UID SEARCH with
+ * ESEARCH (RFC 4731), UID FETCH, APPEND with APPENDUID (RFC 4315), CREATE, SUBSCRIBE,
+ * UID STORE, UID EXPUNGE / EXPUNGE. */
+#include "imap-private.h"
+
+#include <string.h>
+
+#include "mh-log.h"
+
+#define SEARCH_MAX_UIDS (16u * 1024 * 1024)
+
+/* --- small helpers --- */
+
+static uint32_t
+arg_u32(const struct mh_imap_arg *a)
+{
+	uint64_t v = 0;
+
+	if (a == NULL || !mh_imap_arg_get_uint64(a, &v) || v > G_MAXUINT32)
+		return 0;
+	return (uint32_t)v;
+}
+
+static const struct mh_imap_arg *
+args_nth(const GPtrArray *args, guint i)
+{
+	return args != NULL && i < args->len ? args->pdata[i] : NULL;
+}
+
+bool
+mh_imap_capability(struct mh_imap_conn *conn, GError **error)
+{
+	return mh_imap_cmd_run(conn, mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "CAPABILITY"), NULL,
+			       error);
+}
+
+/* --- LIST, XLIST, LSUB --- */
+
+static const struct {
+	const char *name;
+	unsigned attr;
+} folder_attr_names[] = {
+	{"\\Noselect", MH_IMAP_ATTR_NOSELECT},	   {"\\NoInferiors", MH_IMAP_ATTR_NOINFERIORS},
+	{"\\NonExistent", MH_IMAP_ATTR_NONEXISTENT}, {"\\HasChildren", MH_IMAP_ATTR_HASCHILDREN},
+	{"\\HasNoChildren", MH_IMAP_ATTR_HASNOCHILDREN},
+	{"\\Subscribed", MH_IMAP_ATTR_SUBSCRIBED},   {"\\All", MH_IMAP_ATTR_ALL},
+	{"\\Archive", MH_IMAP_ATTR_ARCHIVE},	   {"\\Drafts", MH_IMAP_ATTR_DRAFTS},
+	{"\\Flagged", MH_IMAP_ATTR_FLAGGED},	   {"\\Junk", MH_IMAP_ATTR_JUNK},
+	{"\\Sent", MH_IMAP_ATTR_SENT},		   {"\\Trash", MH_IMAP_ATTR_TRASH},
+	{"\\Important", MH_IMAP_ATTR_IMPORTANT},   {"\\Inbox", MH_IMAP_ATTR_INBOX},
+	/* XLIST's names (Gmail before SPECIAL-USE) */
+	{"\\AllMail", MH_IMAP_ATTR_ALL},	   {"\\Spam", MH_IMAP_ATTR_JUNK},
+	{"\\Starred", MH_IMAP_ATTR_FLAGGED},
+};
+
+static unsigned
+folder_parse_attrs(const struct mh_imap_arg *list)
+{
+	unsigned attrs = 0;
+
+	for (guint i = 0; list != NULL && list->type == MH_IMAP_ARG_LIST && i < list->list->len;
+	     i++) {
+		const struct mh_imap_arg *a = list->list->pdata[i];
+
+		for (size_t j = 0; j < G_N_ELEMENTS(folder_attr_names); j++) {
+			if (mh_imap_arg_is_atom(a, folder_attr_names[j].name))
+				attrs |= folder_attr_names[j].attr;
+		}
+	}
+	return attrs;
+}
+
+char *
+mh_imap_attrs_to_string(unsigned attrs)
+{
+	static const unsigned shown[] = {
+		MH_IMAP_ATTR_SENT,    MH_IMAP_ATTR_DRAFTS,  MH_IMAP_ATTR_TRASH,
+		MH_IMAP_ATTR_JUNK,    MH_IMAP_ATTR_ARCHIVE, MH_IMAP_ATTR_ALL,
+		MH_IMAP_ATTR_FLAGGED, MH_IMAP_ATTR_IMPORTANT, MH_IMAP_ATTR_NOSELECT,
+	};
+	GString *s = g_string_new(NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(shown); i++) {
+		if (!(attrs & shown[i]))
+			continue;
+		for (size_t j = 0; j < G_N_ELEMENTS(folder_attr_names); j++) {
+			if (folder_attr_names[j].attr == shown[i]) {
+				if (s->len > 0)
+					g_string_append_c(s, ' ');
+				g_string_append(s, folder_attr_names[j].name);
+				break;
+			}
+		}
+	}
+	return g_string_free(s, false);
+}
+
+char *
+imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **error)
+{
+	if (mh_imap_conn_utf8(conn)) {
+		if (g_utf8_validate(raw, -1, NULL))
+			return g_strdup(raw);
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+			    "mailbox name is not valid UTF-8");
+		return NULL;
+	}
+	return mh_imap_utf7_decode(raw, error);
+}
+
+void
+mh_imap_folder_free(struct mh_imap_folder *f)
+{
+	if (f == NULL)
+		return;
+	g_free(f->name);
+	g_free(f->raw_name);
+	g_free(f);
+}
+
+struct mh_imap_folder *
+imap_folder_from_list(struct mh_imap_conn *conn, const struct mh_imap_response *r)
+{
+	const struct mh_imap_arg *sep = args_nth(r->args, 1);
+	const char *raw = NULL;
+	const char *sep_str = NULL;
+	struct mh_imap_folder *f;
+	g_autoptr(GError) error = NULL;
+
+	if (!mh_imap_arg_get_nstring(args_nth(r->args, 2), &raw, NULL) || raw == NULL ||
+	    !mh_imap_arg_get_nstring(sep, &sep_str, NULL))
+		return NULL;
+	f = g_new0(struct mh_imap_folder, 1);
+	f->attrs = folder_parse_attrs(args_nth(r->args, 0));
+	f->sep = sep_str != NULL ? sep_str[0] : '\0';
+	f->raw_name = g_ascii_strcasecmp(raw, "INBOX") == 0 ? g_strdup("INBOX") : g_strdup(raw);
+	f->name = imap_conn_decode_mailbox(conn, f->raw_name, &error);
+	if (f->name == NULL) {
+		mh_log(MH_LOG_WARN, "folder name '%s' is not valid modified UTF-7 (%s); using it "
+				    "as it is",
+		       raw, error->message);
+		f->name = g_utf8_make_valid(raw, -1);
+	}
+	return f;
+}
+
+struct list_ctx {
+	const char *verb;  /* "LIST", "XLIST", "LSUB" */
+	GHashTable *byraw; /* raw name -> struct mh_imap_folder *, owned */
+};
+
+static bool
+on_list_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	struct mh_imap_folder *f, *old;
+
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, lc->verb) != 0)
+		return false;
+	f = imap_folder_from_list(conn, r);
+	if (f == NULL) {
+		mh_log(MH_LOG_WARN, "ignoring a malformed %s response", lc->verb);
+		return true;
+	}
+	old = g_hash_table_lookup(lc->byraw, f->raw_name);
+	if (old != NULL) {
+		old->attrs |= f->attrs; /* XLIST adds to what LIST said */
+		mh_imap_folder_free(f);
+	} else {
+		g_hash_table_insert(lc->byraw, f->raw_name, f);
+	}
+	return true;
+}
+
+static bool
+list_run(struct mh_imap_conn *conn, struct list_ctx *lc, const char *reference,
+	 const char *pattern, const char *tail, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", lc->verb);
+
+	mh_imap_cmd_add_mailbox(cmd, conn, reference);
+	mh_imap_cmd_add_mailbox(cmd, conn, pattern);
+	if (tail != NULL)
+		mh_imap_cmd_add(cmd, "%s", tail);
+	mh_imap_cmd_set_callbacks(cmd, on_list_untagged, NULL, lc);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "%s failed: ", lc->verb);
+		return false;
+	}
+	return true;
+}
+
+static gint
+folder_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct mh_imap_folder *fa = *(struct mh_imap_folder *const *)a;
+	const struct mh_imap_folder *fb = *(struct mh_imap_folder *const *)b;
+	bool ia = strcmp(fa->name, "INBOX") == 0;
+	bool ib = strcmp(fb->name, "INBOX") == 0;
+
+	if (ia != ib)
+		return ia ? -1 : 1;
+	return strcmp(fa->name, fb->name);
+}
+
+static GPtrArray *
+list_take_sorted(GHashTable *byraw)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)mh_imap_folder_free);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, byraw);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		g_ptr_array_add(out, value);
+		g_hash_table_iter_steal(&it);
+	}
+	g_ptr_array_sort(out, folder_cmp);
+	return out;
+}
+
+bool
+mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
+	     GPtrArray **folders_r, GError **error)
+{
+	struct list_ctx lc = {.verb = "LIST"};
+	bool special_use = mh_imap_conn_has_cap(conn, "SPECIAL-USE");
+	bool ok;
+
+	lc.byraw = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					 (GDestroyNotify)mh_imap_folder_free);
+	ok = list_run(conn, &lc, reference, pattern,
+		      special_use && mh_imap_conn_has_cap(conn, "LIST-EXTENDED")
+			      ? " RETURN (SPECIAL-USE)"
+			      : NULL,
+		      error);
+	if (ok && !special_use && mh_imap_conn_has_cap(conn, "XLIST")) {
+		lc.verb = "XLIST";
+		ok = list_run(conn, &lc, reference, pattern, NULL, error);
+	}
+	if (ok)
+		*folders_r = list_take_sorted(lc.byraw);
+	g_hash_table_destroy(lc.byraw);
+	return ok;
+}
+
+bool
+mh_imap_lsub(struct mh_imap_conn *conn, GPtrArray **names_r, GError **error)
+{
+	struct list_ctx lc = {.verb = "LSUB"};
+	g_autoptr(GPtrArray) folders = NULL;
+	bool ok;
+
+	lc.byraw = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					 (GDestroyNotify)mh_imap_folder_free);
+	ok = list_run(conn, &lc, "", "*", NULL, error);
+	if (ok) {
+		folders = list_take_sorted(lc.byraw);
+		*names_r = g_ptr_array_new_with_free_func(g_free);
+		for (guint i = 0; i < folders->len; i++) {
+			struct mh_imap_folder *f = folders->pdata[i];
+
+			g_ptr_array_add(*names_r, g_strdup(f->name));
+		}
+	}
+	g_hash_table_destroy(lc.byraw);
+	return ok;
+}
+
+void
+mh_imap_cmd_add_mailbox(struct mh_imap_cmd *cmd, struct mh_imap_conn *conn, const char *name)
+{
+	g_autofree char *wire = NULL;
+
+	if (g_ascii_strcasecmp(name, "INBOX") == 0 || mh_imap_conn_utf8(conn)) {
+		mh_imap_cmd_add_astring(cmd, name);
+		return;
+	}
+	wire = mh_imap_utf7_encode(name, NULL);
+	mh_imap_cmd_add_astring(cmd, wire != NULL ? wire : name);
+}
+
+/* --- NAMESPACE --- */
+
+void
+mh_imap_namespaces_free(struct mh_imap_namespaces *ns)
+{
+	if (ns == NULL)
+		return;
+	g_ptr_array_free(ns->personal, true);
+	g_ptr_array_free(ns->other, true);
+	g_ptr_array_free(ns->shared, true);
+	g_free(ns);
+}
+
+static void
+namespace_free(struct mh_imap_namespace *n)
+{
+	g_free(n->prefix);
+	g_free(n);
+}
+
+static void
+namespace_parse(struct mh_imap_conn *conn, const struct mh_imap_arg *a, GPtrArray *out)
+{
+	for (guint i = 0; a != NULL && a->type == MH_IMAP_ARG_LIST && i < a->list->len; i++) {
+		const struct mh_imap_arg *desc = a->list->pdata[i];
+		const char *prefix = NULL;
+		const char *sep = NULL;
+		struct mh_imap_namespace *n;
+
+		if (desc->type != MH_IMAP_ARG_LIST ||
+		    !mh_imap_arg_get_nstring(args_nth(desc->list, 0), &prefix, NULL) ||
+		    prefix == NULL || !mh_imap_arg_get_nstring(args_nth(desc->list, 1), &sep, NULL))
+			continue;
+		n = g_new0(struct mh_imap_namespace, 1);
+		n->prefix = imap_conn_decode_mailbox(conn, prefix, NULL);
+		if (n->prefix == NULL)
+			n->prefix = g_utf8_make_valid(prefix, -1);
+		n->sep = sep != NULL ? sep[0] : '\0';
+		g_ptr_array_add(out, n);
+	}
+}
+
+struct namespace_ctx {
+	struct mh_imap_namespaces *ns;
+	char sep;
+	bool got;
+};
+
+static bool
+on_namespace_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct namespace_ctx *nc = ctx;
+
+	if (r->status != MH_IMAP_STATUS_NONE)
+		return false;
+	if (g_strcmp0(r->name, "NAMESPACE") == 0) {
+		namespace_parse(conn, args_nth(r->args, 0), nc->ns->personal);
+		namespace_parse(conn, args_nth(r->args, 1), nc->ns->other);
+		namespace_parse(conn, args_nth(r->args, 2), nc->ns->shared);
+		return true;
+	}
+	if (g_strcmp0(r->name, "LIST") == 0) {
+		const char *sep = NULL;
+
+		if (mh_imap_arg_get_nstring(args_nth(r->args, 1), &sep, NULL) && sep != NULL)
+			nc->sep = sep[0];
+		nc->got = true;
+		return true;
+	}
+	return false;
+}
+
+bool
+mh_imap_namespace(struct mh_imap_conn *conn, struct mh_imap_namespaces **ns_r, GError **error)
+{
+	struct namespace_ctx nc = {.ns = g_new0(struct mh_imap_namespaces, 1)};
+	struct mh_imap_cmd *cmd;
+
+	nc.ns->personal = g_ptr_array_new_with_free_func((GDestroyNotify)namespace_free);
+	nc.ns->other = g_ptr_array_new_with_free_func((GDestroyNotify)namespace_free);
+	nc.ns->shared = g_ptr_array_new_with_free_func((GDestroyNotify)namespace_free);
+	if (mh_imap_conn_has_cap(conn, "NAMESPACE")) {
+		cmd = mh_imap_cmd_new(0, "NAMESPACE");
+	} else {
+		cmd = mh_imap_cmd_new(0, "LIST \"\" \"\"");
+	}
+	mh_imap_cmd_set_callbacks(cmd, on_namespace_untagged, NULL, &nc);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "NAMESPACE failed: ");
+		mh_imap_namespaces_free(nc.ns);
+		return false;
+	}
+	if (nc.got) {
+		struct mh_imap_namespace *n = g_new0(struct mh_imap_namespace, 1);
+
+		n->prefix = g_strdup("");
+		n->sep = nc.sep;
+		g_ptr_array_add(nc.ns->personal, n);
+	}
+	*ns_r = nc.ns;
+	return true;
+}
+
+/* --- ID, ENABLE --- */
+
+static bool
+on_id_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	GHashTable **server = ctx;
+	const struct mh_imap_arg *list = args_nth(r->args, 0);
+
+	(void)conn;
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "ID") != 0)
+		return false;
+	if (list == NULL || list->type != MH_IMAP_ARG_LIST)
+		return true;
+	if (*server == NULL)
+		*server = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (guint i = 0; i + 1 < list->list->len; i += 2) {
+		const char *k = NULL;
+		const char *v = NULL;
+
+		if (mh_imap_arg_get_nstring(list->list->pdata[i], &k, NULL) && k != NULL &&
+		    mh_imap_arg_get_nstring(list->list->pdata[i + 1], &v, NULL))
+			g_hash_table_insert(*server, g_utf8_make_valid(k, -1),
+					    v != NULL ? g_utf8_make_valid(v, -1) : g_strdup(""));
+	}
+	return true;
+}
+
+bool
+mh_imap_id(struct mh_imap_conn *conn, const char *const *client_kv, GHashTable **server_r,
+	   GError **error)
+{
+	struct mh_imap_cmd *cmd;
+
+	*server_r = NULL;
+	if (!mh_imap_conn_has_cap(conn, "ID"))
+		return true;
+	cmd = mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "ID (");
+	for (size_t i = 0; client_kv != NULL && client_kv[i] != NULL && client_kv[i + 1] != NULL;
+	     i += 2) {
+		mh_imap_cmd_add_astring(cmd, client_kv[i]);
+		mh_imap_cmd_add_astring(cmd, client_kv[i + 1]);
+	}
+	mh_imap_cmd_add(cmd, ")");
+	mh_imap_cmd_set_callbacks(cmd, on_id_untagged, NULL, server_r);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "ID failed: ");
+		return false;
+	}
+	return true;
+}
+
+static bool
+on_enabled_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	(void)ctx;
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "ENABLED") != 0)
+		return false;
+	for (guint i = 0; r->args != NULL && i < r->args->len; i++) {
+		if (mh_imap_arg_is_atom(r->args->pdata[i], "UTF8=ACCEPT"))
+			imap_conn_set_utf8(conn, true);
+	}
+	return true;
+}
+
+bool
+mh_imap_enable(struct mh_imap_conn *conn, const char *caps, GError **error)
+{
+	struct mh_imap_cmd *cmd;
+
+	if (!mh_imap_conn_has_cap(conn, "ENABLE"))
+		return true;
+	cmd = mh_imap_cmd_new(0, "ENABLE %s", caps);
+	mh_imap_cmd_set_callbacks(cmd, on_enabled_untagged, NULL, NULL);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "ENABLE failed: ");
+		return false;
+	}
+	return true;
+}
+
+/* --- STATUS --- */
+
+static bool
+on_status_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct mh_imap_status_info *info = ctx;
+	const struct mh_imap_arg *items = args_nth(r->args, 1);
+
+	(void)conn;
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "STATUS") != 0)
+		return false;
+	if (items == NULL || items->type != MH_IMAP_ARG_LIST)
+		return true;
+	info->messages = arg_u32(mh_imap_list_lookup(items->list, "MESSAGES"));
+	info->uidnext = arg_u32(mh_imap_list_lookup(items->list, "UIDNEXT"));
+	info->uidvalidity = arg_u32(mh_imap_list_lookup(items->list, "UIDVALIDITY"));
+	info->unseen = arg_u32(mh_imap_list_lookup(items->list, "UNSEEN"));
+	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "HIGHESTMODSEQ"),
+			       &info->highestmodseq);
+	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "SIZE"), &info->size);
+	return true;
+}
+
+bool
+mh_imap_status(struct mh_imap_conn *conn, const char *mailbox,
+	       struct mh_imap_status_info *info_r, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "STATUS");
+
+	memset(info_r, 0, sizeof(*info_r));
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	mh_imap_cmd_add(cmd, " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s%s)",
+			mh_imap_conn_has_cap(conn, "CONDSTORE") ? " HIGHESTMODSEQ" : "",
+			mh_imap_conn_has_cap(conn, "STATUS=SIZE") ? " SIZE" : "");
+	mh_imap_cmd_set_callbacks(cmd, on_status_untagged, NULL, info_r);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "STATUS %s failed: ", mailbox);
+		return false;
+	}
+	return true;
+}
+
+/* --- SELECT / EXAMINE --- */
+
+void
+mh_imap_mailbox_free(struct mh_imap_mailbox *mb)
+{
+	if (mb == NULL)
+		return;
+	g_ptr_array_free(mb->flags, true);
+	g_ptr_array_free(mb->permanentflags, true);
+	g_free(mb);
+}
+
+static void
+select_copy_flags(const struct mh_imap_arg *list, GPtrArray *out)
+{
+	g_ptr_array_set_size(out, 0);
+	for (guint i = 0; list != NULL && list->type == MH_IMAP_ARG_LIST && i < list->list->len;
+	     i++) {
+		const struct mh_imap_arg *a = list->list->pdata[i];
+
+		if (a->type == MH_IMAP_ARG_ATOM)
+			g_ptr_array_add(out, g_strdup(a->str));
+	}
+}
+
+static bool
+on_select_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct mh_imap_mailbox *mb = ctx;
+
+	(void)conn;
+	if (r->status == MH_IMAP_STATUS_OK && r->code != NULL) {
+		const struct mh_imap_arg *a = args_nth(r->code_args, 0);
+
+		if (strcmp(r->code, "UIDVALIDITY") == 0)
+			mb->uidvalidity = arg_u32(a);
+		else if (strcmp(r->code, "UIDNEXT") == 0)
+			mb->uidnext = arg_u32(a);
+		else if (strcmp(r->code, "HIGHESTMODSEQ") == 0)
+			mh_imap_arg_get_uint64(a, &mb->highestmodseq);
+		else if (strcmp(r->code, "PERMANENTFLAGS") == 0)
+			select_copy_flags(a, mb->permanentflags);
+		else
+			return false;
+		return true;
+	}
+	if (r->status != MH_IMAP_STATUS_NONE)
+		return false;
+	if (r->has_number && g_strcmp0(r->name, "EXISTS") == 0) {
+		mb->exists = r->number;
+		return true;
+	}
+	if (g_strcmp0(r->name, "FLAGS") == 0) {
+		select_copy_flags(args_nth(r->args, 0), mb->flags);
+		return true;
+	}
+	return r->has_number && g_strcmp0(r->name, "RECENT") == 0;
+}
+
+bool
+mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
+	       struct mh_imap_mailbox **mb_r, GError **error)
+{
+	struct mh_imap_mailbox *mb = g_new0(struct mh_imap_mailbox, 1);
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", read_only ? "EXAMINE" : "SELECT");
+	g_autoptr(mh_imap_response) tagged = NULL;
+
+	mb->flags = g_ptr_array_new_with_free_func(g_free);
+	mb->permanentflags = g_ptr_array_new_with_free_func(g_free);
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	if (mh_imap_conn_has_cap(conn, "CONDSTORE"))
+		mh_imap_cmd_add(cmd, " (CONDSTORE)");
+	mh_imap_cmd_set_callbacks(cmd, on_select_untagged, NULL, mb);
+	if (!mh_imap_cmd_run(conn, cmd, &tagged, error)) {
+		g_prefix_error(error, "cannot open folder %s: ", mailbox);
+		mh_imap_mailbox_free(mb);
+		imap_conn_set_state(conn, MH_IMAP_STATE_AUTHENTICATED);
+		return false;
+	}
+	mb->read_only = read_only || g_strcmp0(tagged->code, "READ-ONLY") == 0;
+	imap_conn_set_state(conn, MH_IMAP_STATE_SELECTED);
+	*mb_r = mb;
+	return true;
+}
+
+/* --- UID SEARCH --- */
+
+/* Appends the UIDs of sequence set @set ("1:3,7") to @uids. */
+static bool
+search_add_set(GArray *uids, const char *set)
+{
+	g_auto(GStrv) parts = g_strsplit(set, ",", -1);
+
+	for (size_t i = 0; parts[i] != NULL; i++) {
+		char *end = NULL;
+		guint64 lo = g_ascii_strtoull(parts[i], &end, 10);
+		guint64 hi = lo;
+
+		if (end == parts[i])
+			return false;
+		if (*end == ':') {
+			const char *p = end + 1;
+
+			hi = g_ascii_strtoull(p, &end, 10);
+			if (end == p)
+				return false;
+		}
+		if (*end != '\0' || lo == 0 || hi == 0 || lo > G_MAXUINT32 || hi > G_MAXUINT32)
+			return false;
+		if (lo > hi) {
+			guint64 t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		if (uids->len + (hi - lo + 1) > SEARCH_MAX_UIDS)
+			return false;
+		for (guint64 u = lo; u <= hi; u++) {
+			guint32 v = (guint32)u;
+
+			g_array_append_val(uids, v);
+		}
+	}
+	return true;
+}
+
+struct search_ctx {
+	GArray *uids;
+	bool bad;
+};
+
+static bool
+on_search_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct search_ctx *sc = ctx;
+
+	(void)conn;
+	if (r->status != MH_IMAP_STATUS_NONE)
+		return false;
+	if (g_strcmp0(r->name, "SEARCH") == 0) {
+		for (guint i = 0; r->args != NULL && i < r->args->len; i++) {
+			guint32 v = arg_u32(r->args->pdata[i]);
+
+			if (v != 0)
+				g_array_append_val(sc->uids, v);
+		}
+		return true;
+	}
+	if (g_strcmp0(r->name, "ESEARCH") == 0) {
+		for (guint i = 0; r->args != NULL && i + 1 < r->args->len; i++) {
+			const struct mh_imap_arg *v = r->args->pdata[i + 1];
+
+			if (mh_imap_arg_is_atom(r->args->pdata[i], "ALL") &&
+			    (v->type != MH_IMAP_ARG_ATOM || !search_add_set(sc->uids, v->str)))
+				sc->bad = true;
+		}
+		return true;
+	}
+	return false;
+}
+
+static gint
+uid_cmp(gconstpointer a, gconstpointer b)
+{
+	guint32 x = *(const guint32 *)a;
+	guint32 y = *(const guint32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool
+mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uids_r,
+		   GError **error)
+{
+	struct search_ctx sc = {.uids = g_array_new(false, false, sizeof(guint32))};
+	bool esearch = mh_imap_conn_has_cap(conn, "ESEARCH");
+	struct mh_imap_cmd *cmd =
+		mh_imap_cmd_new(0, "UID SEARCH %s%s", esearch ? "RETURN (ALL) " : "", criteria);
+
+	mh_imap_cmd_set_callbacks(cmd, on_search_untagged, NULL, &sc);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error) ||
+	    (sc.bad && (g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+				    "malformed or oversized ESEARCH result"),
+			true))) {
+		g_prefix_error(error, "UID SEARCH failed: ");
+		g_array_free(sc.uids, true);
+		return false;
+	}
+	g_array_sort(sc.uids, uid_cmp);
+	*uids_r = sc.uids;
+	return true;
+}
+
+/* --- UID FETCH --- */
+
+struct fetch_ctx {
+	mh_imap_fetch_cb *cb;
+	void *ctx;
+};
+
+static bool
+on_fetch_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct fetch_ctx *fc = ctx;
+	const struct mh_imap_arg *items = args_nth(r->args, 0);
+
+	if (r->status != MH_IMAP_STATUS_NONE || !r->has_number ||
+	    g_strcmp0(r->name, "FETCH") != 0)
+		return false;
+	if (items != NULL && items->type == MH_IMAP_ARG_LIST)
+		fc->cb(conn, r->number, items->list, fc->ctx);
+	return true;
+}
+
+bool
+mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
+		  mh_imap_fetch_cb *cb, void *ctx, GError **error)
+{
+	struct fetch_ctx fc = {.cb = cb, .ctx = ctx};
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "UID FETCH %s (%s)", uidset, items);
+
+	mh_imap_cmd_set_callbacks(cmd, on_fetch_untagged, NULL, &fc);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "UID FETCH failed: ");
+		return false;
+	}
+	return true;
+}
+
+/* --- APPEND, CREATE, SUBSCRIBE, STORE, EXPUNGE --- */
+
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+char *
+mh_imap_format_date_time(GDateTime *dt)
+{
+	GTimeSpan off = g_date_time_get_utc_offset(dt) / G_TIME_SPAN_MINUTE;
+	long aoff = off < 0 ? -off : off;
+
+	return g_strdup_printf("%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld",
+			       g_date_time_get_day_of_month(dt),
+			       month_names[g_date_time_get_month(dt) - 1],
+			       g_date_time_get_year(dt), g_date_time_get_hour(dt),
+			       g_date_time_get_minute(dt), g_date_time_get_second(dt),
+			       off < 0 ? '-' : '+', aoff / 60, aoff % 60);
+}
+
+GDateTime *
+mh_imap_parse_date_time(const char *s)
+{
+	int day, year, hh, mm, ss, zone;
+	char mon[4];
+	char sign;
+	g_autoptr(GTimeZone) tz = NULL;
+	char tzs[8];
+
+	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign,
+		   &zone) != 8 ||
+	    (sign != '+' && sign != '-'))
+		return NULL;
+	for (int m = 0; m < 12; m++) {
+		if (g_ascii_strcasecmp(mon, month_names[m]) != 0)
+			continue;
+		g_snprintf(tzs, sizeof(tzs), "%c%02d:%02d", sign, zone / 100, zone % 100);
+		tz = g_time_zone_new_identifier(tzs);
+		if (tz == NULL)
+			return NULL;
+		return g_date_time_new(tz, year, m + 1, day, hh, mm, ss);
+	}
+	return NULL;
+}
+
+bool
+mh_imap_append(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
+	       GDateTime *internaldate, GBytes *message, uint32_t *uidvalidity_r,
+	       uint32_t *uid_r, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "APPEND");
+	g_autoptr(mh_imap_response) tagged = NULL;
+
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	if (flags != NULL)
+		mh_imap_cmd_add(cmd, " (%s)", flags);
+	if (internaldate != NULL) {
+		g_autofree char *d = mh_imap_format_date_time(internaldate);
+
+		mh_imap_cmd_add(cmd, " \"%s\"", d);
+	}
+	mh_imap_cmd_add_literal(cmd, message);
+	*uidvalidity_r = 0;
+	*uid_r = 0;
+	if (!mh_imap_cmd_run(conn, cmd, &tagged, error)) {
+		g_prefix_error(error, "APPEND to %s refused: ", mailbox);
+		return false;
+	}
+	if (g_strcmp0(tagged->code, "APPENDUID") == 0) {
+		*uidvalidity_r = arg_u32(args_nth(tagged->code_args, 0));
+		*uid_r = arg_u32(args_nth(tagged->code_args, 1));
+	}
+	return true;
+}
+
+static bool
+run_mailbox_cmd(struct mh_imap_conn *conn, const char *verb, const char *mailbox,
+		struct mh_imap_response **tagged_r, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", verb);
+
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	if (!mh_imap_cmd_run(conn, cmd, tagged_r, error)) {
+		g_prefix_error(error, "%s %s failed: ", verb, mailbox);
+		return false;
+	}
+	return true;
+}
+
+bool
+mh_imap_create(struct mh_imap_conn *conn, const char *mailbox, GError **error)
+{
+	g_autoptr(mh_imap_response) tagged = NULL;
+	GError *local = NULL;
+
+	if (run_mailbox_cmd(conn, "CREATE", mailbox, &tagged, &local))
+		return true;
+	if (tagged != NULL && g_strcmp0(tagged->code, "ALREADYEXISTS") == 0) {
+		g_error_free(local);
+		return true;
+	}
+	g_propagate_error(error, local);
+	return false;
+}
+
+bool
+mh_imap_subscribe(struct mh_imap_conn *conn, const char *mailbox, GError **error)
+{
+	return run_mailbox_cmd(conn, "SUBSCRIBE", mailbox, NULL, error);
+}
+
+bool
+mh_imap_uid_store(struct mh_imap_conn *conn, const char *uidset, const char *action,
+		  const char *flags, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "UID STORE %s %s (%s)", uidset, action, flags);
+
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "UID STORE failed: ");
+		return false;
+	}
+	return true;
+}
+
+bool
+mh_imap_expunge(struct mh_imap_conn *conn, const char *uidset, GError **error)
+{
+	struct mh_imap_cmd *cmd = uidset != NULL && mh_imap_conn_has_cap(conn, "UIDPLUS")
+					  ? mh_imap_cmd_new(0, "UID EXPUNGE %s", uidset)
+					  : mh_imap_cmd_new(0, "EXPUNGE");
+
+	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
+		g_prefix_error(error, "EXPUNGE failed: ");
+		return false;
+	}
+	return true;
+}

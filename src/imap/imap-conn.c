@@ -1,1 +1,1129 @@
 /* SPDX-License-Identifier: MIT */
+/* One IMAP connection: state, capabilities, the pipelined command queue (pending and
+ * in-flight lists, a pipelining cap, no pipelining past a command that waits for a
+ * continuation), literals (RFC 7888 LITERAL+/LITERAL-), STARTTLS (RFC 3501 6.2.1,
+ * re-reading capabilities afterwards) and the dispatch of responses. */
+#include "imap-private.h"
+
+#include <poll.h>
+#include <string.h>
+
+#include "mh-log.h"
+#include "mh-secret.h"
+
+#define OUTBUF_SIZE	(64 * 1024)
+#define READ_CHUNK	(64 * 1024)
+#define INBUF_MAX	(16 * 1024 * 1024)
+#define LITERAL_MINUS_MAX 4096
+
+enum cmd_seg_type {
+	SEG_TEXT,
+	SEG_SECRET,  /* quoted secret, wiped after sending */
+	SEG_LITERAL, /* {n} + bytes, possibly secret */
+};
+
+struct cmd_seg {
+	enum cmd_seg_type type;
+	GString *text;	 /* owned; SEG_TEXT */
+	char *secret;	 /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
+	GBytes *literal; /* owned; SEG_LITERAL when not secret */
+};
+
+struct mh_imap_cmd {
+	char tag[16];
+	unsigned flags;
+	GArray *segs;		  /* owned; struct cmd_seg */
+	unsigned next_seg;	  /* the next segment to send */
+	mh_imap_untagged_cb *untagged;
+	mh_imap_done_cb *done;
+	void *ctx;
+	imap_continuation_cb *on_continuation;
+	void *cont_ctx;
+	struct mh_imap_response **keep_tagged; /* borrowed: where run() wants the reply */
+	struct run_ctx *run;		       /* borrowed: mh_imap_cmd_run()'s state */
+};
+
+struct run_ctx {
+	bool done;
+	GError *error;
+};
+
+struct mh_imap_conn {
+	struct mh_imap_settings set; /* strings owned (host, cafile, label) */
+	struct imap_net net;
+	enum mh_imap_state state;
+	bool secure;
+	bool starttls_done;
+	struct mh_imap_parser *parser; /* owned */
+	GPtrArray *caps;	       /* owned; char *, NULL-terminated */
+	char *greeting;		       /* owned */
+	char *auth_mech;	       /* owned */
+	GError *error;		       /* owned; set once the connection failed */
+	unsigned tag_counter;
+	GQueue pending;		       /* struct mh_imap_cmd *, not yet sent */
+	GQueue inflight;	       /* sent, waiting for the tagged reply */
+	struct mh_imap_cmd *blocked;   /* borrowed; in flight, waiting for "+" */
+	unsigned char *out;	       /* owned; fixed OUTBUF_SIZE, wiped on free */
+	size_t out_len;
+	GByteArray *in;		       /* owned; read but not yet parsed */
+	size_t in_pos;
+	bool utf8;
+	bool hold_input; /* stop parsing after a tagged reply (STARTTLS) */
+};
+
+static const char *const state_names[] = {
+	[MH_IMAP_STATE_DISCONNECTED] = "disconnected",
+	[MH_IMAP_STATE_GREETING] = "greeting",
+	[MH_IMAP_STATE_NOT_AUTHENTICATED] = "not authenticated",
+	[MH_IMAP_STATE_AUTHENTICATED] = "authenticated",
+	[MH_IMAP_STATE_SELECTED] = "selected",
+	[MH_IMAP_STATE_LOGOUT] = "logout",
+};
+
+static bool conn_pump(struct mh_imap_conn *conn, GError **error);
+static bool conn_send_pending(struct mh_imap_conn *conn, GError **error);
+
+static const char *
+conn_label(const struct mh_imap_conn *conn)
+{
+	return conn->set.label != NULL ? conn->set.label : conn->set.host;
+}
+
+void
+imap_conn_set_state(struct mh_imap_conn *conn, enum mh_imap_state state)
+{
+	if (conn->state == state)
+		return;
+	mh_log_debug(MH_LOG_CAT_IMAP, "%s: %s -> %s", conn_label(conn), state_names[conn->state],
+		     state_names[state]);
+	conn->state = state;
+}
+
+struct mh_imap_conn *
+mh_imap_conn_new(const struct mh_imap_settings *set)
+{
+	struct mh_imap_conn *conn = g_new0(struct mh_imap_conn, 1);
+
+	conn->set = *set;
+	conn->set.host = g_strdup(set->host);
+	conn->set.cafile = g_strdup(set->cafile);
+	conn->set.label = g_strdup(set->label);
+	if (conn->set.port == 0)
+		conn->set.port = set->tls == MH_IMAP_TLS_IMPLICIT ? 993 : 143;
+	if (conn->set.connect_timeout_ms == 0)
+		conn->set.connect_timeout_ms = 30000;
+	if (conn->set.read_timeout_ms == 0)
+		conn->set.read_timeout_ms = 120000;
+	if (conn->set.max_pipeline == 0)
+		conn->set.max_pipeline = 16;
+	conn->net.fd = -1;
+	conn->parser = mh_imap_parser_new(&conn->set.limits);
+	conn->out = g_malloc(OUTBUF_SIZE);
+	conn->in = g_byte_array_new();
+	g_queue_init(&conn->pending);
+	g_queue_init(&conn->inflight);
+	return conn;
+}
+
+void
+mh_imap_cmd_free(struct mh_imap_cmd *cmd)
+{
+	if (cmd == NULL)
+		return;
+	for (guint i = 0; i < cmd->segs->len; i++) {
+		struct cmd_seg *seg = &g_array_index(cmd->segs, struct cmd_seg, i);
+
+		if (seg->text != NULL)
+			g_string_free(seg->text, true);
+		mh_secret_free(seg->secret);
+		if (seg->literal != NULL)
+			g_bytes_unref(seg->literal);
+	}
+	g_array_free(cmd->segs, true);
+	g_free(cmd);
+}
+
+/* Completes @cmd: calls its done callback and frees it. */
+static void
+cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, struct mh_imap_response *tagged,
+	   const GError *error, bool free_tagged)
+{
+	if (cmd->done != NULL)
+		cmd->done(conn, tagged, error, cmd->ctx);
+	if (cmd->run != NULL) {
+		cmd->run->done = true;
+		if (error != NULL && cmd->run->error == NULL)
+			cmd->run->error = g_error_copy(error);
+	}
+	if (cmd->keep_tagged != NULL)
+		*cmd->keep_tagged = tagged;
+	else if (free_tagged)
+		mh_imap_response_free(tagged);
+	mh_imap_cmd_free(cmd);
+}
+
+/* Marks the connection failed and completes every command with @error. */
+static void
+conn_fail(struct mh_imap_conn *conn, const GError *error)
+{
+	struct mh_imap_cmd *cmd;
+
+	if (conn->error == NULL)
+		conn->error = g_error_copy(error);
+	imap_net_close(&conn->net);
+	imap_conn_set_state(conn, MH_IMAP_STATE_DISCONNECTED);
+	conn->blocked = NULL;
+	while ((cmd = g_queue_pop_head(&conn->inflight)) != NULL)
+		cmd_finish(conn, cmd, NULL, conn->error, false);
+	while ((cmd = g_queue_pop_head(&conn->pending)) != NULL)
+		cmd_finish(conn, cmd, NULL, conn->error, false);
+}
+
+void
+mh_imap_conn_free(struct mh_imap_conn *conn)
+{
+	GError *closed;
+
+	if (conn == NULL)
+		return;
+	closed = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED, "connection closed");
+	conn_fail(conn, closed);
+	g_error_free(closed);
+	mh_imap_parser_free(conn->parser);
+	if (conn->caps != NULL)
+		g_ptr_array_free(conn->caps, true);
+	mh_secret_wipe(conn->out, OUTBUF_SIZE);
+	g_free(conn->out);
+	mh_secret_wipe(conn->in->data, conn->in->len);
+	g_byte_array_free(conn->in, true);
+	g_free(conn->greeting);
+	g_free(conn->auth_mech);
+	g_clear_error(&conn->error);
+	g_free((char *)conn->set.host);
+	g_free((char *)conn->set.cafile);
+	g_free((char *)conn->set.label);
+	g_free(conn);
+}
+
+static bool
+conn_check_usable(struct mh_imap_conn *conn, GError **error)
+{
+	if (conn->error != NULL) {
+		g_propagate_error(error, g_error_copy(conn->error));
+		return false;
+	}
+	if (conn->net.fd < 0) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED, "not connected");
+		return false;
+	}
+	return true;
+}
+
+/* --- output --- */
+
+static bool
+conn_flush_some(struct mh_imap_conn *conn, GError **error)
+{
+	gssize n = imap_net_write(&conn->net, conn->out, conn->out_len, error);
+
+	if (n < 0)
+		return false;
+	if (n > 0) {
+		memmove(conn->out, conn->out + n, conn->out_len - (size_t)n);
+		conn->out_len -= (size_t)n;
+		mh_secret_wipe(conn->out + conn->out_len, (size_t)n);
+	}
+	return true;
+}
+
+/* Reads what the server sent into conn->in without parsing it (no dispatch happens
+ * here, so writers can call it safely). */
+static bool
+conn_read_raw(struct mh_imap_conn *conn, GError **error)
+{
+	unsigned char buf[READ_CHUNK];
+	gssize n;
+
+	if (conn->in->len - conn->in_pos >= INBUF_MAX)
+		return true;
+	n = imap_net_read(&conn->net, buf, sizeof(buf), error);
+	if (n > 0)
+		g_byte_array_append(conn->in, buf, (guint)n);
+	return n >= 0;
+}
+
+/* Writes the whole output buffer, reading (not parsing) input meanwhile so that a
+ * server blocked on its own output cannot deadlock us. */
+static bool
+conn_flush(struct mh_imap_conn *conn, GError **error)
+{
+	while (conn->out_len > 0) {
+		int ready = imap_net_poll(&conn->net, true, conn->set.read_timeout_ms, error);
+
+		if (ready < 0)
+			return false;
+		if (ready == 0) {
+			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
+				    "%s: timed out sending to the server", conn_label(conn));
+			return false;
+		}
+		if ((ready & POLLIN) && !conn_read_raw(conn, error))
+			return false;
+		if ((ready & POLLOUT) && !conn_flush_some(conn, error))
+			return false;
+	}
+	return true;
+}
+
+static bool
+conn_out(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
+{
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		size_t room = OUTBUF_SIZE - conn->out_len;
+		size_t n = MIN(room, len);
+
+		memcpy(conn->out + conn->out_len, p, n);
+		conn->out_len += n;
+		p += n;
+		len -= n;
+		if (conn->out_len == OUTBUF_SIZE && !conn_flush(conn, error))
+			return false;
+	}
+	return true;
+}
+
+/* Sends a secret: flushes it at once and wipes it from the buffer. */
+static bool
+conn_out_secret(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
+{
+	return conn_out(conn, data, len, error) && conn_flush(conn, error);
+}
+
+static void
+wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	if (!mh_log_enabled(MH_LOG_CAT_WIRE))
+		return;
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	mh_log_debug(MH_LOG_CAT_WIRE, "%s %s %s", conn_label(conn), dir, msg);
+}
+
+bool
+imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bool secret,
+		     GError **error)
+{
+	if (secret)
+		wire_log(conn, "C:", "<redacted %zu bytes>", len);
+	else
+		wire_log(conn, "C:", "%.*s", (int)MIN(len, 200), (const char *)data);
+	if (secret) {
+		if (!conn_out_secret(conn, data, len, error))
+			return false;
+	} else if (!conn_out(conn, data, len, error)) {
+		return false;
+	}
+	return conn_out(conn, "\r\n", 2, error) && conn_flush(conn, error);
+}
+
+/* --- building commands --- */
+
+struct mh_imap_cmd *
+mh_imap_cmd_new(unsigned flags, const char *fmt, ...)
+{
+	struct mh_imap_cmd *cmd = g_new0(struct mh_imap_cmd, 1);
+	struct cmd_seg seg = {.type = SEG_TEXT, .text = g_string_new(NULL)};
+	va_list ap;
+
+	cmd->flags = flags;
+	cmd->segs = g_array_new(false, true, sizeof(struct cmd_seg));
+	va_start(ap, fmt);
+	g_string_vprintf(seg.text, fmt, ap);
+	va_end(ap);
+	g_array_append_val(cmd->segs, seg);
+	return cmd;
+}
+
+/* The trailing text segment, created when the last segment is not text. */
+static GString *
+cmd_text(struct mh_imap_cmd *cmd)
+{
+	struct cmd_seg *last = &g_array_index(cmd->segs, struct cmd_seg, cmd->segs->len - 1);
+	struct cmd_seg seg = {.type = SEG_TEXT};
+
+	if (last->type == SEG_TEXT)
+		return last->text;
+	seg.text = g_string_new(NULL);
+	g_array_append_val(cmd->segs, seg);
+	return seg.text;
+}
+
+void
+mh_imap_cmd_add(struct mh_imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_string_append_vprintf(cmd_text(cmd), fmt, ap);
+	va_end(ap);
+}
+
+static bool
+imap_is_atom_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
+}
+
+/* 0: atom, 1: quoted string, 2: needs a literal. */
+static int
+imap_astring_kind(const char *s, size_t len)
+{
+	int kind = len == 0 ? 1 : 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r' || c == '\n' || c == '\0' || c >= 0x80)
+			return 2;
+		if (!imap_is_atom_char(c))
+			kind = 1;
+	}
+	if (kind == 0 && len == 3 && g_ascii_strncasecmp(s, "NIL", 3) == 0)
+		kind = 1;
+	return kind;
+}
+
+static void
+cmd_append_literal_seg(struct mh_imap_cmd *cmd, GBytes *data, char *secret)
+{
+	struct cmd_seg seg = {.type = SEG_LITERAL, .literal = data, .secret = secret};
+
+	g_string_append_c(cmd_text(cmd), ' ');
+	g_array_append_val(cmd->segs, seg);
+}
+
+void
+mh_imap_cmd_add_astring(struct mh_imap_cmd *cmd, const char *s)
+{
+	size_t len = strlen(s);
+	GString *text;
+
+	switch (imap_astring_kind(s, len)) {
+	case 0:
+		g_string_append_printf(cmd_text(cmd), " %s", s);
+		break;
+	case 1:
+		text = cmd_text(cmd);
+		g_string_append(text, " \"");
+		for (size_t i = 0; i < len; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				g_string_append_c(text, '\\');
+			g_string_append_c(text, s[i]);
+		}
+		g_string_append_c(text, '"');
+		break;
+	default:
+		cmd_append_literal_seg(cmd, g_bytes_new(s, len), NULL);
+	}
+}
+
+void
+mh_imap_cmd_add_secret(struct mh_imap_cmd *cmd, const char *secret)
+{
+	size_t len = strlen(secret);
+	size_t quoted = 2;
+	struct cmd_seg seg = {.type = SEG_SECRET};
+	char *p;
+
+	g_return_if_fail(cmd->flags & MH_IMAP_CMD_SENSITIVE);
+	if (imap_astring_kind(secret, len) == 2) {
+		cmd_append_literal_seg(cmd, NULL, mh_secret_strndup(secret, len));
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		quoted += (secret[i] == '"' || secret[i] == '\\') ? 2 : 1;
+	seg.secret = p = mh_secret_alloc(quoted);
+	*p++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		if (secret[i] == '"' || secret[i] == '\\')
+			*p++ = '\\';
+		*p++ = secret[i];
+	}
+	*p = '"';
+	g_string_append_c(cmd_text(cmd), ' ');
+	g_array_append_val(cmd->segs, seg);
+}
+
+void
+imap_cmd_add_secret_raw(struct mh_imap_cmd *cmd, char *secret)
+{
+	struct cmd_seg seg = {.type = SEG_SECRET, .secret = secret};
+
+	g_return_if_fail(cmd->flags & MH_IMAP_CMD_SENSITIVE);
+	g_string_append_c(cmd_text(cmd), ' ');
+	g_array_append_val(cmd->segs, seg);
+}
+
+void
+mh_imap_cmd_add_literal(struct mh_imap_cmd *cmd, GBytes *data)
+{
+	cmd_append_literal_seg(cmd, g_bytes_ref(data), NULL);
+}
+
+void
+mh_imap_cmd_set_callbacks(struct mh_imap_cmd *cmd, mh_imap_untagged_cb *untagged,
+			  mh_imap_done_cb *done, void *ctx)
+{
+	cmd->untagged = untagged;
+	cmd->done = done;
+	cmd->ctx = ctx;
+}
+
+void
+imap_cmd_set_continuation(struct mh_imap_cmd *cmd, imap_continuation_cb *cb, void *ctx)
+{
+	cmd->on_continuation = cb;
+	cmd->cont_ctx = ctx;
+}
+
+void
+mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd)
+{
+	if (conn->error != NULL || conn->net.fd < 0) {
+		GError *error = conn->error != NULL
+					? g_error_copy(conn->error)
+					: g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
+						      "not connected");
+
+		cmd_finish(conn, cmd, NULL, error, false);
+		g_error_free(error);
+		return;
+	}
+	g_queue_push_tail(&conn->pending, cmd);
+}
+
+/* --- sending --- */
+
+static bool
+conn_literal_nonsync(const struct mh_imap_conn *conn, size_t size)
+{
+	if (mh_imap_conn_has_cap(conn, "LITERAL+"))
+		return true;
+	return size <= LITERAL_MINUS_MAX && mh_imap_conn_has_cap(conn, "LITERAL-");
+}
+
+static bool
+cmd_send_literal_header(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, size_t size,
+			GString *log, bool *wait_r, GError **error)
+{
+	char header[48];
+	bool nonsync = conn_literal_nonsync(conn, size);
+
+	g_snprintf(header, sizeof(header), "{%zu%s}\r\n", size, nonsync ? "+" : "");
+	if (log != NULL)
+		g_string_append_printf(log, "{%zu%s} ", size, nonsync ? "+" : "");
+	*wait_r = !nonsync;
+	if (!nonsync)
+		conn->blocked = cmd;
+	return conn_out(conn, header, strlen(header), error);
+}
+
+/* Sends @cmd from its next segment up to the end or up to a synchronising literal. */
+static bool
+cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_sent,
+	      GError **error)
+{
+	g_autoptr(GString) log = mh_log_enabled(MH_LOG_CAT_WIRE) ? g_string_new(NULL) : NULL;
+	bool ok = true;
+
+	if (log != NULL && cmd->next_seg == 0)
+		g_string_append_printf(log, "%s ", cmd->tag);
+	for (; ok && cmd->next_seg < cmd->segs->len; cmd->next_seg++) {
+		struct cmd_seg *seg = &g_array_index(cmd->segs, struct cmd_seg, cmd->next_seg);
+		size_t size;
+		bool wait = false;
+
+		if (seg->type == SEG_TEXT) {
+			if (log != NULL)
+				g_string_append_len(log, seg->text->str, (gssize)seg->text->len);
+			ok = conn_out(conn, seg->text->str, seg->text->len, error);
+			continue;
+		}
+		if (seg->type == SEG_SECRET) {
+			if (log != NULL)
+				g_string_append_printf(log, "<redacted %zu bytes>",
+						       mh_secret_len(seg->secret));
+			ok = conn_out_secret(conn, seg->secret, mh_secret_len(seg->secret),
+					     error);
+			continue;
+		}
+		size = seg->secret != NULL ? mh_secret_len(seg->secret)
+					   : g_bytes_get_size(seg->literal);
+		if (!header_sent) {
+			ok = cmd_send_literal_header(conn, cmd, size, log, &wait, error);
+			if (ok && wait)
+				break;
+		}
+		header_sent = false;
+		if (log != NULL)
+			g_string_append_printf(log, "<%s%zu bytes>",
+					       seg->secret != NULL ? "redacted " : "", size);
+		if (seg->secret != NULL)
+			ok = conn_out_secret(conn, seg->secret, size, error);
+		else
+			ok = conn_out(conn, g_bytes_get_data(seg->literal, NULL), size, error);
+	}
+	if (ok && cmd->next_seg == cmd->segs->len)
+		ok = conn_out(conn, "\r\n", 2, error);
+	if (log != NULL)
+		wire_log(conn, "C:", "%s", log->str);
+	return ok;
+}
+
+static bool
+conn_send_pending(struct mh_imap_conn *conn, GError **error)
+{
+	while (conn->blocked == NULL && !g_queue_is_empty(&conn->pending) &&
+	       g_queue_get_length(&conn->inflight) < conn->set.max_pipeline) {
+		struct mh_imap_cmd *cmd = g_queue_pop_head(&conn->pending);
+
+		g_snprintf(cmd->tag, sizeof(cmd->tag), "A%04u", ++conn->tag_counter);
+		g_queue_push_tail(&conn->inflight, cmd);
+		if (!conn_out(conn, cmd->tag, strlen(cmd->tag), error) ||
+		    !conn_out(conn, " ", 1, error) || !cmd_send_from(conn, cmd, false, error))
+			return false;
+		if (cmd->on_continuation != NULL)
+			conn->blocked = cmd;
+	}
+	return true;
+}
+
+/* --- receiving --- */
+
+static void
+conn_set_caps(struct mh_imap_conn *conn, const GPtrArray *args)
+{
+	if (conn->caps != NULL)
+		g_ptr_array_free(conn->caps, true);
+	conn->caps = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; args != NULL && i < args->len; i++) {
+		const struct mh_imap_arg *a = args->pdata[i];
+
+		if (a->type == MH_IMAP_ARG_ATOM)
+			g_ptr_array_add(conn->caps, g_ascii_strup(a->str, -1));
+	}
+	g_ptr_array_add(conn->caps, NULL);
+	conn->caps->len--; /* keep the NULL terminator out of the count */
+}
+
+void
+imap_conn_forget_caps(struct mh_imap_conn *conn)
+{
+	if (conn->caps != NULL)
+		g_ptr_array_free(conn->caps, true);
+	conn->caps = NULL;
+}
+
+static void
+conn_apply_code(struct mh_imap_conn *conn, const struct mh_imap_response *r)
+{
+	if (r->code == NULL)
+		return;
+	if (strcmp(r->code, "CAPABILITY") == 0)
+		conn_set_caps(conn, r->code_args);
+	else if (strcmp(r->code, "ALERT") == 0)
+		mh_log(MH_LOG_WARN, "%s: the server says: %s", conn_label(conn), r->text);
+}
+
+static void
+conn_log_response(struct mh_imap_conn *conn, const struct mh_imap_response *r)
+{
+	const char *who = r->kind == MH_IMAP_RESP_TAGGED ? r->tag
+			  : r->kind == MH_IMAP_RESP_UNTAGGED ? "*"
+							     : "+";
+
+	if (!mh_log_enabled(MH_LOG_CAT_WIRE))
+		return;
+	if (r->kind == MH_IMAP_RESP_CONTINUATION) {
+		wire_log(conn, "S:", "+ %s", r->text);
+	} else if (r->status != MH_IMAP_STATUS_NONE) {
+		wire_log(conn, "S:", "%s %s%s%s%s %s", who, mh_imap_status_name(r->status),
+			 r->code != NULL ? " [" : "", r->code != NULL ? r->code : "",
+			 r->code != NULL ? "]" : "", r->text);
+	} else if (r->has_number) {
+		wire_log(conn, "S:", "* %u %s (%u args)", r->number, r->name,
+			 r->args != NULL ? r->args->len : 0);
+	} else {
+		wire_log(conn, "S:", "* %s (%u args)", r->name, r->args != NULL ? r->args->len : 0);
+	}
+}
+
+static bool
+conn_on_greeting(struct mh_imap_conn *conn, const struct mh_imap_response *r, GError **error)
+{
+	if (r->kind != MH_IMAP_RESP_UNTAGGED || r->status == MH_IMAP_STATUS_NONE) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+			    "%s: the server's greeting is not an IMAP greeting", conn_label(conn));
+		return false;
+	}
+	if (r->status == MH_IMAP_STATUS_BYE) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
+			    "%s: the server refused the connection: %s", conn_label(conn),
+			    r->text);
+		return false;
+	}
+	g_free(conn->greeting);
+	conn->greeting = g_strdup(r->text);
+	conn_apply_code(conn, r);
+	imap_conn_set_state(conn, r->status == MH_IMAP_STATUS_PREAUTH
+					  ? MH_IMAP_STATE_AUTHENTICATED
+					  : MH_IMAP_STATE_NOT_AUTHENTICATED);
+	return true;
+}
+
+static bool
+conn_on_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, GError **error)
+{
+	if (conn->state == MH_IMAP_STATE_GREETING)
+		return conn_on_greeting(conn, r, error);
+	conn_apply_code(conn, r);
+	if (r->status == MH_IMAP_STATUS_NONE && g_strcmp0(r->name, "CAPABILITY") == 0)
+		conn_set_caps(conn, r->args);
+	if (r->status == MH_IMAP_STATUS_BYE && conn->state != MH_IMAP_STATE_LOGOUT) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
+			    "%s: the server closed the session: %s", conn_label(conn), r->text);
+		return false;
+	}
+	for (GList *l = conn->inflight.head; l != NULL; l = l->next) {
+		struct mh_imap_cmd *cmd = l->data;
+
+		if (cmd->untagged != NULL && cmd->untagged(conn, r, cmd->ctx))
+			return true;
+	}
+	return true;
+}
+
+static bool
+conn_on_continuation(struct mh_imap_conn *conn, const struct mh_imap_response *r,
+		     GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->blocked;
+
+	if (cmd == NULL) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+			    "%s: the server asked for a continuation nobody waits for",
+			    conn_label(conn));
+		return false;
+	}
+	if (cmd->on_continuation != NULL)
+		return cmd->on_continuation(conn, cmd, r->text, cmd->cont_ctx, error);
+	conn->blocked = NULL;
+	return cmd_send_from(conn, cmd, true, error);
+}
+
+/* Takes @r: dispatches and frees it (or hands it to the command's owner). */
+static bool
+conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **error)
+{
+	struct mh_imap_cmd *cmd = NULL;
+
+	for (GList *l = conn->inflight.head; l != NULL; l = l->next) {
+		if (strcmp(((struct mh_imap_cmd *)l->data)->tag, r->tag) == 0) {
+			cmd = l->data;
+			g_queue_delete_link(&conn->inflight, l);
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+			    "%s: the server answered a command never sent (tag %s)",
+			    conn_label(conn), r->tag);
+		mh_imap_response_free(r);
+		return false;
+	}
+	conn_apply_code(conn, r);
+	if (conn->blocked == cmd)
+		conn->blocked = NULL;
+	cmd_finish(conn, cmd, r, NULL, cmd->keep_tagged == NULL);
+	return true;
+}
+
+static bool
+conn_dispatch(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **error)
+{
+	bool ok;
+
+	conn_log_response(conn, r);
+	switch (r->kind) {
+	case MH_IMAP_RESP_TAGGED:
+		return conn_on_tagged(conn, r, error);
+	case MH_IMAP_RESP_CONTINUATION:
+		ok = conn_on_continuation(conn, r, error);
+		break;
+	default:
+		ok = conn_on_untagged(conn, r, error);
+		break;
+	}
+	mh_imap_response_free(r);
+	return ok;
+}
+
+/* Parses and dispatches everything buffered in conn->in. */
+static bool
+conn_parse_input(struct mh_imap_conn *conn, GError **error)
+{
+	while (conn->in_pos < conn->in->len) {
+		g_autoptr(GError) perr = NULL;
+		size_t used = 0;
+		enum mh_parse_result res = mh_imap_parser_feed(
+			conn->parser, conn->in->data + conn->in_pos,
+			conn->in->len - conn->in_pos, &used, &perr);
+
+		conn->in_pos += used;
+		if (res == MH_PARSE_ERROR) {
+			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+				    "%s: protocol error: the server sent a malformed response (%s)",
+				    conn_label(conn), perr != NULL ? perr->message : "?");
+			return false;
+		}
+		if (res == MH_PARSE_DONE) {
+			struct mh_imap_response *r = mh_imap_parser_take(conn->parser);
+			bool tagged = r->kind == MH_IMAP_RESP_TAGGED;
+
+			if (!conn_dispatch(conn, r, error))
+				return false;
+			if (tagged && conn->hold_input)
+				return true;
+		}
+		if (conn->net.fd < 0)
+			break;
+	}
+	if (conn->in_pos == conn->in->len) {
+		g_byte_array_set_size(conn->in, 0);
+		conn->in_pos = 0;
+	}
+	return true;
+}
+
+/* One round of I/O: parse what is buffered, else send what may be sent and wait for
+ * the socket. */
+static bool
+conn_pump(struct mh_imap_conn *conn, GError **error)
+{
+	int ready;
+
+	if (conn->in_pos < conn->in->len)
+		return conn_parse_input(conn, error);
+	if (!conn_send_pending(conn, error))
+		return false;
+	if (imap_net_pending(&conn->net)) {
+		ready = POLLIN;
+	} else {
+		ready = imap_net_poll(&conn->net, conn->out_len > 0, conn->set.read_timeout_ms,
+				      error);
+		if (ready < 0)
+			return false;
+		if (ready == 0) {
+			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
+				    "%s: no answer from the server within %u s", conn_label(conn),
+				    conn->set.read_timeout_ms / 1000);
+			return false;
+		}
+	}
+	if ((ready & POLLOUT) && conn->out_len > 0 && !conn_flush_some(conn, error))
+		return false;
+	if ((ready & POLLIN) && !conn_read_raw(conn, error))
+		return false;
+	return conn_parse_input(conn, error);
+}
+
+/* Runs one pump round; on failure fails the whole connection. */
+static bool
+conn_step(struct mh_imap_conn *conn, GError **error)
+{
+	GError *local = NULL;
+
+	if (conn_pump(conn, &local))
+		return true;
+	conn_fail(conn, local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+bool
+mh_imap_conn_wait_below(struct mh_imap_conn *conn, unsigned n, GError **error)
+{
+	while (g_queue_get_length(&conn->pending) + g_queue_get_length(&conn->inflight) > n) {
+		if (!conn_check_usable(conn, error) || !conn_step(conn, error))
+			return false;
+	}
+	return true;
+}
+
+bool
+mh_imap_conn_drain(struct mh_imap_conn *conn, GError **error)
+{
+	return mh_imap_conn_wait_below(conn, 0, error);
+}
+
+static bool
+run_check_status(const struct mh_imap_response *r, GError **error)
+{
+	if (r->status == MH_IMAP_STATUS_OK)
+		return true;
+	g_set_error(error, MH_IMAP_ERROR,
+		    r->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO : MH_IMAP_ERROR_BAD, "%s%s%s%s",
+		    r->code != NULL ? "[" : "", r->code != NULL ? r->code : "",
+		    r->code != NULL ? "] " : "", r->text);
+	return false;
+}
+
+bool
+mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
+		struct mh_imap_response **tagged_r, GError **error)
+{
+	struct run_ctx rc = {0};
+	struct mh_imap_response *tagged = NULL;
+	bool ok;
+
+	cmd->run = &rc;
+	cmd->keep_tagged = &tagged;
+	mh_imap_cmd_submit(conn, cmd);
+	while (!rc.done) {
+		if (!conn_step(conn, NULL))
+			break;
+	}
+	if (rc.error != NULL) {
+		g_propagate_error(error, rc.error);
+		return false;
+	}
+	ok = run_check_status(tagged, error);
+	if (tagged_r != NULL)
+		*tagged_r = tagged;
+	else
+		mh_imap_response_free(tagged);
+	return ok;
+}
+
+/* --- connecting --- */
+
+static bool
+conn_read_greeting(struct mh_imap_conn *conn, GError **error)
+{
+	imap_conn_set_state(conn, MH_IMAP_STATE_GREETING);
+	while (conn->state == MH_IMAP_STATE_GREETING) {
+		if (!conn_step(conn, error))
+			return false;
+	}
+	return true;
+}
+
+static bool
+conn_starttls(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "STARTTLS");
+	GError *local = NULL;
+	bool ok;
+
+	conn->hold_input = true;
+	ok = mh_imap_cmd_run(conn, cmd, NULL, error);
+	conn->hold_input = false;
+	if (!ok) {
+		g_prefix_error(error, "%s: STARTTLS refused: ", conn_label(conn));
+		return false;
+	}
+	/* Bytes after the OK arrived in cleartext and could be injected (CVE-2011-0411
+	 * family): a well-behaved server sends nothing before the handshake. */
+	if (conn->in_pos < conn->in->len) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+			    "%s: protocol error: data after the STARTTLS answer", conn_label(conn));
+		return false;
+	}
+	imap_conn_forget_caps(conn);
+	if (!imap_net_start_tls(&conn->net, conn->set.host, conn->set.insecure, conn->set.cafile,
+				conn->set.read_timeout_ms, &local)) {
+		conn_fail(conn, local);
+		g_propagate_error(error, local);
+		return false;
+	}
+	conn->secure = true;
+	conn->starttls_done = true;
+	return mh_imap_capability(conn, error);
+}
+
+static bool
+conn_negotiate_tls(struct mh_imap_conn *conn, GError **error)
+{
+	bool offered;
+
+	if (conn->caps == NULL && !mh_imap_capability(conn, error))
+		return false;
+	offered = mh_imap_conn_has_cap(conn, "STARTTLS");
+	if (offered)
+		return conn_starttls(conn, error);
+	if (conn->set.tls == MH_IMAP_TLS_AUTO && conn->net.loopback) {
+		mh_log_debug(MH_LOG_CAT_IMAP, "%s: no STARTTLS on a loopback server, staying in "
+					      "cleartext", conn_label(conn));
+		return true;
+	}
+	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
+		    "%s does not offer STARTTLS: use --ssl for implicit TLS (port 993), or "
+		    "--notls to connect without encryption",
+		    conn->set.host);
+	return false;
+}
+
+bool
+mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error)
+{
+	GError *local = NULL;
+
+	g_return_val_if_fail(conn->net.fd < 0 && conn->error == NULL, false);
+	if (!imap_net_connect(&conn->net, conn->set.host, conn->set.port,
+			      conn->set.connect_timeout_ms, &local))
+		goto fail;
+	if (conn->set.tls == MH_IMAP_TLS_IMPLICIT) {
+		if (!imap_net_start_tls(&conn->net, conn->set.host, conn->set.insecure,
+					conn->set.cafile, conn->set.connect_timeout_ms, &local))
+			goto fail;
+		conn->secure = true;
+	}
+	if (!conn_read_greeting(conn, error))
+		return false;
+	if (conn->set.tls == MH_IMAP_TLS_IMPLICIT || conn->set.tls == MH_IMAP_TLS_NONE)
+		return conn->caps != NULL || mh_imap_capability(conn, error);
+	if (conn->state != MH_IMAP_STATE_NOT_AUTHENTICATED) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
+			    "%s: the server skipped login (PREAUTH) before STARTTLS could run",
+			    conn->set.host);
+		return false;
+	}
+	return conn_negotiate_tls(conn, error);
+fail:
+	conn_fail(conn, local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+void
+mh_imap_conn_logout(struct mh_imap_conn *conn)
+{
+	struct mh_imap_cmd *cmd;
+	unsigned saved = conn->set.read_timeout_ms;
+
+	if (conn->net.fd < 0 || conn->error != NULL)
+		return;
+	imap_conn_set_state(conn, MH_IMAP_STATE_LOGOUT);
+	conn->set.read_timeout_ms = MIN(saved, 5000u);
+	cmd = mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "LOGOUT");
+	mh_imap_cmd_run(conn, cmd, NULL, NULL);
+	conn->set.read_timeout_ms = saved;
+	imap_net_close(&conn->net);
+	imap_conn_set_state(conn, MH_IMAP_STATE_DISCONNECTED);
+}
+
+/* --- accessors --- */
+
+enum mh_imap_state
+mh_imap_conn_state(const struct mh_imap_conn *conn)
+{
+	return conn->state;
+}
+
+bool
+mh_imap_conn_has_cap(const struct mh_imap_conn *conn, const char *cap)
+{
+	if (conn->caps == NULL)
+		return false;
+	for (guint i = 0; i < conn->caps->len; i++) {
+		if (g_ascii_strcasecmp(conn->caps->pdata[i], cap) == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *const *
+mh_imap_conn_caps(const struct mh_imap_conn *conn)
+{
+	static const char *const none[] = {NULL};
+
+	return conn->caps != NULL ? (const char *const *)conn->caps->pdata : none;
+}
+
+const char *
+mh_imap_conn_greeting(const struct mh_imap_conn *conn)
+{
+	return conn->greeting;
+}
+
+const char *
+mh_imap_conn_tls_version(const struct mh_imap_conn *conn)
+{
+	return imap_net_tls_version(&conn->net);
+}
+
+const char *
+mh_imap_conn_transport(const struct mh_imap_conn *conn)
+{
+	if (!conn->secure)
+		return "cleartext";
+	return conn->starttls_done ? "STARTTLS" : "implicit TLS";
+}
+
+bool
+mh_imap_conn_is_loopback(const struct mh_imap_conn *conn)
+{
+	return conn->net.loopback;
+}
+
+bool
+imap_conn_is_secure(const struct mh_imap_conn *conn)
+{
+	return conn->secure;
+}
+
+const char *
+mh_imap_conn_auth_mechanism(const struct mh_imap_conn *conn)
+{
+	return conn->auth_mech;
+}
+
+void
+imap_conn_set_auth_mechanism(struct mh_imap_conn *conn, const char *name)
+{
+	g_free(conn->auth_mech);
+	conn->auth_mech = g_strdup(name);
+}
+
+bool
+mh_imap_conn_utf8(const struct mh_imap_conn *conn)
+{
+	return conn->utf8;
+}
+
+void
+imap_conn_set_utf8(struct mh_imap_conn *conn, bool on)
+{
+	conn->utf8 = on;
+}
+
+const struct mh_imap_settings *
+imap_conn_settings(const struct mh_imap_conn *conn)
+{
+	return &conn->set;
+}
+
+void
+mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn, const struct mh_imap_literal_sink *sink)
+{
+	mh_imap_parser_set_sink(conn->parser, sink);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pieces of the command line: account options (plain and imapsync's numbered
+ * spellings), reading passwords, error domain and the mapping to exit codes. */
+#ifndef MH_CLI_H
+#define MH_CLI_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "imap.h"
+
+#define MH_CONFIG_ERROR (mh_config_error_quark())
+GQuark mh_config_error_quark(void);
+
+enum mh_config_error_code {
+	MH_CONFIG_ERROR_USAGE,	     /* bad or missing option: exit 64 */
+	MH_CONFIG_ERROR_NOINPUT,     /* a file given cannot be read: exit 66 */
+	MH_CONFIG_ERROR_UNAVAILABLE, /* the command is not available yet: exit 69 */
+};
+
+/* Exit codes, documented in README.md and `mailhaul --help`. imapsync's codes where it
+ * has one, sysexits.h otherwise. */
+enum mh_exit {
+	MH_EXIT_OK = 0,
+	MH_EXIT_FAILURE = 1,
+	MH_EXIT_CONNECT = 10,
+	MH_EXIT_TLS = 12,
+	MH_EXIT_AUTH = 16,
+	MH_EXIT_USAGE = 64,
+	MH_EXIT_NOINPUT = 66,
+	MH_EXIT_UNAVAILABLE = 69,
+	MH_EXIT_SOFTWARE = 70,
+	MH_EXIT_PROTOCOL = 76,
+};
+
+/* One side's options, as given (strings owned by GOption, freed by cli_account_clear). */
+struct cli_account {
+	char *host;
+	int port;
+	gboolean ssl;
+	gboolean tls;
+	gboolean notls;
+	char *user;
+	char *password;
+	char *passfile;
+	char *authmech;
+	char *authuser;
+	char *cafile;
+	gboolean insecure;
+	gboolean noauthmd5;
+	int timeout;
+};
+
+/* Adds the account options to @group, with @suffix ("", "1" or "2") after each long
+ * name as imapsync spells them (--host1). */
+void cli_account_add_entries(GOptionGroup *group, struct cli_account *acct, const char *suffix);
+
+/* Checks the options and fills connection settings and credentials. The password
+ * comes from --password (warned about), --passfile, $MAILHAUL_PASSWORD, or a prompt on
+ * a terminal; *password_r is an mh_secret buffer the caller frees. */
+bool cli_account_resolve(struct cli_account *acct, const char *suffix,
+			 struct mh_imap_settings *set_r, struct mh_imap_credentials *cred_r,
+			 char **password_r, GError **error);
+
+void cli_account_clear(struct cli_account *acct);
+
+/* Overwrites the argv copy of --password/--password1/--password2 values so that they
+ * no longer show in the process list. */
+void cli_scrub_argv(int argc, char **argv);
+
+/* Maps an error to the documented exit code. */
+int cli_exit_code(const GError *error);
+
+/* Parses --debug's value and switches the categories on. */
+bool cli_set_debug(const char *spec, GError **error);
+
+int mh_cmd_check(int argc, char **argv, bool imapsync_style);
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the IMAP client's files; included only by the files of src/imap. */
+#ifndef MH_IMAP_PRIVATE_H
+#define MH_IMAP_PRIVATE_H
+
+#include <openssl/ssl.h>
+
+#include "imap.h"
+
+/* --- socket and TLS (imap-net.c) --- */
+
+struct imap_net {
+	int fd;
+	SSL_CTX *ctx;	       /* owned */
+	SSL *ssl;	       /* owned; NULL in cleartext */
+	bool loopback;	       /* the connected peer is a loopback address */
+	bool read_wants_write; /* the last SSL_read asked for POLLOUT */
+	char peer[64];	       /* numeric address, for messages */
+};
+
+bool imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned timeout_ms,
+		      GError **error);
+
+/* TLS handshake on the connected socket, verifying the chain and @host unless
+ * @insecure. */
+bool imap_net_start_tls(struct imap_net *net, const char *host, bool insecure,
+			const char *cafile, unsigned timeout_ms, GError **error);
+
+/* Returns bytes read (> 0), 0 when nothing is available now, -1 with an error (EOF is
+ * MH_IMAP_ERROR_DISCONNECTED). */
+gssize imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error);
+
+/* Returns bytes written (>= 0; 0 when the socket is full), -1 with an error. */
+gssize imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error);
+
+/* Whether decrypted bytes are waiting inside TLS (poll would not see them). */
+bool imap_net_pending(const struct imap_net *net);
+
+/* Waits up to @timeout_ms for readability (and writability if @want_write). Returns a
+ * mask of POLLIN/POLLOUT, 0 on timeout, -1 with an error. */
+int imap_net_poll(struct imap_net *net, bool want_write, unsigned timeout_ms, GError **error);
+
+const char *imap_net_tls_version(const struct imap_net *net);
+
+void imap_net_close(struct imap_net *net);
+
+/* --- commands (imap-conn.c) --- */
+
+/* Handles a continuation for a command that drives its own exchange (AUTHENTICATE):
+ * @text is the text after "+ ". Writes the answer with imap_conn_write_line(). */
+typedef bool imap_continuation_cb(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
+				  const char *text, void *ctx, GError **error);
+
+/* Appends " " and @secret (an mh_secret buffer, taken) verbatim, e.g. a SASL initial
+ * response. */
+void imap_cmd_add_secret_raw(struct mh_imap_cmd *cmd, char *secret);
+
+void imap_cmd_set_continuation(struct mh_imap_cmd *cmd, imap_continuation_cb *cb, void *ctx);
+
+/* Writes one line (adding CRLF) for the command that awaits a continuation; @secret
+ * lines are wiped from the output buffer once sent and logged redacted. */
+bool imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bool secret,
+			  GError **error);
+
+/* Clears the capability list (it is re-read on demand). */
+void imap_conn_forget_caps(struct mh_imap_conn *conn);
+
+/* Sets the state, logging the change. */
+void imap_conn_set_state(struct mh_imap_conn *conn, enum mh_imap_state state);
+
+void imap_conn_set_auth_mechanism(struct mh_imap_conn *conn, const char *name);
+
+bool imap_conn_is_secure(const struct mh_imap_conn *conn);
+
+void imap_conn_set_utf8(struct mh_imap_conn *conn, bool on);
+
+/* Settings as given (borrowed from @conn). */
+const struct mh_imap_settings *imap_conn_settings(const struct mh_imap_conn *conn);
+
+/* Parses a LIST/XLIST/LSUB response into a folder (caller frees), or NULL. */
+struct mh_imap_folder *imap_folder_from_list(struct mh_imap_conn *conn,
+					     const struct mh_imap_response *r);
+
+/* Decodes a mailbox name from the wire to UTF-8 (caller frees). */
+char *imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **error);
+
+#endif
