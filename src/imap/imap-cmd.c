@@ -423,10 +423,11 @@ mh_imap_id(struct mh_imap_conn *conn, const char *const *client_kv, GHashTable *
 	if (!mh_imap_conn_has_cap(conn, "ID"))
 		return true;
 	cmd = mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "ID (");
-	for (size_t i = 0; client_kv != NULL && client_kv[i] != NULL && client_kv[i + 1] != NULL;
-	     i += 2) {
-		mh_imap_cmd_add_astring(cmd, client_kv[i]);
-		mh_imap_cmd_add_astring(cmd, client_kv[i + 1]);
+	for (size_t i = 0; client_kv != NULL && client_kv[i] != NULL; i++) {
+		g_autofree char *q = g_strescape(client_kv[i], NULL);
+
+		/* Our own fixed ASCII words: g_strescape's output is a valid quoted body. */
+		mh_imap_cmd_add(cmd, "%s\"%s\"", i > 0 ? " " : "", q);
 	}
 	mh_imap_cmd_add(cmd, ")");
 	mh_imap_cmd_set_callbacks(cmd, on_id_untagged, NULL, server_r);

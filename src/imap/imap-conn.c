@@ -619,7 +619,7 @@ conn_set_caps(struct mh_imap_conn *conn, const GPtrArray *args)
 		const struct mh_imap_arg *a = args->pdata[i];
 
 		if (a->type == MH_IMAP_ARG_ATOM)
-			g_ptr_array_add(conn->caps, g_ascii_strup(a->str, -1));
+			g_ptr_array_add(conn->caps, g_strdup(a->str));
 	}
 	g_ptr_array_add(conn->caps, NULL);
 	conn->caps->len--; /* keep the NULL terminator out of the count */
