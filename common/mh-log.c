@@ -43,9 +43,9 @@ mh_log_parse_categories(const char *spec, unsigned *mask_r, GError **error)
 		}
 		if (!found) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-				    "unknown debug category '%s' (use imap, wire, sync, auth, http "
-				    "or all)",
-				    words[i]);
+			            "unknown debug category '%s' (use imap, wire, sync, auth, http "
+			            "or all)",
+			            words[i]);
 			return false;
 		}
 	}

@@ -27,8 +27,7 @@ enum mh_log_category {
 
 /* Receives each message that passes the filters; @msg is borrowed. Called with a
  * lock held, from any thread. */
-typedef void mh_log_sink_cb(enum mh_log_level level, unsigned category, const char *msg,
-			    void *ctx);
+typedef void mh_log_sink_cb(enum mh_log_level level, unsigned category, const char *msg, void *ctx);
 
 /* Sets the enabled debug categories (a mask of enum mh_log_category). */
 void mh_log_set_categories(unsigned mask);

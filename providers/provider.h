@@ -14,12 +14,12 @@ enum mh_provider_tls {
 };
 
 struct mh_provider {
-	const char *name;	  /* "generic" */
-	const char *description;  /* one line for `provider show` */
-	const char *imap_host;	  /* NULL: the user gives it */
-	uint16_t imap_port;	  /* 0: from the TLS mode */
-	enum mh_provider_tls tls; /* default TLS mode */
-	unsigned max_connections; /* per account, 0 = no limit known */
+	const char *name;          /* "generic" */
+	const char *description;   /* one line for `provider show` */
+	const char *imap_host;     /* NULL: the user gives it */
+	uint16_t imap_port;        /* 0: from the TLS mode */
+	enum mh_provider_tls tls;  /* default TLS mode */
+	unsigned max_connections;  /* per account, 0 = no limit known */
 	uint64_t max_message_size; /* bytes, 0 = no limit known */
 };
 

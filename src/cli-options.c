@@ -12,37 +12,37 @@
 #include "mh-secret.h"
 #include "sasl.h"
 
-G_DEFINE_QUARK(mh-config-error-quark, mh_config_error)
+G_DEFINE_QUARK(mh - config - error - quark, mh_config_error)
 
 void
 cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *suffix)
 {
 	const GOptionEntry base[] = {
 		{"host", 0, 0, G_OPTION_ARG_STRING, &a->host, "IMAP server name or address",
-		 "HOST"},
+	         "HOST"},
 		{"port", 0, 0, G_OPTION_ARG_INT, &a->port,
-		 "Port (default 993 with --ssl, else 143)", "PORT"},
+	         "Port (default 993 with --ssl, else 143)", "PORT"},
 		{"ssl", 0, 0, G_OPTION_ARG_NONE, &a->ssl, "Implicit TLS from the first byte (993)",
-		 NULL},
+	         NULL},
 		{"tls", 0, 0, G_OPTION_ARG_NONE, &a->tls, "STARTTLS, required (port 143)", NULL},
 		{"notls", 0, 0, G_OPTION_ARG_NONE, &a->notls,
-		 "No encryption at all (passwords travel in clear)", NULL},
+	         "No encryption at all (passwords travel in clear)", NULL},
 		{"user", 0, 0, G_OPTION_ARG_STRING, &a->user, "Mailbox user name", "USER"},
 		{"password", 0, 0, G_OPTION_ARG_STRING, &a->password,
-		 "Password (visible to other local users: prefer --passfile)", "PASSWORD"},
+	         "Password (visible to other local users: prefer --passfile)", "PASSWORD"},
 		{"passfile", 0, 0, G_OPTION_ARG_FILENAME, &a->passfile,
-		 "Read the password from the first line of FILE", "FILE"},
+	         "Read the password from the first line of FILE", "FILE"},
 		{"authmech", 0, 0, G_OPTION_ARG_STRING, &a->authmech,
-		 "CRAM-MD5, PLAIN or LOGIN (default: the strongest offered)", "MECH"},
+	         "CRAM-MD5, PLAIN or LOGIN (default: the strongest offered)", "MECH"},
 		{"authuser", 0, 0, G_OPTION_ARG_STRING, &a->authuser,
-		 "Authenticate as this admin/master user, acting as --user (PLAIN)", "ADMIN"},
+	         "Authenticate as this admin/master user, acting as --user (PLAIN)", "ADMIN"},
 		{"cafile", 0, 0, G_OPTION_ARG_FILENAME, &a->cafile,
-		 "Trust the CA certificates in FILE instead of the system store", "FILE"},
+	         "Trust the CA certificates in FILE instead of the system store", "FILE"},
 		{"insecure", 0, 0, G_OPTION_ARG_NONE, &a->insecure,
-		 "Do not verify the server certificate (dangerous)", NULL},
+	         "Do not verify the server certificate (dangerous)", NULL},
 		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &a->noauthmd5, "Never use CRAM-MD5", NULL},
 		{"timeout", 0, 0, G_OPTION_ARG_INT, &a->timeout,
-		 "Seconds to wait for the server (default 120)", "SECONDS"},
+	         "Seconds to wait for the server (default 120)", "SECONDS"},
 	};
 	GOptionEntry *entries = g_new0(GOptionEntry, G_N_ELEMENTS(base) + 1);
 
@@ -74,7 +74,7 @@ cli_read_passfile(const char *path, char **password_r, GError **error)
 
 	if (!g_file_get_contents(path, &data, &len, &local)) {
 		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
-			    "cannot read the password file: %s", local->message);
+		            "cannot read the password file: %s", local->message);
 		return false;
 	}
 	line = strcspn(data, "\r\n");
@@ -93,8 +93,8 @@ cli_prompt_password(const char *user, const char *host, char **password_r, GErro
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0) {
 		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-			    "no password for %s: give --passfile FILE or set MAILHAUL_PASSWORD",
-			    user);
+		            "no password for %s: give --passfile FILE or set MAILHAUL_PASSWORD",
+		            user);
 		return false;
 	}
 	fprintf(stderr, "Password for %s on %s: ", user, host);
@@ -120,8 +120,9 @@ cli_password(struct cli_account *a, const char *suffix, char **password_r, GErro
 	const char *who = a->authuser != NULL ? a->authuser : a->user;
 
 	if (a->password != NULL) {
-		mh_log(MH_LOG_WARN, "--password%s is visible to other users of this machine in "
-				    "the process list: prefer --passfile%s or MAILHAUL_PASSWORD",
+		mh_log(MH_LOG_WARN,
+		       "--password%s is visible to other users of this machine in "
+		       "the process list: prefer --passfile%s or MAILHAUL_PASSWORD",
 		       suffix, suffix);
 		*password_r = mh_secret_strdup(a->password);
 		mh_secret_wipe(a->password, strlen(a->password));
@@ -136,8 +137,7 @@ cli_password(struct cli_account *a, const char *suffix, char **password_r, GErro
 	return cli_prompt_password(who, a->host, password_r, error);
 }
 
-static bool
-cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static bool
 cli_usage(GError **error, const char *fmt, ...)
@@ -161,14 +161,14 @@ cli_account_check(const struct cli_account *a, const char *s, GError **error)
 		return cli_usage(error, "missing --user%s: which mailbox?", s);
 	if ((a->ssl ? 1 : 0) + (a->tls ? 1 : 0) + (a->notls ? 1 : 0) > 1)
 		return cli_usage(error, "--ssl%s, --tls%s and --notls%s exclude each other", s, s,
-				 s);
+		                 s);
 	if (a->port < 0 || a->port > 65535)
 		return cli_usage(error, "--port%s must be between 1 and 65535", s);
 	if (a->timeout < 0)
 		return cli_usage(error, "--timeout%s must be a number of seconds", s);
 	if (a->authmech != NULL && mh_sasl_mech_find(a->authmech) == NULL)
 		return cli_usage(error, "unknown --authmech%s '%s' (use CRAM-MD5, PLAIN or LOGIN)",
-				 s, a->authmech);
+		                 s, a->authmech);
 	if (a->authuser != NULL && a->authmech != NULL &&
 	    g_ascii_strcasecmp(a->authmech, "PLAIN") != 0)
 		return cli_usage(error, "--authuser%s needs --authmech%s PLAIN", s, s);
@@ -189,7 +189,7 @@ cli_tls_mode(const struct cli_account *a)
 
 bool
 cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_settings *set_r,
-		    struct mh_imap_credentials *cred_r, char **password_r, GError **error)
+                    struct mh_imap_credentials *cred_r, char **password_r, GError **error)
 {
 	if (!cli_account_check(a, suffix, error))
 		return false;
@@ -203,8 +203,9 @@ cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_se
 		.label = *suffix != '\0' ? (*suffix == '1' ? "host1" : "host2") : NULL,
 	};
 	if (a->insecure)
-		mh_log(MH_LOG_WARN, "--insecure%s: the certificate of %s is not checked; anyone "
-				    "on the path can read the password and the mail",
+		mh_log(MH_LOG_WARN,
+		       "--insecure%s: the certificate of %s is not checked; anyone "
+		       "on the path can read the password and the mail",
 		       suffix, a->host);
 	if (!cli_password(a, suffix, password_r, error))
 		return false;

@@ -13,7 +13,7 @@
 GQuark mh_config_error_quark(void);
 
 enum mh_config_error_code {
-	MH_CONFIG_ERROR_USAGE,	     /* bad or missing option: exit 64 */
+	MH_CONFIG_ERROR_USAGE,       /* bad or missing option: exit 64 */
 	MH_CONFIG_ERROR_NOINPUT,     /* a file given cannot be read: exit 66 */
 	MH_CONFIG_ERROR_UNAVAILABLE, /* the command is not available yet: exit 69 */
 };
@@ -59,8 +59,8 @@ void cli_account_add_entries(GOptionGroup *group, struct cli_account *acct, cons
  * comes from --password (warned about), --passfile, $MAILHAUL_PASSWORD, or a prompt on
  * a terminal; *password_r is an mh_secret buffer the caller frees. */
 bool cli_account_resolve(struct cli_account *acct, const char *suffix,
-			 struct mh_imap_settings *set_r, struct mh_imap_credentials *cred_r,
-			 char **password_r, GError **error);
+                         struct mh_imap_settings *set_r, struct mh_imap_credentials *cred_r,
+                         char **password_r, GError **error);
 
 void cli_account_clear(struct cli_account *acct);
 

@@ -56,9 +56,9 @@ check_print_ns_group(GString *out, const char *kind, GPtrArray *group)
 		char sep[2] = {n->sep, '\0'};
 
 		g_string_append_printf(out, "%s%s \"%s\" separator %s%s%s",
-				       out->len > 0 ? "; " : "", kind, n->prefix,
-				       n->sep != '\0' ? "\"" : "", n->sep != '\0' ? sep : "NIL",
-				       n->sep != '\0' ? "\"" : "");
+		                       out->len > 0 ? "; " : "", kind, n->prefix,
+		                       n->sep != '\0' ? "\"" : "", n->sep != '\0' ? sep : "NIL",
+		                       n->sep != '\0' ? "\"" : "");
 	}
 }
 
@@ -120,7 +120,7 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 
 static bool
 check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
-	  const struct mh_imap_credentials *cred, GError **error)
+          const struct mh_imap_credentials *cred, GError **error)
 {
 	const char *tls;
 
@@ -128,7 +128,9 @@ check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
 		return false;
 	tls = mh_imap_conn_tls_version(conn);
 	printf("Connected to %s port %u (%s%s%s)\n", set->host,
-	       set->port != 0 ? set->port : set->tls == MH_IMAP_TLS_IMPLICIT ? 993u : 143u,
+	       set->port != 0                     ? set->port
+	       : set->tls == MH_IMAP_TLS_IMPLICIT ? 993u
+	                                          : 143u,
 	       mh_imap_conn_transport(conn), tls != NULL ? ", " : "", tls != NULL ? tls : "");
 	printf("Greeting: %s\n", mh_imap_conn_greeting(conn));
 	check_print_id(conn);
@@ -142,7 +144,8 @@ check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
 		printf("Authenticated as %s with %s\n", cred->user,
 		       mh_imap_conn_auth_mechanism(conn));
 	check_print_caps("Capabilities:", conn);
-	if (mh_imap_conn_has_cap(conn, "UTF8=ACCEPT") && !mh_imap_enable(conn, "UTF8=ACCEPT", error))
+	if (mh_imap_conn_has_cap(conn, "UTF8=ACCEPT") &&
+	    !mh_imap_enable(conn, "UTF8=ACCEPT", error))
 		return false;
 	return check_print_namespaces(conn, error) && check_print_folders(conn, error);
 }
@@ -155,14 +158,14 @@ check_context(struct check_opts *o, bool imapsync_style)
 	GOptionGroup *main_group = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
 	const GOptionEntry extra[] = {
 		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
-		 "Debug output: imap, wire, auth or all (secrets are redacted)", "CATEGORIES"},
+	         "Debug output: imap, wire, auth or all (secrets are redacted)", "CATEGORIES"},
 		{"justlogin", 0, imapsync_style ? 0 : G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
-		 &o->justlogin, "Only log in and show the server (imapsync spelling)", NULL},
+	         &o->justlogin, "Only log in and show the server (imapsync spelling)", NULL},
 		{NULL},
 	};
 
 	g_option_context_set_summary(ctx, "Connect to one IMAP server, log in, and show its "
-					  "capabilities, namespaces and folders.");
+	                                  "capabilities, namespaces and folders.");
 	g_option_context_set_description(
 		ctx, "The password comes from --passfile FILE, the MAILHAUL_PASSWORD environment "
 		     "variable, --password, or a prompt on a terminal.\n"
@@ -191,12 +194,12 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	cli_scrub_argv(argc, argv);
 	if (argc > 1) {
 		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-			    "unexpected argument '%s'", argv[1]);
+		            "unexpected argument '%s'", argv[1]);
 		goto out;
 	}
 	if (!cli_set_debug(o.debug, &error) ||
 	    !cli_account_resolve(&o.acct, imapsync_style ? "1" : "", &set, &cred, &password,
-				 &error))
+	                         &error))
 		goto out;
 	conn = mh_imap_conn_new(&set);
 	if (check_run(conn, &set, &cred, &error))

@@ -27,8 +27,7 @@ static const struct command commands[] = {
 	{"check", "Connect to a server, log in, show capabilities and folders", run_check},
 	{"sync", "Copy a whole mailbox to another server, verify, resync later", NULL},
 	{"verify", "Compare two mailboxes folder by folder without copying", NULL},
-	{"login", "Sign in to an account (OAuth2 or password) and keep it in the keyring",
-	 NULL},
+	{"login", "Sign in to an account (OAuth2 or password) and keep it in the keyring", NULL},
 	{"logout", "Forget (and revoke) a stored sign-in", NULL},
 	{"accounts", "List the stored sign-ins", NULL},
 	{"token", "Print a fresh OAuth2 access token for an account", NULL},
@@ -40,27 +39,27 @@ static void
 print_usage(FILE *out)
 {
 	fprintf(out, "Usage: mailhaul COMMAND [OPTIONS]\n"
-		     "       mailhaul help COMMAND\n\n"
-		     "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
+	             "       mailhaul help COMMAND\n\n"
+	             "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
-			commands[i].run == NULL ? " (not yet available)" : "");
+		        commands[i].run == NULL ? " (not yet available)" : "");
 	fprintf(out, "\nimapsync spellings: `mailhaul --justlogin --host1 H --user1 U ...` runs "
-		     "check on side 1.\n\n"
-		     "Options for every command:\n"
-		     "  -h, --help     Show the command's options\n"
-		     "  --version      Show the version\n"
-		     "  --debug CATS   Debug output: imap, wire, sync, auth, http or all\n\n"
-		     "Exit codes:\n"
-		     "  0   success\n"
-		     "  1   failure not covered below\n"
-		     "  10  cannot connect: host unknown, refused, timed out, dropped\n"
-		     "  12  TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
-		     "  16  authentication refused, or no usable mechanism\n"
-		     "  64  usage: unknown option, missing or bad value\n"
-		     "  66  a file given cannot be read (--passfile)\n"
-		     "  69  the command is not available in this version\n"
-		     "  76  protocol error: the server sent a malformed or oversized response\n");
+	             "check on side 1.\n\n"
+	             "Options for every command:\n"
+	             "  -h, --help     Show the command's options\n"
+	             "  --version      Show the version\n"
+	             "  --debug CATS   Debug output: imap, wire, sync, auth, http or all\n\n"
+	             "Exit codes:\n"
+	             "  0   success\n"
+	             "  1   failure not covered below\n"
+	             "  10  cannot connect: host unknown, refused, timed out, dropped\n"
+	             "  12  TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
+	             "  16  authentication refused, or no usable mechanism\n"
+	             "  64  usage: unknown option, missing or bad value\n"
+	             "  66  a file given cannot be read (--passfile)\n"
+	             "  69  the command is not available in this version\n"
+	             "  76  protocol error: the server sent a malformed or oversized response\n");
 }
 
 static const struct command *
@@ -79,8 +78,9 @@ run_command(const struct command *cmd, int argc, char **argv)
 	g_autofree char *prog = NULL;
 
 	if (cmd->run == NULL) {
-		mh_log(MH_LOG_ERROR, "'%s' is not available in mailhaul %s yet; see "
-				     "`mailhaul --help` for what is",
+		mh_log(MH_LOG_ERROR,
+		       "'%s' is not available in mailhaul %s yet; see "
+		       "`mailhaul --help` for what is",
 		       cmd->name, MH_VERSION);
 		return MH_EXIT_UNAVAILABLE;
 	}
@@ -150,8 +150,9 @@ main(int argc, char **argv)
 			return mh_cmd_check(argc, argv, true);
 		if (has_arg(argc, argv, "--host1"))
 			return run_command(find_command("sync"), argc, argv);
-		mh_log(MH_LOG_ERROR, "unknown option '%s' before a command (see `mailhaul "
-				     "--help`)",
+		mh_log(MH_LOG_ERROR,
+		       "unknown option '%s' before a command (see `mailhaul "
+		       "--help`)",
 		       argv[1]);
 		return MH_EXIT_USAGE;
 	}

@@ -13,7 +13,7 @@
 
 struct auth_ctx {
 	struct mh_sasl_client *sasl; /* borrowed */
-	GError *error;		     /* owned; why we cancelled the exchange */
+	GError *error;               /* owned; why we cancelled the exchange */
 };
 
 /* Returns base64(@data) in a secret buffer of exactly its length; "=" for empty data
@@ -64,7 +64,7 @@ auth_cancel(struct mh_imap_conn *conn, struct auth_ctx *ac, GError *why, GError 
 
 static bool
 on_auth_continuation(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, const char *text,
-		     void *ctx, GError **error)
+                     void *ctx, GError **error)
 {
 	struct auth_ctx *ac = ctx;
 	g_autofree unsigned char *challenge = NULL;
@@ -78,9 +78,9 @@ on_auth_continuation(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, const c
 	(void)cmd;
 	if (!auth_base64_valid(text))
 		return auth_cancel(conn, ac,
-				   g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-					       "the server's SASL challenge is not base64"),
-				   error);
+		                   g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+		                               "the server's SASL challenge is not base64"),
+		                   error);
 	challenge = *text != '\0' ? g_base64_decode(text, &len) : NULL;
 	if (!mh_sasl_client_input(ac->sasl, challenge, len, &why) ||
 	    !mh_sasl_client_output(ac->sasl, &out, &out_len, &why))
@@ -93,10 +93,10 @@ on_auth_continuation(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, const c
 
 static struct mh_imap_cmd *
 auth_build_authenticate(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
-			struct auth_ctx *ac, GError **error)
+                        struct auth_ctx *ac, GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN | MH_IMAP_CMD_SENSITIVE,
-						  "AUTHENTICATE %s", mech->name);
+	                                          "AUTHENTICATE %s", mech->name);
 
 	if ((mech->flags & MH_SASL_MECH_INITIAL) && mh_imap_conn_has_cap(conn, "SASL-IR")) {
 		const unsigned char *out;
@@ -114,8 +114,8 @@ auth_build_authenticate(struct mh_imap_conn *conn, const struct mh_sasl_mech *me
 
 static bool
 auth_run_sasl(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
-	      const struct mh_imap_credentials *cred, struct mh_imap_response **tagged_r,
-	      GError **error)
+              const struct mh_imap_credentials *cred, struct mh_imap_response **tagged_r,
+              GError **error)
 {
 	struct mh_sasl_settings set = {
 		.authid = cred->authuser != NULL ? cred->authuser : cred->user,
@@ -146,7 +146,7 @@ auth_run_sasl(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
 
 static bool
 auth_run_login_command(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
-		       struct mh_imap_response **tagged_r, GError **error)
+                       struct mh_imap_response **tagged_r, GError **error)
 {
 	struct mh_imap_cmd *cmd =
 		mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN | MH_IMAP_CMD_SENSITIVE, "LOGIN");
@@ -177,17 +177,17 @@ auth_set_no_mech(struct mh_imap_conn *conn, const char *wanted, GError **error)
 	bool login_off = mh_imap_conn_has_cap(conn, "LOGINDISABLED");
 
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_AUTH_MECH,
-		    "%s offers none of the allowed mechanisms%s%s (it offers: %s%s%s)",
-		    imap_conn_settings(conn)->host, wanted != NULL ? ": asked for " : "",
-		    wanted != NULL ? wanted : "", *offered != '\0' ? offered : "no SASL mechanism",
-		    login_off ? "; the LOGIN command is disabled" : "",
-		    login_off && !imap_conn_is_secure(conn) ? " without TLS" : "");
+	            "%s offers none of the allowed mechanisms%s%s (it offers: %s%s%s)",
+	            imap_conn_settings(conn)->host, wanted != NULL ? ": asked for " : "",
+	            wanted != NULL ? wanted : "", *offered != '\0' ? offered : "no SASL mechanism",
+	            login_off ? "; the LOGIN command is disabled" : "",
+	            login_off && !imap_conn_is_secure(conn) ? " without TLS" : "");
 }
 
 /* Chooses the mechanism: *mech_r NULL with true means the LOGIN command. */
 static bool
 auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
-	    const struct mh_sasl_mech **mech_r, GError **error)
+            const struct mh_sasl_mech **mech_r, GError **error)
 {
 	g_auto(GStrv) mechs = auth_server_mechs(conn);
 	bool need_authzid = cred->authuser != NULL;
@@ -196,7 +196,7 @@ auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
 
 	if (cred->mechanism == NULL) {
 		*mech_r = mh_sasl_mech_choose((const char *const *)mechs, need_authzid,
-					      cred->allow_cram_md5);
+		                              cred->allow_cram_md5);
 		if (*mech_r != NULL || login_ok)
 			return true;
 		auth_set_no_mech(conn, NULL, error);
@@ -205,9 +205,9 @@ auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
 	m = mh_sasl_mech_find(cred->mechanism);
 	if (m == NULL || !(m->flags & MH_SASL_MECH_PASSWORD)) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE,
-			    "unknown authentication mechanism '%s' for a password (use "
-			    "CRAM-MD5, PLAIN or LOGIN)",
-			    cred->mechanism);
+		            "unknown authentication mechanism '%s' for a password (use "
+		            "CRAM-MD5, PLAIN or LOGIN)",
+		            cred->mechanism);
 		return false;
 	}
 	*mech_r = g_strv_contains((const char *const *)mechs, m->name) ? m : NULL;
@@ -219,7 +219,7 @@ auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
 
 static bool
 auth_check_cleartext(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
-		     const struct mh_sasl_mech *mech, GError **error)
+                     const struct mh_sasl_mech *mech, GError **error)
 {
 	bool plaintext = mech == NULL || (mech->flags & MH_SASL_MECH_PLAINTEXT);
 
@@ -227,15 +227,15 @@ auth_check_cleartext(struct mh_imap_conn *conn, const struct mh_imap_credentials
 	    cred->cleartext_ok)
 		return true;
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-		    "refusing to send the password in clear to %s over an unencrypted "
-		    "connection: use --ssl or --tls, or --notls to accept the risk",
-		    imap_conn_settings(conn)->host);
+	            "refusing to send the password in clear to %s over an unencrypted "
+	            "connection: use --ssl or --tls, or --notls to accept the risk",
+	            imap_conn_settings(conn)->host);
 	return false;
 }
 
 bool
 mh_imap_conn_login(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
-		   GError **error)
+                   GError **error)
 {
 	const struct mh_sasl_mech *mech = NULL;
 	g_autoptr(mh_imap_response) tagged = NULL;
@@ -250,17 +250,17 @@ mh_imap_conn_login(struct mh_imap_conn *conn, const struct mh_imap_credentials *
 		return false;
 	name = mech != NULL ? mech->name : "LOGIN command";
 	mh_log_debug(MH_LOG_CAT_AUTH, "authenticating as %s%s%s with %s",
-		     cred->authuser != NULL ? cred->authuser : cred->user,
-		     cred->authuser != NULL ? " for " : "",
-		     cred->authuser != NULL ? cred->user : "", name);
+	             cred->authuser != NULL ? cred->authuser : cred->user,
+	             cred->authuser != NULL ? " for " : "",
+	             cred->authuser != NULL ? cred->user : "", name);
 	if (!(mech != NULL ? auth_run_sasl(conn, mech, cred, &tagged, &local)
-			   : auth_run_login_command(conn, cred, &tagged, &local))) {
+	                   : auth_run_login_command(conn, cred, &tagged, &local))) {
 		if (local->domain == MH_IMAP_ERROR &&
 		    (local->code == MH_IMAP_ERROR_NO || local->code == MH_IMAP_ERROR_BAD))
 			local->code = MH_IMAP_ERROR_AUTH;
 		g_propagate_prefixed_error(error, local, "authentication as %s with %s failed: ",
-					   cred->authuser != NULL ? cred->authuser : cred->user,
-					   name);
+		                           cred->authuser != NULL ? cred->authuser : cred->user,
+		                           name);
 		return false;
 	}
 	imap_conn_set_auth_mechanism(conn, name);

@@ -34,7 +34,7 @@ bool
 mh_imap_capability(struct mh_imap_conn *conn, GError **error)
 {
 	return mh_imap_cmd_run(conn, mh_imap_cmd_new(MH_IMAP_CMD_PRELOGIN, "CAPABILITY"), NULL,
-			       error);
+	                       error);
 }
 
 /* --- LIST, XLIST, LSUB --- */
@@ -43,16 +43,24 @@ static const struct {
 	const char *name;
 	unsigned attr;
 } folder_attr_names[] = {
-	{"\\Noselect", MH_IMAP_ATTR_NOSELECT},	   {"\\NoInferiors", MH_IMAP_ATTR_NOINFERIORS},
-	{"\\NonExistent", MH_IMAP_ATTR_NONEXISTENT}, {"\\HasChildren", MH_IMAP_ATTR_HASCHILDREN},
+	{"\\Noselect", MH_IMAP_ATTR_NOSELECT},
+	{"\\NoInferiors", MH_IMAP_ATTR_NOINFERIORS},
+	{"\\NonExistent", MH_IMAP_ATTR_NONEXISTENT},
+	{"\\HasChildren", MH_IMAP_ATTR_HASCHILDREN},
 	{"\\HasNoChildren", MH_IMAP_ATTR_HASNOCHILDREN},
-	{"\\Subscribed", MH_IMAP_ATTR_SUBSCRIBED},   {"\\All", MH_IMAP_ATTR_ALL},
-	{"\\Archive", MH_IMAP_ATTR_ARCHIVE},	   {"\\Drafts", MH_IMAP_ATTR_DRAFTS},
-	{"\\Flagged", MH_IMAP_ATTR_FLAGGED},	   {"\\Junk", MH_IMAP_ATTR_JUNK},
-	{"\\Sent", MH_IMAP_ATTR_SENT},		   {"\\Trash", MH_IMAP_ATTR_TRASH},
-	{"\\Important", MH_IMAP_ATTR_IMPORTANT},   {"\\Inbox", MH_IMAP_ATTR_INBOX},
+	{"\\Subscribed", MH_IMAP_ATTR_SUBSCRIBED},
+	{"\\All", MH_IMAP_ATTR_ALL},
+	{"\\Archive", MH_IMAP_ATTR_ARCHIVE},
+	{"\\Drafts", MH_IMAP_ATTR_DRAFTS},
+	{"\\Flagged", MH_IMAP_ATTR_FLAGGED},
+	{"\\Junk", MH_IMAP_ATTR_JUNK},
+	{"\\Sent", MH_IMAP_ATTR_SENT},
+	{"\\Trash", MH_IMAP_ATTR_TRASH},
+	{"\\Important", MH_IMAP_ATTR_IMPORTANT},
+	{"\\Inbox", MH_IMAP_ATTR_INBOX},
 	/* XLIST's names (Gmail before SPECIAL-USE) */
-	{"\\AllMail", MH_IMAP_ATTR_ALL},	   {"\\Spam", MH_IMAP_ATTR_JUNK},
+	{"\\AllMail", MH_IMAP_ATTR_ALL},
+	{"\\Spam", MH_IMAP_ATTR_JUNK},
 	{"\\Starred", MH_IMAP_ATTR_FLAGGED},
 };
 
@@ -77,8 +85,8 @@ char *
 mh_imap_attrs_to_string(unsigned attrs)
 {
 	static const unsigned shown[] = {
-		MH_IMAP_ATTR_SENT,    MH_IMAP_ATTR_DRAFTS,  MH_IMAP_ATTR_TRASH,
-		MH_IMAP_ATTR_JUNK,    MH_IMAP_ATTR_ARCHIVE, MH_IMAP_ATTR_ALL,
+		MH_IMAP_ATTR_SENT,    MH_IMAP_ATTR_DRAFTS,    MH_IMAP_ATTR_TRASH,
+		MH_IMAP_ATTR_JUNK,    MH_IMAP_ATTR_ARCHIVE,   MH_IMAP_ATTR_ALL,
 		MH_IMAP_ATTR_FLAGGED, MH_IMAP_ATTR_IMPORTANT, MH_IMAP_ATTR_NOSELECT,
 	};
 	GString *s = g_string_new(NULL);
@@ -105,7 +113,7 @@ imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **er
 		if (g_utf8_validate(raw, -1, NULL))
 			return g_strdup(raw);
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-			    "mailbox name is not valid UTF-8");
+		            "mailbox name is not valid UTF-8");
 		return NULL;
 	}
 	return mh_imap_utf7_decode(raw, error);
@@ -139,8 +147,9 @@ imap_folder_from_list(struct mh_imap_conn *conn, const struct mh_imap_response *
 	f->raw_name = g_ascii_strcasecmp(raw, "INBOX") == 0 ? g_strdup("INBOX") : g_strdup(raw);
 	f->name = imap_conn_decode_mailbox(conn, f->raw_name, &error);
 	if (f->name == NULL) {
-		mh_log(MH_LOG_WARN, "folder name '%s' is not valid modified UTF-7 (%s); using it "
-				    "as it is",
+		mh_log(MH_LOG_WARN,
+		       "folder name '%s' is not valid modified UTF-7 (%s); using it "
+		       "as it is",
 		       raw, error->message);
 		f->name = g_utf8_make_valid(raw, -1);
 	}
@@ -176,8 +185,8 @@ on_list_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, vo
 }
 
 static bool
-list_run(struct mh_imap_conn *conn, struct list_ctx *lc, const char *reference,
-	 const char *pattern, const char *tail, GError **error)
+list_run(struct mh_imap_conn *conn, struct list_ctx *lc, const char *reference, const char *pattern,
+         const char *tail, GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", lc->verb);
 
@@ -224,19 +233,19 @@ list_take_sorted(GHashTable *byraw)
 
 bool
 mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
-	     GPtrArray **folders_r, GError **error)
+             GPtrArray **folders_r, GError **error)
 {
 	struct list_ctx lc = {.verb = "LIST"};
 	bool special_use = mh_imap_conn_has_cap(conn, "SPECIAL-USE");
 	bool ok;
 
 	lc.byraw = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					 (GDestroyNotify)mh_imap_folder_free);
+	                                 (GDestroyNotify)mh_imap_folder_free);
 	ok = list_run(conn, &lc, reference, pattern,
-		      special_use && mh_imap_conn_has_cap(conn, "LIST-EXTENDED")
-			      ? " RETURN (SPECIAL-USE)"
-			      : NULL,
-		      error);
+	              special_use && mh_imap_conn_has_cap(conn, "LIST-EXTENDED")
+	                      ? " RETURN (SPECIAL-USE)"
+	                      : NULL,
+	              error);
 	if (ok && !special_use && mh_imap_conn_has_cap(conn, "XLIST")) {
 		lc.verb = "XLIST";
 		ok = list_run(conn, &lc, reference, pattern, NULL, error);
@@ -255,7 +264,7 @@ mh_imap_lsub(struct mh_imap_conn *conn, GPtrArray **names_r, GError **error)
 	bool ok;
 
 	lc.byraw = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					 (GDestroyNotify)mh_imap_folder_free);
+	                                 (GDestroyNotify)mh_imap_folder_free);
 	ok = list_run(conn, &lc, "", "*", NULL, error);
 	if (ok) {
 		folders = list_take_sorted(lc.byraw);
@@ -408,14 +417,14 @@ on_id_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void
 		if (mh_imap_arg_get_nstring(list->list->pdata[i], &k, NULL) && k != NULL &&
 		    mh_imap_arg_get_nstring(list->list->pdata[i + 1], &v, NULL))
 			g_hash_table_insert(*server, g_utf8_make_valid(k, -1),
-					    v != NULL ? g_utf8_make_valid(v, -1) : g_strdup(""));
+			                    v != NULL ? g_utf8_make_valid(v, -1) : g_strdup(""));
 	}
 	return true;
 }
 
 bool
 mh_imap_id(struct mh_imap_conn *conn, const char *const *client_kv, GHashTable **server_r,
-	   GError **error)
+           GError **error)
 {
 	struct mh_imap_cmd *cmd;
 
@@ -485,22 +494,22 @@ on_status_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, 
 	info->uidvalidity = arg_u32(mh_imap_list_lookup(items->list, "UIDVALIDITY"));
 	info->unseen = arg_u32(mh_imap_list_lookup(items->list, "UNSEEN"));
 	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "HIGHESTMODSEQ"),
-			       &info->highestmodseq);
+	                       &info->highestmodseq);
 	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "SIZE"), &info->size);
 	return true;
 }
 
 bool
-mh_imap_status(struct mh_imap_conn *conn, const char *mailbox,
-	       struct mh_imap_status_info *info_r, GError **error)
+mh_imap_status(struct mh_imap_conn *conn, const char *mailbox, struct mh_imap_status_info *info_r,
+               GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "STATUS");
 
 	memset(info_r, 0, sizeof(*info_r));
 	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
 	mh_imap_cmd_add(cmd, " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s%s)",
-			mh_imap_conn_has_cap(conn, "CONDSTORE") ? " HIGHESTMODSEQ" : "",
-			mh_imap_conn_has_cap(conn, "STATUS=SIZE") ? " SIZE" : "");
+	                mh_imap_conn_has_cap(conn, "CONDSTORE") ? " HIGHESTMODSEQ" : "",
+	                mh_imap_conn_has_cap(conn, "STATUS=SIZE") ? " SIZE" : "");
 	mh_imap_cmd_set_callbacks(cmd, on_status_untagged, NULL, info_r);
 	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
 		g_prefix_error(error, "STATUS %s failed: ", mailbox);
@@ -570,7 +579,7 @@ on_select_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, 
 
 bool
 mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
-	       struct mh_imap_mailbox **mb_r, GError **error)
+               struct mh_imap_mailbox **mb_r, GError **error)
 {
 	struct mh_imap_mailbox *mb = g_new0(struct mh_imap_mailbox, 1);
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", read_only ? "EXAMINE" : "SELECT");
@@ -680,8 +689,7 @@ uid_cmp(gconstpointer a, gconstpointer b)
 }
 
 bool
-mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uids_r,
-		   GError **error)
+mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uids_r, GError **error)
 {
 	struct search_ctx sc = {.uids = g_array_new(false, false, sizeof(guint32))};
 	bool esearch = mh_imap_conn_has_cap(conn, "ESEARCH");
@@ -691,8 +699,8 @@ mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uid
 	mh_imap_cmd_set_callbacks(cmd, on_search_untagged, NULL, &sc);
 	if (!mh_imap_cmd_run(conn, cmd, NULL, error) ||
 	    (sc.bad && (g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-				    "malformed or oversized ESEARCH result"),
-			true))) {
+	                            "malformed or oversized ESEARCH result"),
+	                true))) {
 		g_prefix_error(error, "UID SEARCH failed: ");
 		g_array_free(sc.uids, true);
 		return false;
@@ -715,8 +723,7 @@ on_fetch_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, v
 	struct fetch_ctx *fc = ctx;
 	const struct mh_imap_arg *items = args_nth(r->args, 0);
 
-	if (r->status != MH_IMAP_STATUS_NONE || !r->has_number ||
-	    g_strcmp0(r->name, "FETCH") != 0)
+	if (r->status != MH_IMAP_STATUS_NONE || !r->has_number || g_strcmp0(r->name, "FETCH") != 0)
 		return false;
 	if (items != NULL && items->type == MH_IMAP_ARG_LIST)
 		fc->cb(conn, r->number, items->list, fc->ctx);
@@ -725,7 +732,7 @@ on_fetch_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, v
 
 bool
 mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
-		  mh_imap_fetch_cb *cb, void *ctx, GError **error)
+                  mh_imap_fetch_cb *cb, void *ctx, GError **error)
 {
 	struct fetch_ctx fc = {.cb = cb, .ctx = ctx};
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "UID FETCH %s (%s)", uidset, items);
@@ -741,7 +748,7 @@ mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *ite
 /* --- APPEND, CREATE, SUBSCRIBE, STORE, EXPUNGE --- */
 
 static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 char *
 mh_imap_format_date_time(GDateTime *dt)
@@ -749,12 +756,11 @@ mh_imap_format_date_time(GDateTime *dt)
 	GTimeSpan off = g_date_time_get_utc_offset(dt) / G_TIME_SPAN_MINUTE;
 	long aoff = off < 0 ? -off : off;
 
-	return g_strdup_printf("%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld",
-			       g_date_time_get_day_of_month(dt),
-			       month_names[g_date_time_get_month(dt) - 1],
-			       g_date_time_get_year(dt), g_date_time_get_hour(dt),
-			       g_date_time_get_minute(dt), g_date_time_get_second(dt),
-			       off < 0 ? '-' : '+', aoff / 60, aoff % 60);
+	return g_strdup_printf(
+		"%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld", g_date_time_get_day_of_month(dt),
+		month_names[g_date_time_get_month(dt) - 1], g_date_time_get_year(dt),
+		g_date_time_get_hour(dt), g_date_time_get_minute(dt), g_date_time_get_second(dt),
+		off < 0 ? '-' : '+', aoff / 60, aoff % 60);
 }
 
 GDateTime *
@@ -767,7 +773,7 @@ mh_imap_parse_date_time(const char *s)
 	char tzs[8];
 
 	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign,
-		   &zone) != 8 ||
+	           &zone) != 8 ||
 	    (sign != '+' && sign != '-'))
 		return NULL;
 	for (int m = 0; m < 12; m++) {
@@ -784,8 +790,8 @@ mh_imap_parse_date_time(const char *s)
 
 bool
 mh_imap_append(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
-	       GDateTime *internaldate, GBytes *message, uint32_t *uidvalidity_r,
-	       uint32_t *uid_r, GError **error)
+               GDateTime *internaldate, GBytes *message, uint32_t *uidvalidity_r, uint32_t *uid_r,
+               GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "APPEND");
 	g_autoptr(mh_imap_response) tagged = NULL;
@@ -814,7 +820,7 @@ mh_imap_append(struct mh_imap_conn *conn, const char *mailbox, const char *flags
 
 static bool
 run_mailbox_cmd(struct mh_imap_conn *conn, const char *verb, const char *mailbox,
-		struct mh_imap_response **tagged_r, GError **error)
+                struct mh_imap_response **tagged_r, GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "%s", verb);
 
@@ -850,7 +856,7 @@ mh_imap_subscribe(struct mh_imap_conn *conn, const char *mailbox, GError **error
 
 bool
 mh_imap_uid_store(struct mh_imap_conn *conn, const char *uidset, const char *action,
-		  const char *flags, GError **error)
+                  const char *flags, GError **error)
 {
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "UID STORE %s %s (%s)", uidset, action, flags);
 
@@ -865,8 +871,8 @@ bool
 mh_imap_expunge(struct mh_imap_conn *conn, const char *uidset, GError **error)
 {
 	struct mh_imap_cmd *cmd = uidset != NULL && mh_imap_conn_has_cap(conn, "UIDPLUS")
-					  ? mh_imap_cmd_new(0, "UID EXPUNGE %s", uidset)
-					  : mh_imap_cmd_new(0, "EXPUNGE");
+	                                  ? mh_imap_cmd_new(0, "UID EXPUNGE %s", uidset)
+	                                  : mh_imap_cmd_new(0, "EXPUNGE");
 
 	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
 		g_prefix_error(error, "EXPUNGE failed: ");

@@ -11,9 +11,9 @@
 #include "mh-log.h"
 #include "mh-secret.h"
 
-#define OUTBUF_SIZE	(64 * 1024)
-#define READ_CHUNK	(64 * 1024)
-#define INBUF_MAX	(16 * 1024 * 1024)
+#define OUTBUF_SIZE       (64 * 1024)
+#define READ_CHUNK        (64 * 1024)
+#define INBUF_MAX         (16 * 1024 * 1024)
 #define LITERAL_MINUS_MAX 4096
 
 enum cmd_seg_type {
@@ -24,23 +24,23 @@ enum cmd_seg_type {
 
 struct cmd_seg {
 	enum cmd_seg_type type;
-	GString *text;	 /* owned; SEG_TEXT */
-	char *secret;	 /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
+	GString *text;   /* owned; SEG_TEXT */
+	char *secret;    /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
 	GBytes *literal; /* owned; SEG_LITERAL when not secret */
 };
 
 struct mh_imap_cmd {
 	char tag[16];
 	unsigned flags;
-	GArray *segs;		  /* owned; struct cmd_seg */
-	unsigned next_seg;	  /* the next segment to send */
+	GArray *segs;      /* owned; struct cmd_seg */
+	unsigned next_seg; /* the next segment to send */
 	mh_imap_untagged_cb *untagged;
 	mh_imap_done_cb *done;
 	void *ctx;
 	imap_continuation_cb *on_continuation;
 	void *cont_ctx;
 	struct mh_imap_response **keep_tagged; /* borrowed: where run() wants the reply */
-	struct run_ctx *run;		       /* borrowed: mh_imap_cmd_run()'s state */
+	struct run_ctx *run;                   /* borrowed: mh_imap_cmd_run()'s state */
 };
 
 struct run_ctx {
@@ -55,17 +55,17 @@ struct mh_imap_conn {
 	bool secure;
 	bool starttls_done;
 	struct mh_imap_parser *parser; /* owned */
-	GPtrArray *caps;	       /* owned; char *, NULL-terminated */
-	char *greeting;		       /* owned */
-	char *auth_mech;	       /* owned */
-	GError *error;		       /* owned; set once the connection failed */
+	GPtrArray *caps;               /* owned; char *, NULL-terminated */
+	char *greeting;                /* owned */
+	char *auth_mech;               /* owned */
+	GError *error;                 /* owned; set once the connection failed */
 	unsigned tag_counter;
-	GQueue pending;		       /* struct mh_imap_cmd *, not yet sent */
-	GQueue inflight;	       /* sent, waiting for the tagged reply */
-	struct mh_imap_cmd *blocked;   /* borrowed; in flight, waiting for "+" */
-	unsigned char *out;	       /* owned; fixed OUTBUF_SIZE, wiped on free */
+	GQueue pending;              /* struct mh_imap_cmd *, not yet sent */
+	GQueue inflight;             /* sent, waiting for the tagged reply */
+	struct mh_imap_cmd *blocked; /* borrowed; in flight, waiting for "+" */
+	unsigned char *out;          /* owned; fixed OUTBUF_SIZE, wiped on free */
 	size_t out_len;
-	GByteArray *in;		       /* owned; read but not yet parsed */
+	GByteArray *in; /* owned; read but not yet parsed */
 	size_t in_pos;
 	bool utf8;
 	bool hold_input; /* stop parsing after a tagged reply (STARTTLS) */
@@ -95,7 +95,7 @@ imap_conn_set_state(struct mh_imap_conn *conn, enum mh_imap_state state)
 	if (conn->state == state)
 		return;
 	mh_log_debug(MH_LOG_CAT_IMAP, "%s: %s -> %s", conn_label(conn), state_names[conn->state],
-		     state_names[state]);
+	             state_names[state]);
 	conn->state = state;
 }
 
@@ -146,7 +146,7 @@ mh_imap_cmd_free(struct mh_imap_cmd *cmd)
 /* Completes @cmd: calls its done callback and frees it. */
 static void
 cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, struct mh_imap_response *tagged,
-	   const GError *error, bool free_tagged)
+           const GError *error, bool free_tagged)
 {
 	if (cmd->done != NULL)
 		cmd->done(conn, tagged, error, cmd->ctx);
@@ -264,7 +264,7 @@ conn_flush(struct mh_imap_conn *conn, GError **error)
 			return false;
 		if (ready == 0) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
-				    "%s: timed out sending to the server", conn_label(conn));
+			            "%s: timed out sending to the server", conn_label(conn));
 			return false;
 		}
 		if ((ready & POLLIN) && !conn_read_raw(conn, error))
@@ -301,8 +301,8 @@ conn_out_secret(struct mh_imap_conn *conn, const void *data, size_t len, GError 
 	return conn_out(conn, data, len, error) && conn_flush(conn, error);
 }
 
-static void
-wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
 
 static void
 wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
@@ -320,7 +320,7 @@ wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
 
 bool
 imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bool secret,
-		     GError **error)
+                     GError **error)
 {
 	if (secret)
 		wire_log(conn, "C:", "<redacted %zu bytes>", len);
@@ -481,7 +481,7 @@ mh_imap_cmd_add_literal(struct mh_imap_cmd *cmd, GBytes *data)
 
 void
 mh_imap_cmd_set_callbacks(struct mh_imap_cmd *cmd, mh_imap_untagged_cb *untagged,
-			  mh_imap_done_cb *done, void *ctx)
+                          mh_imap_done_cb *done, void *ctx)
 {
 	cmd->untagged = untagged;
 	cmd->done = done;
@@ -500,9 +500,9 @@ mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd)
 {
 	if (conn->error != NULL || conn->net.fd < 0) {
 		GError *error = conn->error != NULL
-					? g_error_copy(conn->error)
-					: g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-						      "not connected");
+		                        ? g_error_copy(conn->error)
+		                        : g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
+		                                      "not connected");
 
 		cmd_finish(conn, cmd, NULL, error, false);
 		g_error_free(error);
@@ -523,7 +523,7 @@ conn_literal_nonsync(const struct mh_imap_conn *conn, size_t size)
 
 static bool
 cmd_send_literal_header(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, size_t size,
-			GString *log, bool *wait_r, GError **error)
+                        GString *log, bool *wait_r, GError **error)
 {
 	char header[48];
 	bool nonsync = conn_literal_nonsync(conn, size);
@@ -539,8 +539,7 @@ cmd_send_literal_header(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, size
 
 /* Sends @cmd from its next segment up to the end or up to a synchronising literal. */
 static bool
-cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_sent,
-	      GError **error)
+cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_sent, GError **error)
 {
 	g_autoptr(GString) log = mh_log_enabled(MH_LOG_CAT_WIRE) ? g_string_new(NULL) : NULL;
 	bool ok = true;
@@ -561,13 +560,12 @@ cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_se
 		if (seg->type == SEG_SECRET) {
 			if (log != NULL)
 				g_string_append_printf(log, "<redacted %zu bytes>",
-						       mh_secret_len(seg->secret));
-			ok = conn_out_secret(conn, seg->secret, mh_secret_len(seg->secret),
-					     error);
+				                       mh_secret_len(seg->secret));
+			ok = conn_out_secret(conn, seg->secret, mh_secret_len(seg->secret), error);
 			continue;
 		}
 		size = seg->secret != NULL ? mh_secret_len(seg->secret)
-					   : g_bytes_get_size(seg->literal);
+		                           : g_bytes_get_size(seg->literal);
 		if (!header_sent) {
 			ok = cmd_send_literal_header(conn, cmd, size, log, &wait, error);
 			if (ok && wait)
@@ -576,7 +574,7 @@ cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_se
 		header_sent = false;
 		if (log != NULL)
 			g_string_append_printf(log, "<%s%zu bytes>",
-					       seg->secret != NULL ? "redacted " : "", size);
+			                       seg->secret != NULL ? "redacted " : "", size);
 		if (seg->secret != NULL)
 			ok = conn_out_secret(conn, seg->secret, size, error);
 		else
@@ -647,9 +645,9 @@ conn_apply_code(struct mh_imap_conn *conn, const struct mh_imap_response *r)
 static void
 conn_log_response(struct mh_imap_conn *conn, const struct mh_imap_response *r)
 {
-	const char *who = r->kind == MH_IMAP_RESP_TAGGED ? r->tag
-			  : r->kind == MH_IMAP_RESP_UNTAGGED ? "*"
-							     : "+";
+	const char *who = r->kind == MH_IMAP_RESP_TAGGED     ? r->tag
+	                  : r->kind == MH_IMAP_RESP_UNTAGGED ? "*"
+	                                                     : "+";
 
 	if (!mh_log_enabled(MH_LOG_CAT_WIRE))
 		return;
@@ -657,11 +655,11 @@ conn_log_response(struct mh_imap_conn *conn, const struct mh_imap_response *r)
 		wire_log(conn, "S:", "+ %s", r->text);
 	} else if (r->status != MH_IMAP_STATUS_NONE) {
 		wire_log(conn, "S:", "%s %s%s%s%s %s", who, mh_imap_status_name(r->status),
-			 r->code != NULL ? " [" : "", r->code != NULL ? r->code : "",
-			 r->code != NULL ? "]" : "", r->text);
+		         r->code != NULL ? " [" : "", r->code != NULL ? r->code : "",
+		         r->code != NULL ? "]" : "", r->text);
 	} else if (r->has_number) {
 		wire_log(conn, "S:", "* %u %s (%u args)", r->number, r->name,
-			 r->args != NULL ? r->args->len : 0);
+		         r->args != NULL ? r->args->len : 0);
 	} else {
 		wire_log(conn, "S:", "* %s (%u args)", r->name, r->args != NULL ? r->args->len : 0);
 	}
@@ -672,21 +670,20 @@ conn_on_greeting(struct mh_imap_conn *conn, const struct mh_imap_response *r, GE
 {
 	if (r->kind != MH_IMAP_RESP_UNTAGGED || r->status == MH_IMAP_STATUS_NONE) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-			    "%s: the server's greeting is not an IMAP greeting", conn_label(conn));
+		            "%s: the server's greeting is not an IMAP greeting", conn_label(conn));
 		return false;
 	}
 	if (r->status == MH_IMAP_STATUS_BYE) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
-			    "%s: the server refused the connection: %s", conn_label(conn),
-			    r->text);
+		            "%s: the server refused the connection: %s", conn_label(conn), r->text);
 		return false;
 	}
 	g_free(conn->greeting);
 	conn->greeting = g_strdup(r->text);
 	conn_apply_code(conn, r);
 	imap_conn_set_state(conn, r->status == MH_IMAP_STATUS_PREAUTH
-					  ? MH_IMAP_STATE_AUTHENTICATED
-					  : MH_IMAP_STATE_NOT_AUTHENTICATED);
+	                                  ? MH_IMAP_STATE_AUTHENTICATED
+	                                  : MH_IMAP_STATE_NOT_AUTHENTICATED);
 	return true;
 }
 
@@ -700,7 +697,7 @@ conn_on_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, GE
 		conn_set_caps(conn, r->args);
 	if (r->status == MH_IMAP_STATUS_BYE && conn->state != MH_IMAP_STATE_LOGOUT) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
-			    "%s: the server closed the session: %s", conn_label(conn), r->text);
+		            "%s: the server closed the session: %s", conn_label(conn), r->text);
 		return false;
 	}
 	for (GList *l = conn->inflight.head; l != NULL; l = l->next) {
@@ -713,15 +710,14 @@ conn_on_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, GE
 }
 
 static bool
-conn_on_continuation(struct mh_imap_conn *conn, const struct mh_imap_response *r,
-		     GError **error)
+conn_on_continuation(struct mh_imap_conn *conn, const struct mh_imap_response *r, GError **error)
 {
 	struct mh_imap_cmd *cmd = conn->blocked;
 
 	if (cmd == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-			    "%s: the server asked for a continuation nobody waits for",
-			    conn_label(conn));
+		            "%s: the server asked for a continuation nobody waits for",
+		            conn_label(conn));
 		return false;
 	}
 	if (cmd->on_continuation != NULL)
@@ -745,8 +741,8 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 	}
 	if (cmd == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-			    "%s: the server answered a command never sent (tag %s)",
-			    conn_label(conn), r->tag);
+		            "%s: the server answered a command never sent (tag %s)",
+		            conn_label(conn), r->tag);
 		mh_imap_response_free(r);
 		return false;
 	}
@@ -784,15 +780,15 @@ conn_parse_input(struct mh_imap_conn *conn, GError **error)
 	while (conn->in_pos < conn->in->len) {
 		g_autoptr(GError) perr = NULL;
 		size_t used = 0;
-		enum mh_parse_result res = mh_imap_parser_feed(
-			conn->parser, conn->in->data + conn->in_pos,
-			conn->in->len - conn->in_pos, &used, &perr);
+		enum mh_parse_result res =
+			mh_imap_parser_feed(conn->parser, conn->in->data + conn->in_pos,
+		                            conn->in->len - conn->in_pos, &used, &perr);
 
 		conn->in_pos += used;
 		if (res == MH_PARSE_ERROR) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-				    "%s: protocol error: the server sent a malformed response (%s)",
-				    conn_label(conn), perr != NULL ? perr->message : "?");
+			            "%s: protocol error: the server sent a malformed response (%s)",
+			            conn_label(conn), perr != NULL ? perr->message : "?");
 			return false;
 		}
 		if (res == MH_PARSE_DONE) {
@@ -829,13 +825,13 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 		ready = POLLIN;
 	} else {
 		ready = imap_net_poll(&conn->net, conn->out_len > 0, conn->set.read_timeout_ms,
-				      error);
+		                      error);
 		if (ready < 0)
 			return false;
 		if (ready == 0) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
-				    "%s: no answer from the server within %u s", conn_label(conn),
-				    conn->set.read_timeout_ms / 1000);
+			            "%s: no answer from the server within %u s", conn_label(conn),
+			            conn->set.read_timeout_ms / 1000);
 			return false;
 		}
 	}
@@ -881,15 +877,15 @@ run_check_status(const struct mh_imap_response *r, GError **error)
 	if (r->status == MH_IMAP_STATUS_OK)
 		return true;
 	g_set_error(error, MH_IMAP_ERROR,
-		    r->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO : MH_IMAP_ERROR_BAD, "%s%s%s%s",
-		    r->code != NULL ? "[" : "", r->code != NULL ? r->code : "",
-		    r->code != NULL ? "] " : "", r->text);
+	            r->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO : MH_IMAP_ERROR_BAD,
+	            "%s%s%s%s", r->code != NULL ? "[" : "", r->code != NULL ? r->code : "",
+	            r->code != NULL ? "] " : "", r->text);
 	return false;
 }
 
 bool
 mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
-		struct mh_imap_response **tagged_r, GError **error)
+                struct mh_imap_response **tagged_r, GError **error)
 {
 	struct run_ctx rc = {0};
 	struct mh_imap_response *tagged = NULL;
@@ -945,12 +941,12 @@ conn_starttls(struct mh_imap_conn *conn, GError **error)
 	 * family): a well-behaved server sends nothing before the handshake. */
 	if (conn->in_pos < conn->in->len) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-			    "%s: protocol error: data after the STARTTLS answer", conn_label(conn));
+		            "%s: protocol error: data after the STARTTLS answer", conn_label(conn));
 		return false;
 	}
 	imap_conn_forget_caps(conn);
 	if (!imap_net_start_tls(&conn->net, conn->set.host, conn->set.insecure, conn->set.cafile,
-				conn->set.read_timeout_ms, &local)) {
+	                        conn->set.read_timeout_ms, &local)) {
 		conn_fail(conn, local);
 		g_propagate_error(error, local);
 		return false;
@@ -971,14 +967,16 @@ conn_negotiate_tls(struct mh_imap_conn *conn, GError **error)
 	if (offered)
 		return conn_starttls(conn, error);
 	if (conn->set.tls == MH_IMAP_TLS_AUTO && conn->net.loopback) {
-		mh_log_debug(MH_LOG_CAT_IMAP, "%s: no STARTTLS on a loopback server, staying in "
-					      "cleartext", conn_label(conn));
+		mh_log_debug(MH_LOG_CAT_IMAP,
+		             "%s: no STARTTLS on a loopback server, staying in "
+		             "cleartext",
+		             conn_label(conn));
 		return true;
 	}
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-		    "%s does not offer STARTTLS: use --ssl for implicit TLS (port 993), or "
-		    "--notls to connect without encryption",
-		    conn->set.host);
+	            "%s does not offer STARTTLS: use --ssl for implicit TLS (port 993), or "
+	            "--notls to connect without encryption",
+	            conn->set.host);
 	return false;
 }
 
@@ -989,11 +987,11 @@ mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error)
 
 	g_return_val_if_fail(conn->net.fd < 0 && conn->error == NULL, false);
 	if (!imap_net_connect(&conn->net, conn->set.host, conn->set.port,
-			      conn->set.connect_timeout_ms, &local))
+	                      conn->set.connect_timeout_ms, &local))
 		goto fail;
 	if (conn->set.tls == MH_IMAP_TLS_IMPLICIT) {
 		if (!imap_net_start_tls(&conn->net, conn->set.host, conn->set.insecure,
-					conn->set.cafile, conn->set.connect_timeout_ms, &local))
+		                        conn->set.cafile, conn->set.connect_timeout_ms, &local))
 			goto fail;
 		conn->secure = true;
 	}
@@ -1003,8 +1001,8 @@ mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error)
 		return conn->caps != NULL || mh_imap_capability(conn, error);
 	if (conn->state != MH_IMAP_STATE_NOT_AUTHENTICATED) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "%s: the server skipped login (PREAUTH) before STARTTLS could run",
-			    conn->set.host);
+		            "%s: the server skipped login (PREAUTH) before STARTTLS could run",
+		            conn->set.host);
 		return false;
 	}
 	return conn_negotiate_tls(conn, error);

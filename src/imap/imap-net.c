@@ -39,7 +39,7 @@ static int
 net_connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *errno_r)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			ai->ai_protocol);
+	                ai->ai_protocol);
 	struct pollfd pfd;
 	int err = 0;
 	socklen_t errlen = sizeof(err);
@@ -75,7 +75,7 @@ net_connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *errno_r)
 
 bool
 imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned timeout_ms,
-		 GError **error)
+                 GError **error)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *res = NULL;
@@ -88,7 +88,7 @@ imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_RESOLVE,
-			    "cannot resolve host name %s: %s", host, gai_strerror(rc));
+		            "cannot resolve host name %s: %s", host, gai_strerror(rc));
 		return false;
 	}
 	net->fd = -1;
@@ -96,7 +96,7 @@ imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned
 		char addr[INET6_ADDRSTRLEN] = "?";
 
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0,
-			    NI_NUMERICHOST);
+		            NI_NUMERICHOST);
 		mh_log_debug(MH_LOG_CAT_IMAP, "connecting to %s port %u", addr, port);
 		net->fd = net_connect_one(ai, timeout_ms, &last_errno);
 		if (net->fd >= 0) {
@@ -107,10 +107,10 @@ imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned
 	freeaddrinfo(res);
 	if (net->fd < 0) {
 		g_set_error(error, MH_IMAP_ERROR,
-			    last_errno == ETIMEDOUT ? MH_IMAP_ERROR_TIMEOUT : MH_IMAP_ERROR_CONNECT,
-			    "cannot connect to %s port %u: %s", host, port,
-			    last_errno == ETIMEDOUT ? "connection timed out"
-						    : g_strerror(last_errno));
+		            last_errno == ETIMEDOUT ? MH_IMAP_ERROR_TIMEOUT : MH_IMAP_ERROR_CONNECT,
+		            "cannot connect to %s port %u: %s", host, port,
+		            last_errno == ETIMEDOUT ? "connection timed out"
+		                                    : g_strerror(last_errno));
 		return false;
 	}
 	setsockopt(net->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -131,12 +131,12 @@ net_setup_ctx(struct imap_net *net, const char *cafile, bool insecure, GError **
 	net->ctx = SSL_CTX_new(TLS_client_method());
 	if (net->ctx == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS, "cannot set up TLS: %s",
-			    ERR_reason_error_string(ERR_get_error()));
+		            ERR_reason_error_string(ERR_get_error()));
 		return false;
 	}
 	SSL_CTX_set_min_proto_version(net->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(net->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(net->ctx,
+	                 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (insecure) {
 		SSL_CTX_set_verify(net->ctx, SSL_VERIFY_NONE, NULL);
 		return true;
@@ -145,13 +145,13 @@ net_setup_ctx(struct imap_net *net, const char *cafile, bool insecure, GError **
 	if (cafile != NULL) {
 		if (SSL_CTX_load_verify_locations(net->ctx, cafile, NULL) != 1) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-				    "cannot load CA certificates from %s: %s", cafile,
-				    ERR_reason_error_string(ERR_get_error()));
+			            "cannot load CA certificates from %s: %s", cafile,
+			            ERR_reason_error_string(ERR_get_error()));
 			return false;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(net->ctx) != 1) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "cannot load the system's trusted certificates");
+		            "cannot load the system's trusted certificates");
 		return false;
 	}
 	return true;
@@ -192,9 +192,9 @@ net_set_verify_error(struct imap_net *net, const char *host, GError **error)
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "the certificate of %s does not match the host name %s: connect "
-			    "with a name the certificate lists, or --insecure to skip the check",
-			    host, host);
+		            "the certificate of %s does not match the host name %s: connect "
+		            "with a name the certificate lists, or --insecure to skip the check",
+		            host, host);
 		return;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
@@ -202,15 +202,15 @@ net_set_verify_error(struct imap_net *net, const char *host, GError **error)
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "the certificate of %s is not trusted (%s): pass its CA with "
-			    "--cafile FILE, or --insecure to skip the check",
-			    host, why);
+		            "the certificate of %s is not trusted (%s): pass its CA with "
+		            "--cafile FILE, or --insecure to skip the check",
+		            host, why);
 		return;
 	default:
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "the certificate of %s is not valid (%s): pass its CA with --cafile "
-			    "FILE, or --insecure to skip the check",
-			    host, why);
+		            "the certificate of %s is not valid (%s): pass its CA with --cafile "
+		            "FILE, or --insecure to skip the check",
+		            host, why);
 	}
 }
 
@@ -223,16 +223,15 @@ net_handshake_failed(struct imap_net *net, const char *host, int rc, GError **er
 		net_set_verify_error(net, host, error);
 	} else if (e != 0) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "TLS handshake with %s failed: %s", host,
-			    ERR_reason_error_string(e));
+		            "TLS handshake with %s failed: %s", host, ERR_reason_error_string(e));
 	} else if (SSL_get_error(net->ssl, rc) == SSL_ERROR_SYSCALL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "TLS handshake with %s failed: the server closed the connection "
-			    "(is this port really TLS? try --tls or --ssl)",
-			    host);
+		            "TLS handshake with %s failed: the server closed the connection "
+		            "(is this port really TLS? try --tls or --ssl)",
+		            host);
 	} else {
-		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-			    "TLS handshake with %s failed", host);
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS, "TLS handshake with %s failed",
+		            host);
 	}
 	ERR_clear_error();
 	return false;
@@ -240,7 +239,7 @@ net_handshake_failed(struct imap_net *net, const char *host, int rc, GError **er
 
 bool
 imap_net_start_tls(struct imap_net *net, const char *host, bool insecure, const char *cafile,
-		   unsigned timeout_ms, GError **error)
+                   unsigned timeout_ms, GError **error)
 {
 	if (!net_setup_ctx(net, cafile, insecure, error) ||
 	    !net_setup_ssl(net, host, insecure, error))
@@ -260,12 +259,12 @@ imap_net_start_tls(struct imap_net *net, const char *host, bool insecure, const 
 			return false;
 		if (ready == 0) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
-				    "TLS handshake with %s timed out", host);
+			            "TLS handshake with %s timed out", host);
 			return false;
 		}
 	}
 	mh_log_debug(MH_LOG_CAT_IMAP, "TLS established with %s: %s, %s", host,
-		     SSL_get_version(net->ssl), SSL_get_cipher_name(net->ssl));
+	             SSL_get_version(net->ssl), SSL_get_cipher_name(net->ssl));
 	return true;
 }
 
@@ -294,7 +293,7 @@ imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error)
 			break;
 		}
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-			    "the server closed the connection");
+		            "the server closed the connection");
 		return -1;
 	}
 	do
@@ -305,7 +304,7 @@ imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED, "%s",
-		    n == 0 ? "the server closed the connection" : g_strerror(errno));
+	            n == 0 ? "the server closed the connection" : g_strerror(errno));
 	return -1;
 }
 
@@ -327,7 +326,7 @@ imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error
 		default:
 			ERR_clear_error();
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-				    "the connection broke while sending");
+			            "the connection broke while sending");
 			return -1;
 		}
 	}
@@ -339,7 +338,7 @@ imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-		    "the connection broke while sending: %s", g_strerror(errno));
+	            "the connection broke while sending: %s", g_strerror(errno));
 	return -1;
 }
 
@@ -362,7 +361,7 @@ imap_net_poll(struct imap_net *net, bool want_write, unsigned timeout_ms, GError
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED, "poll: %s",
-			    g_strerror(errno));
+		            g_strerror(errno));
 		return -1;
 	}
 	if (rc == 0)

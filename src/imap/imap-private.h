@@ -11,20 +11,20 @@
 
 struct imap_net {
 	int fd;
-	SSL_CTX *ctx;	       /* owned */
-	SSL *ssl;	       /* owned; NULL in cleartext */
-	bool loopback;	       /* the connected peer is a loopback address */
+	SSL_CTX *ctx;          /* owned */
+	SSL *ssl;              /* owned; NULL in cleartext */
+	bool loopback;         /* the connected peer is a loopback address */
 	bool read_wants_write; /* the last SSL_read asked for POLLOUT */
-	char peer[64];	       /* numeric address, for messages */
+	char peer[64];         /* numeric address, for messages */
 };
 
 bool imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned timeout_ms,
-		      GError **error);
+                      GError **error);
 
 /* TLS handshake on the connected socket, verifying the chain and @host unless
  * @insecure. */
-bool imap_net_start_tls(struct imap_net *net, const char *host, bool insecure,
-			const char *cafile, unsigned timeout_ms, GError **error);
+bool imap_net_start_tls(struct imap_net *net, const char *host, bool insecure, const char *cafile,
+                        unsigned timeout_ms, GError **error);
 
 /* Returns bytes read (> 0), 0 when nothing is available now, -1 with an error (EOF is
  * MH_IMAP_ERROR_DISCONNECTED). */
@@ -49,7 +49,7 @@ void imap_net_close(struct imap_net *net);
 /* Handles a continuation for a command that drives its own exchange (AUTHENTICATE):
  * @text is the text after "+ ". Writes the answer with imap_conn_write_line(). */
 typedef bool imap_continuation_cb(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
-				  const char *text, void *ctx, GError **error);
+                                  const char *text, void *ctx, GError **error);
 
 /* Appends " " and @secret (an mh_secret buffer, taken) verbatim, e.g. a SASL initial
  * response. */
@@ -60,7 +60,7 @@ void imap_cmd_set_continuation(struct mh_imap_cmd *cmd, imap_continuation_cb *cb
 /* Writes one line (adding CRLF) for the command that awaits a continuation; @secret
  * lines are wiped from the output buffer once sent and logged redacted. */
 bool imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bool secret,
-			  GError **error);
+                          GError **error);
 
 /* Clears the capability list (it is re-read on demand). */
 void imap_conn_forget_caps(struct mh_imap_conn *conn);
@@ -79,7 +79,7 @@ const struct mh_imap_settings *imap_conn_settings(const struct mh_imap_conn *con
 
 /* Parses a LIST/XLIST/LSUB response into a folder (caller frees), or NULL. */
 struct mh_imap_folder *imap_folder_from_list(struct mh_imap_conn *conn,
-					     const struct mh_imap_response *r);
+                                             const struct mh_imap_response *r);
 
 /* Decodes a mailbox name from the wire to UTF-8 (caller frees). */
 char *imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **error);

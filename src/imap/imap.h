@@ -27,15 +27,15 @@ enum mh_imap_tls_mode {
 };
 
 struct mh_imap_settings {
-	const char *host;	      /* name or address literal */
-	uint16_t port;		      /* 0 = 993 for IMPLICIT, else 143 */
+	const char *host; /* name or address literal */
+	uint16_t port;    /* 0 = 993 for IMPLICIT, else 143 */
 	enum mh_imap_tls_mode tls;
-	bool insecure;		      /* skip certificate and host name checks */
-	const char *cafile;	      /* trust these CAs instead of the system store */
-	unsigned connect_timeout_ms;  /* 0 = 30 s */
-	unsigned read_timeout_ms;     /* 0 = 120 s (servers delay failed logins 15 s) */
-	unsigned max_pipeline;	      /* commands in flight at once; 0 = 16 */
-	const char *label;	      /* prefix for log lines, e.g. "host1"; may be NULL */
+	bool insecure;               /* skip certificate and host name checks */
+	const char *cafile;          /* trust these CAs instead of the system store */
+	unsigned connect_timeout_ms; /* 0 = 30 s */
+	unsigned read_timeout_ms;    /* 0 = 120 s (servers delay failed logins 15 s) */
+	unsigned max_pipeline;       /* commands in flight at once; 0 = 16 */
+	const char *label;           /* prefix for log lines, e.g. "host1"; may be NULL */
 	struct mh_imap_parser_limits limits;
 };
 
@@ -52,7 +52,7 @@ enum mh_imap_state {
 struct mh_imap_credentials {
 	const char *user;      /* the mailbox to log in to */
 	const char *authuser;  /* authenticate as this admin/master user, acting as @user
-				  (PLAIN with authzid), or NULL */
+	                          (PLAIN with authzid), or NULL */
 	const char *password;  /* of @authuser when set, else of @user */
 	const char *mechanism; /* force "PLAIN", "LOGIN", "CRAM-MD5"; NULL = strongest */
 	bool allow_cram_md5;   /* false: never CRAM-MD5 (imapsync --noauthmd5) */
@@ -65,15 +65,15 @@ struct mh_imap_cmd;
 /* Called for each untagged response while the command is in flight, oldest command
  * first; return true when the response was for this command (consumed). */
 typedef bool mh_imap_untagged_cb(struct mh_imap_conn *conn, const struct mh_imap_response *r,
-				 void *ctx);
+                                 void *ctx);
 
 /* Called once when the command completed: @tagged is the tagged response (NULL when
  * the connection failed, then @error says why). */
 typedef void mh_imap_done_cb(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
-			     const GError *error, void *ctx);
+                             const GError *error, void *ctx);
 
 enum mh_imap_cmd_flags {
-	MH_IMAP_CMD_PRELOGIN = 1 << 0,	/* allowed before authentication */
+	MH_IMAP_CMD_PRELOGIN = 1 << 0,  /* allowed before authentication */
 	MH_IMAP_CMD_SENSITIVE = 1 << 1, /* carries secrets: the wire log redacts it */
 	MH_IMAP_CMD_RETRIABLE = 1 << 2, /* safe to resend after a reconnect */
 };
@@ -95,7 +95,7 @@ bool mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error);
  * capabilities afterwards. Fails with MH_IMAP_ERROR_AUTH_MECH when no allowed
  * mechanism fits, MH_IMAP_ERROR_AUTH with the server's text when refused. */
 bool mh_imap_conn_login(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
-			GError **error);
+                        GError **error);
 
 /* Sends LOGOUT, waits for the answer (briefly), closes. */
 void mh_imap_conn_logout(struct mh_imap_conn *conn);
@@ -128,7 +128,7 @@ bool mh_imap_conn_utf8(const struct mh_imap_conn *conn);
 
 /* Streams large literals (message bodies) to @sink instead of memory; NULL removes. */
 void mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn,
-				   const struct mh_imap_literal_sink *sink);
+                                   const struct mh_imap_literal_sink *sink);
 
 /* --- commands and the queue (imap-conn.c) --- */
 
@@ -147,8 +147,7 @@ void mh_imap_cmd_add_astring(struct mh_imap_cmd *cmd, const char *s);
 
 /* Appends " " and a mailbox name given in UTF-8 (encoded as modified UTF-7 unless
  * UTF8=ACCEPT is enabled on @conn). */
-void mh_imap_cmd_add_mailbox(struct mh_imap_cmd *cmd, struct mh_imap_conn *conn,
-			     const char *name);
+void mh_imap_cmd_add_mailbox(struct mh_imap_cmd *cmd, struct mh_imap_conn *conn, const char *name);
 
 /* Appends " " and a secret astring (quoted or literal) in a wiped buffer; the command
  * must be MH_IMAP_CMD_SENSITIVE. */
@@ -160,7 +159,7 @@ void mh_imap_cmd_add_secret(struct mh_imap_cmd *cmd, const char *secret);
 void mh_imap_cmd_add_literal(struct mh_imap_cmd *cmd, GBytes *data);
 
 void mh_imap_cmd_set_callbacks(struct mh_imap_cmd *cmd, mh_imap_untagged_cb *untagged,
-			       mh_imap_done_cb *done, void *ctx);
+                               mh_imap_done_cb *done, void *ctx);
 
 /* Queues @cmd (taking it); it is sent as soon as the pipeline allows. */
 void mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd);
@@ -176,7 +175,7 @@ bool mh_imap_conn_wait_below(struct mh_imap_conn *conn, unsigned n, GError **err
  * _BAD and the server's text on NO/BAD, or the connection's error. When @tagged_r is
  * not NULL it receives the tagged response (caller frees), also on NO/BAD. */
 bool mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
-		     struct mh_imap_response **tagged_r, GError **error);
+                     struct mh_imap_response **tagged_r, GError **error);
 
 /* --- commands (imap-cmd.c) --- */
 
@@ -195,15 +194,15 @@ enum mh_imap_mbox_attr {
 	MH_IMAP_ATTR_SENT = 1 << 13,
 	MH_IMAP_ATTR_TRASH = 1 << 14,
 	MH_IMAP_ATTR_IMPORTANT = 1 << 15, /* Gmail, RFC 8457 */
-	MH_IMAP_ATTR_INBOX = 1 << 16,	  /* XLIST's \Inbox */
+	MH_IMAP_ATTR_INBOX = 1 << 16,     /* XLIST's \Inbox */
 };
 
 #define MH_IMAP_ATTR_SPECIAL_USE 0x1ff00u
 
 struct mh_imap_folder {
-	char *name;	/* owned; UTF-8 */
+	char *name;     /* owned; UTF-8 */
 	char *raw_name; /* owned; as on the wire (modified UTF-7 unless UTF8=ACCEPT) */
-	char sep;	/* hierarchy separator, '\0' for NIL */
+	char sep;       /* hierarchy separator, '\0' for NIL */
 	unsigned attrs; /* enum mh_imap_mbox_attr */
 };
 
@@ -215,7 +214,7 @@ char *mh_imap_attrs_to_string(unsigned attrs);
 /* LIST (with RETURN (SPECIAL-USE) where offered, XLIST as fallback for special
  * folders). Returns folders sorted by name in *folders_r (caller frees the array). */
 bool mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
-		  GPtrArray **folders_r, GError **error);
+                  GPtrArray **folders_r, GError **error);
 
 /* LSUB: the subscribed folders' UTF-8 names (caller frees the array). */
 bool mh_imap_lsub(struct mh_imap_conn *conn, GPtrArray **names_r, GError **error);
@@ -235,14 +234,13 @@ void mh_imap_namespaces_free(struct mh_imap_namespaces *ns);
 
 /* NAMESPACE (RFC 2342); without the capability, one personal namespace "" with the
  * separator from LIST "" "". */
-bool mh_imap_namespace(struct mh_imap_conn *conn, struct mh_imap_namespaces **ns_r,
-		       GError **error);
+bool mh_imap_namespace(struct mh_imap_conn *conn, struct mh_imap_namespaces **ns_r, GError **error);
 
 /* ID (RFC 2971): sends @client_kv (NULL-terminated key, value pairs) and returns the
  * server's pairs in *server_r (caller frees; NULL when the server sends NIL or lacks
  * the capability). */
-bool mh_imap_id(struct mh_imap_conn *conn, const char *const *client_kv,
-		GHashTable **server_r, GError **error);
+bool mh_imap_id(struct mh_imap_conn *conn, const char *const *client_kv, GHashTable **server_r,
+                GError **error);
 
 /* ENABLE (RFC 5161) of space-separated @caps, when the server offers ENABLE. */
 bool mh_imap_enable(struct mh_imap_conn *conn, const char *caps, GError **error);
@@ -256,12 +254,12 @@ struct mh_imap_status_info {
 	uint32_t uidvalidity;
 	uint32_t unseen;
 	uint64_t highestmodseq; /* 0 without CONDSTORE */
-	uint64_t size;		/* STATUS=SIZE (RFC 8438), 0 when not offered */
+	uint64_t size;          /* STATUS=SIZE (RFC 8438), 0 when not offered */
 };
 
 /* STATUS with MESSAGES UIDNEXT UIDVALIDITY UNSEEN (+ HIGHESTMODSEQ with CONDSTORE). */
 bool mh_imap_status(struct mh_imap_conn *conn, const char *mailbox,
-		    struct mh_imap_status_info *info_r, GError **error);
+                    struct mh_imap_status_info *info_r, GError **error);
 
 struct mh_imap_mailbox {
 	uint32_t exists;
@@ -269,36 +267,36 @@ struct mh_imap_mailbox {
 	uint32_t uidnext;
 	uint64_t highestmodseq; /* 0: no CONDSTORE or NOMODSEQ */
 	bool read_only;
-	GPtrArray *flags;	    /* owned; char *, from FLAGS */
-	GPtrArray *permanentflags;  /* owned; char *, "\*" included when offered */
+	GPtrArray *flags;          /* owned; char *, from FLAGS */
+	GPtrArray *permanentflags; /* owned; char *, "\*" included when offered */
 };
 
 void mh_imap_mailbox_free(struct mh_imap_mailbox *mb);
 
 /* SELECT (or EXAMINE when @read_only), with (CONDSTORE) where offered. */
 bool mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
-		    struct mh_imap_mailbox **mb_r, GError **error);
+                    struct mh_imap_mailbox **mb_r, GError **error);
 
 /* UID SEARCH @criteria (raw search keys, e.g. "ALL" or "SINCE 1-Jan-2020"). Returns
  * ascending UIDs in *uids_r (GArray of guint32, caller frees). */
 bool mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uids_r,
-			GError **error);
+                        GError **error);
 
 /* Receives each FETCH response (borrowed): @number is the sequence number, @items the
  * FETCH list. */
-typedef void mh_imap_fetch_cb(struct mh_imap_conn *conn, uint32_t number,
-			      const GPtrArray *items, void *ctx);
+typedef void mh_imap_fetch_cb(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items,
+                              void *ctx);
 
 /* UID FETCH @uidset (@items), calling @cb for each message; waits for completion. */
 bool mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
-		       mh_imap_fetch_cb *cb, void *ctx, GError **error);
+                       mh_imap_fetch_cb *cb, void *ctx, GError **error);
 
 /* APPEND @message to @mailbox with @flags ("\Seen $Label", may be NULL or "") and
  * @internaldate (NULL: the server's clock). *uidvalidity_r and *uid_r get APPENDUID's
  * values, or 0 when the server does not say. */
 bool mh_imap_append(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
-		    GDateTime *internaldate, GBytes *message, uint32_t *uidvalidity_r,
-		    uint32_t *uid_r, GError **error);
+                    GDateTime *internaldate, GBytes *message, uint32_t *uidvalidity_r,
+                    uint32_t *uid_r, GError **error);
 
 /* CREATE; an existing mailbox ([ALREADYEXISTS]) is not an error. */
 bool mh_imap_create(struct mh_imap_conn *conn, const char *mailbox, GError **error);
@@ -308,7 +306,7 @@ bool mh_imap_subscribe(struct mh_imap_conn *conn, const char *mailbox, GError **
 
 /* UID STORE @uidset @action (@flags), e.g. action "+FLAGS.SILENT". */
 bool mh_imap_uid_store(struct mh_imap_conn *conn, const char *uidset, const char *action,
-		       const char *flags, GError **error);
+                       const char *flags, GError **error);
 
 /* UID EXPUNGE @uidset with UIDPLUS, else EXPUNGE (all \Deleted messages). */
 bool mh_imap_expunge(struct mh_imap_conn *conn, const char *uidset, GError **error);

@@ -1,0 +1,42 @@
+# shellcheck shell=bash
+# Shared by scripts/test, scripts/demo and scripts/bench: install what is missing
+# from Debian's packages, then configure and build.
+
+MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Packages to build mailhaul and to run its tests against real servers.
+MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
+ libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev"
+MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format"
+
+mh_say() {
+	printf '==> %s\n' "$*" >&2
+}
+
+# Installs the Debian packages among "$@" that are not installed yet.
+mh_install_packages() {
+	local missing=() pkg sudo=()
+	for pkg in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$pkg")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; return 1; }
+		sudo=(sudo)
+	fi
+	mh_say "installing Debian packages: ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures (once) and builds the build directory $1 with meson options "${@:2}".
+mh_build() {
+	local dir=$1
+	shift
+	if [ ! -f "$MH_ROOT/$dir/build.ninja" ]; then
+		meson setup "$MH_ROOT/$dir" "$MH_ROOT" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$MH_ROOT/$dir" >/dev/null || ninja -C "$MH_ROOT/$dir"
+}
