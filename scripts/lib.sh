@@ -31,12 +31,17 @@ mh_install_packages() {
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Configures (once) and builds the build directory $1 with meson options "${@:2}".
-mh_build() {
+# Configures the build directory $1 once, with meson options "${@:2}".
+mh_configure() {
 	local dir=$1
 	shift
-	if [ ! -f "$MH_ROOT/$dir/build.ninja" ]; then
-		meson setup "$MH_ROOT/$dir" "$MH_ROOT" "$@" >/dev/null || return 1
-	fi
+	[ -f "$MH_ROOT/$dir/build.ninja" ] && return 0
+	meson setup "$MH_ROOT/$dir" "$MH_ROOT" "$@" >/dev/null
+}
+
+# Configures and builds everything in $1 (meson options "${@:2}").
+mh_build() {
+	local dir=$1
+	mh_configure "$@" || return 1
 	ninja -C "$MH_ROOT/$dir" >/dev/null || ninja -C "$MH_ROOT/$dir"
 }

@@ -85,6 +85,7 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 	g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GArray) counts = g_array_new(false, true, sizeof(guint32));
 	long name_w = 0, attr_w = 0;
+	int count_w = 1;
 
 	if (!mh_imap_list(conn, "", "*", &folders, error))
 		return false;
@@ -102,6 +103,7 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 		if (!mh_imap_status(conn, f->name, &st, error))
 			return false;
 		g_array_index(counts, guint32, i) = st.messages;
+		count_w = MAX(count_w, g_snprintf(NULL, 0, "%u", st.messages));
 	}
 	printf("Folders (%u):\n", folders->len);
 	for (guint i = 0; i < folders->len; i++) {
@@ -113,7 +115,8 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 		if (f->attrs & (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT))
 			printf("(container)\n");
 		else
-			printf("%u messages\n", g_array_index(counts, guint32, i));
+			printf("%*u message%s\n", count_w, g_array_index(counts, guint32, i),
+			       g_array_index(counts, guint32, i) == 1 ? "" : "s");
 	}
 	return true;
 }
