@@ -20,6 +20,7 @@ enum cmd_seg_type {
 	SEG_TEXT,
 	SEG_SECRET,  /* quoted secret, wiped after sending */
 	SEG_LITERAL, /* {n} + bytes, possibly secret */
+	SEG_STREAM,  /* {n} + bytes the caller writes (mh_imap_append_stream_*) */
 };
 
 struct cmd_seg {
@@ -27,6 +28,7 @@ struct cmd_seg {
 	GString *text;   /* owned; SEG_TEXT */
 	char *secret;    /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
 	GBytes *literal; /* owned; SEG_LITERAL when not secret */
+	uint64_t size;   /* SEG_STREAM */
 };
 
 struct mh_imap_cmd {
@@ -41,6 +43,7 @@ struct mh_imap_cmd {
 	void *cont_ctx;
 	struct mh_imap_response **keep_tagged; /* borrowed: where run() wants the reply */
 	struct run_ctx *run;                   /* borrowed: mh_imap_cmd_run()'s state */
+	uint64_t stream_left;                  /* SEG_STREAM bytes still to write */
 };
 
 struct run_ctx {
@@ -68,7 +71,11 @@ struct mh_imap_conn {
 	GByteArray *in; /* owned; read but not yet parsed */
 	size_t in_pos;
 	bool utf8;
-	bool hold_input; /* stop parsing after a tagged reply (STARTTLS) */
+	bool hold_input;                    /* stop parsing after a tagged reply (STARTTLS) */
+	bool wake;                          /* the caller can proceed: stop pumping */
+	struct mh_imap_cmd *stream_pending; /* borrowed; APPEND waiting to stream */
+	struct mh_imap_cmd *streaming;      /* borrowed; APPEND whose bytes we write */
+	GError *stream_error;               /* owned; why stream_pending ended early */
 };
 
 static const char *const state_names[] = {
@@ -81,6 +88,7 @@ static const char *const state_names[] = {
 };
 
 static bool conn_pump(struct mh_imap_conn *conn, GError **error);
+static bool run_check_status(const struct mh_imap_response *r, GError **error);
 static bool conn_send_pending(struct mh_imap_conn *conn, GError **error);
 
 static const char *
@@ -190,6 +198,7 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	conn_fail(conn, closed);
 	g_error_free(closed);
 	mh_imap_parser_free(conn->parser);
+	g_clear_error(&conn->stream_error);
 	if (conn->caps != NULL)
 		g_ptr_array_free(conn->caps, true);
 	mh_secret_wipe(conn->out, OUTBUF_SIZE);
@@ -564,6 +573,22 @@ cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_se
 			ok = conn_out_secret(conn, seg->secret, mh_secret_len(seg->secret), error);
 			continue;
 		}
+		if (seg->type == SEG_STREAM) {
+			if (!header_sent)
+				ok = cmd_send_literal_header(conn, cmd, seg->size, log, &wait,
+				                             error);
+			if (ok && !wait) {
+				if (log != NULL)
+					g_string_append_printf(
+						log, "<%" G_GUINT64_FORMAT " bytes streamed>",
+						seg->size);
+				conn->blocked = cmd;
+				conn->streaming = cmd;
+				cmd->stream_left = seg->size;
+				conn->wake = true;
+			}
+			break;
+		}
 		size = seg->secret != NULL ? mh_secret_len(seg->secret)
 		                           : g_bytes_get_size(seg->literal);
 		if (!header_sent) {
@@ -749,6 +774,14 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 	conn_apply_code(conn, r);
 	if (conn->blocked == cmd)
 		conn->blocked = NULL;
+	if (conn->streaming == cmd)
+		conn->streaming = NULL;
+	if (conn->stream_pending == cmd) {
+		conn->stream_pending = NULL;
+		conn->wake = true;
+		if (r->status != MH_IMAP_STATUS_OK && conn->stream_error == NULL)
+			run_check_status(r, &conn->stream_error);
+	}
 	cmd_finish(conn, cmd, r, NULL, cmd->keep_tagged == NULL);
 	return true;
 }
@@ -821,6 +854,10 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 		return conn_parse_input(conn, error);
 	if (!conn_send_pending(conn, error))
 		return false;
+	if (conn->wake) {
+		conn->wake = false;
+		return true;
+	}
 	if (imap_net_pending(&conn->net)) {
 		ready = POLLIN;
 	} else {
@@ -1124,4 +1161,85 @@ void
 mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn, const struct mh_imap_literal_sink *sink)
 {
 	mh_imap_parser_set_sink(conn->parser, sink);
+}
+
+/* --- streamed APPEND --- */
+
+bool
+mh_imap_append_stream_begin(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
+                            const char *date, uint64_t size, mh_imap_done_cb *done, void *ctx,
+                            GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "APPEND");
+	struct cmd_seg seg = {.type = SEG_STREAM, .size = size};
+
+	g_return_val_if_fail(conn->streaming == NULL && conn->stream_pending == NULL, false);
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	if (flags != NULL)
+		mh_imap_cmd_add(cmd, " (%s)", flags);
+	if (date != NULL)
+		mh_imap_cmd_add(cmd, " \"%s\"", date);
+	g_string_append_c(cmd_text(cmd), ' ');
+	g_array_append_val(cmd->segs, seg);
+	mh_imap_cmd_set_callbacks(cmd, NULL, done, ctx);
+	g_clear_error(&conn->stream_error);
+	conn->stream_pending = cmd;
+	mh_imap_cmd_submit(conn, cmd);
+	while (conn->streaming != cmd) {
+		if (conn->stream_pending == NULL) {
+			/* The server answered before the literal (NO [OVERQUOTA]...). */
+			GError *why = g_steal_pointer(&conn->stream_error);
+
+			if (why == NULL)
+				why = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_NO, "refused");
+			g_propagate_prefixed_error(error, why, "APPEND to %s refused: ", mailbox);
+			return false;
+		}
+		if (!conn_check_usable(conn, error) || !conn_step(conn, error))
+			return false;
+	}
+	conn->stream_pending = NULL;
+	return true;
+}
+
+bool
+mh_imap_append_stream_write(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->streaming;
+	GError *local = NULL;
+
+	g_return_val_if_fail(cmd != NULL && len <= cmd->stream_left, false);
+	cmd->stream_left -= len;
+	if (conn_out(conn, data, len, &local))
+		return true;
+	conn_fail(conn, local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+bool
+mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->streaming;
+	GError *local = NULL;
+
+	g_return_val_if_fail(cmd != NULL && cmd->stream_left == 0, false);
+	conn->streaming = NULL;
+	conn->blocked = NULL;
+	cmd->next_seg++;
+	if (cmd_send_from(conn, cmd, false, &local))
+		return true;
+	conn_fail(conn, local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+void
+mh_imap_append_stream_abort(struct mh_imap_conn *conn, const char *why)
+{
+	GError *error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
+	                            "message transfer aborted: %s", why);
+
+	conn_fail(conn, error);
+	g_error_free(error);
 }

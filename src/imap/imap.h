@@ -177,6 +177,28 @@ bool mh_imap_conn_wait_below(struct mh_imap_conn *conn, unsigned n, GError **err
 bool mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
                      struct mh_imap_response **tagged_r, GError **error);
 
+/* Starts an APPEND of @size bytes that the caller streams (RFC 3501 6.3.11): sends the
+ * command up to the literal, waiting for the server's continuation when LITERAL+ is not
+ * offered. @flags ("\\Seen $Label") and @date (an IMAP date-time as the source server
+ * sent it) may be NULL. Then write exactly @size bytes with mh_imap_append_stream_write()
+ * and finish with mh_imap_append_stream_end(); @done runs when the server answers (the
+ * APPENDUID code is in the tagged response). Returns false with MH_IMAP_ERROR_NO when the
+ * server refused before the literal (e.g. [OVERQUOTA]); @done has then already run. */
+bool mh_imap_append_stream_begin(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
+                                 const char *date, uint64_t size, mh_imap_done_cb *done, void *ctx,
+                                 GError **error);
+
+/* Writes the next @len bytes of the streamed message. */
+bool mh_imap_append_stream_write(struct mh_imap_conn *conn, const void *data, size_t len,
+                                 GError **error);
+
+/* Ends the streamed message; the command stays in flight until the server answers. */
+bool mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error);
+
+/* Gives up on a streamed message (the source failed): the connection cannot be used
+ * again, as the server still expects bytes. */
+void mh_imap_append_stream_abort(struct mh_imap_conn *conn, const char *why);
+
 /* --- commands (imap-cmd.c) --- */
 
 enum mh_imap_mbox_attr {
