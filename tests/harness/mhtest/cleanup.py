@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: MIT
+"""Process hygiene: whatever a test starts is stopped also when the test is killed.
+
+register(fn) adds a cleanup callable and returns a handle for unregister(handle). Cleanups run
+in reverse order at interpreter exit (atexit) and when the process receives SIGTERM, SIGINT or
+SIGHUP (meson sends SIGTERM on timeout); after a signal the process exits with 128 + signal.
+Servers also use try/finally (context managers), so a normal run never depends on this.
+
+A process killed with SIGKILL runs no cleanup at all, so a server process is also watched by a
+Guard: a small separate watchdog process (this file run as a script, in its own session so that
+a process-group kill does not reach it) that waits on a pipe only the test holds. When the test
+ends without releasing the guard, the pipe reaches end of file and the watchdog stops the
+server (SIGTERM, then SIGKILL) and removes its directories.
+"""
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+_lock = threading.RLock()
+_cleanups = {}
+_next = 0
+_installed = False
+
+
+def _run_all():
+    while True:
+        with _lock:
+            if not _cleanups:
+                return
+            key = max(_cleanups)
+            fn = _cleanups.pop(key)
+        try:
+            fn()
+        except Exception as e:  # keep cleaning up the rest
+            print('# cleanup failed: %r' % (e,), file=sys.stderr)
+
+
+def _on_signal(signum, frame):
+    # Ignore further signals while cleaning up, then exit like the signal would.
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    _run_all()
+    os._exit(128 + signum)
+
+
+def _install():
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_run_all)
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            if signal.getsignal(s) in (signal.SIG_DFL, signal.default_int_handler):
+                signal.signal(s, _on_signal)
+
+
+def register(fn):
+    """Run fn() at exit or on a fatal signal unless unregistered first. Returns a handle."""
+    global _next
+    with _lock:
+        _install()
+        _next += 1
+        _cleanups[_next] = fn
+        return _next
+
+
+def unregister(handle):
+    """Forget a cleanup registered with register() (it has been done normally)."""
+    with _lock:
+        _cleanups.pop(handle, None)
+
+
+def install():
+    """Install the signal handlers now (call early from the main thread of a test)."""
+    with _lock:
+        _install()
+
+
+class Guard:
+    """Kill process pid (None: no process) and remove paths if this process dies before
+    release()."""
+
+    def __init__(self, pid, paths=()):
+        rfd, self._wfd = os.pipe()  # both ends are non-inheritable: only we hold _wfd
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), str(pid or 0)] + list(paths),
+                stdin=rfd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                close_fds=True, start_new_session=True)
+        finally:
+            os.close(rfd)
+
+    def release(self):
+        """The process was stopped normally: let the watchdog go without doing anything."""
+        if self._wfd is None:
+            return
+        try:
+            os.write(self._wfd, b'x')
+        except OSError:
+            pass
+        os.close(self._wfd)
+        self._wfd = None
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie whose parent is gone may never be reaped: it counts as gone
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            stat = f.read()
+        return stat[stat.rfind(b')') + 2:][:1] == b'Z'
+    except OSError:
+        return False
+
+
+def _watchdog(pid, paths):
+    for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    if os.read(0, 1):
+        return  # released
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        if pid <= 0:
+            break
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _gone(pid):
+            break
+    time.sleep(0.2)  # let the server's children finish writing before removing files
+    for p in paths:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    _watchdog(int(sys.argv[1]), sys.argv[2:])
