@@ -113,7 +113,8 @@ class Guard:
             self._proc.wait()
 
 
-def _gone(pid):
+def process_gone(pid):
+    """True if pid no longer runs (a zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -141,9 +142,9 @@ def _watchdog(pid, paths):
         except ProcessLookupError:
             break
         deadline = time.monotonic() + wait
-        while not _gone(pid) and time.monotonic() < deadline:
+        while not process_gone(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _gone(pid):
+        if process_gone(pid):
             break
     time.sleep(0.2)  # let the server's children finish writing before removing files
     for p in paths:

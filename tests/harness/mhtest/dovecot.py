@@ -22,6 +22,8 @@ import os
 import pwd
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -76,21 +78,6 @@ def _children_of(pid):
     return found
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is as good as gone
-        with open('/proc/%d/stat' % pid, 'rb') as f:
-            stat = f.read()
-        return stat[stat.rfind(b')') + 2:stat.rfind(b')') + 3] != b'Z'
-    except OSError:
-        return True
-
-
 def _quote(value):
     return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
 
@@ -109,7 +96,8 @@ class Dovecot:
     cert          'good' (IP:127.0.0.1, DNS:localhost), 'wrong' (DNS:wrong.example only) or
                   a (cert, key) pair of paths
     ssl           'yes' (STARTTLS offered, imaps listener), 'required', or 'no' (no TLS at
-                  all: no STARTTLS, no imaps listener)
+                  all: no STARTTLS, no imaps listener). Dovecot counts loopback connections
+                  as secured, so cleartext logins work here even with 'required'.
     quota         None, or a storage limit such as '1M' (quota plugin, count backend)
     namespace_conf  text added inside the inbox namespace block (mailbox definitions)
     extra_conf    text appended to dovecot.conf (later settings override earlier ones)
@@ -392,23 +380,38 @@ class Dovecot:
         # Dovecot changes credentials at start, which clears PR_SET_PDEATHSIG; a watchdog
         # stops it instead if this process dies without stopping it (SIGKILL).
         self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-        want = [p for p in (self.imap_port, self.imaps_port) if p]
+        # Ready means: each port answers with an IMAP greeting (over TLS on imaps). A bare
+        # accepted connection is not enough, as another process may hold a port we chose.
+        want = [(self.imap_port, False)]
+        if self.imaps_port:
+            want.append((self.imaps_port, True))
         deadline = time.monotonic() + self.start_timeout
-        ok = True
-        for p in want:
-            left = max(0.1, deadline - time.monotonic())
-            if not ports.wait_for_port(p, timeout=left,
-                                       alive=lambda: self._proc.poll() is None):
-                ok = False
-                break
-        if ok and self._proc.poll() is None:
+        while want and time.monotonic() < deadline and self._proc.poll() is None:
+            if self._greets(*want[0]):
+                want.pop(0)
+            else:
+                time.sleep(0.02)
+        if not want and self._proc.poll() is None:
             return
         text = self._stderr_tail() + self.log_tail()
         self._stop_process()
         if 'Address already in use' in text:
             raise _PortTaken(text)
-        raise DovecotError('Dovecot %s did not start (ports %s):\n%s' %
-                           (self.name, want, text))
+        raise DovecotError('Dovecot %s did not start (imap %s, imaps %s):\n%s' %
+                           (self.name, self.imap_port, self.imaps_port, text))
+
+    def _greets(self, port, tls):
+        try:
+            with socket.create_connection((self.host, port), timeout=1.0) as sock:
+                if tls:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    with ctx.wrap_socket(sock) as tsock:
+                        return tsock.recv(256).startswith(b'* OK')
+                return sock.recv(256).startswith(b'* OK')
+        except (OSError, ssl.SSLError):
+            return False
 
     def _stderr_tail(self, lines=30):
         try:
@@ -476,7 +479,7 @@ class Dovecot:
         # The master's children end when it does; make sure none lingers.
         deadline = time.monotonic() + 3
         while True:
-            left = [c for c in children if _alive(c)]
+            left = [c for c in children if not cleanup.process_gone(c)]
             if not left:
                 break
             if time.monotonic() > deadline:
@@ -513,7 +516,7 @@ class Dovecot:
         self.stop()
 
     @property
-    def running(self):
+    def is_running(self):
         return self._proc is not None and self._proc.poll() is None
 
     # -- tools --------------------------------------------------------------------------
@@ -528,7 +531,7 @@ class Dovecot:
                 ' '.join(args), p.returncode, p.stderr.decode(errors='replace')))
         return p.stdout.decode(errors='replace')
 
-    def imap_client(self, user, password=None, mode='ssl', mech='LOGIN', authuser=None,
+    def imap_client(self, user, password=None, mode='ssl', mech=None, authuser=None,
                     timeout=30):
         """An imaplib connection logged in as user (see imapcheck.imap_client)."""
         return imapcheck.imap_client(self, user, password, mode=mode, mech=mech,
