@@ -149,4 +149,4 @@ def starttls_not_offered_is_tls_error():
 
 
 if __name__ == '__main__':
-    tap.main(setup=setup)
+    tap.main(setup=setup, requires=('openssl',))

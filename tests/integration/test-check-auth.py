@@ -280,6 +280,13 @@ def debug_all_never_shows_the_password():
 
 
 @tap.test
+def debug_categories_listed():
+    r = run_check('alice', 'tls', ['--debug', 'imap,wire,auth'])
+    assert_session(r, 'alice', 'CRAM-MD5', 'tls')
+    tap.check('mailhaul: debug: ' in r.stderr, 'no debug output on stderr\n%s' % r)
+
+
+@tap.test
 def debug_all_with_passfile_and_master_user():
     dv = S['dv']
     path = cli.write_passfile(S['tmp'], MASTERS['admin'], 'admin-pass')
@@ -300,4 +307,4 @@ def debug_all_on_failed_login_never_shows_the_password():
 
 
 if __name__ == '__main__':
-    tap.main(setup=setup)
+    tap.main(setup=setup, requires=('dovecot', 'doveadm', 'openssl'))

@@ -30,6 +30,7 @@ usage_test('missing_user_justlogin', ['--justlogin', '--host1', '127.0.0.1'])
 usage_test('port_not_a_number', ['check', '--host', '127.0.0.1', '--port', 'imaps',
                                  '--user', 'alice'])
 usage_test('unknown_authmech', BASE + ['--authmech', 'DIGEST-MD5'])
+usage_test('unknown_debug_category', BASE + ['--debug', 'no-such-category'])
 usage_test('unknown_command', ['no-such-command', '--host', '127.0.0.1', '--user', 'alice'])
 
 

@@ -137,4 +137,4 @@ def counts_follow_changes():
 
 
 if __name__ == '__main__':
-    tap.main(setup=setup)
+    tap.main(setup=setup, requires=('dovecot', 'doveadm', 'openssl'))

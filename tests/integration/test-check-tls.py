@@ -147,4 +147,4 @@ def implicit_tls_to_a_cleartext_port_fails():
 
 
 if __name__ == '__main__':
-    tap.main(setup=setup)
+    tap.main(setup=setup, requires=('dovecot', 'doveadm', 'openssl'))

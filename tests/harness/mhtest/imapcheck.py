@@ -246,8 +246,10 @@ def selectable(folder):
 
 def status_messages(conn, name):
     dat = _ok(*conn.status(quote(name), '(MESSAGES)'), 'STATUS %s' % name)
-    m = re.search(rb'MESSAGES (\d+)', dat[-1] if not isinstance(dat[-1], tuple)
-                  else dat[-1][-1])
+    # Look only outside literals (a folder name sent as a literal could contain anything).
+    text = b' '.join(d[0] if isinstance(d, tuple) else d for d in dat if d is not None)
+    m = re.search(rb'\(([^()]*)\)\s*$', text)
+    m = m and re.search(rb'MESSAGES (\d+)', m.group(1))
     if not m:
         raise CheckError('no MESSAGES in STATUS reply %r' % (dat,))
     return int(m.group(1))
@@ -312,11 +314,7 @@ def select(conn, folder, readonly=True):
     return int(dat[0])
 
 
-def fetch_messages(conn, folder):
-    """[{'uid', 'flags', 'internaldate', 'body'}] of folder, in UID order (read-only)."""
-    n = select(conn, folder)
-    if n == 0:
-        return []
+def _metadata(conn, folder, n):
     meta = {}
     for entry in _ok(*conn.fetch('1:*', '(UID FLAGS INTERNALDATE)'), 'FETCH'):
         if not isinstance(entry, bytes) or b'INTERNALDATE' not in entry:
@@ -325,21 +323,51 @@ def fetch_messages(conn, folder):
         uid = int(re.search(rb'UID (\d+)', entry).group(1))
         meta[seq] = {'uid': uid, 'flags': _parse_flags(entry),
                      'internaldate': parse_internaldate(entry)}
-    for entry in _ok(*conn.fetch('1:*', '(BODY.PEEK[])'), 'FETCH BODY'):
-        if isinstance(entry, tuple) and b'BODY[]' in entry[0]:
-            seq = int(entry[0].split(b' ', 1)[0])
-            meta[seq]['body'] = entry[1]
-    missing = [s for s, m in meta.items() if 'body' not in m]
-    if len(meta) != n or missing:
-        raise CheckError('%s: %d messages, got metadata for %d, bodies missing for %s' %
-                         (folder, n, len(meta), missing))
+    if sorted(meta) != list(range(1, n + 1)):
+        raise CheckError('%s: %d messages, FETCH returned sequence numbers %s' %
+                         (folder, n, sorted(meta)))
+    return meta
+
+
+def _bodies(conn, folder, n, batch=200):
+    """Yield (sequence number, message bytes), fetching batch messages at a time."""
+    for first in range(1, n + 1, batch):
+        last = min(n, first + batch - 1)
+        got = set()
+        for entry in _ok(*conn.fetch('%d:%d' % (first, last), '(BODY.PEEK[])'), 'FETCH BODY'):
+            if isinstance(entry, tuple) and b'BODY[]' in entry[0]:
+                seq = int(entry[0].split(b' ', 1)[0])
+                got.add(seq)
+                yield seq, entry[1]
+        if got != set(range(first, last + 1)):
+            raise CheckError('%s: bodies missing for %s' %
+                             (folder, sorted(set(range(first, last + 1)) - got)))
+
+
+def fetch_messages(conn, folder):
+    """[{'uid', 'flags', 'internaldate', 'body'}] of folder, in UID order (read-only)."""
+    n = select(conn, folder)
+    if n == 0:
+        return []
+    meta = _metadata(conn, folder, n)
+    for seq, body in _bodies(conn, folder, n):
+        meta[seq]['body'] = body
     return [meta[s] for s in sorted(meta, key=lambda s: meta[s]['uid'])]
 
 
 def mailbox_snapshot(conn, folder):
-    """[Message(sha256, internaldate, flags)] of folder in UID order (read-only)."""
-    return [Message(sha256(m['body']), m['internaldate'], m['flags'])
-            for m in fetch_messages(conn, folder)]
+    """[Message(sha256, internaldate, flags)] of folder in UID order (read-only).
+
+    Bodies are fetched in batches and only their digests kept, so large mailboxes are fine.
+    """
+    n = select(conn, folder)
+    if n == 0:
+        return []
+    meta = _metadata(conn, folder, n)
+    for seq, body in _bodies(conn, folder, n):
+        meta[seq]['sha256'] = sha256(body)
+    return [Message(m['sha256'], m['internaldate'], m['flags'])
+            for m in sorted(meta.values(), key=lambda m: m['uid'])]
 
 
 def snapshot_all(conn):

@@ -10,8 +10,9 @@
     if __name__ == '__main__':
         tap.main(setup=start_servers)   # setup: optional context manager factory
 
-main() prints `1..N`, runs every registered test in order and prints `ok N - name` or
-`not ok N - name` followed by the failure as `# ` lines, and exits 0 only if every test passed.
+main() prints `1..N` (or `1..0 # SKIP` when a required program is missing), runs every
+registered test in order and prints `ok N - name` or `not ok N - name` followed by the
+failure as `# ` lines, and exits 0 only if every test passed.
 A test may call tap.skip(reason) only when a part is genuinely unavailable; it is reported as
 `ok N - name # SKIP reason`. If setup raises, every test fails with that error (nothing runs
 against half-started servers). Assertion helpers raise tap.Failure with a readable message;
@@ -92,9 +93,19 @@ def _report(n, name, ok, extra='', details=None):
     sys.stdout.flush()
 
 
-def main(tests=None, setup=None):
-    """Run the registered tests (or the given list of (name, fn)) and exit."""
+def main(tests=None, setup=None, requires=()):
+    """Run the registered tests (or the given list of (name, fn)) and exit.
+
+    requires: programs that must be on PATH (such as 'dovecot'); if one is missing the whole
+    file is skipped ("1..0 # SKIP"), which is only right for parts genuinely unavailable
+    on this machine (scripts/test installs them).
+    """
+    import shutil
     from . import cleanup
+    missing = [p for p in requires if shutil.which(p) is None]
+    if missing:
+        print('1..0 # SKIP not installed: %s' % ', '.join(missing))
+        sys.exit(0)
     cleanup.install()
     tests = list(_tests if tests is None else tests)
     print('1..%d' % len(tests))
@@ -111,7 +122,8 @@ def main(tests=None, setup=None):
         for n, (name, fn) in enumerate(tests, 1):
             if setup_error is not None:
                 failed += 1
-                _report(n, name, False, details=setup_error)
+                _report(n, name, False, details=setup_error if n == 1 else
+                        'setup failed (see test 1)')
                 continue
             t0 = time.monotonic()
             try:
