@@ -29,9 +29,19 @@ usage_test('missing_host_justlogin', ['--justlogin', '--user1', 'alice'])
 usage_test('missing_user_justlogin', ['--justlogin', '--host1', '127.0.0.1'])
 usage_test('port_not_a_number', ['check', '--host', '127.0.0.1', '--port', 'imaps',
                                  '--user', 'alice'])
+usage_test('port_out_of_range', ['check', '--host', '127.0.0.1', '--port', '99999',
+                                 '--user', 'alice'])
+usage_test('tls_modes_exclude_each_other', BASE + ['--tls'])
 usage_test('unknown_authmech', BASE + ['--authmech', 'DIGEST-MD5'])
 usage_test('unknown_debug_category', BASE + ['--debug', 'no-such-category'])
 usage_test('unknown_command', ['no-such-command', '--host', '127.0.0.1', '--user', 'alice'])
+
+
+@tap.test
+def usage_no_password_and_no_terminal():
+    # No --passfile, no MAILHAUL_PASSWORD, no --password, and stdin is not a terminal.
+    r = cli.run(BASE)
+    cli.expect_error(r, cli.EXIT_USAGE, ('password', 'passfile'))
 
 
 @tap.test

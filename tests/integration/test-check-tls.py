@@ -66,10 +66,21 @@ def cafile_makes_certificate_trusted():
 
 @tap.test
 def cafile_missing_is_an_error():
-    r = run(S['good'], 'ssl', cafile='/nonexistent/mhtest-ca.pem')
-    tap.check(r.code != 0, 'a missing --cafile was ignored\n%s' % r)
-    tap.check(len(r.error_lines) == 1, 'expected one error line\n%s' % r)
-    tap.contains('/nonexistent/mhtest-ca.pem', r.error_lines[0], 'error line')
+    path = '/nonexistent/mhtest-ca.pem'
+    r = run(S['good'], 'ssl', cafile=path)
+    tap.check(r.code in (cli.EXIT_TLS, cli.EXIT_NOINPUT),
+              'a missing --cafile should end with exit 12 or 66\n%s' % r)
+    cli.expect_error(r, r.code, path, ('No such file', 'not found', 'does not exist',
+                                       'cannot open', 'cannot read'))
+
+
+@tap.test
+def cafile_not_pem_is_an_error():
+    path = cli.write_passfile(cli.scratch_dir(), 'this is not a certificate', 'not-a-ca.pem')
+    r = run(S['good'], 'ssl', cafile=path)
+    tap.check(r.code in (cli.EXIT_TLS, cli.EXIT_NOINPUT),
+              'a --cafile without certificates should end with exit 12 or 66\n%s' % r)
+    cli.expect_error(r, r.code, path)
 
 
 @tap.test

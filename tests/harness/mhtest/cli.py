@@ -130,10 +130,17 @@ def run_parallel(calls, workers=8):
         return [f.result() for f in futures]
 
 
+def _no_null(r):
+    # printf("%s", NULL) prints "(null)" with glibc and crashes elsewhere.
+    if '(null)' in r.stdout or '(null)' in r.stderr:
+        tap.fail('output contains "(null)": a NULL string was printed\n%s' % r)
+
+
 def expect_ok(r):
-    """Exit 0 and no error line."""
+    """Exit 0 and no error line (and no "(null)" anywhere)."""
     if r.code != 0 or r.error_lines:
         tap.fail('expected success\n%s' % r)
+    _no_null(r)
     return r
 
 
@@ -141,7 +148,7 @@ def expect_error(r, code, *words):
     """Exit code `code` and exactly one 'mailhaul: error: ' line, the last line of stderr,
     containing every word (case-insensitive; a tuple means any one of its words).
     Other stderr lines may only be warnings (and --debug output, which is ignored here).
-    Returns the error line."""
+    "(null)" must not appear anywhere. Returns the error line."""
     if r.code != code:
         tap.fail('expected exit code %d\n%s' % (code, r))
     errors = r.error_lines
@@ -155,6 +162,7 @@ def expect_error(r, code, *words):
     if others:
         tap.fail('stderr has lines that are neither warnings nor the error: %r\n%s' %
                  (others, r))
+    _no_null(r)
     line = errors[0]
     for w in words:
         alternatives = w if isinstance(w, tuple) else (w,)
