@@ -11,6 +11,7 @@
 #include "mh-log.h"
 #include "mh-secret.h"
 #include "sasl.h"
+#include "sync-error.h"
 
 G_DEFINE_QUARK(mh - config - error - quark, mh_config_error)
 
@@ -45,20 +46,25 @@ cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *
 	         "Seconds to wait for the server (default 120)", "SECONDS"},
 	};
 	GOptionEntry *entries = g_new0(GOptionEntry, G_N_ELEMENTS(base) + 1);
+	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(base); i++) {
-		entries[i] = base[i];
 		/* GOption keeps pointers to the names: the strings live as long as the
 		 * process, like the option tables of every command. */
 		g_autofree char *name = g_strconcat(base[i].long_name, suffix, NULL);
 
-		entries[i].long_name = g_intern_string(name);
+		/* imapsync spells --noauthmd5 once for both sides. */
+		if (*suffix != '\0' && strcmp(base[i].long_name, "noauthmd5") == 0)
+			continue;
+		entries[n] = base[i];
+		entries[n].long_name = g_intern_string(name);
 		if (*suffix != '\0') {
 			g_autofree char *desc =
 				g_strdup_printf("%s (side %s)", base[i].description, suffix);
 
-			entries[i].description = g_intern_string(desc);
+			entries[n].description = g_intern_string(desc);
 		}
+		n++;
 	}
 	g_option_group_add_entries(group, entries);
 	g_free(entries);
@@ -303,6 +309,8 @@ cli_exit_code(const GError *error)
 	}
 	if (error->domain == MH_IMAP_ERROR)
 		return cli_imap_exit_code(error->code);
+	if (error->domain == MH_SYNC_ERROR)
+		return error->code == MH_SYNC_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_FAILURE;
 	if (error->domain == MH_AUTH_ERROR)
 		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
 	return MH_EXIT_FAILURE;

@@ -31,6 +31,10 @@ enum mh_exit {
 	MH_EXIT_UNAVAILABLE = 69,
 	MH_EXIT_SOFTWARE = 70,
 	MH_EXIT_PROTOCOL = 76,
+	MH_EXIT_MESSAGES = 111, /* some messages failed (listed) */
+	MH_EXIT_QUOTA = 113,    /* the destination is over quota */
+	MH_EXIT_APPEND = 114,   /* the destination refused an APPEND */
+	MH_EXIT_INTERRUPTED = 130,
 };
 
 /* One side's options, as given (strings owned by GOption, freed by cli_account_clear). */
@@ -75,5 +79,8 @@ int cli_exit_code(const GError *error);
 bool cli_set_debug(const char *spec, GError **error);
 
 int mh_cmd_check(int argc, char **argv, bool imapsync_style);
+
+/* sync and verify; @imapsync_style: invoked without a subcommand. */
+int mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style);
 
 #endif

@@ -176,6 +176,15 @@ check_context(struct check_opts *o, bool imapsync_style)
 		     "unreadable file, 76 protocol error.");
 	cli_account_add_entries(main_group, &o->acct, suffix);
 	g_option_group_add_entries(main_group, extra);
+	if (imapsync_style) {
+		const GOptionEntry md5[] = {
+			{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->acct.noauthmd5,
+		         "Never use CRAM-MD5", NULL},
+			{NULL},
+		};
+
+		g_option_group_add_entries(main_group, md5);
+	}
 	g_option_context_set_main_group(ctx, main_group);
 	return ctx;
 }

@@ -23,10 +23,22 @@ run_check(int argc, char **argv)
 	return mh_cmd_check(argc, argv, false);
 }
 
+static int
+run_sync(int argc, char **argv)
+{
+	return mh_cmd_sync(argc, argv, false, false);
+}
+
+static int
+run_verify(int argc, char **argv)
+{
+	return mh_cmd_sync(argc, argv, true, false);
+}
+
 static const struct command commands[] = {
 	{"check", "Connect to a server, log in, show capabilities and folders", run_check},
-	{"sync", "Copy a whole mailbox to another server, verify, resync later", NULL},
-	{"verify", "Compare two mailboxes folder by folder without copying", NULL},
+	{"sync", "Copy a whole mailbox to another server, verify, resync later", run_sync},
+	{"verify", "Compare two mailboxes folder by folder without copying", run_verify},
 	{"login", "Sign in to an account (OAuth2 or password) and keep it in the keyring", NULL},
 	{"logout", "Forget (and revoke) a stored sign-in", NULL},
 	{"accounts", "List the stored sign-ins", NULL},
@@ -149,7 +161,7 @@ main(int argc, char **argv)
 		if (has_arg(argc, argv, "--justlogin"))
 			return mh_cmd_check(argc, argv, true);
 		if (has_arg(argc, argv, "--host1"))
-			return run_command(find_command("sync"), argc, argv);
+			return mh_cmd_sync(argc, argv, false, true);
 		mh_log(MH_LOG_ERROR,
 		       "unknown option '%s' before a command (see `mailhaul "
 		       "--help`)",

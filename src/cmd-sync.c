@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/* `mailhaul sync` and `mailhaul verify`, with imapsync's option spellings: connect both
+ * sides, run the engine with a progress display, print the verification table, write the
+ * JSON report and the log, and exit with the documented code. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mh-log.h"
+#include "mh-secret.h"
+#include "report.h"
+#include "sync-engine.h"
+#include "sync-state.h"
+
+struct sync_cli {
+	struct cli_account a[2];
+	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders;
+	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
+	char **folder, **include, **exclude, **regextrans2;
+	gint64 maxsize, minsize;
+	int maxage, minage, jobs;
+	char *search, *report, *log, *state, *debug;
+};
+
+struct sides {
+	struct mh_imap_settings set[2];
+	struct mh_imap_credentials cred[2];
+	char *password[2]; /* mh_secret buffers */
+};
+
+static volatile int sync_interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (sync_interrupted)
+		_exit(MH_EXIT_INTERRUPTED);
+	sync_interrupted = 1;
+}
+
+static void
+sync_install_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct mh_store *
+sync_factory(void *ctx, int side)
+{
+	struct sides *s = ctx;
+
+	return mh_store_imap_new(&s->set[side - 1], &s->cred[side - 1],
+	                         side == 1 ? "host1" : "host2");
+}
+
+static GOptionContext *
+sync_context(struct sync_cli *o, bool verify)
+{
+	GOptionContext *ctx = g_option_context_new(NULL);
+	GOptionGroup *g = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
+	const GOptionEntry common[] = {
+		{"folder", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->folder,
+	         "Only this source folder (repeatable)", "FOLDER"},
+		{"include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->include,
+	         "Only source folders matching this regex (repeatable)", "REGEX"},
+		{"exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->exclude,
+	         "Skip source folders matching this regex (repeatable)", "REGEX"},
+		{"regextrans2", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->regextrans2,
+	         "Rename destination folders with s/OLD/NEW/ (repeatable)", "'s/OLD/NEW/'"},
+		{"automap", 0, 0, G_OPTION_ARG_NONE, &o->automap,
+	         "Map special folders (Sent, Trash...) by role (the default)", NULL},
+		{"noautomap", 0, 0, G_OPTION_ARG_NONE, &o->noautomap,
+	         "Do not map special folders; only translate names", NULL},
+		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
+		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
+	         "Folder pairs in parallel, each with two connections (default 4)", "N"},
+		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
+	         "FILE"},
+		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
+	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
+		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
+		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
+	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
+	         "CATEGORIES"},
+		{NULL},
+	};
+	const GOptionEntry copying[] = {
+		{"dry", 0, 0, G_OPTION_ARG_NONE, &o->dry,
+	         "Change nothing anywhere; show what would be done", NULL},
+		{"justfolders", 0, 0, G_OPTION_ARG_NONE, &o->justfolders, "Only create the folders",
+	         NULL},
+		{"justlogin", 0, 0, G_OPTION_ARG_NONE, &o->justlogin, "Only log in to both sides",
+	         NULL},
+		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
+	         "Delete destination messages that are not on the source", NULL},
+		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
+	         "Delete destination folders that are not on the source", NULL},
+		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
+	         "Delete source messages once verified on the destination", NULL},
+		{"maxsize", 0, 0, G_OPTION_ARG_INT64, &o->maxsize,
+	         "Skip messages larger than N bytes", "N"},
+		{"minsize", 0, 0, G_OPTION_ARG_INT64, &o->minsize,
+	         "Skip messages smaller than N bytes", "N"},
+		{"maxage", 0, 0, G_OPTION_ARG_INT, &o->maxage, "Skip messages older than DAYS",
+	         "DAYS"},
+		{"minage", 0, 0, G_OPTION_ARG_INT, &o->minage, "Skip messages newer than DAYS",
+	         "DAYS"},
+		{"search", 0, 0, G_OPTION_ARG_STRING, &o->search,
+	         "Only source messages matching these IMAP SEARCH keys", "'KEYS'"},
+		{"syncinternaldates", 0, 0, G_OPTION_ARG_NONE, &o->syncinternaldates,
+	         "Keep each message's arrival date (always done)", NULL},
+		{"subscribeall", 0, 0, G_OPTION_ARG_NONE, &o->subscribeall,
+	         "Subscribe every destination folder", NULL},
+		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
+	         NULL, NULL},
+		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
+	         "The sync state database (default: one per account pair under "
+	         "$XDG_STATE_HOME/mailhaul/state/)",
+	         "FILE"},
+		{NULL},
+	};
+
+	g_option_context_set_summary(
+		ctx,
+		verify ? "Compare the source mailbox (side 1) with the destination (side 2) "
+			 "folder by folder, without copying anything."
+		       : "Copy every message of the source mailbox (side 1) that the "
+			 "destination (side 2) lacks, with its flags and date; carry flag "
+			 "changes over; verify. Rerun it any time: only what changed is done.");
+	g_option_context_set_description(
+		ctx, "Exit codes: 0 all source messages are on the destination, 1 some are "
+		     "missing, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 unreadable "
+		     "file, 76 protocol error, 111 some messages failed, 113 destination over "
+		     "quota, 114 destination refused an APPEND, 130 interrupted.");
+	cli_account_add_entries(g, &o->a[0], "1");
+	cli_account_add_entries(g, &o->a[1], "2");
+	g_option_group_add_entries(g, common);
+	if (!verify)
+		g_option_group_add_entries(g, copying);
+	g_option_context_set_main_group(ctx, g);
+	return ctx;
+}
+
+static bool
+sync_check_options(struct sync_cli *o, GError **error)
+{
+	const char *bad = NULL;
+
+	if (o->jobs < 1 || o->jobs > 64)
+		bad = "--jobs must be between 1 and 64";
+	else if (o->maxsize < 0 || o->minsize < 0)
+		bad = "--maxsize and --minsize must be positive numbers of bytes";
+	else if (o->maxage < -1 || o->minage < -1)
+		bad = "--maxage and --minage must be positive numbers of days";
+	else if (o->automap && o->noautomap)
+		bad = "--automap and --noautomap exclude each other";
+	else if (o->delete1 && o->delete2)
+		bad = "--delete1 and --delete2 together would empty both sides: choose one";
+	if (bad != NULL) {
+		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
+		return false;
+	}
+	return true;
+}
+
+static GPtrArray *
+strv_array(char **v)
+{
+	GPtrArray *a;
+
+	if (v == NULL)
+		return NULL;
+	a = g_ptr_array_new();
+	for (size_t i = 0; v[i] != NULL; i++)
+		g_ptr_array_add(a, v[i]);
+	return a;
+}
+
+static void
+sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_sync_options *so)
+{
+	*so = (struct mh_sync_options){
+		.dry = o->dry,
+		.verify_only = verify,
+		.justfolders = o->justfolders,
+		.delete1 = o->delete1,
+		.delete2 = o->delete2,
+		.delete2folders = o->delete2folders,
+		.automap = !o->noautomap,
+		.subscribe_all = o->subscribeall,
+		.size_in_identity = true,
+		.maxsize = (uint64_t)o->maxsize,
+		.minsize = (uint64_t)o->minsize,
+		.maxage = o->maxage,
+		.minage = o->minage,
+		.search = o->search,
+		.folders = strv_array(o->folder),
+		.include = strv_array(o->include),
+		.exclude = strv_array(o->exclude),
+		.regextrans = strv_array(o->regextrans2),
+		.jobs = (unsigned)o->jobs,
+		.state_path = state_path,
+		.interrupted = &sync_interrupted,
+	};
+}
+
+static void
+sync_options_clear(struct mh_sync_options *so)
+{
+	g_clear_pointer(&so->folders, g_ptr_array_unref);
+	g_clear_pointer(&so->include, g_ptr_array_unref);
+	g_clear_pointer(&so->exclude, g_ptr_array_unref);
+	g_clear_pointer(&so->regextrans, g_ptr_array_unref);
+}
+
+static bool
+sync_justlogin(struct sides *s, GError **error)
+{
+	for (int side = 1; side <= 2; side++) {
+		struct mh_store *st = sync_factory(s, side);
+		bool ok = st->ops->connect(st, error);
+
+		if (ok)
+			printf("host%d: %s logged in\n", side, s->cred[side - 1].user);
+		else
+			g_prefix_error(error, "host%d: ", side);
+		st->ops->close(st);
+		mh_store_free(st);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int
+sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
+{
+	g_autofree char *state_path =
+		o->state != NULL ? g_strdup(o->state)
+				 : mh_state_default_path(s->cred[0].user, s->set[0].host,
+	                                                 s->cred[1].user, s->set[1].host);
+	struct mh_sync_options so;
+	struct mh_sync_progress progress = {0};
+	struct mh_sync_result *result = NULL;
+	struct mh_progress_display *display;
+	int rc;
+
+	sync_fill_options(o, verify, state_path, &so);
+	sync_install_signals();
+	display = mh_progress_start(&progress, o->quiet || verify);
+	if (!mh_sync_run(&so, sync_factory, s, &progress, &result, error)) {
+		mh_progress_stop(display);
+		sync_options_clear(&so);
+		return -1;
+	}
+	mh_progress_stop(display);
+	sync_options_clear(&so);
+	mh_report_print_table(stdout, result, o->dry, verify);
+	rc = mh_report_exit_code(result, o->dry);
+	if (o->report != NULL &&
+	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))
+		rc = -1;
+	mh_sync_result_free(result);
+	return rc;
+}
+
+static void
+sync_cli_clear(struct sync_cli *o, struct sides *s)
+{
+	for (int i = 0; i < 2; i++) {
+		cli_account_clear(&o->a[i]);
+		mh_secret_free(s->password[i]);
+	}
+	g_strfreev(o->folder);
+	g_strfreev(o->include);
+	g_strfreev(o->exclude);
+	g_strfreev(o->regextrans2);
+	g_free(o->search);
+	g_free(o->report);
+	g_free(o->log);
+	g_free(o->state);
+	g_free(o->debug);
+}
+
+int
+mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
+{
+	struct sync_cli o = {.maxage = -1, .minage = -1, .jobs = 4};
+	struct sides s = {0};
+	g_autoptr(GOptionContext) ctx = sync_context(&o, verify);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *log_path = NULL;
+	int rc = MH_EXIT_OK;
+
+	(void)imapsync_style;
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		goto out;
+	cli_scrub_argv(argc, argv);
+	if (argc > 1) {
+		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "unexpected argument '%s'", argv[1]);
+		goto out;
+	}
+	o.a[0].noauthmd5 = o.a[1].noauthmd5 = o.noauthmd5;
+	if (!sync_check_options(&o, &error) || !cli_set_debug(o.debug, &error))
+		goto out;
+	log_path = mh_log_file_open(o.log, verify ? "verify" : "sync", &error);
+	if (log_path == NULL)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (!cli_account_resolve(&o.a[i], i == 0 ? "1" : "2", &s.set[i], &s.cred[i],
+		                         &s.password[i], &error))
+			goto out;
+	}
+	mh_log(MH_LOG_INFO, "mailhaul %s %s: %s on %s to %s on %s", MH_VERSION,
+	       verify ? "verify" : "sync", s.cred[0].user, s.set[0].host, s.cred[1].user,
+	       s.set[1].host);
+	if (!o.quiet)
+		fprintf(stderr, "mailhaul: log: %s\n", log_path);
+	if (o.justlogin)
+		rc = sync_justlogin(&s, &error) ? MH_EXIT_OK : -1;
+	else
+		rc = sync_execute(&o, &s, verify, &error);
+out:
+	if (error != NULL) {
+		rc = cli_exit_code(error);
+		fflush(stdout);
+		mh_log(MH_LOG_ERROR, "%s", error->message);
+	}
+	mh_log(MH_LOG_INFO, "exit code %d", rc);
+	mh_log_file_close();
+	sync_cli_clear(&o, &s);
+	return rc;
+}

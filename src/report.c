@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* The verification table, the JSON report (json-c) and the exit code of a sync. */
+#include "report.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "cli.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+
+char *
+mh_report_bytes(uint64_t bytes)
+{
+	return g_format_size_full(bytes, G_FORMAT_SIZE_DEFAULT);
+}
+
+static char *
+report_count(uint64_t n)
+{
+	return g_strdup_printf("%" G_GUINT64_FORMAT, n);
+}
+
+enum {
+	COL_FOLDER,
+	COL_SMSG,
+	COL_SSIZE,
+	COL_DMSG,
+	COL_DSIZE,
+	COL_COPIED,
+	COL_FLAGS,
+	COL_SKIPPED,
+	COL_MISSING,
+	N_COLS
+};
+
+static void
+report_row(GPtrArray *rows, char **cells)
+{
+	g_ptr_array_add(rows, g_strdupv(cells));
+}
+
+static void
+report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
+{
+	g_autofree char *name = f->dst_name != NULL && strcmp(f->src_name, f->dst_name) != 0
+	                                ? g_strdup_printf("%s -> %s", f->src_name, f->dst_name)
+	                                : g_strdup(f->src_name);
+	char *cells[N_COLS + 1] = {
+		name,
+		report_count(f->src_count),
+		mh_report_bytes(f->src_bytes),
+		report_count(f->dst_count),
+		mh_report_bytes(f->dst_bytes),
+		f->unchanged ? g_strdup("unchanged") : report_count(f->copied),
+		report_count(f->flag_updates),
+		report_count(f->skipped->len),
+		report_count(f->missing),
+		NULL,
+	};
+
+	if (f->container_only) {
+		for (int i = 1; i < N_COLS; i++) {
+			g_free(cells[i]);
+			cells[i] = g_strdup(i == COL_COPIED ? "container" : "");
+		}
+	}
+	report_row(rows, cells);
+	for (int i = 1; i < N_COLS; i++)
+		g_free(cells[i]);
+}
+
+static void
+report_print_rows(FILE *out, GPtrArray *rows)
+{
+	long width[N_COLS] = {0};
+
+	for (guint r = 0; r < rows->len; r++) {
+		char **cells = rows->pdata[r];
+
+		for (int c = 0; c < N_COLS; c++)
+			width[c] = MAX(width[c], g_utf8_strlen(cells[c], -1));
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		char **cells = rows->pdata[r];
+		long pad = width[0] - g_utf8_strlen(cells[0], -1);
+
+		fprintf(out, "%s%*s", cells[0], (int)pad, "");
+		for (int c = 1; c < N_COLS; c++)
+			fprintf(out, "  %*s", (int)width[c], cells[c]);
+		fputc('\n', out);
+	}
+}
+
+static void
+report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		t->src_count += f->src_count;
+		t->src_bytes += f->src_bytes;
+		t->dst_count += f->dst_count;
+		t->dst_bytes += f->dst_bytes;
+		t->copied += f->copied;
+		t->copied_bytes += f->copied_bytes;
+		t->flag_updates += f->flag_updates;
+		t->missing += f->missing;
+		t->failed += f->failed;
+		t->matched += f->matched;
+		t->deleted_src += f->deleted_src;
+		t->deleted_dst += f->deleted_dst;
+		t->quota |= f->quota;
+		t->append_refused |= f->append_refused;
+	}
+}
+
+static void
+report_print_verdict(FILE *out, const struct mh_sync_result *r,
+                     const struct mh_sync_folder_result *t, guint skipped, bool dry)
+{
+	if (dry)
+		fprintf(out,
+		        "Dry run: nothing was changed. %" G_GUINT64_FORMAT
+		        " messages would be copied, %" G_GUINT64_FORMAT " flag updates made.\n",
+		        t->copied, t->flag_updates);
+	if (r->interrupted)
+		fprintf(out, "Interrupted: run the same command again to finish; nothing is "
+		             "copied twice.\n");
+	if (t->deleted_dst > 0 || t->deleted_src > 0)
+		fprintf(out,
+		        "Deleted: %" G_GUINT64_FORMAT " on the destination, %" G_GUINT64_FORMAT
+		        " on the source%s.\n",
+		        t->deleted_dst, t->deleted_src, dry ? " (would be)" : "");
+	if (skipped > 0)
+		fprintf(out, "Skipped on purpose: %u messages (see the log or the report).\n",
+		        skipped);
+	if (dry)
+		return;
+	if (t->missing == 0 && t->failed == 0)
+		fprintf(out,
+		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
+		        "destination.\n",
+		        t->src_count - skipped);
+	else
+		fprintf(out,
+		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " source messages are missing "
+		        "on the destination%s.\n",
+		        t->missing, t->failed > 0 ? " (some failed: see the errors above)" : "");
+}
+
+void
+mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	char *head[N_COLS + 1] = {"Folder",
+	                          "Src msgs",
+	                          "Src size",
+	                          "Dst msgs",
+	                          "Dst size",
+	                          verify ? "" : (dry ? "To copy" : "Copied"),
+	                          verify ? "" : "Flags",
+	                          "Skipped",
+	                          "Missing",
+	                          NULL};
+	struct mh_sync_folder_result t;
+	guint skipped = 0;
+
+	report_row(rows, head);
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		report_folder_row(rows, f);
+		skipped += f->skipped->len;
+	}
+	report_totals(r, &t);
+	t.src_name = "Total";
+	t.skipped = g_ptr_array_new();
+	g_ptr_array_set_size(t.skipped, skipped);
+	report_folder_row(rows, &t);
+	g_ptr_array_free(t.skipped, true);
+	report_print_rows(out, rows);
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		for (guint j = 0; j < f->errors->len; j++)
+			fprintf(out, "Error: %s: %s\n", f->src_name, (char *)f->errors->pdata[j]);
+	}
+	report_print_verdict(out, r, &t, skipped, dry);
+}
+
+int
+mh_report_exit_code(const struct mh_sync_result *r, bool dry)
+{
+	struct mh_sync_folder_result t;
+
+	report_totals(r, &t);
+	if (r->interrupted)
+		return MH_EXIT_INTERRUPTED;
+	if (t.quota)
+		return MH_EXIT_QUOTA;
+	if (t.append_refused)
+		return MH_EXIT_APPEND;
+	if (t.failed > 0)
+		return MH_EXIT_MESSAGES;
+	if (!dry && t.missing > 0)
+		return MH_EXIT_FAILURE;
+	return MH_EXIT_OK;
+}
+
+static json_object *
+report_folder_json(const struct mh_sync_folder_result *f)
+{
+	json_object *o = json_object_new_object();
+	json_object *skipped = json_object_new_array();
+	json_object *errors = json_object_new_array();
+
+	json_object_object_add(o, "source", json_object_new_string(f->src_name));
+	json_object_object_add(o, "destination",
+	                       f->dst_name != NULL ? json_object_new_string(f->dst_name) : NULL);
+	if (f->note != NULL)
+		json_object_object_add(o, "note", json_object_new_string(f->note));
+	json_object_object_add(o, "container_only", json_object_new_boolean(f->container_only));
+	json_object_object_add(o, "unchanged", json_object_new_boolean(f->unchanged));
+	json_object_object_add(o, "source_messages", json_object_new_uint64(f->src_count));
+	json_object_object_add(o, "source_bytes", json_object_new_uint64(f->src_bytes));
+	json_object_object_add(o, "destination_messages", json_object_new_uint64(f->dst_count));
+	json_object_object_add(o, "destination_bytes", json_object_new_uint64(f->dst_bytes));
+	json_object_object_add(o, "copied", json_object_new_uint64(f->copied));
+	json_object_object_add(o, "copied_bytes", json_object_new_uint64(f->copied_bytes));
+	json_object_object_add(o, "already_present", json_object_new_uint64(f->matched));
+	json_object_object_add(o, "flag_updates", json_object_new_uint64(f->flag_updates));
+	json_object_object_add(o, "deleted_on_source", json_object_new_uint64(f->deleted_src));
+	json_object_object_add(o, "deleted_on_destination", json_object_new_uint64(f->deleted_dst));
+	json_object_object_add(o, "missing", json_object_new_uint64(f->missing));
+	json_object_object_add(o, "failed", json_object_new_uint64(f->failed));
+	for (guint i = 0; i < f->skipped->len; i++) {
+		const struct mh_sync_skip *s = f->skipped->pdata[i];
+		json_object *js = json_object_new_object();
+
+		json_object_object_add(js, "uid", json_object_new_uint64(s->uid));
+		json_object_object_add(js, "size", json_object_new_uint64(s->size));
+		json_object_object_add(js, "reason", json_object_new_string(s->reason));
+		json_object_array_add(skipped, js);
+	}
+	for (guint i = 0; i < f->errors->len; i++)
+		json_object_array_add(errors, json_object_new_string(f->errors->pdata[i]));
+	json_object_object_add(o, "skipped", skipped);
+	json_object_object_add(o, "errors", errors);
+	json_object_object_add(o, "seconds", json_object_new_double(f->seconds));
+	return o;
+}
+
+static json_object *
+report_strings(const GPtrArray *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (guint i = 0; i < list->len; i++)
+		json_object_array_add(a, json_object_new_string(list->pdata[i]));
+	return a;
+}
+
+bool
+mh_report_write_json(const char *path, const struct mh_sync_result *r, const char *command,
+                     bool dry, int exit_code, GError **error)
+{
+	g_autoptr(json_object) root = json_object_new_object();
+	json_object *folders = json_object_new_array();
+	json_object *totals = json_object_new_object();
+	struct mh_sync_folder_result t;
+	const char *text;
+
+	report_totals(r, &t);
+	json_object_object_add(root, "mailhaul", json_object_new_string(MH_VERSION));
+	json_object_object_add(root, "command", json_object_new_string(command));
+	json_object_object_add(root, "dry_run", json_object_new_boolean(dry));
+	json_object_object_add(root, "interrupted", json_object_new_boolean(r->interrupted));
+	json_object_object_add(root, "exit_code", json_object_new_int(exit_code));
+	json_object_object_add(root, "seconds", json_object_new_double(r->seconds));
+	for (guint i = 0; i < r->folders->len; i++)
+		json_object_array_add(folders, report_folder_json(r->folders->pdata[i]));
+	json_object_object_add(root, "folders", folders);
+	json_object_object_add(root, "created_folders", report_strings(r->created));
+	json_object_object_add(root, "deleted_folders", report_strings(r->deleted_folders));
+	json_object_object_add(totals, "source_messages", json_object_new_uint64(t.src_count));
+	json_object_object_add(totals, "source_bytes", json_object_new_uint64(t.src_bytes));
+	json_object_object_add(totals, "destination_messages", json_object_new_uint64(t.dst_count));
+	json_object_object_add(totals, "destination_bytes", json_object_new_uint64(t.dst_bytes));
+	json_object_object_add(totals, "copied", json_object_new_uint64(t.copied));
+	json_object_object_add(totals, "copied_bytes", json_object_new_uint64(t.copied_bytes));
+	json_object_object_add(totals, "flag_updates", json_object_new_uint64(t.flag_updates));
+	json_object_object_add(totals, "missing", json_object_new_uint64(t.missing));
+	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
+	json_object_object_add(root, "totals", totals);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+	                              error)) {
+		g_prefix_error(error, "cannot write the report: ");
+		return false;
+	}
+	return true;
+}

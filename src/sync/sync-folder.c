@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: MIT */
+/* One folder pair: decide what the destination lacks (by the state store's UID map, then
+ * by fingerprint for anything unaccounted for), copy it, carry flag changes over (source
+ * wins), apply the deletion modes and measure both sides. An unchanged folder (same
+ * UIDVALIDITY, UIDNEXT, message count and, with CONDSTORE, HIGHESTMODSEQ on both sides
+ * since the last run) is skipped without fetching anything. */
+#include <string.h>
+
+#include "mh-log.h"
+#include "sync-fingerprint.h"
+#include "sync-private.h"
+
+#define UIDSET_MAX 1000
+
+void
+sync_msg_free(struct sync_msg *m)
+{
+	if (m == NULL)
+		return;
+	g_free(m->flags);
+	g_free(m->date);
+	g_free(m->fingerprint);
+	g_free(m);
+}
+
+static bool
+flag_listed(const GPtrArray *list, const char *flag)
+{
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		if (g_ascii_strcasecmp(list->pdata[i], flag) == 0)
+			return true;
+	}
+	return false;
+}
+
+static gint
+flag_cmp(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+sync_flags_for_dest(const char *flags, const struct mh_store_box *box)
+{
+	g_auto(GStrv) words = g_strsplit(flags != NULL ? flags : "", " ", -1);
+	g_autoptr(GPtrArray) keep = g_ptr_array_new();
+	bool unrestricted = box == NULL || (box->permanentflags == NULL && !box->all_keywords) ||
+	                    (box->permanentflags->len == 0 && !box->all_keywords);
+	GString *out = g_string_new(NULL);
+
+	for (size_t i = 0; words[i] != NULL; i++) {
+		const char *f = words[i];
+
+		if (*f == '\0' || g_ascii_strcasecmp(f, "\\Recent") == 0)
+			continue;
+		if (!unrestricted && !flag_listed(box->permanentflags, f) &&
+		    (f[0] == '\\' || !box->all_keywords))
+			continue;
+		if (!flag_listed(keep, f))
+			g_ptr_array_add(keep, (char *)f);
+	}
+	g_ptr_array_sort(keep, flag_cmp);
+	for (guint i = 0; i < keep->len; i++)
+		g_string_append_printf(out, "%s%s", i > 0 ? " " : "", (char *)keep->pdata[i]);
+	return g_string_free(out, false);
+}
+
+/* --- listing --- */
+
+struct meta_load {
+	GPtrArray *msgs; /* struct sync_msg * */
+	bool fingerprints;
+	bool use_size;
+};
+
+static void
+on_meta(const struct mh_store_meta *m, void *ctx)
+{
+	struct meta_load *ml = ctx;
+	struct sync_msg *msg = g_new0(struct sync_msg, 1);
+
+	msg->uid = m->uid;
+	msg->size = m->size;
+	msg->flags = g_strdup(m->flags);
+	msg->date = g_strdup(m->date);
+	if (ml->fingerprints)
+		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
+		                                          m->headers != NULL ? m->headers_len : 0,
+		                                          m->size, ml->use_size);
+	g_ptr_array_add(ml->msgs, msg);
+}
+
+static gint
+msg_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct sync_msg *x = *(struct sync_msg *const *)a;
+	const struct sync_msg *y = *(struct sync_msg *const *)b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
+static GPtrArray *
+folder_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
+                 GError **error)
+{
+	struct meta_load ml = {
+		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
+		.fingerprints = (items & MH_STORE_META_HEADERS) != 0,
+		.use_size = use_size,
+	};
+
+	if (!st->ops->fetch_meta(st, uidset, items, on_meta, &ml, error)) {
+		g_ptr_array_free(ml.msgs, true);
+		return NULL;
+	}
+	g_ptr_array_sort(ml.msgs, msg_cmp);
+	return ml.msgs;
+}
+
+/* Lists the messages with UIDs @uids (fetched in ranges). */
+static GPtrArray *
+folder_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool use_size,
+                 GError **error)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	guint i = 0;
+
+	while (i < uids->len) {
+		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+		GPtrArray *part = folder_list_msgs(st, set, items, use_size, error);
+
+		if (part == NULL) {
+			g_ptr_array_free(all, true);
+			return NULL;
+		}
+		g_ptr_array_extend_and_steal(all, part);
+	}
+	g_ptr_array_sort(all, msg_cmp);
+	return all;
+}
+
+/* --- small helpers --- */
+
+static void
+folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m, const char *why)
+{
+	struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
+
+	s->uid = m->uid;
+	s->size = m->size;
+	s->reason = g_strdup(why);
+	g_ptr_array_add(res->skipped, s);
+}
+
+static bool
+folder_error(struct mh_sync_folder_result *res, GError *error, GError **fatal)
+{
+	if (sync_error_is_fatal(error)) {
+		g_propagate_prefixed_error(fatal, error, "folder %s: ", res->src_name);
+		return false;
+	}
+	g_ptr_array_add(res->errors, g_strdup(error->message));
+	mh_log(MH_LOG_WARN, "folder %s: %s", res->src_name, error->message);
+	g_error_free(error);
+	res->failed++;
+	return true;
+}
+
+static bool
+folder_unchanged(const struct mh_state_folder *sf, const struct mh_store_box *s,
+                 const struct mh_store_box *d)
+{
+	return sf->src_uidvalidity == s->uidvalidity && sf->src_uidnext == s->uidnext &&
+	       sf->src_exists == s->exists && sf->src_highestmodseq == s->highestmodseq &&
+	       s->highestmodseq != 0 && sf->dst_uidvalidity == d->uidvalidity &&
+	       sf->dst_uidnext == d->uidnext && sf->dst_exists == d->exists &&
+	       sf->dst_highestmodseq == d->highestmodseq;
+}
+
+static int64_t
+days_ago(const char *date)
+{
+	g_autoptr(GDateTime) dt = date != NULL ? mh_imap_parse_date_time(date) : NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+
+	if (dt == NULL)
+		return -1;
+	return g_date_time_difference(now, dt) / G_TIME_SPAN_DAY;
+}
+
+/* Marks the messages to copy among @msgs not in @map, honouring the filters. */
+static void
+folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *msgs,
+                  GHashTable *map, GHashTable *search_hits)
+{
+	const struct mh_sync_options *o = w->opts;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+		int64_t age;
+
+		m->copy = false;
+		if (g_hash_table_contains(map, GUINT_TO_POINTER(m->uid)))
+			continue;
+		if (o->maxsize > 0 && m->size > o->maxsize) {
+			folder_add_skip(res, m, "larger than --maxsize");
+			continue;
+		}
+		if (o->minsize > 0 && m->size < o->minsize) {
+			folder_add_skip(res, m, "smaller than --minsize");
+			continue;
+		}
+		age = (o->maxage >= 0 || o->minage >= 0) ? days_ago(m->date) : -1;
+		if (o->maxage >= 0 && age > o->maxage) {
+			folder_add_skip(res, m, "older than --maxage");
+			continue;
+		}
+		if (o->minage >= 0 && age >= 0 && age < o->minage) {
+			folder_add_skip(res, m, "newer than --minage");
+			continue;
+		}
+		if (search_hits != NULL &&
+		    !g_hash_table_contains(search_hits, GUINT_TO_POINTER(m->uid))) {
+			folder_add_skip(res, m, "not matched by --search");
+			continue;
+		}
+		m->copy = true;
+	}
+}
+
+/* --- identity by fingerprint --- */
+
+struct match_ctx {
+	struct sync_worker *w;
+	struct mh_sync_folder_result *res;
+	int64_t folder_id;
+	GHashTable *map;       /* src uid -> struct mh_state_msg * (owned) */
+	GHashTable *by_uid;    /* src uid -> struct sync_msg * (borrowed) */
+	GHashTable *dst_taken; /* dst uids accounted for */
+	const struct mh_store_box *dst_box;
+};
+
+static void
+match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *dst, GError **error)
+{
+	struct mh_state_msg *e = g_new0(struct mh_state_msg, 1);
+
+	e->src_uid = src->uid;
+	e->dst_uid = dst->uid;
+	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box);
+	e->fingerprint = g_strdup(src->fingerprint);
+	e->size = src->size;
+	src->copy = false;
+	mc->res->matched++;
+	g_hash_table_add(mc->dst_taken, GUINT_TO_POINTER(dst->uid));
+	if (mc->w->state != NULL && (error == NULL || *error == NULL))
+		mh_state_msg_put(mc->w->state, mc->folder_id, e, error);
+	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
+}
+
+/* Matches new source messages against destination messages nobody accounts for
+ * (a first run into a non-empty destination, a lost state, a crash before a record),
+ * counting multiplicity: each destination message answers for one source message. */
+static bool
+folder_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	bool use_size = w->opts->size_in_identity;
+	g_autoptr(GArray) src_new = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) src_h = NULL;
+	g_autoptr(GPtrArray) dst_h = NULL;
+	g_autoptr(GHashTable) pool = NULL;
+	GError *local = NULL;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+
+		if (m->copy)
+			g_array_append_val(src_new, m->uid);
+	}
+	if (src_new->len == 0 || dst_unknown->len == 0)
+		return true;
+	src_h = folder_list_uids(w->src, src_new, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                         use_size, error);
+	if (src_h == NULL)
+		return false;
+	dst_h = folder_list_uids(w->dst, dst_unknown,
+	                         MH_STORE_META_FLAGS | MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                         use_size, error);
+	if (dst_h == NULL)
+		return false;
+	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
+	for (guint i = 0; i < dst_h->len; i++) {
+		struct sync_msg *d = dst_h->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+
+		if (q == NULL)
+			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+		g_queue_push_tail(q, d);
+	}
+	for (guint i = 0; i < src_h->len; i++) {
+		struct sync_msg *h = src_h->pdata[i];
+		struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
+		GQueue *q = g_hash_table_lookup(pool, h->fingerprint);
+
+		if (m == NULL || q == NULL || g_queue_is_empty(q))
+			continue;
+		g_free(m->fingerprint);
+		m->fingerprint = g_strdup(h->fingerprint);
+		match_record(mc, m, g_queue_pop_head(q), &local);
+	}
+	if (local != NULL) {
+		g_propagate_error(error, local);
+		return false;
+	}
+	if (mc->res->matched > 0)
+		mh_log_debug(MH_LOG_CAT_SYNC,
+		             "%s: %" G_GUINT64_FORMAT " messages already on the "
+		             "destination, found by fingerprint",
+		             mc->res->src_name, mc->res->matched);
+	return true;
+}
+
+/* --- flags and deletion --- */
+
+static gint
+uid_cmp(gconstpointer a, gconstpointer b)
+{
+	guint32 x = *(const guint32 *)a;
+	guint32 y = *(const guint32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delete, GError **error)
+{
+	guint i = 0;
+
+	g_array_sort(uids, uid_cmp);
+	while (i < uids->len) {
+		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+
+		if (delete ? !st->ops->delete_msgs(st, set, error)
+		           : !st->ops->set_flags(st, set, flags, error))
+			return false;
+	}
+	return true;
+}
+
+/* Carries flag changes from the source over to mapped destination messages (source wins),
+ * grouping messages that get the same flags into one STORE. */
+static bool
+folder_sync_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                                     (GDestroyNotify)g_array_unref);
+	GHashTableIter it;
+	gpointer key, value;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+		struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(m->uid));
+		char *want;
+		GArray *group;
+
+		if (e == NULL || e->dst_uid == 0)
+			continue;
+		want = sync_flags_for_dest(m->flags, mc->dst_box);
+		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
+			g_free(want);
+			continue;
+		}
+		group = g_hash_table_lookup(groups, want);
+		if (group == NULL)
+			g_hash_table_insert(groups, g_strdup(want),
+			                    group = g_array_new(false, false, sizeof(guint32)));
+		g_array_append_val(group, e->dst_uid);
+		if (w->state != NULL && !w->opts->dry &&
+		    !mh_state_msg_set_flags(w->state, mc->folder_id, m->uid, want, error)) {
+			g_free(want);
+			return false;
+		}
+		g_free(e->flags);
+		e->flags = want;
+	}
+	g_hash_table_iter_init(&it, groups);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		GArray *uids = value;
+
+		mc->res->flag_updates += uids->len;
+		if (!w->opts->dry && !store_in_chunks(w->dst, uids, key, false, error))
+			return false;
+	}
+	return true;
+}
+
+static GHashTable *
+uid_set_of(const GArray *uids)
+{
+	GHashTable *set = g_hash_table_new(NULL, NULL);
+
+	for (guint i = 0; uids != NULL && i < uids->len; i++)
+		g_hash_table_add(set, GUINT_TO_POINTER(g_array_index(uids, guint32, i)));
+	return set;
+}
+
+/* --delete2: destination messages that answer for no current source message. */
+static bool
+folder_delete2(struct match_ctx *mc, const GArray *dst_uids, GError **error)
+{
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GHashTable) live = g_hash_table_new(NULL, NULL);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, mc->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (g_hash_table_contains(mc->by_uid, GUINT_TO_POINTER(e->src_uid)))
+			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+	}
+	for (guint i = 0; i < dst_uids->len; i++) {
+		guint32 uid = g_array_index(dst_uids, guint32, i);
+
+		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
+			g_array_append_val(doomed, uid);
+	}
+	mc->res->deleted_dst += doomed->len;
+	if (doomed->len == 0 || mc->w->opts->dry)
+		return true;
+	return store_in_chunks(mc->w->dst, doomed, NULL, true, error);
+}
+
+/* --delete1: source messages whose copy is verified present on the destination. */
+static bool
+folder_delete1(struct match_ctx *mc, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	g_autoptr(GArray) now = NULL;
+	g_autoptr(GHashTable) present = NULL;
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer value;
+
+	if (!w->dst->ops->search(w->dst, "ALL", &now, error))
+		return false;
+	present = uid_set_of(now);
+	g_hash_table_iter_init(&it, mc->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (e->dst_uid != 0 &&
+		    g_hash_table_contains(present, GUINT_TO_POINTER(e->dst_uid)) &&
+		    g_hash_table_contains(mc->by_uid, GUINT_TO_POINTER(e->src_uid)))
+			g_array_append_val(doomed, e->src_uid);
+	}
+	mc->res->deleted_src += doomed->len;
+	if (doomed->len == 0 || w->opts->dry)
+		return true;
+	return store_in_chunks(w->src, doomed, NULL, true, error);
+}
+
+/* --- measuring --- */
+
+static bool
+folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, bool exists,
+                   struct mh_store_box *box_r, GError **error)
+{
+	g_autoptr(GArray) uids = NULL;
+	g_autoptr(GPtrArray) msgs = NULL;
+
+	memset(box_r, 0, sizeof(*box_r));
+	if (!exists)
+		return true;
+	if (!w->dst->ops->status(w->dst, res->dst_name, box_r, error))
+		return false;
+	res->dst_count = box_r->exists;
+	if (box_r->size_known) {
+		res->dst_bytes = box_r->size;
+		return true;
+	}
+	if (!w->dst->ops->search(w->dst, "ALL", &uids, error))
+		return false;
+	msgs = folder_list_uids(w->dst, uids, MH_STORE_META_SIZE, false, error);
+	if (msgs == NULL)
+		return false;
+	for (guint i = 0; i < msgs->len; i++)
+		res->dst_bytes += ((struct sync_msg *)msgs->pdata[i])->size;
+	return true;
+}
+
+/* verify: both sides listed with fingerprints; missing = source multiset minus
+ * destination multiset. */
+static bool
+folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
+               bool dst_exists, GError **error)
+{
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GHashTable) pool = g_hash_table_new(g_str_hash, g_str_equal);
+	unsigned items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
+
+	if (dst_exists) {
+		struct mh_store_box box = {0};
+
+		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
+			return false;
+		mh_store_box_clear(&box);
+		dst = folder_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, error);
+		if (dst == NULL)
+			return false;
+	} else {
+		dst = g_ptr_array_new();
+	}
+	for (guint i = 0; i < dst->len; i++) {
+		struct sync_msg *d = dst->pdata[i];
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pool, d->fingerprint));
+
+		g_hash_table_insert(pool, d->fingerprint, GUINT_TO_POINTER(n + 1));
+		res->dst_count++;
+		res->dst_bytes += d->size;
+	}
+	for (guint i = 0; i < src->len; i++) {
+		struct sync_msg *m = src->pdata[i];
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pool, m->fingerprint));
+
+		if (n == 0)
+			res->missing++;
+		else
+			g_hash_table_insert(pool, m->fingerprint, GUINT_TO_POINTER(n - 1));
+	}
+	return true;
+}
+
+/* --- the folder --- */
+
+struct folder_run {
+	struct sync_worker *w;
+	struct mh_sync_folder_result *res;
+	struct mh_store_box sbox, dbox, sstat, dstat;
+	bool dst_exists;
+	struct mh_state_folder sf;
+	int found;
+	GPtrArray *msgs;    /* struct sync_msg * */
+	GHashTable *by_uid; /* uid -> struct sync_msg * */
+	GHashTable *map;    /* uid -> struct mh_state_msg * */
+	GArray *dst_uids;
+};
+
+static void
+folder_run_clear(struct folder_run *fr)
+{
+	mh_store_box_clear(&fr->sbox);
+	mh_store_box_clear(&fr->dbox);
+	mh_store_box_clear(&fr->sstat);
+	mh_store_box_clear(&fr->dstat);
+	mh_state_folder_clear(&fr->sf);
+	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
+	g_clear_pointer(&fr->msgs, g_ptr_array_unref);
+	g_clear_pointer(&fr->map, g_hash_table_unref);
+	g_clear_pointer(&fr->dst_uids, g_array_unref);
+}
+
+static GHashTable *
+map_new(void)
+{
+	return g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)mh_state_msg_free);
+}
+
+/* Reads both sides' counters and the state; true with res->unchanged when nothing to do. */
+static bool
+folder_open(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	struct mh_sync_folder_result *res = fr->res;
+	GError *local = NULL;
+
+	if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
+		return false;
+	fr->dst_exists = w->dst->ops->status(w->dst, res->dst_name, &fr->dstat, &local);
+	if (!fr->dst_exists) {
+		if (sync_error_is_fatal(local) || !w->opts->dry) {
+			g_propagate_error(error, local);
+			return false;
+		}
+		g_clear_error(&local);
+	}
+	fr->found =
+		w->state != NULL ? mh_state_folder_get(w->state, res->src_name, &fr->sf, error) : 0;
+	if (fr->found < 0)
+		return false;
+	if (fr->found == 1 && !w->opts->verify_only && !w->opts->delete1 && !w->opts->delete2 &&
+	    folder_unchanged(&fr->sf, &fr->sstat, &fr->dstat))
+		res->unchanged = true;
+	return true;
+}
+
+static void
+folder_fill_unchanged(struct folder_run *fr)
+{
+	struct mh_sync_folder_result *res = fr->res;
+	g_autoptr(GHashTable) map = mh_state_msgs_load(fr->w->state, fr->sf.id, NULL);
+	uint64_t bytes = 0;
+	GHashTableIter it;
+	gpointer value;
+
+	if (map != NULL) {
+		g_hash_table_iter_init(&it, map);
+		while (g_hash_table_iter_next(&it, NULL, &value))
+			bytes += ((struct mh_state_msg *)value)->size;
+	}
+	res->src_count = fr->sstat.exists;
+	res->src_bytes = fr->sstat.size_known ? fr->sstat.size : bytes;
+	res->dst_count = fr->dstat.exists;
+	res->dst_bytes = fr->dstat.size_known ? fr->dstat.size : bytes;
+	if (map != NULL && g_hash_table_size(map) < fr->sstat.exists)
+		res->missing = fr->sstat.exists - g_hash_table_size(map);
+}
+
+/* Selects both folders and checks UIDVALIDITY against the state. */
+static bool
+folder_select(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	const struct mh_sync_options *o = w->opts;
+	struct mh_sync_folder_result *res = fr->res;
+
+	if (!w->src->ops->select(w->src, res->src_name, o->delete1 && !o->dry, &fr->sbox, error))
+		return false;
+	if (fr->dst_exists && !o->verify_only &&
+	    !w->dst->ops->select(w->dst, res->dst_name, !o->dry, &fr->dbox, error))
+		return false;
+	if (fr->found == 1 && (fr->sf.src_uidvalidity != fr->sbox.uidvalidity ||
+	                       fr->sf.dst_uidvalidity != fr->dbox.uidvalidity)) {
+		mh_log(MH_LOG_WARN,
+		       "%s: UIDVALIDITY changed since the last run; matching messages "
+		       "by their headers instead",
+		       res->src_name);
+		if (!mh_state_folder_forget_messages(w->state, fr->sf.id, error))
+			return false;
+	}
+	return true;
+}
+
+static bool
+folder_record_state(struct folder_run *fr, bool final, GError **error)
+{
+	struct mh_state_folder *sf = &fr->sf;
+
+	if (fr->w->state == NULL)
+		return true;
+	if (sf->src_name == NULL)
+		sf->src_name = g_strdup(fr->res->src_name);
+	g_free(sf->dst_name);
+	sf->dst_name = g_strdup(fr->res->dst_name);
+	if (final) {
+		sf->src_uidvalidity = fr->sstat.uidvalidity;
+		sf->src_uidnext = fr->sstat.uidnext;
+		sf->src_exists = fr->sstat.exists;
+		sf->src_highestmodseq = fr->sstat.highestmodseq;
+		sf->dst_uidvalidity = fr->dstat.uidvalidity;
+		sf->dst_uidnext = fr->dstat.uidnext;
+		sf->dst_exists = fr->dstat.exists;
+		sf->dst_highestmodseq = fr->dstat.highestmodseq;
+		sf->last_sync = g_get_real_time() / G_USEC_PER_SEC;
+	} else {
+		sf->src_uidvalidity = fr->sbox.uidvalidity;
+		sf->dst_uidvalidity = fr->dbox.uidvalidity;
+	}
+	return mh_state_folder_put(fr->w->state, sf, error);
+}
+
+/* Loads the UID map, dropping entries whose messages left either side. */
+static bool
+folder_load_map(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	g_autoptr(GHashTable) dst_set = uid_set_of(fr->dst_uids);
+	g_autoptr(GArray) stale = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer value;
+
+	fr->map = w->state != NULL ? mh_state_msgs_load(w->state, fr->sf.id, error) : map_new();
+	if (fr->map == NULL)
+		return false;
+	g_hash_table_iter_init(&it, fr->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+		bool src_gone = !g_hash_table_contains(fr->by_uid, GUINT_TO_POINTER(e->src_uid));
+		bool dst_gone = e->dst_uid != 0 &&
+		                !g_hash_table_contains(dst_set, GUINT_TO_POINTER(e->dst_uid));
+
+		/* A vanished source message stays in the map until --delete2 has seen it. */
+		if (dst_gone || (src_gone && !w->opts->delete2))
+			g_array_append_val(stale, e->src_uid);
+	}
+	for (guint i = 0; i < stale->len; i++) {
+		guint32 uid = g_array_index(stale, guint32, i);
+
+		g_hash_table_remove(fr->map, GUINT_TO_POINTER(uid));
+		if (w->state != NULL && !mh_state_msg_delete(w->state, fr->sf.id, uid, error))
+			return false;
+	}
+	return true;
+}
+
+static GArray *
+folder_unknown_dst(struct folder_run *fr)
+{
+	g_autoptr(GHashTable) known = g_hash_table_new(NULL, NULL);
+	GArray *unknown = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, fr->map);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		g_hash_table_add(known, GUINT_TO_POINTER(((struct mh_state_msg *)value)->dst_uid));
+	for (guint i = 0; i < fr->dst_uids->len; i++) {
+		guint32 uid = g_array_index(fr->dst_uids, guint32, i);
+
+		if (!g_hash_table_contains(known, GUINT_TO_POINTER(uid)))
+			g_array_append_val(unknown, uid);
+	}
+	return unknown;
+}
+
+static bool
+folder_copy(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	struct mh_sync_folder_result *res = fr->res;
+	struct sync_copy c = {
+		.w = w,
+		.res = res,
+		.dst_name = res->dst_name,
+		.folder_id = fr->sf.id,
+		.dst_box = &fr->dbox,
+		.by_uid = fr->by_uid,
+	};
+	gint64 n = 0, bytes = 0;
+
+	for (guint i = 0; i < fr->msgs->len; i++) {
+		struct sync_msg *m = fr->msgs->pdata[i];
+
+		if (m->copy) {
+			n++;
+			bytes += (gint64)m->size;
+		}
+	}
+	__atomic_fetch_add(&w->progress->msgs_total, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->progress->bytes_total, bytes, __ATOMIC_RELAXED);
+	if (w->opts->dry) {
+		res->copied += (uint64_t)n;
+		res->copied_bytes += (uint64_t)bytes;
+		__atomic_fetch_add(&w->progress->msgs_done, n, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&w->progress->bytes_done, bytes, __ATOMIC_RELAXED);
+		return true;
+	}
+	return sync_copy_messages(&c, fr->msgs, error);
+}
+
+static void
+folder_count_missing(struct folder_run *fr)
+{
+	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
+
+	for (guint i = 0; i < fr->res->skipped->len; i++)
+		g_hash_table_add(
+			skipped,
+			GUINT_TO_POINTER(((struct mh_sync_skip *)fr->res->skipped->pdata[i])->uid));
+	fr->res->missing = 0;
+	for (guint i = 0; i < fr->msgs->len; i++) {
+		struct sync_msg *m = fr->msgs->pdata[i];
+
+		if (!g_hash_table_contains(fr->map, GUINT_TO_POINTER(m->uid)) &&
+		    !g_hash_table_contains(skipped, GUINT_TO_POINTER(m->uid)))
+			fr->res->missing++;
+	}
+}
+
+/* Everything after the folders are selected and the source is listed. */
+static bool
+folder_sync_messages(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	const struct mh_sync_options *o = w->opts;
+	g_autoptr(GHashTable) hits = NULL;
+	g_autoptr(GArray) unknown = NULL;
+	struct match_ctx mc = {.w = w, .res = fr->res, .by_uid = fr->by_uid, .dst_box = &fr->dbox};
+
+	fr->dst_uids = g_array_new(false, false, sizeof(guint32));
+	if (fr->dst_exists) {
+		g_clear_pointer(&fr->dst_uids, g_array_unref);
+		if (!w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error))
+			return false;
+	}
+	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error))
+		return false;
+	mc.folder_id = fr->sf.id;
+	mc.map = fr->map;
+	mc.dst_taken = g_hash_table_new(NULL, NULL);
+	if (o->search != NULL) {
+		g_autoptr(GArray) found = NULL;
+
+		if (!w->src->ops->search(w->src, o->search, &found, error))
+			goto fail;
+		hits = uid_set_of(found);
+	}
+	folder_select_new(w, fr->res, fr->msgs, fr->map, hits);
+	unknown = folder_unknown_dst(fr);
+	if (!folder_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
+	    !folder_sync_flags(&mc, fr->msgs, error) ||
+	    (o->delete2 && !folder_delete2(&mc, fr->dst_uids, error)))
+		goto fail;
+	if (w->state != NULL) {
+		g_hash_table_unref(fr->map);
+		mc.map = fr->map = mh_state_msgs_load(w->state, fr->sf.id, error);
+		if (fr->map == NULL)
+			goto fail;
+	}
+	if (o->delete1 && !folder_delete1(&mc, error))
+		goto fail;
+	folder_count_missing(fr);
+	g_hash_table_unref(mc.dst_taken);
+	return true;
+fail:
+	g_hash_table_unref(mc.dst_taken);
+	return false;
+}
+
+static bool
+folder_run_all(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	struct mh_sync_folder_result *res = fr->res;
+	unsigned items = MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE;
+
+	if (!folder_open(fr, error))
+		return false;
+	if (res->unchanged) {
+		folder_fill_unchanged(fr);
+		return true;
+	}
+	if (!folder_select(fr, error))
+		return false;
+	if (w->opts->verify_only)
+		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
+	fr->msgs =
+		fr->sbox.exists > 0
+			? folder_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, error)
+			: g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	if (fr->msgs == NULL)
+		return false;
+	fr->by_uid = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < fr->msgs->len; i++) {
+		struct sync_msg *m = fr->msgs->pdata[i];
+
+		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
+		res->src_count++;
+		res->src_bytes += m->size;
+	}
+	if (w->opts->verify_only)
+		return folder_compare(w, res, fr->msgs, fr->dst_exists, error);
+	if (!folder_sync_messages(fr, error))
+		return false;
+	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, error))
+		return false;
+	if (w->opts->delete1 && !w->opts->dry) {
+		mh_store_box_clear(&fr->sstat);
+		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
+			return false;
+	}
+	return folder_record_state(fr, true, error);
+}
+
+bool
+sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,
+            GError **error)
+{
+	struct folder_run fr = {.w = w, .res = res};
+	g_autoptr(GTimer) timer = g_timer_new();
+	GError *local = NULL;
+	bool ok;
+
+	if (w->state != NULL && !mh_state_begin(w->state, error))
+		return false;
+	ok = folder_run_all(&fr, &local);
+	/* What was copied stays recorded whatever failed afterwards. */
+	if (w->state != NULL && !mh_state_commit(w->state, ok ? &local : NULL)) {
+		mh_state_rollback(w->state);
+		ok = false;
+		if (local == NULL)
+			local = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+			                    "cannot save the sync state");
+	}
+	if (folder_id != NULL)
+		*folder_id = fr.sf.id;
+	folder_run_clear(&fr);
+	res->seconds += g_timer_elapsed(timer, NULL);
+	if (ok)
+		return true;
+	return folder_error(res, local, error);
+}

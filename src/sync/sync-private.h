@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of the sync engine, shared by the files of src/sync only. */
+#ifndef MH_SYNC_PRIVATE_H
+#define MH_SYNC_PRIVATE_H
+
+#include "sync-engine.h"
+#include "sync-state.h"
+
+/* One worker: a connection pair and its own state database connection. */
+struct sync_worker {
+	const struct mh_sync_options *opts; /* borrowed */
+	struct mh_store *src;               /* owned */
+	struct mh_store *dst;               /* owned */
+	struct mh_state *state;             /* owned; NULL with dry or verify_only */
+	struct mh_sync_progress *progress;  /* borrowed */
+};
+
+/* A source message as listed. */
+struct sync_msg {
+	uint32_t uid;
+	uint64_t size;
+	char *flags;       /* owned; as the server sent them, \Recent removed */
+	char *date;        /* owned; INTERNALDATE, may be NULL */
+	char *fingerprint; /* owned; only when needed */
+	bool copy;         /* to be copied */
+};
+
+/* What the copy phase needs about the folder. */
+struct sync_copy {
+	struct sync_worker *w;
+	struct mh_sync_folder_result *res;
+	const char *dst_name;
+	int64_t folder_id;
+	const struct mh_store_box *dst_box;
+	GHashTable *by_uid; /* borrowed; uid -> struct sync_msg * */
+	unsigned since_commit;
+	GError *fatal; /* owned; a connection failed: stop the folder */
+	/* the message being streamed */
+	struct sync_msg *cur;
+	bool discard;
+	uint64_t cur_size;
+};
+
+/* Syncs (or compares) one folder pair; false only on a failure that ends the worker's
+ * connections (they must be reconnected). Folder-level problems go into job's result. */
+bool sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,
+                 GError **error);
+
+/* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined. */
+bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
+
+/* @flags restricted to what the destination keeps (PERMANENTFLAGS), sorted, without
+ * \Recent. Caller frees. */
+char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box);
+
+void sync_msg_free(struct sync_msg *m);
+
+/* Classifies a destination's refusal: quota or a per-message refusal. */
+bool sync_error_is_quota(const GError *error);
+
+/* Whether an error ends the connection (as opposed to a refused command). */
+bool sync_error_is_fatal(const GError *error);
+
+#endif

@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/* The store interface over one IMAP connection: folders with SPECIAL-USE, metadata
+ * fetched in ranges, bodies fetched pipelined and streamed through the literal sink, and
+ * appends streamed with LITERAL+ where offered. */
+#include <string.h>
+
+#include "mh-log.h"
+#include "mh-secret.h"
+#include "sync-fingerprint.h"
+#include "sync-store.h"
+
+#define BODY_FETCH_DEPTH 8
+#define META_RANGE_UIDS  5000
+
+struct store_imap {
+	struct mh_store base;
+	struct mh_imap_settings set;     /* strings owned */
+	struct mh_imap_credentials cred; /* strings owned; password is a secret buffer */
+	struct mh_imap_conn *conn;       /* owned */
+};
+
+static struct store_imap *
+store_imap(struct mh_store *st)
+{
+	return (struct store_imap *)st;
+}
+
+void
+mh_store_box_clear(struct mh_store_box *box)
+{
+	if (box->permanentflags != NULL)
+		g_ptr_array_free(box->permanentflags, true);
+	memset(box, 0, sizeof(*box));
+}
+
+static bool
+imap_store_connect(struct mh_store *st, GError **error)
+{
+	struct store_imap *si = store_imap(st);
+
+	g_clear_pointer(&si->conn, mh_imap_conn_free);
+	si->conn = mh_imap_conn_new(&si->set);
+	if (!mh_imap_conn_connect(si->conn, error) ||
+	    !mh_imap_conn_login(si->conn, &si->cred, error))
+		return false;
+	if (mh_imap_conn_has_cap(si->conn, "UTF8=ACCEPT"))
+		return mh_imap_enable(si->conn, "UTF8=ACCEPT", error);
+	return true;
+}
+
+static void
+imap_store_close(struct mh_store *st)
+{
+	struct store_imap *si = store_imap(st);
+
+	if (si->conn != NULL)
+		mh_imap_conn_logout(si->conn);
+	g_clear_pointer(&si->conn, mh_imap_conn_free);
+}
+
+static bool
+imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
+                GError **error)
+{
+	struct store_imap *si = store_imap(st);
+
+	if (!mh_imap_list(si->conn, "", "*", folders_r, error))
+		return false;
+	if (!mh_imap_lsub(si->conn, subscribed_r, error)) {
+		g_clear_pointer(folders_r, g_ptr_array_unref);
+		return false;
+	}
+	return true;
+}
+
+static bool
+imap_store_namespace(struct mh_store *st, char **prefix_r, char *sep_r, GError **error)
+{
+	struct mh_imap_namespaces *ns = NULL;
+
+	if (!mh_imap_namespace(store_imap(st)->conn, &ns, error))
+		return false;
+	*prefix_r = g_strdup("");
+	*sep_r = '/';
+	if (ns->personal->len > 0) {
+		const struct mh_imap_namespace *n = ns->personal->pdata[0];
+
+		g_free(*prefix_r);
+		*prefix_r = g_strdup(n->prefix);
+		*sep_r = n->sep;
+	}
+	mh_imap_namespaces_free(ns);
+	return true;
+}
+
+static bool
+imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
+                  GError **error)
+{
+	struct store_imap *si = store_imap(st);
+	struct mh_imap_status_info info;
+
+	memset(box_r, 0, sizeof(*box_r));
+	if (!mh_imap_status(si->conn, folder, &info, error))
+		return false;
+	box_r->exists = info.messages;
+	box_r->uidvalidity = info.uidvalidity;
+	box_r->uidnext = info.uidnext;
+	box_r->highestmodseq = info.highestmodseq;
+	box_r->size = info.size;
+	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
+	return true;
+}
+
+static bool
+imap_store_select(struct mh_store *st, const char *folder, bool writable,
+                  struct mh_store_box *box_r, GError **error)
+{
+	struct mh_imap_mailbox *mb = NULL;
+
+	memset(box_r, 0, sizeof(*box_r));
+	if (!mh_imap_select(store_imap(st)->conn, folder, !writable, &mb, error))
+		return false;
+	box_r->exists = mb->exists;
+	box_r->uidvalidity = mb->uidvalidity;
+	box_r->uidnext = mb->uidnext;
+	box_r->highestmodseq = mb->highestmodseq;
+	box_r->permanentflags = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < mb->permanentflags->len; i++) {
+		const char *f = mb->permanentflags->pdata[i];
+
+		if (strcmp(f, "\\*") == 0)
+			box_r->all_keywords = true;
+		else
+			g_ptr_array_add(box_r->permanentflags, g_strdup(f));
+	}
+	mh_imap_mailbox_free(mb);
+	return true;
+}
+
+static bool
+imap_store_create(struct mh_store *st, const char *folder, GError **error)
+{
+	return mh_imap_create(store_imap(st)->conn, folder, error);
+}
+
+static bool
+imap_store_subscribe(struct mh_store *st, const char *folder, GError **error)
+{
+	return mh_imap_subscribe(store_imap(st)->conn, folder, error);
+}
+
+static bool
+imap_store_delete_folder(struct mh_store *st, const char *folder, GError **error)
+{
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "DELETE");
+
+	mh_imap_cmd_add_mailbox(cmd, store_imap(st)->conn, folder);
+	if (!mh_imap_cmd_run(store_imap(st)->conn, cmd, NULL, error)) {
+		g_prefix_error(error, "DELETE %s failed: ", folder);
+		return false;
+	}
+	return true;
+}
+
+static bool
+imap_store_search(struct mh_store *st, const char *criteria, GArray **uids_r, GError **error)
+{
+	return mh_imap_uid_search(store_imap(st)->conn, criteria, uids_r, error);
+}
+
+/* --- metadata --- */
+
+struct meta_ctx {
+	mh_store_meta_cb *cb;
+	void *ctx;
+	GString *flags;
+};
+
+static void
+meta_join_flags(const struct mh_imap_arg *list, GString *out)
+{
+	g_string_truncate(out, 0);
+	for (guint i = 0; list != NULL && list->type == MH_IMAP_ARG_LIST && i < list->list->len;
+	     i++) {
+		const struct mh_imap_arg *a = list->list->pdata[i];
+
+		if (a->type != MH_IMAP_ARG_ATOM || g_ascii_strcasecmp(a->str, "\\Recent") == 0)
+			continue;
+		if (out->len > 0)
+			g_string_append_c(out, ' ');
+		g_string_append(out, a->str);
+	}
+}
+
+static void
+on_meta_fetch(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items, void *ctx)
+{
+	struct meta_ctx *mc = ctx;
+	struct mh_store_meta m = {0};
+	uint64_t v = 0;
+
+	(void)conn;
+	(void)number;
+	if (!mh_imap_arg_get_uint64(mh_imap_list_lookup(items, "UID"), &v) || v == 0 ||
+	    v > G_MAXUINT32)
+		return; /* an unsolicited FETCH without UID: not ours */
+	m.uid = (uint32_t)v;
+	meta_join_flags(mh_imap_list_lookup(items, "FLAGS"), mc->flags);
+	m.flags = mc->flags->str;
+	mh_imap_arg_get_nstring(mh_imap_list_lookup(items, "INTERNALDATE"), &m.date, NULL);
+	mh_imap_arg_get_uint64(mh_imap_list_lookup(items, "RFC822.SIZE"), &m.size);
+	for (guint i = 0; i + 1 < items->len; i += 2) {
+		const struct mh_imap_arg *key = items->pdata[i];
+
+		if (key->type == MH_IMAP_ARG_ATOM &&
+		    g_ascii_strncasecmp(key->str, "BODY[HEADER.FIELDS", 18) == 0)
+			mh_imap_arg_get_nstring(items->pdata[i + 1], &m.headers, &m.headers_len);
+	}
+	mc->cb(&m, mc->ctx);
+}
+
+static bool
+imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items, mh_store_meta_cb *cb,
+                      void *ctx, GError **error)
+{
+	struct meta_ctx mc = {.cb = cb, .ctx = ctx, .flags = g_string_new(NULL)};
+	g_autoptr(GString) what = g_string_new("UID");
+	bool ok;
+
+	if (items & MH_STORE_META_FLAGS)
+		g_string_append(what, " FLAGS");
+	if (items & MH_STORE_META_DATE)
+		g_string_append(what, " INTERNALDATE");
+	if (items & MH_STORE_META_SIZE)
+		g_string_append(what, " RFC822.SIZE");
+	if (items & MH_STORE_META_HEADERS)
+		g_string_append(what, " BODY.PEEK[HEADER.FIELDS (" MH_FINGERPRINT_FIELDS ")]");
+	ok = mh_imap_uid_fetch(store_imap(st)->conn, uidset, what->str, on_meta_fetch, &mc, error);
+	g_string_free(mc.flags, true);
+	return ok;
+}
+
+/* --- bodies --- */
+
+struct body_req {
+	uint32_t uid;
+	bool got_body;
+};
+
+struct body_ctx {
+	const struct mh_store_body_sink *sink;
+	GQueue reqs; /* struct body_req *, in the order sent */
+	bool streaming;
+};
+
+static bool
+on_body_literal_begin(void *ctx, const struct mh_imap_response *resp, const char *prev_atom,
+                      uint64_t size)
+{
+	struct body_ctx *bc = ctx;
+
+	if (resp->kind != MH_IMAP_RESP_UNTAGGED || g_strcmp0(resp->name, "FETCH") != 0 ||
+	    prev_atom == NULL || g_ascii_strncasecmp(prev_atom, "BODY[]", 6) != 0)
+		return false;
+	/* Responses come in the order of the commands; the oldest command still without a
+	 * body is the one this literal belongs to. */
+	for (GList *l = bc->reqs.head; l != NULL; l = l->next) {
+		struct body_req *req = l->data;
+
+		if (!req->got_body) {
+			req->got_body = true;
+			bc->streaming = true;
+			bc->sink->begin(bc->sink->ctx, req->uid, size);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+on_body_literal_data(void *ctx, const unsigned char *data, size_t len)
+{
+	struct body_ctx *bc = ctx;
+
+	bc->sink->data(bc->sink->ctx, data, len);
+}
+
+static void
+on_body_literal_end(void *ctx)
+{
+	struct body_ctx *bc = ctx;
+
+	bc->streaming = false;
+	bc->sink->end(bc->sink->ctx);
+}
+
+static void
+on_body_fetch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
+                   const GError *error, void *ctx)
+{
+	struct body_ctx *bc = ctx;
+	struct body_req *req = g_queue_pop_head(&bc->reqs);
+
+	(void)conn;
+	(void)tagged;
+	if (req == NULL)
+		return;
+	if (!req->got_body && error == NULL)
+		bc->sink->missing(bc->sink->ctx, req->uid);
+	g_free(req);
+}
+
+static bool
+imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
+                        const struct mh_store_body_sink *sink, GError **error)
+{
+	struct mh_imap_conn *conn = store_imap(st)->conn;
+	struct body_ctx bc = {.sink = sink};
+	struct mh_imap_literal_sink lsink = {
+		.begin = on_body_literal_begin,
+		.data = on_body_literal_data,
+		.end = on_body_literal_end,
+		.ctx = &bc,
+	};
+	bool ok = true;
+
+	g_queue_init(&bc.reqs);
+	mh_imap_conn_set_literal_sink(conn, &lsink);
+	for (guint i = 0; ok && i < uids->len; i++) {
+		struct body_req *req = g_new0(struct body_req, 1);
+		struct mh_imap_cmd *cmd;
+
+		req->uid = g_array_index(uids, guint32, i);
+		g_queue_push_tail(&bc.reqs, req);
+		cmd = mh_imap_cmd_new(0, "UID FETCH %u (BODY.PEEK[])", req->uid);
+		mh_imap_cmd_set_callbacks(cmd, NULL, on_body_fetch_done, &bc);
+		mh_imap_cmd_submit(conn, cmd);
+		ok = mh_imap_conn_wait_below(conn, BODY_FETCH_DEPTH, error);
+	}
+	if (ok)
+		ok = mh_imap_conn_drain(conn, error);
+	mh_imap_conn_set_literal_sink(conn, NULL);
+	g_queue_clear_full(&bc.reqs, g_free);
+	return ok;
+}
+
+/* --- appends, flags, deletion --- */
+
+struct append_ctx {
+	mh_store_append_done_cb *done;
+	void *ctx;
+};
+
+static void
+on_append_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
+               const GError *error, void *ctx)
+{
+	struct append_ctx *ac = ctx;
+	g_autoptr(GError) refused = NULL;
+	uint64_t uidvalidity = 0;
+	uint64_t uid = 0;
+
+	(void)conn;
+	if (error == NULL && tagged->status != MH_IMAP_STATUS_OK) {
+		refused = g_error_new(MH_IMAP_ERROR,
+		                      tagged->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO
+		                                                          : MH_IMAP_ERROR_BAD,
+		                      "%s%s%s%s", tagged->code != NULL ? "[" : "",
+		                      tagged->code != NULL ? tagged->code : "",
+		                      tagged->code != NULL ? "] " : "", tagged->text);
+		error = refused;
+	}
+	if (error == NULL && g_strcmp0(tagged->code, "APPENDUID") == 0 &&
+	    tagged->code_args->len >= 2) {
+		mh_imap_arg_get_uint64(tagged->code_args->pdata[0], &uidvalidity);
+		mh_imap_arg_get_uint64(tagged->code_args->pdata[1], &uid);
+	}
+	ac->done((uint32_t)uidvalidity, uid <= G_MAXUINT32 ? (uint32_t)uid : 0, error, ac->ctx);
+	g_free(ac);
+}
+
+static bool
+imap_store_append_begin(struct mh_store *st, const char *folder, const char *flags,
+                        const char *date, uint64_t size, mh_store_append_done_cb *done, void *ctx,
+                        GError **error)
+{
+	struct append_ctx *ac = g_new0(struct append_ctx, 1);
+
+	ac->done = done;
+	ac->ctx = ctx;
+	return mh_imap_append_stream_begin(store_imap(st)->conn, folder, flags, date, size,
+	                                   on_append_done, ac, error);
+}
+
+static bool
+imap_store_append_write(struct mh_store *st, const void *data, size_t len, GError **error)
+{
+	return mh_imap_append_stream_write(store_imap(st)->conn, data, len, error);
+}
+
+static bool
+imap_store_append_end(struct mh_store *st, GError **error)
+{
+	return mh_imap_append_stream_end(store_imap(st)->conn, error);
+}
+
+static void
+imap_store_append_abort(struct mh_store *st, const char *why)
+{
+	mh_imap_append_stream_abort(store_imap(st)->conn, why);
+}
+
+static bool
+imap_store_flush(struct mh_store *st, GError **error)
+{
+	return mh_imap_conn_drain(store_imap(st)->conn, error);
+}
+
+static bool
+imap_store_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
+{
+	return mh_imap_uid_store(store_imap(st)->conn, uidset, "FLAGS.SILENT", flags, error);
+}
+
+static bool
+imap_store_delete_msgs(struct mh_store *st, const char *uidset, GError **error)
+{
+	struct mh_imap_conn *conn = store_imap(st)->conn;
+
+	return mh_imap_uid_store(conn, uidset, "+FLAGS.SILENT", "\\Deleted", error) &&
+	       mh_imap_expunge(conn, uidset, error);
+}
+
+static const struct mh_store_ops store_imap_ops = {
+	.connect = imap_store_connect,
+	.close = imap_store_close,
+	.list = imap_store_list,
+	.namespace = imap_store_namespace,
+	.status = imap_store_status,
+	.select = imap_store_select,
+	.create = imap_store_create,
+	.subscribe = imap_store_subscribe,
+	.delete_folder = imap_store_delete_folder,
+	.search = imap_store_search,
+	.fetch_meta = imap_store_fetch_meta,
+	.fetch_bodies = imap_store_fetch_bodies,
+	.append_begin = imap_store_append_begin,
+	.append_write = imap_store_append_write,
+	.append_end = imap_store_append_end,
+	.append_abort = imap_store_append_abort,
+	.flush = imap_store_flush,
+	.set_flags = imap_store_set_flags,
+	.delete_msgs = imap_store_delete_msgs,
+};
+
+struct mh_store *
+mh_store_imap_new(const struct mh_imap_settings *set, const struct mh_imap_credentials *cred,
+                  const char *label)
+{
+	struct store_imap *si = g_new0(struct store_imap, 1);
+
+	si->base.ops = &store_imap_ops;
+	si->base.label = g_strdup(label);
+	si->set = *set;
+	si->set.host = g_strdup(set->host);
+	si->set.cafile = g_strdup(set->cafile);
+	si->set.label = g_strdup(label);
+	si->cred = *cred;
+	si->cred.user = g_strdup(cred->user);
+	si->cred.authuser = g_strdup(cred->authuser);
+	si->cred.mechanism = g_strdup(cred->mechanism);
+	si->cred.password = cred->password != NULL ? mh_secret_strdup(cred->password) : NULL;
+	return &si->base;
+}
+
+void
+mh_store_free(struct mh_store *st)
+{
+	struct store_imap *si = (struct store_imap *)st;
+
+	if (st == NULL)
+		return;
+	g_clear_pointer(&si->conn, mh_imap_conn_free);
+	g_free((char *)si->set.host);
+	g_free((char *)si->set.cafile);
+	g_free((char *)si->set.label);
+	g_free((char *)si->cred.user);
+	g_free((char *)si->cred.authuser);
+	g_free((char *)si->cred.mechanism);
+	mh_secret_free((char *)si->cred.password);
+	g_free(st->label);
+	g_free(si);
+}
+
+char *
+mh_store_uidset(const GArray *uids, guint from, guint max, guint *next_r)
+{
+	GString *s = g_string_new(NULL);
+	guint i = from;
+	guint used = 0;
+
+	while (i < uids->len && used < max) {
+		guint32 lo = g_array_index(uids, guint32, i);
+		guint32 hi = lo;
+
+		i++;
+		used++;
+		while (i < uids->len && used < max && g_array_index(uids, guint32, i) == hi + 1) {
+			hi++;
+			i++;
+			used++;
+		}
+		if (s->len > 0)
+			g_string_append_c(s, ',');
+		if (lo == hi)
+			g_string_append_printf(s, "%u", lo);
+		else
+			g_string_append_printf(s, "%u:%u", lo, hi);
+	}
+	*next_r = i;
+	return g_string_free(s, false);
+}

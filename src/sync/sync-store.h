@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* The mailbox store interface the sync engine works against (isync's driver.h shape):
+ * folders, message metadata, streamed message bodies, streamed appends, flags and
+ * deletion. The engine never calls the IMAP client directly; sync-store-imap.c adapts
+ * it. All callbacks receive borrowed data, valid for the duration of the call. */
+#ifndef MH_SYNC_STORE_H
+#define MH_SYNC_STORE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imap.h"
+
+struct mh_store;
+
+/* One message's metadata, borrowed for the callback. */
+struct mh_store_meta {
+	uint32_t uid;
+	const char *flags;   /* "\Seen $Label", never NULL */
+	const char *date;    /* INTERNALDATE as the server wrote it, or NULL */
+	uint64_t size;       /* RFC822.SIZE */
+	const char *headers; /* the fingerprint header fields, when asked for; else NULL */
+	size_t headers_len;
+};
+
+enum mh_store_meta_items {
+	MH_STORE_META_FLAGS = 1 << 0,
+	MH_STORE_META_DATE = 1 << 1,
+	MH_STORE_META_SIZE = 1 << 2,
+	MH_STORE_META_HEADERS = 1 << 3, /* the fields of MH_FINGERPRINT_FIELDS */
+};
+
+typedef void mh_store_meta_cb(const struct mh_store_meta *m, void *ctx);
+
+/* Receives message bodies as they stream from the server. begin() says which message and
+ * its size, data() the bytes in chunks, end() closes it. A message that vanished before
+ * its body was sent gets missing() instead. */
+struct mh_store_body_sink {
+	void (*begin)(void *ctx, uint32_t uid, uint64_t size);
+	void (*data)(void *ctx, const unsigned char *data, size_t len);
+	void (*end)(void *ctx);
+	void (*missing)(void *ctx, uint32_t uid);
+	void *ctx;
+};
+
+/* Called when the server answered an append: @uid is the new message's UID (0 when the
+ * server does not say), @error NULL on success. */
+typedef void mh_store_append_done_cb(uint32_t uidvalidity, uint32_t uid, const GError *error,
+                                     void *ctx);
+
+struct mh_store_box {
+	uint32_t exists;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint64_t size; /* total bytes when the server says (STATUS=SIZE), else 0 */
+	bool size_known;
+	bool all_keywords;         /* PERMANENTFLAGS has \* */
+	GPtrArray *permanentflags; /* owned; char * */
+};
+
+void mh_store_box_clear(struct mh_store_box *box);
+
+struct mh_store_ops {
+	bool (*connect)(struct mh_store *st, GError **error);
+	void (*close)(struct mh_store *st);
+	/* Folders (struct mh_imap_folder *) and the subscribed names (char *), owned. */
+	bool (*list)(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
+	             GError **error);
+	/* The personal namespace: prefix (caller frees) and separator. */
+	bool (*namespace)(struct mh_store *st, char **prefix_r, char *sep_r, GError **error);
+	/* Counters without selecting: exists, uidvalidity, uidnext, highestmodseq, size. */
+	bool (*status)(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
+	               GError **error);
+	bool (*select)(struct mh_store *st, const char *folder, bool writable,
+	               struct mh_store_box *box_r, GError **error);
+	bool (*create)(struct mh_store *st, const char *folder, GError **error);
+	bool (*subscribe)(struct mh_store *st, const char *folder, GError **error);
+	bool (*delete_folder)(struct mh_store *st, const char *folder, GError **error);
+	/* UIDs of the selected folder matching IMAP search keys @criteria ("ALL"), in
+	 * ascending order (GArray of guint32). */
+	bool (*search)(struct mh_store *st, const char *criteria, GArray **uids_r, GError **error);
+	/* Metadata of @uidset ("1:*", "5,7:9") in the selected folder. */
+	bool (*fetch_meta)(struct mh_store *st, const char *uidset, unsigned items,
+	                   mh_store_meta_cb *cb, void *ctx, GError **error);
+	/* Streams the bodies of @uids (ascending) to @sink, pipelined. */
+	bool (*fetch_bodies)(struct mh_store *st, const GArray *uids,
+	                     const struct mh_store_body_sink *sink, GError **error);
+	/* A streamed append into @folder; see mh_imap_append_stream_begin(). */
+	bool (*append_begin)(struct mh_store *st, const char *folder, const char *flags,
+	                     const char *date, uint64_t size, mh_store_append_done_cb *done,
+	                     void *ctx, GError **error);
+	bool (*append_write)(struct mh_store *st, const void *data, size_t len, GError **error);
+	bool (*append_end)(struct mh_store *st, GError **error);
+	void (*append_abort)(struct mh_store *st, const char *why);
+	/* Waits until every append and command in flight is answered. */
+	bool (*flush)(struct mh_store *st, GError **error);
+	/* Sets (replaces) the flags of @uidset in the selected folder. */
+	bool (*set_flags)(struct mh_store *st, const char *uidset, const char *flags,
+	                  GError **error);
+	/* Marks @uidset \Deleted and expunges them (only them where the server can). */
+	bool (*delete_msgs)(struct mh_store *st, const char *uidset, GError **error);
+};
+
+struct mh_store {
+	const struct mh_store_ops *ops;
+	char *label; /* owned; "host1" / "host2" for messages */
+};
+
+/* A store over one IMAP connection with @set and @cred (both copied, the password into a
+ * secret buffer). */
+struct mh_store *mh_store_imap_new(const struct mh_imap_settings *set,
+                                   const struct mh_imap_credentials *cred, const char *label);
+
+/* Closes and frees; NULL is allowed. */
+void mh_store_free(struct mh_store *st);
+
+/* Formats sorted UIDs as a compact UID set ("1:5,7"), at most @max UIDs from @from;
+ * *next_r is the index after the last one used. Caller frees. */
+char *mh_store_uidset(const GArray *uids, guint from, guint max, guint *next_r);
+
+#endif
