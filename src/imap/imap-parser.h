@@ -25,16 +25,17 @@ enum mh_imap_arg_type {
 
 struct mh_imap_arg {
 	enum mh_imap_arg_type type;
-	char *str;	     /* owned; ATOM/STRING/LITERAL bytes, always NUL-terminated
-				(a literal may also contain NUL: use len) */
-	size_t len;	     /* bytes in str */
-	uint64_t size;	     /* STREAMED: the literal's size */
-	GPtrArray *list;     /* owned; LIST: struct mh_imap_arg *, freed with it */
+	char *str;       /* owned; ATOM/STRING/LITERAL bytes, always NUL-terminated
+	                    (a literal may also contain NUL: use len); NULL for
+	                    NIL, LIST and STREAMED */
+	size_t len;      /* bytes in str */
+	uint64_t size;   /* STREAMED: the literal's size */
+	GPtrArray *list; /* owned; LIST: struct mh_imap_arg *, freed with it */
 };
 
 enum mh_imap_resp_kind {
-	MH_IMAP_RESP_UNTAGGED,	   /* "* ..." */
-	MH_IMAP_RESP_TAGGED,	   /* "A001 ..." */
+	MH_IMAP_RESP_UNTAGGED,     /* "* ..." */
+	MH_IMAP_RESP_TAGGED,       /* "A001 ..." */
 	MH_IMAP_RESP_CONTINUATION, /* "+ ..." or a bare "+" */
 };
 
@@ -49,32 +50,36 @@ enum mh_imap_status {
 
 struct mh_imap_response {
 	enum mh_imap_resp_kind kind;
-	char *tag;		    /* owned; TAGGED only, else NULL */
+	char *tag;                  /* owned; TAGGED only, else NULL */
 	enum mh_imap_status status; /* OK/NO/BAD/PREAUTH/BYE, tagged or untagged */
-	bool has_number;	    /* "* 23 EXISTS", "* 5 FETCH (...)" */
+	bool has_number;            /* "* 23 EXISTS", "* 5 FETCH (...)" */
 	uint32_t number;
-	char *name;		    /* owned; upper-cased keyword after tag/number:
-				       "OK", "EXISTS", "FETCH", "CAPABILITY", "LIST"...;
-				       NULL for continuations */
-	char *code;		    /* owned; status responses: upper-cased response code
-				       name from "[...]" ("APPENDUID", "ALERT"), else NULL */
-	GPtrArray *code_args;	    /* owned; the code's arguments as args (may be empty) */
-	char *text;		    /* owned; status responses: the human-readable text after
-				       the code; continuations: everything after "+ " (may be
-				       base64); never NULL for those kinds (may be "") */
-	GPtrArray *args;	    /* owned; data responses: the arguments after name, e.g.
-				       the FETCH list, the LIST attributes/delimiter/name */
+	char *name;           /* owned; upper-cased keyword after tag/number:
+	                         "OK", "EXISTS", "FETCH", "CAPABILITY", "LIST"...;
+	                         NULL for continuations */
+	char *code;           /* owned; status responses: upper-cased response code
+	                         name from "[...]" ("APPENDUID", "ALERT"), else NULL */
+	GPtrArray *code_args; /* owned; the code's arguments as args; never NULL
+	                         (empty without a code or arguments) */
+	char *text;           /* owned; status responses: the human-readable text after
+	                         the code; continuations: everything after "+ " (may be
+	                         base64); never NULL for those kinds (may be "") */
+	GPtrArray *args;      /* owned; data responses: the arguments after name, e.g.
+	                         the FETCH list, the LIST attributes/delimiter/name;
+	                         never NULL (empty for status and continuations) */
 };
 
 /* Streams a literal in chunks instead of holding it. begin() is called once the
  * "{n}\r\n" header is parsed; returning true streams it: data() then receives all n
- * bytes in one or more chunks and end() follows. Returning false keeps it in memory
- * (subject to max_literal). @resp is the response parsed so far (kind, number, name);
- * @prev_atom is the atom just before the literal in the same list (such as
- * "BODY[]" or "RFC822"), or NULL. All pointers are borrowed for the call. */
+ * bytes in one or more chunks (none when n is 0) and end() follows. Returning false
+ * keeps it in memory (subject to max_literal). @resp is the response parsed so far
+ * (kind, number, name, the arguments before the literal); @prev_atom is the atom just
+ * before the literal in the same list (such as "BODY[]" or "RFC822"), or NULL. All
+ * pointers are borrowed for the call. The callbacks run inside mh_imap_parser_feed()
+ * and must not call into the parser, except mh_imap_parser_set_sink(). */
 struct mh_imap_literal_sink {
 	bool (*begin)(void *ctx, const struct mh_imap_response *resp, const char *prev_atom,
-		      uint64_t size);
+	              uint64_t size);
 	void (*data)(void *ctx, const unsigned char *data, size_t len);
 	void (*end)(void *ctx);
 	void *ctx;
@@ -88,14 +93,18 @@ struct mh_imap_parser_limits {
 };
 
 enum mh_parse_result {
-	MH_PARSE_MORE,	/* all input consumed, no complete response yet */
-	MH_PARSE_DONE,	/* a complete response is ready: mh_imap_parser_take() */
+	MH_PARSE_MORE,  /* all input consumed, no complete response yet */
+	MH_PARSE_DONE,  /* a complete response is ready: mh_imap_parser_take() */
 	MH_PARSE_ERROR, /* protocol error; the parser is unusable from now on */
 };
 
-/* Returns a new parser; @limits may be NULL for the defaults. */
+/* Returns a new parser; @limits may be NULL for the defaults. max_response counts the
+ * line text, in-memory literals and a small fixed cost per argument; streamed
+ * literals count only that per-argument cost. */
 struct mh_imap_parser *mh_imap_parser_new(const struct mh_imap_parser_limits *limits);
 
+/* Frees @p and any partial response; accepts NULL. If a literal is being streamed,
+ * the sink's end() is not called. */
 void mh_imap_parser_free(struct mh_imap_parser *p);
 
 /* Installs (or with NULL removes) the literal sink; @sink is copied. */
@@ -103,15 +112,20 @@ void mh_imap_parser_set_sink(struct mh_imap_parser *p, const struct mh_imap_lite
 
 /* Feeds @len bytes. Sets *consumed_r to the bytes used; on MH_PARSE_DONE that may be
  * fewer than @len, and the rest must be fed again after mh_imap_parser_take().
- * Feeding while a response is ready and not taken is a caller bug. */
+ * Feeding while a response is ready and not taken is a caller bug. Lines end with
+ * CRLF or, leniently, a bare LF; a CR elsewhere in a line is an error. Once
+ * MH_PARSE_ERROR is returned, every later call returns it again with the same error.
+ * Sink callbacks run inside this call. */
 enum mh_parse_result mh_imap_parser_feed(struct mh_imap_parser *p, const unsigned char *data,
-					 size_t len, size_t *consumed_r, GError **error);
+                                         size_t len, size_t *consumed_r, GError **error);
 
 /* Returns the completed response; caller frees with mh_imap_response_free(). */
 struct mh_imap_response *mh_imap_parser_take(struct mh_imap_parser *p);
 
 void mh_imap_response_free(struct mh_imap_response *r);
 
+/* g_autoptr() needs a plain type name; code still writes struct mh_imap_response. */
+typedef struct mh_imap_response mh_imap_response;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(mh_imap_response, mh_imap_response_free)
 
 /* Helpers for reading arguments; all return false/NULL when the type does not fit. */
