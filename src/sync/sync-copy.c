@@ -160,6 +160,15 @@ on_body_missing(void *ctx, uint32_t uid)
 	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
 }
 
+static bool
+on_body_more(void *ctx)
+{
+	struct sync_copy *c = ctx;
+
+	return c->fatal == NULL &&
+	       (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
+}
+
 bool
 sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 {
@@ -168,6 +177,7 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		.data = on_body_data,
 		.end = on_body_end,
 		.missing = on_body_missing,
+		.more = on_body_more,
 		.ctx = c,
 	};
 	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
@@ -186,7 +196,7 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		guint n = MIN(50, uids->len - i);
 		g_autoptr(GArray) part = g_array_sized_new(false, false, sizeof(guint32), n);
 
-		if (c->w->opts->interrupted != NULL && *c->w->opts->interrupted)
+		if (!on_body_more(c))
 			break;
 		g_array_append_vals(part, &g_array_index(uids, guint32, i), n);
 		ok = c->w->src->ops->fetch_bodies(c->w->src, part, &sink, &local);

@@ -582,7 +582,7 @@ folder_open(struct folder_run *fr, GError **error)
 		return false;
 	fr->dst_exists = w->dst->ops->status(w->dst, res->dst_name, &fr->dstat, &local);
 	if (!fr->dst_exists) {
-		if (sync_error_is_fatal(local) || !w->opts->dry) {
+		if (sync_error_is_fatal(local) || (!w->opts->dry && !w->opts->verify_only)) {
 			g_propagate_error(error, local);
 			return false;
 		}

@@ -327,7 +327,7 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 
 	g_queue_init(&bc.reqs);
 	mh_imap_conn_set_literal_sink(conn, &lsink);
-	for (guint i = 0; ok && i < uids->len; i++) {
+	for (guint i = 0; ok && i < uids->len && sink->more(sink->ctx); i++) {
 		struct body_req *req = g_new0(struct body_req, 1);
 		struct mh_imap_cmd *cmd;
 

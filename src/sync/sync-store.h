@@ -41,6 +41,9 @@ struct mh_store_body_sink {
 	void (*data)(void *ctx, const unsigned char *data, size_t len);
 	void (*end)(void *ctx);
 	void (*missing)(void *ctx, uint32_t uid);
+	/* Asked before each further message is requested: false stops requesting (messages
+	 * already requested still arrive). */
+	bool (*more)(void *ctx);
 	void *ctx;
 };
 
