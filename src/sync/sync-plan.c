@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: MIT */
+/* The folder plan: selects source folders (--folder, --include, --exclude), names their
+ * destination (namespace prefix and separator translation, RFC 2342; special-use mapping,
+ * RFC 6154; --regextrans2), and derives the CREATE list, parents first, and the folders to
+ * SUBSCRIBE. Names are UTF-8 and compared exactly, INBOX ignoring case (RFC 3501 5.1). */
+#include "sync-plan.h"
+
+#include "sync-error.h"
+
+#include <string.h>
+
+struct mh_plan {
+	GPtrArray *entries;       /* owned; struct mh_plan_entry * */
+	GPtrArray *creates;       /* owned; char * */
+	GPtrArray *subscriptions; /* owned; char * */
+};
+
+/* One side's naming facts. */
+struct plan_side {
+	const GPtrArray *folders; /* borrowed; struct mh_imap_folder * */
+	const char *prefix;       /* borrowed; never NULL */
+	char sep;                 /* '\0': a flat name space */
+	unsigned claimed;         /* special-use roles that some folder carries as attribute */
+};
+
+struct plan_ctx {
+	const struct mh_plan_options *opts; /* borrowed */
+	struct plan_side src;
+	struct plan_side dst;
+	char dst_join;          /* joins components: dst.sep, or for a flat destination any */
+	GPtrArray *include;     /* owned; GRegex * */
+	GPtrArray *exclude;     /* owned; GRegex * */
+	GPtrArray *rules;       /* owned; struct mh_plan_regextrans * */
+	GHashTable *dst_names;  /* owned normalised name -> borrowed struct mh_imap_folder * */
+	GHashTable *subscribed; /* owned normalised source names */
+	struct mh_plan *plan;   /* owned until returned */
+};
+
+#define PLAN_ATTR_CONTAINER (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT)
+
+void
+mh_plan_options_init(struct mh_plan_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->automap = true;
+}
+
+static void
+plan_entry_free(gpointer p)
+{
+	struct mh_plan_entry *e = p;
+
+	g_free(e->src_name);
+	g_free(e->dst_name);
+	g_free(e->skip_reason);
+	g_free(e->note);
+	g_free(e);
+}
+
+static void plan_entry_note(struct mh_plan_entry *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Appends a remark for the log to @e->note. */
+static void
+plan_entry_note(struct mh_plan_entry *e, const char *fmt, ...)
+{
+	g_autofree char *text = NULL;
+	char *joined;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (e->note == NULL) {
+		e->note = g_steal_pointer(&text);
+		return;
+	}
+	joined = g_strconcat(e->note, "; ", text, NULL);
+	g_free(e->note);
+	e->note = joined;
+}
+
+/* Whether @name is INBOX or lies below it (any case). */
+static bool
+plan_inbox_rooted(const char *name, char sep)
+{
+	return g_ascii_strncasecmp(name, "INBOX", 5) == 0 &&
+	       (name[5] == '\0' || (sep != '\0' && name[5] == sep));
+}
+
+static bool
+plan_is_inbox(const char *name)
+{
+	return g_ascii_strcasecmp(name, "INBOX") == 0;
+}
+
+/* Returns a new copy of @name with a leading INBOX component spelt "INBOX". */
+static char *
+plan_norm(const char *name, char sep)
+{
+	char *n = g_strdup(name);
+
+	if (plan_inbox_rooted(n, sep))
+		memcpy(n, "INBOX", 5);
+	return n;
+}
+
+static bool
+plan_names_equal(const char *a, const char *b, char sep)
+{
+	bool ra = plan_inbox_rooted(a, sep), rb = plan_inbox_rooted(b, sep);
+
+	if (ra != rb)
+		return false;
+	return ra ? strcmp(a + 5, b + 5) == 0 : strcmp(a, b) == 0;
+}
+
+/* @name without the namespace @prefix (whose INBOX part matches in any case), or @name
+ * itself when it does not start with it. */
+static const char *
+plan_strip_prefix(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix), ci = 0;
+
+	if (n >= 5 && g_ascii_strncasecmp(prefix, "INBOX", 5) == 0)
+		ci = 5;
+	if (n == 0 || strlen(name) <= n)
+		return name;
+	if (g_ascii_strncasecmp(name, prefix, ci) != 0 ||
+	    strncmp(name + ci, prefix + ci, n - ci) != 0)
+		return name;
+	return name + n;
+}
+
+static void
+plan_side_init(struct plan_side *side, const GPtrArray *folders, const char *prefix, char sep)
+{
+	side->folders = folders;
+	side->prefix = prefix != NULL ? prefix : "";
+	side->sep = sep;
+	side->claimed = 0;
+	for (guint i = 0; i < folders->len; i++) {
+		const struct mh_imap_folder *f = g_ptr_array_index(folders, i);
+
+		if (side->sep == '\0' && sep == '\0')
+			side->sep = f->sep;
+		side->claimed |= f->attrs & MH_IMAP_ATTR_SPECIAL_USE;
+	}
+	if (folders->len == 0 && side->sep == '\0')
+		side->sep = '/';
+}
+
+/* Appends one source name component, with the destination separator replaced by '_' so
+ * that it does not create a level (imapsync does the same). */
+static void
+plan_append_component(const struct plan_ctx *ctx, struct mh_plan_entry *e, GString *out,
+                      const char *comp)
+{
+	char dsep = ctx->dst.sep;
+	size_t at = out->len;
+
+	g_string_append(out, comp);
+	if (dsep == '\0' || dsep == ctx->src.sep || strchr(comp, dsep) == NULL)
+		return;
+	for (char *p = out->str + at; *p != '\0'; p++) {
+		if (*p == dsep)
+			*p = '_';
+	}
+	plan_entry_note(e, "'%s': the destination separator '%c' became '_'", comp, dsep);
+}
+
+/* The source name without its namespace prefix, split by the source separator, joined by
+ * the destination's, with the destination prefix. INBOX stays INBOX, and names below the
+ * source INBOX do not get a destination "INBOX." prefix twice. Returns a new string. */
+static char *
+plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
+{
+	const char *rel = plan_strip_prefix(e->src_name, ctx->src.prefix);
+	g_auto(GStrv) comps = NULL;
+	GString *out = g_string_new(NULL);
+	bool rooted;
+
+	if (plan_is_inbox(e->src_name))
+		return g_string_free(g_string_append(out, "INBOX"), false);
+	if (ctx->src.sep != '\0') {
+		comps = g_strsplit(rel, (char[]){ctx->src.sep, '\0'}, -1);
+	} else {
+		comps = g_new0(char *, 2);
+		comps[0] = g_strdup(rel);
+	}
+	/* A stripped name is relative: its first component is not the INBOX. */
+	rooted = rel == e->src_name && comps[0] != NULL && plan_is_inbox(comps[0]);
+	if (!rooted || !plan_inbox_rooted(ctx->dst.prefix, ctx->dst.sep))
+		g_string_append(out, ctx->dst.prefix);
+	for (guint i = 0; comps[i] != NULL; i++) {
+		if (i > 0)
+			g_string_append_c(out, ctx->dst_join);
+		if (i == 0 && rooted)
+			g_string_append(out, "INBOX");
+		else
+			plan_append_component(ctx, e, out, comps[i]);
+	}
+	return g_string_free(out, false);
+}
+
+/* The source folder's role: its special-use attribute, else a well-known name when no
+ * source folder carries that role as an attribute. */
+static unsigned
+plan_src_role(const struct plan_ctx *ctx, const struct mh_imap_folder *f)
+{
+	unsigned role = mh_plan_special_use_of_attrs(f->attrs);
+
+	if (role != 0)
+		return role;
+	role = mh_plan_special_use_by_name(f->name, ctx->src.sep);
+	return (ctx->src.claimed & role) ? 0 : role;
+}
+
+/* The destination folder for @role: by attribute when some destination folder carries
+ * it, else by well-known name; the one named @translated if it qualifies, else the first. */
+static const struct mh_imap_folder *
+plan_dst_for_role(const struct plan_ctx *ctx, unsigned role, const char *translated)
+{
+	const struct mh_imap_folder *first = NULL;
+	bool by_attr = (ctx->dst.claimed & role) != 0;
+
+	for (guint i = 0; i < ctx->dst.folders->len; i++) {
+		const struct mh_imap_folder *f = g_ptr_array_index(ctx->dst.folders, i);
+
+		if (f->attrs & PLAN_ATTR_CONTAINER)
+			continue;
+		if (by_attr ? !(f->attrs & role)
+		            : mh_plan_special_use_by_name(f->name, ctx->dst.sep) != role)
+			continue;
+		if (strcmp(f->name, translated) == 0)
+			return f;
+		if (first == NULL)
+			first = f;
+	}
+	return first;
+}
+
+static void
+plan_automap(const struct plan_ctx *ctx, struct mh_plan_entry *e, const struct mh_imap_folder *src,
+             char **name)
+{
+	const struct mh_imap_folder *d;
+
+	e->special_use = plan_src_role(ctx, src);
+	if (e->special_use == 0)
+		return;
+	d = plan_dst_for_role(ctx, e->special_use, *name);
+	if (d == NULL) {
+		plan_entry_note(e, "automap %s: the destination has none",
+		                mh_plan_special_use_str(e->special_use));
+		return;
+	}
+	plan_entry_note(e, "automap %s -> '%s'", mh_plan_special_use_str(e->special_use), d->name);
+	g_free(*name);
+	*name = g_strdup(d->name);
+}
+
+/* Sets @e->dst_name: translation, automap, then every --regextrans2 in order. */
+static bool
+plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
+                const struct mh_imap_folder *src, GError **error)
+{
+	g_autofree char *name = plan_translate(ctx, e);
+
+	if (ctx->opts->automap && !e->container_only && !plan_is_inbox(e->src_name))
+		plan_automap(ctx, e, src, &name);
+	for (guint i = 0; i < ctx->rules->len; i++) {
+		char *next =
+			mh_plan_regextrans_apply(g_ptr_array_index(ctx->rules, i), name, error);
+
+		if (next == NULL) {
+			g_prefix_error(error, "folder %s: ", e->src_name);
+			return false;
+		}
+		g_free(name);
+		name = next;
+	}
+	if (name[0] == '\0') {
+		e->selected = false;
+		e->skip_reason = g_strdup("--regextrans2 leaves an empty name");
+		return true;
+	}
+	e->dst_name = plan_norm(name, ctx->dst.sep);
+	return true;
+}
+
+/* Why @name is not selected (a new string), or NULL when it is. */
+static char *
+plan_skip_reason(const struct plan_ctx *ctx, const char *name)
+{
+	const GPtrArray *folders = ctx->opts->folders;
+	bool named = folders == NULL || folders->len == 0;
+	bool included = ctx->include->len == 0;
+
+	for (guint i = 0; !named && i < folders->len; i++)
+		named = plan_names_equal(name, g_ptr_array_index(folders, i), ctx->src.sep);
+	if (!named)
+		return g_strdup("not named by --folder");
+	for (guint i = 0; !included && i < ctx->include->len; i++)
+		included = g_regex_match(g_ptr_array_index(ctx->include, i), name, 0, NULL);
+	if (!included)
+		return g_strdup("matches no --include");
+	for (guint i = 0; i < ctx->exclude->len; i++) {
+		GRegex *re = g_ptr_array_index(ctx->exclude, i);
+
+		if (g_regex_match(re, name, 0, NULL))
+			return g_strdup_printf("matches --exclude '%s'", g_regex_get_pattern(re));
+	}
+	return NULL;
+}
+
+static bool
+plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **error)
+{
+	struct mh_plan_entry *e = g_new0(struct mh_plan_entry, 1);
+
+	g_ptr_array_add(ctx->plan->entries, e);
+	e->src_name = g_strdup(f->name);
+	e->src_attrs = f->attrs;
+	e->container_only = (f->attrs & PLAN_ATTR_CONTAINER) != 0;
+	e->skip_reason = plan_skip_reason(ctx, f->name);
+	e->selected = e->skip_reason == NULL;
+	if (!e->selected)
+		return true;
+	return plan_name_entry(ctx, e, f, error);
+}
+
+/* Adds a skipped entry for each --folder name that the source does not have. */
+static void
+plan_add_missing(struct plan_ctx *ctx)
+{
+	const GPtrArray *folders = ctx->opts->folders;
+	GPtrArray *entries = ctx->plan->entries;
+
+	for (guint i = 0; folders != NULL && i < folders->len; i++) {
+		const char *want = g_ptr_array_index(folders, i);
+		struct mh_plan_entry *e;
+		bool found = false;
+
+		for (guint j = 0; !found && j < entries->len; j++) {
+			e = g_ptr_array_index(entries, j);
+			found = plan_names_equal(e->src_name, want, ctx->src.sep);
+		}
+		if (found)
+			continue;
+		e = g_new0(struct mh_plan_entry, 1);
+		e->src_name = g_strdup(want);
+		e->skip_reason = g_strdup("no such folder on the source");
+		g_ptr_array_add(entries, e);
+	}
+}
+
+/* Orders names like a tree: INBOX first, then component by component, so that a folder's
+ * children follow it directly ("a", "a/b", "a b"). */
+static int
+plan_tree_cmp(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+	const struct mh_plan_entry *ea = *(struct mh_plan_entry *const *)pa;
+	const struct mh_plan_entry *eb = *(struct mh_plan_entry *const *)pb;
+	const char *a = ea->src_name, *b = eb->src_name;
+	char sep = *(const char *)data;
+	bool ra = plan_inbox_rooted(a, sep), rb = plan_inbox_rooted(b, sep);
+
+	if (ra != rb)
+		return ra ? -1 : 1;
+	if (ra) {
+		a += 5;
+		b += 5;
+	}
+	/* Rank: end of name 0, separator 1, any other byte above. */
+	for (;; a++, b++) {
+		unsigned ka = *a == '\0'                   ? 0
+		              : (sep != '\0' && *a == sep) ? 1
+		                                           : (unsigned char)*a + 2u;
+		unsigned kb = *b == '\0'                   ? 0
+		              : (sep != '\0' && *b == sep) ? 1
+		                                           : (unsigned char)*b + 2u;
+
+		if (ka != kb)
+			return ka < kb ? -1 : 1;
+		if (ka == 0)
+			return 0;
+	}
+}
+
+/* Calls @fn for each proper ancestor of @name ("a", "a/b" for "a/b/c"), outermost first,
+ * leaving out INBOX and the destination namespace root. */
+static void
+plan_each_ancestor(struct plan_ctx *ctx, const char *name,
+                   void (*fn)(struct plan_ctx *ctx, const char *ancestor, void *data), void *data)
+{
+	size_t root = strlen(ctx->dst.prefix);
+	char sep = ctx->dst.sep;
+
+	if (sep == '\0')
+		return;
+	if (root > 0 && ctx->dst.prefix[root - 1] == sep)
+		root--;
+	for (const char *p = strchr(name, sep); p != NULL; p = strchr(p + 1, sep)) {
+		g_autofree char *anc = g_strndup(name, p - name);
+
+		if (anc[0] == '\0' || plan_is_inbox(anc))
+			continue;
+		if ((size_t)(p - name) == root && strncmp(name, ctx->dst.prefix, root) == 0)
+			continue;
+		fn(ctx, anc, data);
+	}
+}
+
+static void
+plan_collect_ancestor(struct plan_ctx *ctx, const char *ancestor, void *data)
+{
+	g_hash_table_add(data, plan_norm(ancestor, ctx->dst.sep));
+}
+
+/* A container is created only when something copied lies below it. */
+static void
+plan_prune_containers(struct plan_ctx *ctx)
+{
+	GPtrArray *entries = ctx->plan->entries;
+	g_autoptr(GHashTable) above = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (guint i = 0; i < entries->len; i++) {
+		struct mh_plan_entry *e = g_ptr_array_index(entries, i);
+
+		if (e->selected && !e->container_only)
+			plan_each_ancestor(ctx, e->dst_name, plan_collect_ancestor, above);
+	}
+	for (guint i = 0; i < entries->len; i++) {
+		struct mh_plan_entry *e = g_ptr_array_index(entries, i);
+
+		if (!e->selected || !e->container_only || g_hash_table_contains(above, e->dst_name))
+			continue;
+		e->selected = false;
+		e->skip_reason = g_strdup("container with nothing below it to copy");
+		g_clear_pointer(&e->dst_name, g_free);
+	}
+}
+
+/* Notes each destination that several source folders are copied into (they merge). */
+static void
+plan_note_merges(struct plan_ctx *ctx)
+{
+	GPtrArray *entries = ctx->plan->entries;
+	g_autoptr(GHashTable) first = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < entries->len; i++) {
+		struct mh_plan_entry *e = g_ptr_array_index(entries, i);
+		struct mh_plan_entry *other;
+
+		if (!e->selected || e->container_only)
+			continue;
+		other = g_hash_table_lookup(first, e->dst_name);
+		if (other == NULL) {
+			g_hash_table_insert(first, e->dst_name, e);
+			continue;
+		}
+		plan_entry_note(other, "merged with '%s' into '%s'", e->src_name, e->dst_name);
+		plan_entry_note(e, "merged with '%s' into '%s'", other->src_name, e->dst_name);
+	}
+}
+
+static void
+plan_queue_create(struct plan_ctx *ctx, const char *name, void *data)
+{
+	GHashTable *queued = data;
+
+	if (g_hash_table_contains(ctx->dst_names, name) || g_hash_table_contains(queued, name))
+		return;
+	g_hash_table_add(queued, g_strdup(name));
+	g_ptr_array_add(ctx->plan->creates, g_strdup(name));
+}
+
+/* Sets dst_exists and subscribe, and fills the CREATE and SUBSCRIBE lists. */
+static void
+plan_finish(struct plan_ctx *ctx)
+{
+	GPtrArray *entries = ctx->plan->entries;
+	g_autoptr(GHashTable) queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) subs = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < entries->len; i++) {
+		struct mh_plan_entry *e = g_ptr_array_index(entries, i);
+		const struct mh_imap_folder *d;
+		g_autofree char *src_norm = NULL;
+
+		if (!e->selected)
+			continue;
+		d = g_hash_table_lookup(ctx->dst_names, e->dst_name);
+		e->dst_exists = d != NULL || plan_is_inbox(e->dst_name);
+		if (d != NULL && (d->attrs & MH_IMAP_ATTR_NOSELECT) && !e->container_only)
+			plan_entry_note(e, "'%s' is \\Noselect on the destination", d->name);
+		if (!e->dst_exists) {
+			plan_each_ancestor(ctx, e->dst_name, plan_queue_create, queued);
+			plan_queue_create(ctx, e->dst_name, queued);
+		}
+		src_norm = plan_norm(e->src_name, ctx->src.sep);
+		e->subscribe = g_hash_table_contains(ctx->subscribed, src_norm) ||
+		               (ctx->opts->subscribe_all && !e->container_only);
+		if (e->subscribe && !g_hash_table_contains(subs, e->dst_name)) {
+			g_hash_table_add(subs, e->dst_name);
+			g_ptr_array_add(ctx->plan->subscriptions, g_strdup(e->dst_name));
+		}
+	}
+}
+
+static GPtrArray *
+plan_compile_regexes(const GPtrArray *specs, const char *option, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
+
+	for (guint i = 0; specs != NULL && i < specs->len; i++) {
+		const char *spec = g_ptr_array_index(specs, i);
+		g_autoptr(GError) local = NULL;
+		GRegex *re = g_regex_new(spec, 0, 0, &local);
+
+		if (re == NULL) {
+			g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_USAGE, "bad %s '%s': %s",
+			            option, spec, local->message);
+			return NULL;
+		}
+		g_ptr_array_add(out, re);
+	}
+	return g_steal_pointer(&out);
+}
+
+static bool
+plan_ctx_init(struct plan_ctx *ctx, const GPtrArray *src, const GPtrArray *src_subscribed,
+              const GPtrArray *dst, const struct mh_plan_options *opts, GError **error)
+{
+	ctx->opts = opts;
+	plan_side_init(&ctx->src, src, opts->src_prefix, opts->src_sep);
+	plan_side_init(&ctx->dst, dst, opts->dst_prefix, opts->dst_sep);
+	ctx->dst_join = ctx->dst.sep ? ctx->dst.sep : ctx->src.sep ? ctx->src.sep : '/';
+	ctx->dst_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < dst->len; i++) {
+		struct mh_imap_folder *f = g_ptr_array_index(dst, i);
+
+		if (!(f->attrs & MH_IMAP_ATTR_NONEXISTENT))
+			g_hash_table_insert(ctx->dst_names, plan_norm(f->name, ctx->dst.sep), f);
+	}
+	ctx->subscribed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; src_subscribed != NULL && i < src_subscribed->len; i++)
+		g_hash_table_add(ctx->subscribed,
+		                 plan_norm(g_ptr_array_index(src_subscribed, i), ctx->src.sep));
+	for (guint i = 0; i < src->len; i++) {
+		struct mh_imap_folder *f = g_ptr_array_index(src, i);
+
+		if (f->attrs & MH_IMAP_ATTR_SUBSCRIBED)
+			g_hash_table_add(ctx->subscribed, plan_norm(f->name, ctx->src.sep));
+	}
+	ctx->rules = g_ptr_array_new_with_free_func((GDestroyNotify)mh_plan_regextrans_free);
+	for (guint i = 0; opts->regextrans != NULL && i < opts->regextrans->len; i++) {
+		struct mh_plan_regextrans *rt =
+			mh_plan_regextrans_parse(g_ptr_array_index(opts->regextrans, i), error);
+
+		if (rt == NULL)
+			return false;
+		g_ptr_array_add(ctx->rules, rt);
+	}
+	ctx->include = plan_compile_regexes(opts->include, "--include", error);
+	ctx->exclude = ctx->include != NULL
+	                       ? plan_compile_regexes(opts->exclude, "--exclude", error)
+	                       : NULL;
+	return ctx->exclude != NULL;
+}
+
+static void
+plan_ctx_clear(struct plan_ctx *ctx)
+{
+	g_clear_pointer(&ctx->include, g_ptr_array_unref);
+	g_clear_pointer(&ctx->exclude, g_ptr_array_unref);
+	g_clear_pointer(&ctx->rules, g_ptr_array_unref);
+	g_clear_pointer(&ctx->dst_names, g_hash_table_unref);
+	g_clear_pointer(&ctx->subscribed, g_hash_table_unref);
+	g_clear_pointer(&ctx->plan, mh_plan_free);
+}
+
+struct mh_plan *
+mh_plan_new(const GPtrArray *src, const GPtrArray *src_subscribed, const GPtrArray *dst,
+            const struct mh_plan_options *opts, GError **error)
+{
+	struct plan_ctx ctx = {0};
+	struct mh_plan *plan = NULL;
+
+	g_return_val_if_fail(src != NULL && dst != NULL && opts != NULL, NULL);
+	ctx.plan = g_new0(struct mh_plan, 1);
+	ctx.plan->entries = g_ptr_array_new_with_free_func(plan_entry_free);
+	ctx.plan->creates = g_ptr_array_new_with_free_func(g_free);
+	ctx.plan->subscriptions = g_ptr_array_new_with_free_func(g_free);
+	if (!plan_ctx_init(&ctx, src, src_subscribed, dst, opts, error))
+		goto out;
+	for (guint i = 0; i < src->len; i++) {
+		if (!plan_add_source(&ctx, g_ptr_array_index(src, i), error))
+			goto out;
+	}
+	plan_add_missing(&ctx);
+	g_ptr_array_sort_with_data(ctx.plan->entries, plan_tree_cmp, &ctx.src.sep);
+	plan_prune_containers(&ctx);
+	plan_note_merges(&ctx);
+	plan_finish(&ctx);
+	plan = g_steal_pointer(&ctx.plan);
+out:
+	plan_ctx_clear(&ctx);
+	return plan;
+}
+
+void
+mh_plan_free(struct mh_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	g_ptr_array_unref(plan->entries);
+	g_ptr_array_unref(plan->creates);
+	g_ptr_array_unref(plan->subscriptions);
+	g_free(plan);
+}
+
+const GPtrArray *
+mh_plan_entries(const struct mh_plan *plan)
+{
+	return plan->entries;
+}
+
+const GPtrArray *
+mh_plan_creates(const struct mh_plan *plan)
+{
+	return plan->creates;
+}
+
+const GPtrArray *
+mh_plan_subscriptions(const struct mh_plan *plan)
+{
+	return plan->subscriptions;
+}
