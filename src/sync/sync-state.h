@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* The sync state store: one SQLite database per account pair recording, per folder
+ * pair, which source message was copied to which destination message and with which
+ * flags, so that a rerun copies only what is new and a killed run (even SIGKILL)
+ * resumes without a duplicate or a loss. See docs/internals/state-store.md.
+ *
+ * Threads: one struct mh_state is used by one thread at a time. Several connections,
+ * in several threads or processes, may use the same file at once; writers serialise
+ * on mh_state_begin(), which waits up to 15 s for another writer to commit.
+ *
+ * Ownership: strings passed in are borrowed for the call and copied when kept. Every
+ * function that fails fills @error in MH_SYNC_ERROR_STATE with a message naming the
+ * file: "state database FILE: ...". */
+#ifndef MH_SYNC_STATE_H
+#define MH_SYNC_STATE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sync-error.h"
+
+/* The schema version this build writes; a file with a newer one is refused. */
+#define MH_STATE_SCHEMA_VERSION 1
+
+struct mh_state; /* one SQLite connection */
+
+struct mh_state_folder {
+	int64_t id;     /* row id; set by mh_state_folder_put() */
+	char *src_name; /* owned, UTF-8 source folder name: the key */
+	char *dst_name; /* owned, UTF-8 destination folder name; may be NULL */
+	uint32_t src_uidvalidity, dst_uidvalidity;
+	uint32_t src_uidnext, dst_uidnext;
+	uint32_t src_exists, dst_exists;
+	uint64_t src_highestmodseq, dst_highestmodseq; /* 0 without CONDSTORE */
+	int64_t last_sync; /* unix time of the last completed sync of this folder */
+};
+
+struct mh_state_msg {
+	uint32_t src_uid;
+	uint32_t dst_uid;  /* 0 when unknown (server without UIDPLUS) */
+	char *flags;       /* owned; source flags last carried over, as "\Seen $Label" sorted;
+	                      NULL is stored as "" (no flags) and loads back as "" */
+	char *fingerprint; /* owned; hex identity from the message headers, may be NULL */
+	uint64_t size;     /* source RFC822.SIZE */
+};
+
+/* Opens the database at @path, creating the file (mode 0600), its missing parent
+ * directories (mode 0700) and the schema, or migrating an older schema. Refuses a
+ * file written by a newer mailhaul. Returns a new connection, free with
+ * mh_state_close(), or NULL with @error set. */
+struct mh_state *mh_state_open(const char *path, GError **error);
+
+/* Rolls back an open transaction, closes the connection and frees @st; NULL allowed. */
+void mh_state_close(struct mh_state *st);
+
+/* Returns the file name @st was opened with; borrowed, valid until mh_state_close(). */
+const char *mh_state_path(const struct mh_state *st);
+
+/* Returns a new string, caller frees:
+ * $XDG_STATE_HOME/mailhaul/state/<name>.db (g_get_user_state_dir()), where <name> is a
+ * readable, filesystem-safe rendering of "user1@host1 to user2@host2" followed by a
+ * short hash of the exact four strings, so that distinct pairs never share a file.
+ * Does not create anything. */
+char *mh_state_default_path(const char *user1, const char *host1, const char *user2,
+                            const char *host2);
+
+/* Starts a write transaction (BEGIN IMMEDIATE): waits up to 15 s for another
+ * connection's write transaction to end, then fails. Transactions do not nest. Keep
+ * them short and never hold one across network I/O: every other writer waits for it.
+ * Outside a transaction, each call is its own transaction. */
+bool mh_state_begin(struct mh_state *st, GError **error);
+
+/* Commits the transaction started by mh_state_begin(). Once this returns true the
+ * rows survive a kill of the process. On failure the transaction is rolled back. */
+bool mh_state_commit(struct mh_state *st, GError **error);
+
+/* Discards the open transaction, if any; never fails. */
+void mh_state_rollback(struct mh_state *st);
+
+/* Looks up the folder pair whose source is @src_name. Returns 1 and fills *f_r (the
+ * caller clears it with mh_state_folder_clear()), 0 when there is none (*f_r zeroed),
+ * -1 on error. */
+int mh_state_folder_get(struct mh_state *st, const char *src_name, struct mh_state_folder *f_r,
+                        GError **error);
+
+/* Inserts or updates the folder pair keyed by f->src_name (f->id is ignored) and sets
+ * f->id to its row id. */
+bool mh_state_folder_put(struct mh_state *st, struct mh_state_folder *f, GError **error);
+
+/* Deletes every message row of the folder, keeping the folder row: for a changed
+ * UIDVALIDITY. A folder without messages or an unknown id is not an error. */
+bool mh_state_folder_forget_messages(struct mh_state *st, int64_t folder_id, GError **error);
+
+/* Deletes the folder row and, with it, its message rows. An unknown id is not an error. */
+bool mh_state_folder_delete(struct mh_state *st, int64_t folder_id, GError **error);
+
+/* Returns all folder pairs, sorted by source name, as a new array of struct
+ * mh_state_folder * that the array owns (g_ptr_array_unref() frees them), or NULL. */
+GPtrArray *mh_state_folder_list(struct mh_state *st, GError **error);
+
+/* Frees the strings of @f and zeroes it; @f itself is the caller's. NULL allowed. */
+void mh_state_folder_clear(struct mh_state_folder *f);
+
+/* Inserts or replaces the row of (@folder_id, m->src_uid). Fails when no folder has
+ * @folder_id. */
+bool mh_state_msg_put(struct mh_state *st, int64_t folder_id, const struct mh_state_msg *m,
+                      GError **error);
+
+/* Sets the flags of a recorded message (NULL = no flags). Fails when the message has no
+ * row: recording flags for a copy that was never recorded is a caller bug or a lost row. */
+bool mh_state_msg_set_flags(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
+                            const char *flags, GError **error);
+
+/* Deletes the row of one message. A message without a row is not an error. */
+bool mh_state_msg_delete(struct mh_state *st, int64_t folder_id, uint32_t src_uid, GError **error);
+
+/* Looks up one message. Returns 1 and sets *m_r to a new struct (free with
+ * mh_state_msg_free()), 0 when there is no row (*m_r = NULL), -1 on error. */
+int mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
+                     struct mh_state_msg **m_r, GError **error);
+
+/* Returns all messages of a folder as a new table GUINT_TO_POINTER(src_uid) ->
+ * struct mh_state_msg * (owned by the table: g_hash_table_unref() frees them), empty
+ * for an unknown folder, or NULL on error. */
+GHashTable *mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error);
+
+/* Frees @m and its strings; NULL allowed. */
+void mh_state_msg_free(struct mh_state_msg *m);
+
+/* g_autoptr() / g_auto() need plain type names; code still writes struct mh_state... */
+typedef struct mh_state mh_state;
+typedef struct mh_state_folder mh_state_folder;
+typedef struct mh_state_msg mh_state_msg;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(mh_state, mh_state_close)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(mh_state_folder, mh_state_folder_clear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(mh_state_msg, mh_state_msg_free)
+
+#endif
