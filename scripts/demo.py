@@ -1,66 +1,76 @@
 #!/usr/bin/env python3
-"""The demo: a real Dovecot on loopback with a sample mailbox, and mailhaul against it."""
+"""The demo: two real Dovecot servers on loopback, a realistic sample mailbox on the
+first, and mailhaul migrating it to the second, then resyncing after some changes."""
 import os
 import subprocess
 import sys
 import tempfile
 
-from mhtest import certs, dovecot, imapcheck
+from mhtest import certs, corpus, dovecot, imapcheck
 
 MAILHAUL = os.environ['MAILHAUL']
+BOLD = '\033[1m%s\033[0m' if sys.stdout.isatty() else '%s'
 
 
 def say(text):
-    print('\n\033[1m==> %s\033[0m' % text if sys.stdout.isatty() else '\n==> %s' % text,
-          flush=True)
+    print('\n' + BOLD % ('==> ' + text), flush=True)
 
 
-def run(args, env=None):
-    print('$ mailhaul ' + ' '.join(args[1:]), flush=True)
-    return subprocess.run(args, env=env).returncode
+def run(args, show):
+    print('$ mailhaul ' + ' '.join(show), flush=True)
+    return subprocess.run([MAILHAUL] + args).returncode
 
 
-def sample_mailbox():
-    msg = imapcheck.make_message
-    return {
-        'INBOX': [msg(i) for i in range(12)],
-        'Work/Projects': [msg(100 + i, subject='Project update %d' % i) for i in range(5)],
-        'Work/Reports 2019': [msg(200 + i, size=20000) for i in range(3)],
-        'Entwürfe': [msg(300)],
-        'Sent': [msg(400 + i) for i in range(4)],
-    }
+def account(side, server, user, passfile):
+    return ['--host%d' % side, '127.0.0.1', '--port%d' % side, str(server.imaps_port),
+            '--ssl%d' % side, '--user%d' % side, user, '--passfile%d' % side, passfile,
+            '--cafile%d' % side, server.cafile]
+
+
+def shown(args):
+    """The command line as printed: temporary paths shortened."""
+    return [os.path.basename(a) if a.startswith('/') else a for a in args]
+
+
+def change_source(server):
+    """New mail, flag changes and a deletion on the source, as a day of use would bring."""
+    with imapcheck.session(server, 'alice') as conn:
+        for mail in corpus.new_messages(seed=2, count=5):
+            corpus.append_zoned(conn, 'INBOX', mail)
+        conn.select('INBOX')
+        conn.uid('STORE', '1:3', '+FLAGS', '(\\Flagged $Label1)')
+        conn.uid('STORE', '4', '-FLAGS', '(\\Seen)')
+    print('5 new messages in INBOX, 4 messages with changed flags', flush=True)
 
 
 def main():
+    pki = certs.TestPKI()
     with tempfile.TemporaryDirectory(prefix='mailhaul-demo-') as tmp:
-        say('starting a private Dovecot IMAP server on 127.0.0.1 with its own test CA')
-        pki = certs.TestPKI()
-        with dovecot.Dovecot(pki=pki, users={'alice': 'demo-password'}) as server:
-            say('filling the mailbox of alice with folders and messages')
-            server.preload('alice', sample_mailbox())
-            passfile = os.path.join(tmp, 'pass')
-            with open(passfile, 'w') as f:
-                f.write('demo-password\n')
-            os.chmod(passfile, 0o600)
-            say('mailhaul check over STARTTLS, certificate checked against the test CA')
-            rc = run([MAILHAUL, 'check', '--host', '127.0.0.1', '--port',
-                      str(server.imap_port), '--tls', '--user', 'alice', '--passfile',
-                      passfile, '--cafile', server.cafile])
-            say('the same without the CA: mailhaul refuses an untrusted certificate')
-            bad = run([MAILHAUL, 'check', '--host', '127.0.0.1', '--port',
-                       str(server.imaps_port), '--ssl', '--user', 'alice', '--passfile',
-                       passfile])
-            print('(exit code %d)' % bad)
-            say('a wrong password: exit code 16 and the server\'s own words')
-            with open(passfile, 'w') as f:
-                f.write('not-the-password\n')
-            wrong = run([MAILHAUL, 'check', '--host', '127.0.0.1', '--port',
-                         str(server.imaps_port), '--ssl', '--user', 'alice', '--passfile',
-                         passfile, '--cafile', server.cafile])
-            print('(exit code %d)' % wrong)
-        pki.close()
-        say('server stopped; copying mail between servers (mailhaul sync) comes next')
-    return 0 if rc == 0 and bad == 12 and wrong == 16 else 1
+        os.environ['XDG_STATE_HOME'] = os.path.join(tmp, 'state')
+        say('starting two private Dovecot IMAP servers on 127.0.0.1 (separators / and .)')
+        with dovecot.Dovecot(pki=pki, users={'alice': 'source-pw'}, separator='/') as src, \
+                dovecot.Dovecot(pki=pki, users={'bob': 'dest-pw'}, separator='.') as dst:
+            c = corpus.generate(seed=1, scale=300, sep='/')
+            say('filling the source with a sample mailbox: %d messages, %.1f MB, %d folders'
+                % (c.messages, c.bytes / 1e6, len(c.folders)))
+            corpus.load(src, 'alice', c.folders)
+            p1, p2 = os.path.join(tmp, 'alice.pass'), os.path.join(tmp, 'bob.pass')
+            for path, pw in ((p1, 'source-pw'), (p2, 'dest-pw')):
+                with open(path, 'w') as f:
+                    f.write(pw + '\n')
+                os.chmod(path, 0o600)
+            args = account(1, src, 'alice', p1) + account(2, dst, 'bob', p2)
+            say('the migration: every folder and message, with flags and dates')
+            first = run(['sync'] + args, ['sync'] + shown(args))
+            say('changes on the source')
+            change_source(src)
+            say('the same command again: only what changed is carried over')
+            second = run(['sync'] + args, ['sync'] + shown(args))
+            say('an independent comparison of both sides')
+            third = run(['verify'] + args, ['verify'] + shown(args))
+        say('servers stopped; nothing is left running')
+    pki.close()
+    return 0 if (first, second, third) == (0, 0, 0) else 1
 
 
 if __name__ == '__main__':

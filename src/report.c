@@ -70,10 +70,12 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
 		g_free(cells[i]);
 }
 
+/* Prints @rows aligned; columns whose heading (row 0) is empty are left out. */
 static void
 report_print_rows(FILE *out, GPtrArray *rows)
 {
 	long width[N_COLS] = {0};
+	char **head = rows->pdata[0];
 
 	for (guint r = 0; r < rows->len; r++) {
 		char **cells = rows->pdata[r];
@@ -86,8 +88,10 @@ report_print_rows(FILE *out, GPtrArray *rows)
 		long pad = width[0] - g_utf8_strlen(cells[0], -1);
 
 		fprintf(out, "%s%*s", cells[0], (int)pad, "");
-		for (int c = 1; c < N_COLS; c++)
-			fprintf(out, "  %*s", (int)width[c], cells[c]);
+		for (int c = 1; c < N_COLS; c++) {
+			if (*head[c] != '\0')
+				fprintf(out, "  %*s", (int)width[c], cells[c]);
+		}
 		fputc('\n', out);
 	}
 }
