@@ -13,7 +13,12 @@
 #include "sasl.h"
 #include "sync-error.h"
 
-G_DEFINE_QUARK(mh - config - error - quark, mh_config_error)
+/* Written out: clang-format would put spaces into G_DEFINE_QUARK's hyphenated name. */
+GQuark
+mh_config_error_quark(void)
+{
+	return g_quark_from_static_string("mh-config-error-quark");
+}
 
 void
 cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *suffix)
@@ -84,6 +89,13 @@ cli_read_passfile(const char *path, char **password_r, GError **error)
 		return false;
 	}
 	line = strcspn(data, "\r\n");
+	if (line == 0) {
+		g_free(data);
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "the password file %s is empty: its first line must hold the password",
+		            path);
+		return false;
+	}
 	*password_r = mh_secret_strndup(data, line);
 	mh_secret_wipe(data, len);
 	g_free(data);

@@ -217,12 +217,13 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	if (check_run(conn, &set, &cred, &error))
 		mh_imap_conn_logout(conn);
 out:
+	/* Closing may log (debug); the error line comes last. */
+	mh_imap_conn_free(conn);
 	if (error != NULL) {
 		rc = cli_exit_code(error);
 		fflush(stdout);
 		mh_log(MH_LOG_ERROR, "%s", error->message);
 	}
-	mh_imap_conn_free(conn);
 	mh_secret_free(password);
 	cli_account_clear(&o.acct);
 	g_free(o.debug);

@@ -125,13 +125,23 @@ net_is_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* The reason of the last OpenSSL error, never NULL. */
+static const char *
+net_ssl_reason(void)
+{
+	const char *why = ERR_reason_error_string(ERR_get_error());
+
+	ERR_clear_error();
+	return why != NULL ? why : "unknown error";
+}
+
 static bool
 net_setup_ctx(struct imap_net *net, const char *cafile, bool insecure, GError **error)
 {
 	net->ctx = SSL_CTX_new(TLS_client_method());
 	if (net->ctx == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS, "cannot set up TLS: %s",
-		            ERR_reason_error_string(ERR_get_error()));
+		            net_ssl_reason());
 		return false;
 	}
 	SSL_CTX_set_min_proto_version(net->ctx, TLS1_2_VERSION);
@@ -143,10 +153,15 @@ net_setup_ctx(struct imap_net *net, const char *cafile, bool insecure, GError **
 	}
 	SSL_CTX_set_verify(net->ctx, SSL_VERIFY_PEER, NULL);
 	if (cafile != NULL) {
+		if (!g_file_test(cafile, G_FILE_TEST_IS_REGULAR)) {
+			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
+			            "cannot load CA certificates from %s: no such file", cafile);
+			return false;
+		}
 		if (SSL_CTX_load_verify_locations(net->ctx, cafile, NULL) != 1) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
 			            "cannot load CA certificates from %s: %s", cafile,
-			            ERR_reason_error_string(ERR_get_error()));
+			            net_ssl_reason());
 			return false;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(net->ctx) != 1) {
@@ -223,7 +238,9 @@ net_handshake_failed(struct imap_net *net, const char *host, int rc, GError **er
 		net_set_verify_error(net, host, error);
 	} else if (e != 0) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
-		            "TLS handshake with %s failed: %s", host, ERR_reason_error_string(e));
+		            "TLS handshake with %s failed: %s", host,
+		            ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e)
+		                                               : "unknown error");
 	} else if (SSL_get_error(net->ssl, rc) == SSL_ERROR_SYSCALL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
 		            "TLS handshake with %s failed: the server closed the connection "
