@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* Redaction by construction: with every debug category on, a password sent with SASL
+ * PLAIN (initial response and continuation), SASL LOGIN and the LOGIN command never
+ * appears in the log, in clear or base64, while the server does receive it. The "server"
+ * is a scripted thread on a loopback socket in this process. */
+#include <arpa/inet.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "imap.h"
+#include "mh-log.h"
+
+#define USER     "alice"
+#define PASSWORD "Zebra-Canary-9461"
+
+struct script {
+	int listen_fd;
+	uint16_t port;
+	const char *caps;           /* the greeting's capabilities */
+	const char *const *answers; /* what to answer to each client line, NULL-terminated */
+	GString *received;          /* everything the client sent */
+};
+
+static char *
+read_line(int fd)
+{
+	GString *line = g_string_new(NULL);
+	char c;
+
+	while (read(fd, &c, 1) == 1) {
+		g_string_append_c(line, c);
+		if (c == '\n')
+			break;
+	}
+	return g_string_free(line, false);
+}
+
+static gpointer
+server_thread(gpointer data)
+{
+	struct script *s = data;
+	int fd = accept(s->listen_fd, NULL, NULL);
+	g_autofree char *greeting = g_strdup_printf("* OK [CAPABILITY %s] ready\r\n", s->caps);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, greeting, strlen(greeting)), ==, (ssize_t)strlen(greeting));
+	for (size_t i = 0; s->answers[i] != NULL; i++) {
+		g_autofree char *line = read_line(fd);
+
+		g_string_append(s->received, line);
+		g_assert_cmpint(write(fd, s->answers[i], strlen(s->answers[i])), ==,
+		                (ssize_t)strlen(s->answers[i]));
+	}
+	close(fd);
+	return NULL;
+}
+
+static void
+script_listen(struct script *s)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	g_assert_cmpint(s->listen_fd, >=, 0);
+	g_assert_cmpint(bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(s->listen_fd, 1), ==, 0);
+	g_assert_cmpint(getsockname(s->listen_fd, (struct sockaddr *)&sa, &len), ==, 0);
+	s->port = ntohs(sa.sin_port);
+	s->received = g_string_new(NULL);
+}
+
+static void
+capture_sink(enum mh_log_level level, unsigned category, const char *msg, void *ctx)
+{
+	(void)level;
+	(void)category;
+	g_string_append_printf(ctx, "%s\n", msg);
+}
+
+/* Logs in through a scripted server; returns what was logged and what the server got. */
+static void
+run_login(const char *caps, const char *const *answers, const char *mech, GString *log,
+          GString **received_r)
+{
+	struct script s = {.caps = caps, .answers = answers};
+	struct mh_imap_settings set = {.host = "127.0.0.1", .tls = MH_IMAP_TLS_NONE};
+	struct mh_imap_credentials cred = {
+		.user = USER, .password = PASSWORD, .mechanism = mech, .cleartext_ok = true};
+	g_autoptr(GError) error = NULL;
+	struct mh_imap_conn *conn;
+	GThread *thread;
+
+	script_listen(&s);
+	set.port = s.port;
+	thread = g_thread_new("server", server_thread, &s);
+	mh_log_set_categories(MH_LOG_CAT_ALL);
+	mh_log_set_sink(capture_sink, log);
+	conn = mh_imap_conn_new(&set);
+	g_assert_true(mh_imap_conn_connect(conn, &error));
+	g_assert_no_error(error);
+	g_assert_true(mh_imap_conn_login(conn, &cred, &error));
+	g_assert_no_error(error);
+	mh_imap_conn_free(conn);
+	mh_log_set_sink(NULL, NULL);
+	mh_log_set_categories(0);
+	g_thread_join(thread);
+	close(s.listen_fd);
+	*received_r = s.received;
+}
+
+static void
+assert_no_secret(const GString *log)
+{
+	static const char plain[] = "\0" USER "\0" PASSWORD;
+	g_autofree char *b64_plain = g_base64_encode((const guchar *)plain, sizeof(plain) - 1);
+	g_autofree char *b64_pw = g_base64_encode((const guchar *)PASSWORD, strlen(PASSWORD));
+
+	g_assert_null(strstr(log->str, PASSWORD));
+	g_assert_null(strstr(log->str, b64_plain));
+	g_assert_null(strstr(log->str, b64_pw));
+	g_assert_nonnull(strstr(log->str, "<redacted"));
+}
+
+static void
+test_plain_initial_response(void)
+{
+	static const char plain[] = "\0" USER "\0" PASSWORD;
+	static const char *const answers[] = {"A0001 OK [CAPABILITY IMAP4rev1] in\r\n", NULL};
+	g_autoptr(GString) log = g_string_new(NULL);
+	g_autoptr(GString) received = NULL;
+	g_autofree char *b64 = g_base64_encode((const guchar *)plain, sizeof(plain) - 1);
+	g_autofree char *expect = g_strdup_printf("A0001 AUTHENTICATE PLAIN %s\r\n", b64);
+
+	run_login("IMAP4rev1 SASL-IR AUTH=PLAIN", answers, NULL, log, &received);
+	g_assert_cmpstr(received->str, ==, expect);
+	assert_no_secret(log);
+}
+
+static void
+test_login_mechanism(void)
+{
+	static const char *const answers[] = {"+ VXNlcm5hbWU6\r\n", "+ UGFzc3dvcmQ6\r\n",
+	                                      "A0001 OK [CAPABILITY IMAP4rev1] in\r\n", NULL};
+	g_autoptr(GString) log = g_string_new(NULL);
+	g_autoptr(GString) received = NULL;
+	g_autofree char *b64_user = g_base64_encode((const guchar *)USER, strlen(USER));
+	g_autofree char *b64_pw = g_base64_encode((const guchar *)PASSWORD, strlen(PASSWORD));
+	g_autofree char *expect =
+		g_strdup_printf("A0001 AUTHENTICATE LOGIN\r\n%s\r\n%s\r\n", b64_user, b64_pw);
+
+	run_login("IMAP4rev1 AUTH=LOGIN", answers, "LOGIN", log, &received);
+	g_assert_cmpstr(received->str, ==, expect);
+	assert_no_secret(log);
+}
+
+static void
+test_login_command(void)
+{
+	static const char *const answers[] = {"A0001 OK [CAPABILITY IMAP4rev1] in\r\n", NULL};
+	g_autoptr(GString) log = g_string_new(NULL);
+	g_autoptr(GString) received = NULL;
+
+	run_login("IMAP4rev1", answers, NULL, log, &received);
+	g_assert_cmpstr(received->str, ==, "A0001 LOGIN " USER " \"" PASSWORD "\"\r\n");
+	assert_no_secret(log);
+	g_assert_nonnull(strstr(log->str, "LOGIN " USER));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/imap/redaction/plain-initial-response", test_plain_initial_response);
+	g_test_add_func("/imap/redaction/login-mechanism", test_login_mechanism);
+	g_test_add_func("/imap/redaction/login-command", test_login_command);
+	return g_test_run();
+}
