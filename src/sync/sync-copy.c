@@ -165,8 +165,7 @@ on_body_more(void *ctx)
 {
 	struct sync_copy *c = ctx;
 
-	return c->fatal == NULL &&
-	       (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
+	return c->fatal == NULL && (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
 }
 
 bool
