@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* One IMAP connection: state, capabilities, the pipelined command queue (pending and
- * in-flight lists, a pipelining cap, no pipelining past a command that waits for a
- * continuation), literals (RFC 7888 LITERAL+/LITERAL-), STARTTLS (RFC 3501 6.2.1,
- * re-reading capabilities afterwards) and the dispatch of responses. */
+/* One IMAP connection: state, capabilities, the output buffer, reading and dispatching
+ * responses to the queued commands (imap-cmdq.c builds and sends them), waiting, STARTTLS
+ * (RFC 3501 6.2.1, re-reading capabilities afterwards) and the greeting. */
 #include "imap-private.h"
 
 #include <poll.h>
@@ -11,72 +10,9 @@
 #include "mh-log.h"
 #include "mh-secret.h"
 
-#define OUTBUF_SIZE       (64 * 1024)
-#define READ_CHUNK        (64 * 1024)
-#define INBUF_MAX         (16 * 1024 * 1024)
-#define LITERAL_MINUS_MAX 4096
-
-enum cmd_seg_type {
-	SEG_TEXT,
-	SEG_SECRET,  /* quoted secret, wiped after sending */
-	SEG_LITERAL, /* {n} + bytes, possibly secret */
-	SEG_STREAM,  /* {n} + bytes the caller writes (mh_imap_append_stream_*) */
-};
-
-struct cmd_seg {
-	enum cmd_seg_type type;
-	GString *text;   /* owned; SEG_TEXT */
-	char *secret;    /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
-	GBytes *literal; /* owned; SEG_LITERAL when not secret */
-	uint64_t size;   /* SEG_STREAM */
-};
-
-struct mh_imap_cmd {
-	char tag[16];
-	unsigned flags;
-	GArray *segs;      /* owned; struct cmd_seg */
-	unsigned next_seg; /* the next segment to send */
-	mh_imap_untagged_cb *untagged;
-	mh_imap_done_cb *done;
-	void *ctx;
-	imap_continuation_cb *on_continuation;
-	void *cont_ctx;
-	struct mh_imap_response **keep_tagged; /* borrowed: where run() wants the reply */
-	struct run_ctx *run;                   /* borrowed: mh_imap_cmd_run()'s state */
-	uint64_t stream_left;                  /* SEG_STREAM bytes still to write */
-};
-
-struct run_ctx {
-	bool done;
-	GError *error;
-};
-
-struct mh_imap_conn {
-	struct mh_imap_settings set; /* strings owned (host, cafile, label) */
-	struct imap_net net;
-	enum mh_imap_state state;
-	bool secure;
-	bool starttls_done;
-	struct mh_imap_parser *parser; /* owned */
-	GPtrArray *caps;               /* owned; char *, NULL-terminated */
-	char *greeting;                /* owned */
-	char *auth_mech;               /* owned */
-	GError *error;                 /* owned; set once the connection failed */
-	unsigned tag_counter;
-	GQueue pending;              /* struct mh_imap_cmd *, not yet sent */
-	GQueue inflight;             /* sent, waiting for the tagged reply */
-	struct mh_imap_cmd *blocked; /* borrowed; in flight, waiting for "+" */
-	unsigned char *out;          /* owned; fixed OUTBUF_SIZE, wiped on free */
-	size_t out_len;
-	GByteArray *in; /* owned; read but not yet parsed */
-	size_t in_pos;
-	bool utf8;
-	bool hold_input;                    /* stop parsing after a tagged reply (STARTTLS) */
-	bool wake;                          /* the caller can proceed: stop pumping */
-	struct mh_imap_cmd *stream_pending; /* borrowed; APPEND waiting to stream */
-	struct mh_imap_cmd *streaming;      /* borrowed; APPEND whose bytes we write */
-	GError *stream_error;               /* owned; why stream_pending ended early */
-};
+#define OUTBUF_SIZE (64 * 1024)
+#define READ_CHUNK  (64 * 1024)
+#define INBUF_MAX   (16 * 1024 * 1024)
 
 static const char *const state_names[] = {
 	[MH_IMAP_STATE_DISCONNECTED] = "disconnected",
@@ -88,11 +24,9 @@ static const char *const state_names[] = {
 };
 
 static bool conn_pump(struct mh_imap_conn *conn, GError **error);
-static bool run_check_status(const struct mh_imap_response *r, GError **error);
-static bool conn_send_pending(struct mh_imap_conn *conn, GError **error);
 
-static const char *
-conn_label(const struct mh_imap_conn *conn)
+const char *
+imap_conn_label(const struct mh_imap_conn *conn)
 {
 	return conn->set.label != NULL ? conn->set.label : conn->set.host;
 }
@@ -102,8 +36,8 @@ imap_conn_set_state(struct mh_imap_conn *conn, enum mh_imap_state state)
 {
 	if (conn->state == state)
 		return;
-	mh_log_debug(MH_LOG_CAT_IMAP, "%s: %s -> %s", conn_label(conn), state_names[conn->state],
-	             state_names[state]);
+	mh_log_debug(MH_LOG_CAT_IMAP, "%s: %s -> %s", imap_conn_label(conn),
+	             state_names[conn->state], state_names[state]);
 	conn->state = state;
 }
 
@@ -133,28 +67,10 @@ mh_imap_conn_new(const struct mh_imap_settings *set)
 	return conn;
 }
 
-void
-mh_imap_cmd_free(struct mh_imap_cmd *cmd)
-{
-	if (cmd == NULL)
-		return;
-	for (guint i = 0; i < cmd->segs->len; i++) {
-		struct cmd_seg *seg = &g_array_index(cmd->segs, struct cmd_seg, i);
-
-		if (seg->text != NULL)
-			g_string_free(seg->text, true);
-		mh_secret_free(seg->secret);
-		if (seg->literal != NULL)
-			g_bytes_unref(seg->literal);
-	}
-	g_array_free(cmd->segs, true);
-	g_free(cmd);
-}
-
 /* Completes @cmd: calls its done callback and frees it. */
-static void
-cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, struct mh_imap_response *tagged,
-           const GError *error, bool free_tagged)
+void
+imap_cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, struct mh_imap_response *tagged,
+                const GError *error, bool free_tagged)
 {
 	if (cmd->done != NULL)
 		cmd->done(conn, tagged, error, cmd->ctx);
@@ -171,8 +87,8 @@ cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, struct mh_imap_re
 }
 
 /* Marks the connection failed and completes every command with @error. */
-static void
-conn_fail(struct mh_imap_conn *conn, const GError *error)
+void
+imap_conn_fail(struct mh_imap_conn *conn, const GError *error)
 {
 	struct mh_imap_cmd *cmd;
 
@@ -182,9 +98,9 @@ conn_fail(struct mh_imap_conn *conn, const GError *error)
 	imap_conn_set_state(conn, MH_IMAP_STATE_DISCONNECTED);
 	conn->blocked = NULL;
 	while ((cmd = g_queue_pop_head(&conn->inflight)) != NULL)
-		cmd_finish(conn, cmd, NULL, conn->error, false);
+		imap_cmd_finish(conn, cmd, NULL, conn->error, false);
 	while ((cmd = g_queue_pop_head(&conn->pending)) != NULL)
-		cmd_finish(conn, cmd, NULL, conn->error, false);
+		imap_cmd_finish(conn, cmd, NULL, conn->error, false);
 }
 
 void
@@ -195,7 +111,7 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	if (conn == NULL)
 		return;
 	closed = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED, "connection closed");
-	conn_fail(conn, closed);
+	imap_conn_fail(conn, closed);
 	g_error_free(closed);
 	mh_imap_parser_free(conn->parser);
 	g_clear_error(&conn->stream_error);
@@ -214,8 +130,8 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	g_free(conn);
 }
 
-static bool
-conn_check_usable(struct mh_imap_conn *conn, GError **error)
+bool
+imap_conn_check_usable(struct mh_imap_conn *conn, GError **error)
 {
 	if (conn->error != NULL) {
 		g_propagate_error(error, g_error_copy(conn->error));
@@ -263,8 +179,8 @@ conn_read_raw(struct mh_imap_conn *conn, GError **error)
 
 /* Writes the whole output buffer, reading (not parsing) input meanwhile so that a
  * server blocked on its own output cannot deadlock us. */
-static bool
-conn_flush(struct mh_imap_conn *conn, GError **error)
+bool
+imap_conn_flush(struct mh_imap_conn *conn, GError **error)
 {
 	while (conn->out_len > 0) {
 		int ready = imap_net_poll(&conn->net, true, conn->set.read_timeout_ms, error);
@@ -273,7 +189,7 @@ conn_flush(struct mh_imap_conn *conn, GError **error)
 			return false;
 		if (ready == 0) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
-			            "%s: timed out sending to the server", conn_label(conn));
+			            "%s: timed out sending to the server", imap_conn_label(conn));
 			return false;
 		}
 		if ((ready & POLLIN) && !conn_read_raw(conn, error))
@@ -284,8 +200,8 @@ conn_flush(struct mh_imap_conn *conn, GError **error)
 	return true;
 }
 
-static bool
-conn_out(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
+bool
+imap_conn_out(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
 {
 	const unsigned char *p = data;
 
@@ -297,24 +213,21 @@ conn_out(struct mh_imap_conn *conn, const void *data, size_t len, GError **error
 		conn->out_len += n;
 		p += n;
 		len -= n;
-		if (conn->out_len == OUTBUF_SIZE && !conn_flush(conn, error))
+		if (conn->out_len == OUTBUF_SIZE && !imap_conn_flush(conn, error))
 			return false;
 	}
 	return true;
 }
 
 /* Sends a secret: flushes it at once and wipes it from the buffer. */
-static bool
-conn_out_secret(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
+bool
+imap_conn_out_secret(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
 {
-	return conn_out(conn, data, len, error) && conn_flush(conn, error);
+	return imap_conn_out(conn, data, len, error) && imap_conn_flush(conn, error);
 }
 
-static void wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
-	G_GNUC_PRINTF(3, 4);
-
-static void
-wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
+void
+imap_conn_wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
 {
 	g_autofree char *msg = NULL;
 	va_list ap;
@@ -324,7 +237,7 @@ wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	mh_log_debug(MH_LOG_CAT_WIRE, "%s %s %s", conn_label(conn), dir, msg);
+	mh_log_debug(MH_LOG_CAT_WIRE, "%s %s %s", imap_conn_label(conn), dir, msg);
 }
 
 bool
@@ -332,302 +245,16 @@ imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bo
                      GError **error)
 {
 	if (secret)
-		wire_log(conn, "C:", "<redacted %zu bytes>", len);
+		imap_conn_wire_log(conn, "C:", "<redacted %zu bytes>", len);
 	else
-		wire_log(conn, "C:", "%.*s", (int)MIN(len, 200), (const char *)data);
+		imap_conn_wire_log(conn, "C:", "%.*s", (int)MIN(len, 200), (const char *)data);
 	if (secret) {
-		if (!conn_out_secret(conn, data, len, error))
+		if (!imap_conn_out_secret(conn, data, len, error))
 			return false;
-	} else if (!conn_out(conn, data, len, error)) {
+	} else if (!imap_conn_out(conn, data, len, error)) {
 		return false;
 	}
-	return conn_out(conn, "\r\n", 2, error) && conn_flush(conn, error);
-}
-
-/* --- building commands --- */
-
-struct mh_imap_cmd *
-mh_imap_cmd_new(unsigned flags, const char *fmt, ...)
-{
-	struct mh_imap_cmd *cmd = g_new0(struct mh_imap_cmd, 1);
-	struct cmd_seg seg = {.type = SEG_TEXT, .text = g_string_new(NULL)};
-	va_list ap;
-
-	cmd->flags = flags;
-	cmd->segs = g_array_new(false, true, sizeof(struct cmd_seg));
-	va_start(ap, fmt);
-	g_string_vprintf(seg.text, fmt, ap);
-	va_end(ap);
-	g_array_append_val(cmd->segs, seg);
-	return cmd;
-}
-
-/* The trailing text segment, created when the last segment is not text. */
-static GString *
-cmd_text(struct mh_imap_cmd *cmd)
-{
-	struct cmd_seg *last = &g_array_index(cmd->segs, struct cmd_seg, cmd->segs->len - 1);
-	struct cmd_seg seg = {.type = SEG_TEXT};
-
-	if (last->type == SEG_TEXT)
-		return last->text;
-	seg.text = g_string_new(NULL);
-	g_array_append_val(cmd->segs, seg);
-	return seg.text;
-}
-
-void
-mh_imap_cmd_add(struct mh_imap_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	g_string_append_vprintf(cmd_text(cmd), fmt, ap);
-	va_end(ap);
-}
-
-static bool
-imap_is_atom_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
-}
-
-/* 0: atom, 1: quoted string, 2: needs a literal. */
-static int
-imap_astring_kind(const char *s, size_t len)
-{
-	int kind = len == 0 ? 1 : 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\r' || c == '\n' || c == '\0' || c >= 0x80)
-			return 2;
-		if (!imap_is_atom_char(c))
-			kind = 1;
-	}
-	if (kind == 0 && len == 3 && g_ascii_strncasecmp(s, "NIL", 3) == 0)
-		kind = 1;
-	return kind;
-}
-
-static void
-cmd_append_literal_seg(struct mh_imap_cmd *cmd, GBytes *data, char *secret)
-{
-	struct cmd_seg seg = {.type = SEG_LITERAL, .literal = data, .secret = secret};
-
-	g_string_append_c(cmd_text(cmd), ' ');
-	g_array_append_val(cmd->segs, seg);
-}
-
-void
-mh_imap_cmd_add_astring(struct mh_imap_cmd *cmd, const char *s)
-{
-	size_t len = strlen(s);
-	GString *text;
-
-	switch (imap_astring_kind(s, len)) {
-	case 0:
-		g_string_append_printf(cmd_text(cmd), " %s", s);
-		break;
-	case 1:
-		text = cmd_text(cmd);
-		g_string_append(text, " \"");
-		for (size_t i = 0; i < len; i++) {
-			if (s[i] == '"' || s[i] == '\\')
-				g_string_append_c(text, '\\');
-			g_string_append_c(text, s[i]);
-		}
-		g_string_append_c(text, '"');
-		break;
-	default:
-		cmd_append_literal_seg(cmd, g_bytes_new(s, len), NULL);
-	}
-}
-
-void
-mh_imap_cmd_add_secret(struct mh_imap_cmd *cmd, const char *secret)
-{
-	size_t len = strlen(secret);
-	size_t quoted = 2;
-	struct cmd_seg seg = {.type = SEG_SECRET};
-	char *p;
-
-	g_return_if_fail(cmd->flags & MH_IMAP_CMD_SENSITIVE);
-	if (imap_astring_kind(secret, len) == 2) {
-		cmd_append_literal_seg(cmd, NULL, mh_secret_strndup(secret, len));
-		return;
-	}
-	for (size_t i = 0; i < len; i++)
-		quoted += (secret[i] == '"' || secret[i] == '\\') ? 2 : 1;
-	seg.secret = p = mh_secret_alloc(quoted);
-	*p++ = '"';
-	for (size_t i = 0; i < len; i++) {
-		if (secret[i] == '"' || secret[i] == '\\')
-			*p++ = '\\';
-		*p++ = secret[i];
-	}
-	*p = '"';
-	g_string_append_c(cmd_text(cmd), ' ');
-	g_array_append_val(cmd->segs, seg);
-}
-
-void
-imap_cmd_add_secret_raw(struct mh_imap_cmd *cmd, char *secret)
-{
-	struct cmd_seg seg = {.type = SEG_SECRET, .secret = secret};
-
-	g_return_if_fail(cmd->flags & MH_IMAP_CMD_SENSITIVE);
-	g_string_append_c(cmd_text(cmd), ' ');
-	g_array_append_val(cmd->segs, seg);
-}
-
-void
-mh_imap_cmd_add_literal(struct mh_imap_cmd *cmd, GBytes *data)
-{
-	cmd_append_literal_seg(cmd, g_bytes_ref(data), NULL);
-}
-
-void
-mh_imap_cmd_set_callbacks(struct mh_imap_cmd *cmd, mh_imap_untagged_cb *untagged,
-                          mh_imap_done_cb *done, void *ctx)
-{
-	cmd->untagged = untagged;
-	cmd->done = done;
-	cmd->ctx = ctx;
-}
-
-void
-imap_cmd_set_continuation(struct mh_imap_cmd *cmd, imap_continuation_cb *cb, void *ctx)
-{
-	cmd->on_continuation = cb;
-	cmd->cont_ctx = ctx;
-}
-
-void
-mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd)
-{
-	if (conn->error != NULL || conn->net.fd < 0) {
-		GError *error = conn->error != NULL
-		                        ? g_error_copy(conn->error)
-		                        : g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-		                                      "not connected");
-
-		cmd_finish(conn, cmd, NULL, error, false);
-		g_error_free(error);
-		return;
-	}
-	g_queue_push_tail(&conn->pending, cmd);
-}
-
-/* --- sending --- */
-
-static bool
-conn_literal_nonsync(const struct mh_imap_conn *conn, size_t size)
-{
-	if (mh_imap_conn_has_cap(conn, "LITERAL+"))
-		return true;
-	return size <= LITERAL_MINUS_MAX && mh_imap_conn_has_cap(conn, "LITERAL-");
-}
-
-static bool
-cmd_send_literal_header(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, size_t size,
-                        GString *log, bool *wait_r, GError **error)
-{
-	char header[48];
-	bool nonsync = conn_literal_nonsync(conn, size);
-
-	g_snprintf(header, sizeof(header), "{%zu%s}\r\n", size, nonsync ? "+" : "");
-	if (log != NULL)
-		g_string_append_printf(log, "{%zu%s} ", size, nonsync ? "+" : "");
-	*wait_r = !nonsync;
-	if (!nonsync)
-		conn->blocked = cmd;
-	return conn_out(conn, header, strlen(header), error);
-}
-
-/* Sends @cmd from its next segment up to the end or up to a synchronising literal. */
-static bool
-cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_sent, GError **error)
-{
-	g_autoptr(GString) log = mh_log_enabled(MH_LOG_CAT_WIRE) ? g_string_new(NULL) : NULL;
-	bool ok = true;
-
-	if (log != NULL && cmd->next_seg == 0)
-		g_string_append_printf(log, "%s ", cmd->tag);
-	for (; ok && cmd->next_seg < cmd->segs->len; cmd->next_seg++) {
-		struct cmd_seg *seg = &g_array_index(cmd->segs, struct cmd_seg, cmd->next_seg);
-		size_t size;
-		bool wait = false;
-
-		if (seg->type == SEG_TEXT) {
-			if (log != NULL)
-				g_string_append_len(log, seg->text->str, (gssize)seg->text->len);
-			ok = conn_out(conn, seg->text->str, seg->text->len, error);
-			continue;
-		}
-		if (seg->type == SEG_SECRET) {
-			if (log != NULL)
-				g_string_append_printf(log, "<redacted %zu bytes>",
-				                       mh_secret_len(seg->secret));
-			ok = conn_out_secret(conn, seg->secret, mh_secret_len(seg->secret), error);
-			continue;
-		}
-		if (seg->type == SEG_STREAM) {
-			if (!header_sent)
-				ok = cmd_send_literal_header(conn, cmd, seg->size, log, &wait,
-				                             error);
-			if (ok && !wait) {
-				if (log != NULL)
-					g_string_append_printf(
-						log, "<%" G_GUINT64_FORMAT " bytes streamed>",
-						seg->size);
-				conn->blocked = cmd;
-				conn->streaming = cmd;
-				cmd->stream_left = seg->size;
-				conn->wake = true;
-			}
-			break;
-		}
-		size = seg->secret != NULL ? mh_secret_len(seg->secret)
-		                           : g_bytes_get_size(seg->literal);
-		if (!header_sent) {
-			ok = cmd_send_literal_header(conn, cmd, size, log, &wait, error);
-			if (ok && wait)
-				break;
-		}
-		header_sent = false;
-		if (log != NULL)
-			g_string_append_printf(log, "<%s%zu bytes>",
-			                       seg->secret != NULL ? "redacted " : "", size);
-		if (seg->secret != NULL)
-			ok = conn_out_secret(conn, seg->secret, size, error);
-		else
-			ok = conn_out(conn, g_bytes_get_data(seg->literal, NULL), size, error);
-	}
-	if (ok && cmd->next_seg == cmd->segs->len)
-		ok = conn_out(conn, "\r\n", 2, error);
-	if (log != NULL)
-		wire_log(conn, "C:", "%s", log->str);
-	return ok;
-}
-
-static bool
-conn_send_pending(struct mh_imap_conn *conn, GError **error)
-{
-	while (conn->blocked == NULL && !g_queue_is_empty(&conn->pending) &&
-	       g_queue_get_length(&conn->inflight) < conn->set.max_pipeline) {
-		struct mh_imap_cmd *cmd = g_queue_pop_head(&conn->pending);
-
-		g_snprintf(cmd->tag, sizeof(cmd->tag), "A%04u", ++conn->tag_counter);
-		g_queue_push_tail(&conn->inflight, cmd);
-		if (!conn_out(conn, cmd->tag, strlen(cmd->tag), error) ||
-		    !conn_out(conn, " ", 1, error) || !cmd_send_from(conn, cmd, false, error))
-			return false;
-		if (cmd->on_continuation != NULL)
-			conn->blocked = cmd;
-	}
-	return true;
+	return imap_conn_out(conn, "\r\n", 2, error) && imap_conn_flush(conn, error);
 }
 
 /* --- receiving --- */
@@ -664,7 +291,7 @@ conn_apply_code(struct mh_imap_conn *conn, const struct mh_imap_response *r)
 	if (strcmp(r->code, "CAPABILITY") == 0)
 		conn_set_caps(conn, r->code_args);
 	else if (strcmp(r->code, "ALERT") == 0)
-		mh_log(MH_LOG_WARN, "%s: the server says: %s", conn_label(conn), r->text);
+		mh_log(MH_LOG_WARN, "%s: the server says: %s", imap_conn_label(conn), r->text);
 }
 
 static void
@@ -677,16 +304,18 @@ conn_log_response(struct mh_imap_conn *conn, const struct mh_imap_response *r)
 	if (!mh_log_enabled(MH_LOG_CAT_WIRE))
 		return;
 	if (r->kind == MH_IMAP_RESP_CONTINUATION) {
-		wire_log(conn, "S:", "+ %s", r->text);
+		imap_conn_wire_log(conn, "S:", "+ %s", r->text);
 	} else if (r->status != MH_IMAP_STATUS_NONE) {
-		wire_log(conn, "S:", "%s %s%s%s%s %s", who, mh_imap_status_name(r->status),
-		         r->code != NULL ? " [" : "", r->code != NULL ? r->code : "",
-		         r->code != NULL ? "]" : "", r->text);
+		imap_conn_wire_log(conn, "S:", "%s %s%s%s%s %s", who,
+		                   mh_imap_status_name(r->status), r->code != NULL ? " [" : "",
+		                   r->code != NULL ? r->code : "", r->code != NULL ? "]" : "",
+		                   r->text);
 	} else if (r->has_number) {
-		wire_log(conn, "S:", "* %u %s (%u args)", r->number, r->name,
-		         r->args != NULL ? r->args->len : 0);
+		imap_conn_wire_log(conn, "S:", "* %u %s (%u args)", r->number, r->name,
+		                   r->args != NULL ? r->args->len : 0);
 	} else {
-		wire_log(conn, "S:", "* %s (%u args)", r->name, r->args != NULL ? r->args->len : 0);
+		imap_conn_wire_log(conn, "S:", "* %s (%u args)", r->name,
+		                   r->args != NULL ? r->args->len : 0);
 	}
 }
 
@@ -695,12 +324,14 @@ conn_on_greeting(struct mh_imap_conn *conn, const struct mh_imap_response *r, GE
 {
 	if (r->kind != MH_IMAP_RESP_UNTAGGED || r->status == MH_IMAP_STATUS_NONE) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-		            "%s: the server's greeting is not an IMAP greeting", conn_label(conn));
+		            "%s: the server's greeting is not an IMAP greeting",
+		            imap_conn_label(conn));
 		return false;
 	}
 	if (r->status == MH_IMAP_STATUS_BYE) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
-		            "%s: the server refused the connection: %s", conn_label(conn), r->text);
+		            "%s: the server refused the connection: %s", imap_conn_label(conn),
+		            r->text);
 		return false;
 	}
 	g_free(conn->greeting);
@@ -722,7 +353,8 @@ conn_on_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, GE
 		conn_set_caps(conn, r->args);
 	if (r->status == MH_IMAP_STATUS_BYE && conn->state != MH_IMAP_STATE_LOGOUT) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE,
-		            "%s: the server closed the session: %s", conn_label(conn), r->text);
+		            "%s: the server closed the session: %s", imap_conn_label(conn),
+		            r->text);
 		return false;
 	}
 	for (GList *l = conn->inflight.head; l != NULL; l = l->next) {
@@ -742,13 +374,13 @@ conn_on_continuation(struct mh_imap_conn *conn, const struct mh_imap_response *r
 	if (cmd == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
 		            "%s: the server asked for a continuation nobody waits for",
-		            conn_label(conn));
+		            imap_conn_label(conn));
 		return false;
 	}
 	if (cmd->on_continuation != NULL)
 		return cmd->on_continuation(conn, cmd, r->text, cmd->cont_ctx, error);
 	conn->blocked = NULL;
-	return cmd_send_from(conn, cmd, true, error);
+	return imap_cmd_send_from(conn, cmd, true, error);
 }
 
 /* Takes @r: dispatches and frees it (or hands it to the command's owner). */
@@ -767,7 +399,7 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 	if (cmd == NULL) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
 		            "%s: the server answered a command never sent (tag %s)",
-		            conn_label(conn), r->tag);
+		            imap_conn_label(conn), r->tag);
 		mh_imap_response_free(r);
 		return false;
 	}
@@ -780,9 +412,9 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 		conn->stream_pending = NULL;
 		conn->wake = true;
 		if (r->status != MH_IMAP_STATUS_OK && conn->stream_error == NULL)
-			run_check_status(r, &conn->stream_error);
+			imap_run_check_status(r, &conn->stream_error);
 	}
-	cmd_finish(conn, cmd, r, NULL, cmd->keep_tagged == NULL);
+	imap_cmd_finish(conn, cmd, r, NULL, cmd->keep_tagged == NULL);
 	return true;
 }
 
@@ -821,7 +453,7 @@ conn_parse_input(struct mh_imap_conn *conn, GError **error)
 		if (res == MH_PARSE_ERROR) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
 			            "%s: protocol error: the server sent a malformed response (%s)",
-			            conn_label(conn), perr != NULL ? perr->message : "?");
+			            imap_conn_label(conn), perr != NULL ? perr->message : "?");
 			return false;
 		}
 		if (res == MH_PARSE_DONE) {
@@ -852,7 +484,7 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 
 	if (conn->in_pos < conn->in->len)
 		return conn_parse_input(conn, error);
-	if (!conn_send_pending(conn, error))
+	if (!imap_conn_send_pending(conn, error))
 		return false;
 	if (conn->wake) {
 		conn->wake = false;
@@ -867,8 +499,8 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 			return false;
 		if (ready == 0) {
 			g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
-			            "%s: no answer from the server within %u s", conn_label(conn),
-			            conn->set.read_timeout_ms / 1000);
+			            "%s: no answer from the server within %u s",
+			            imap_conn_label(conn), conn->set.read_timeout_ms / 1000);
 			return false;
 		}
 	}
@@ -880,14 +512,14 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 }
 
 /* Runs one pump round; on failure fails the whole connection. */
-static bool
-conn_step(struct mh_imap_conn *conn, GError **error)
+bool
+imap_conn_step(struct mh_imap_conn *conn, GError **error)
 {
 	GError *local = NULL;
 
 	if (conn_pump(conn, &local))
 		return true;
-	conn_fail(conn, local);
+	imap_conn_fail(conn, local);
 	g_propagate_error(error, local);
 	return false;
 }
@@ -896,7 +528,7 @@ bool
 mh_imap_conn_wait_below(struct mh_imap_conn *conn, unsigned n, GError **error)
 {
 	while (g_queue_get_length(&conn->pending) + g_queue_get_length(&conn->inflight) > n) {
-		if (!conn_check_usable(conn, error) || !conn_step(conn, error))
+		if (!imap_conn_check_usable(conn, error) || !imap_conn_step(conn, error))
 			return false;
 	}
 	return true;
@@ -908,8 +540,8 @@ mh_imap_conn_drain(struct mh_imap_conn *conn, GError **error)
 	return mh_imap_conn_wait_below(conn, 0, error);
 }
 
-static bool
-run_check_status(const struct mh_imap_response *r, GError **error)
+bool
+imap_run_check_status(const struct mh_imap_response *r, GError **error)
 {
 	if (r->status == MH_IMAP_STATUS_OK)
 		return true;
@@ -932,14 +564,14 @@ mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
 	cmd->keep_tagged = &tagged;
 	mh_imap_cmd_submit(conn, cmd);
 	while (!rc.done) {
-		if (!conn_step(conn, NULL))
+		if (!imap_conn_step(conn, NULL))
 			break;
 	}
 	if (rc.error != NULL) {
 		g_propagate_error(error, rc.error);
 		return false;
 	}
-	ok = run_check_status(tagged, error);
+	ok = imap_run_check_status(tagged, error);
 	if (tagged_r != NULL)
 		*tagged_r = tagged;
 	else
@@ -954,7 +586,7 @@ conn_read_greeting(struct mh_imap_conn *conn, GError **error)
 {
 	imap_conn_set_state(conn, MH_IMAP_STATE_GREETING);
 	while (conn->state == MH_IMAP_STATE_GREETING) {
-		if (!conn_step(conn, error))
+		if (!imap_conn_step(conn, error))
 			return false;
 	}
 	return true;
@@ -971,20 +603,21 @@ conn_starttls(struct mh_imap_conn *conn, GError **error)
 	ok = mh_imap_cmd_run(conn, cmd, NULL, error);
 	conn->hold_input = false;
 	if (!ok) {
-		g_prefix_error(error, "%s: STARTTLS refused: ", conn_label(conn));
+		g_prefix_error(error, "%s: STARTTLS refused: ", imap_conn_label(conn));
 		return false;
 	}
 	/* Bytes after the OK arrived in cleartext and could be injected (CVE-2011-0411
 	 * family): a well-behaved server sends nothing before the handshake. */
 	if (conn->in_pos < conn->in->len) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
-		            "%s: protocol error: data after the STARTTLS answer", conn_label(conn));
+		            "%s: protocol error: data after the STARTTLS answer",
+		            imap_conn_label(conn));
 		return false;
 	}
 	imap_conn_forget_caps(conn);
 	if (!imap_net_start_tls(&conn->net, conn->set.host, conn->set.insecure, conn->set.cafile,
 	                        conn->set.read_timeout_ms, &local)) {
-		conn_fail(conn, local);
+		imap_conn_fail(conn, local);
 		g_propagate_error(error, local);
 		return false;
 	}
@@ -1007,7 +640,7 @@ conn_negotiate_tls(struct mh_imap_conn *conn, GError **error)
 		mh_log_debug(MH_LOG_CAT_IMAP,
 		             "%s: no STARTTLS on a loopback server, staying in "
 		             "cleartext",
-		             conn_label(conn));
+		             imap_conn_label(conn));
 		return true;
 	}
 	g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TLS,
@@ -1044,7 +677,7 @@ mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error)
 	}
 	return conn_negotiate_tls(conn, error);
 fail:
-	conn_fail(conn, local);
+	imap_conn_fail(conn, local);
 	g_propagate_error(error, local);
 	return false;
 }
@@ -1161,85 +794,4 @@ void
 mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn, const struct mh_imap_literal_sink *sink)
 {
 	mh_imap_parser_set_sink(conn->parser, sink);
-}
-
-/* --- streamed APPEND --- */
-
-bool
-mh_imap_append_stream_begin(struct mh_imap_conn *conn, const char *mailbox, const char *flags,
-                            const char *date, uint64_t size, mh_imap_done_cb *done, void *ctx,
-                            GError **error)
-{
-	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "APPEND");
-	struct cmd_seg seg = {.type = SEG_STREAM, .size = size};
-
-	g_return_val_if_fail(conn->streaming == NULL && conn->stream_pending == NULL, false);
-	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
-	if (flags != NULL)
-		mh_imap_cmd_add(cmd, " (%s)", flags);
-	if (date != NULL)
-		mh_imap_cmd_add(cmd, " \"%s\"", date);
-	g_string_append_c(cmd_text(cmd), ' ');
-	g_array_append_val(cmd->segs, seg);
-	mh_imap_cmd_set_callbacks(cmd, NULL, done, ctx);
-	g_clear_error(&conn->stream_error);
-	conn->stream_pending = cmd;
-	mh_imap_cmd_submit(conn, cmd);
-	while (conn->streaming != cmd) {
-		if (conn->stream_pending == NULL) {
-			/* The server answered before the literal (NO [OVERQUOTA]...). */
-			GError *why = g_steal_pointer(&conn->stream_error);
-
-			if (why == NULL)
-				why = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_NO, "refused");
-			g_propagate_prefixed_error(error, why, "APPEND to %s refused: ", mailbox);
-			return false;
-		}
-		if (!conn_check_usable(conn, error) || !conn_step(conn, error))
-			return false;
-	}
-	conn->stream_pending = NULL;
-	return true;
-}
-
-bool
-mh_imap_append_stream_write(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
-{
-	struct mh_imap_cmd *cmd = conn->streaming;
-	GError *local = NULL;
-
-	g_return_val_if_fail(cmd != NULL && len <= cmd->stream_left, false);
-	cmd->stream_left -= len;
-	if (conn_out(conn, data, len, &local))
-		return true;
-	conn_fail(conn, local);
-	g_propagate_error(error, local);
-	return false;
-}
-
-bool
-mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
-{
-	struct mh_imap_cmd *cmd = conn->streaming;
-	GError *local = NULL;
-
-	g_return_val_if_fail(cmd != NULL && cmd->stream_left == 0, false);
-	conn->streaming = NULL;
-	conn->blocked = NULL;
-	cmd->next_seg++;
-	if (cmd_send_from(conn, cmd, false, &local))
-		return true;
-	conn_fail(conn, local);
-	g_propagate_error(error, local);
-	return false;
-}
-
-void
-mh_imap_append_stream_abort(struct mh_imap_conn *conn, const char *why)
-{
-	GError *error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED,
-	                            "message transfer aborted: %s", why);
-
-	conn_fail(conn, error);
-	g_error_free(error);
 }

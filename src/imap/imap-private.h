@@ -84,4 +84,88 @@ struct mh_imap_folder *imap_folder_from_list(struct mh_imap_conn *conn,
 /* Decodes a mailbox name from the wire to UTF-8 (caller frees). */
 char *imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **error);
 
+/* --- connection internals, shared by imap-conn.c and imap-cmdq.c --- */
+
+enum cmd_seg_type {
+	SEG_TEXT,
+	SEG_SECRET,  /* quoted secret, wiped after sending */
+	SEG_LITERAL, /* {n} + bytes, possibly secret */
+	SEG_STREAM,  /* {n} + bytes the caller writes (mh_imap_append_stream_*) */
+};
+
+struct cmd_seg {
+	enum cmd_seg_type type;
+	GString *text;   /* owned; SEG_TEXT */
+	char *secret;    /* owned mh_secret; SEG_SECRET, or a secret SEG_LITERAL */
+	GBytes *literal; /* owned; SEG_LITERAL when not secret */
+	uint64_t size;   /* SEG_STREAM */
+};
+
+struct mh_imap_cmd {
+	char tag[16];
+	unsigned flags;
+	GArray *segs;      /* owned; struct cmd_seg */
+	unsigned next_seg; /* the next segment to send */
+	mh_imap_untagged_cb *untagged;
+	mh_imap_done_cb *done;
+	void *ctx;
+	imap_continuation_cb *on_continuation;
+	void *cont_ctx;
+	struct mh_imap_response **keep_tagged; /* borrowed: where run() wants the reply */
+	struct run_ctx *run;                   /* borrowed: mh_imap_cmd_run()'s state */
+	uint64_t stream_left;                  /* SEG_STREAM bytes still to write */
+};
+
+struct run_ctx {
+	bool done;
+	GError *error;
+};
+
+struct mh_imap_conn {
+	struct mh_imap_settings set; /* strings owned (host, cafile, label) */
+	struct imap_net net;
+	enum mh_imap_state state;
+	bool secure;
+	bool starttls_done;
+	struct mh_imap_parser *parser; /* owned */
+	GPtrArray *caps;               /* owned; char *, NULL-terminated */
+	char *greeting;                /* owned */
+	char *auth_mech;               /* owned */
+	GError *error;                 /* owned; set once the connection failed */
+	unsigned tag_counter;
+	GQueue pending;              /* struct mh_imap_cmd *, not yet sent */
+	GQueue inflight;             /* sent, waiting for the tagged reply */
+	struct mh_imap_cmd *blocked; /* borrowed; in flight, waiting for "+" */
+	unsigned char *out;          /* owned; fixed OUTBUF_SIZE, wiped on free */
+	size_t out_len;
+	GByteArray *in; /* owned; read but not yet parsed */
+	size_t in_pos;
+	bool utf8;
+	bool hold_input;                    /* stop parsing after a tagged reply (STARTTLS) */
+	bool wake;                          /* the caller can proceed: stop pumping */
+	struct mh_imap_cmd *stream_pending; /* borrowed; APPEND waiting to stream */
+	struct mh_imap_cmd *streaming;      /* borrowed; APPEND whose bytes we write */
+	GError *stream_error;               /* owned; why stream_pending ended early */
+};
+
+/* imap-conn.c */
+const char *imap_conn_label(const struct mh_imap_conn *conn);
+bool imap_conn_out(struct mh_imap_conn *conn, const void *data, size_t len, GError **error);
+bool imap_conn_out_secret(struct mh_imap_conn *conn, const void *data, size_t len, GError **error);
+bool imap_conn_flush(struct mh_imap_conn *conn, GError **error);
+void imap_conn_wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+void imap_conn_fail(struct mh_imap_conn *conn, const GError *error);
+bool imap_conn_step(struct mh_imap_conn *conn, GError **error);
+bool imap_conn_check_usable(struct mh_imap_conn *conn, GError **error);
+void imap_cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
+                     struct mh_imap_response *tagged, const GError *error, bool free_tagged);
+bool imap_run_check_status(const struct mh_imap_response *r, GError **error);
+
+/* imap-cmdq.c */
+GString *imap_cmd_text(struct mh_imap_cmd *cmd);
+bool imap_cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool header_sent,
+                        GError **error);
+bool imap_conn_send_pending(struct mh_imap_conn *conn, GError **error);
+
 #endif
