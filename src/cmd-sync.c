@@ -18,6 +18,7 @@ struct sync_cli {
 	struct cli_account a[2];
 	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders;
 	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
+	gboolean compress, nocompress;
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
 	int maxage, minage, jobs;
@@ -80,6 +81,11 @@ sync_context(struct sync_cli *o, bool verify)
 		{"noautomap", 0, 0, G_OPTION_ARG_NONE, &o->noautomap,
 	         "Do not map special folders; only translate names", NULL},
 		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
+		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
+	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
+	         NULL},
+		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
+	         NULL},
 		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
 	         "Folder pairs in parallel, each with two connections (default 4)", "N"},
 		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
@@ -162,6 +168,8 @@ sync_check_options(struct sync_cli *o, GError **error)
 		bad = "--maxage and --minage must be positive numbers of days";
 	else if (o->automap && o->noautomap)
 		bad = "--automap and --noautomap exclude each other";
+	else if (o->compress && o->nocompress)
+		bad = "--compress and --nocompress exclude each other";
 	else if (o->delete1 && o->delete2)
 		bad = "--delete1 and --delete2 together would empty both sides: choose one";
 	if (bad != NULL) {
@@ -320,6 +328,14 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 		                         &s.password[i], &error))
 			goto out;
 	}
+	for (int i = 0; i < 2; i++)
+		s.set[i].compress = o.compress     ? MH_IMAP_COMPRESS_ON
+		                    : o.nocompress ? MH_IMAP_COMPRESS_OFF
+		                                   : MH_IMAP_COMPRESS_AUTO;
+	for (int i = 0; i < 2; i++)
+		s.set[i].compress = o.compress     ? MH_IMAP_COMPRESS_ON
+		                    : o.nocompress ? MH_IMAP_COMPRESS_OFF
+		                                   : MH_IMAP_COMPRESS_AUTO;
 	mh_log(MH_LOG_INFO, "mailhaul %s %s: %s on %s to %s on %s", MH_VERSION,
 	       verify ? "verify" : "sync", s.cred[0].user, s.set[0].host, s.cred[1].user,
 	       s.set[1].host);

@@ -277,7 +277,7 @@ imap_cmd_send_from(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, bool head
 	}
 	if (ok && cmd->next_seg == cmd->segs->len)
 		ok = imap_conn_out(conn, "\r\n", 2, error);
-	if (log != NULL)
+	if (log != NULL && log->len > 0)
 		imap_conn_wire_log(conn, "C:", "%s", log->str);
 	return ok;
 }

@@ -151,6 +151,7 @@ conn_flush_some(struct mh_imap_conn *conn, GError **error)
 {
 	gssize n = imap_net_write(&conn->net, conn->out, conn->out_len, error);
 
+	/* With nothing of ours left, the call only pushes pending compressed bytes. */
 	if (n < 0)
 		return false;
 	if (n > 0) {
@@ -182,7 +183,7 @@ conn_read_raw(struct mh_imap_conn *conn, GError **error)
 bool
 imap_conn_flush(struct mh_imap_conn *conn, GError **error)
 {
-	while (conn->out_len > 0) {
+	while (conn->out_len > 0 || imap_net_has_output(&conn->net)) {
 		int ready = imap_net_poll(&conn->net, true, conn->set.read_timeout_ms, error);
 
 		if (ready < 0)
@@ -480,6 +481,7 @@ conn_parse_input(struct mh_imap_conn *conn, GError **error)
 static bool
 conn_pump(struct mh_imap_conn *conn, GError **error)
 {
+	bool want_write;
 	int ready;
 
 	if (conn->in_pos < conn->in->len)
@@ -490,11 +492,11 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 		conn->wake = false;
 		return true;
 	}
+	want_write = conn->out_len > 0 || imap_net_has_output(&conn->net);
 	if (imap_net_pending(&conn->net)) {
 		ready = POLLIN;
 	} else {
-		ready = imap_net_poll(&conn->net, conn->out_len > 0, conn->set.read_timeout_ms,
-		                      error);
+		ready = imap_net_poll(&conn->net, want_write, conn->set.read_timeout_ms, error);
 		if (ready < 0)
 			return false;
 		if (ready == 0) {
@@ -504,7 +506,7 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 			return false;
 		}
 	}
-	if ((ready & POLLOUT) && conn->out_len > 0 && !conn_flush_some(conn, error))
+	if ((ready & POLLOUT) && want_write && !conn_flush_some(conn, error))
 		return false;
 	if ((ready & POLLIN) && !conn_read_raw(conn, error))
 		return false;
@@ -624,6 +626,36 @@ conn_starttls(struct mh_imap_conn *conn, GError **error)
 	conn->secure = true;
 	conn->starttls_done = true;
 	return mh_imap_capability(conn, error);
+}
+
+bool
+mh_imap_conn_compress(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_cmd *cmd;
+	GError *local = NULL;
+	bool ok;
+
+	if (conn->net.compress || !mh_imap_conn_has_cap(conn, "COMPRESS=DEFLATE"))
+		return true;
+	cmd = mh_imap_cmd_new(0, "COMPRESS DEFLATE");
+	conn->hold_input = true;
+	ok = mh_imap_cmd_run(conn, cmd, NULL, error);
+	conn->hold_input = false;
+	if (!ok) {
+		g_prefix_error(error, "%s: COMPRESS refused: ", imap_conn_label(conn));
+		return false;
+	}
+	/* What arrived after the OK is compressed already: hand it to the inflater. */
+	if (!imap_net_start_compress(&conn->net, conn->in->data + conn->in_pos,
+	                             conn->in->len - conn->in_pos, &local)) {
+		imap_conn_fail(conn, local);
+		g_propagate_error(error, local);
+		return false;
+	}
+	g_byte_array_set_size(conn->in, 0);
+	conn->in_pos = 0;
+	mh_log_debug(MH_LOG_CAT_IMAP, "%s: COMPRESS=DEFLATE on", imap_conn_label(conn));
+	return true;
 }
 
 static bool

@@ -285,8 +285,8 @@ imap_net_start_tls(struct imap_net *net, const char *host, bool insecure, const 
 	return true;
 }
 
-gssize
-imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error)
+static gssize
+net_raw_read(struct imap_net *net, void *buf, size_t len, GError **error)
 {
 	ssize_t n;
 
@@ -325,8 +325,8 @@ imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error)
 	return -1;
 }
 
-gssize
-imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error)
+static gssize
+net_raw_write(struct imap_net *net, const void *buf, size_t len, GError **error)
 {
 	ssize_t n;
 
@@ -359,9 +359,143 @@ imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error
 	return -1;
 }
 
+/* --- COMPRESS=DEFLATE (RFC 4978) --- */
+
+#define ZIN_SIZE (64 * 1024)
+
+bool
+imap_net_start_compress(struct imap_net *net, const void *pending, size_t len, GError **error)
+{
+	memset(&net->zin, 0, sizeof(net->zin));
+	memset(&net->zout, 0, sizeof(net->zout));
+	if (inflateInit2(&net->zin, -15) != Z_OK) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL, "cannot start inflate");
+		return false;
+	}
+	if (deflateInit2(&net->zout, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+	                 Z_DEFAULT_STRATEGY) != Z_OK) {
+		inflateEnd(&net->zin);
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL, "cannot start deflate");
+		return false;
+	}
+	net->zin_buf = g_malloc(MAX(ZIN_SIZE, len));
+	memcpy(net->zin_buf, pending, len);
+	net->zin.next_in = net->zin_buf;
+	net->zin.avail_in = (uInt)len;
+	net->compress = true;
+	return true;
+}
+
+/* Writes what deflate produced and is still waiting; false on a broken connection. */
+static bool
+net_zflush(struct imap_net *net, GError **error)
+{
+	while (net->zout_pos < net->zout_len) {
+		gssize n = net_raw_write(net, net->zout_buf + net->zout_pos,
+		                         net->zout_len - net->zout_pos, error);
+
+		if (n < 0)
+			return false;
+		if (n == 0)
+			return true;
+		net->zout_pos += (size_t)n;
+	}
+	net->zout_pos = net->zout_len = 0;
+	return true;
+}
+
+bool
+imap_net_has_output(const struct imap_net *net)
+{
+	return net->compress && net->zout_pos < net->zout_len;
+}
+
+static gssize
+net_z_write(struct imap_net *net, const void *buf, size_t len, GError **error)
+{
+	size_t need;
+
+	if (!net_zflush(net, error))
+		return -1;
+	if (net->zout_pos < net->zout_len || len == 0)
+		return 0;
+	need = deflateBound(&net->zout, len) + 64;
+	if (need > net->zout_cap) {
+		g_free(net->zout_buf);
+		net->zout_buf = g_malloc(need);
+		net->zout_cap = need;
+	}
+	net->zout.next_in = (Bytef *)buf;
+	net->zout.avail_in = (uInt)len;
+	net->zout.next_out = net->zout_buf;
+	net->zout.avail_out = (uInt)net->zout_cap;
+	if (deflate(&net->zout, Z_SYNC_FLUSH) != Z_OK || net->zout.avail_in != 0) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL, "deflate failed");
+		return -1;
+	}
+	net->zout_len = net->zout_cap - net->zout.avail_out;
+	net->zout_pos = 0;
+	return net_zflush(net, error) ? (gssize)len : -1;
+}
+
+static gssize
+net_z_read(struct imap_net *net, void *buf, size_t len, GError **error)
+{
+	for (;;) {
+		size_t produced;
+		uInt before;
+		int rc;
+
+		if (net->zin.avail_in == 0 && !net->zin_full) {
+			gssize n = net_raw_read(net, net->zin_buf, ZIN_SIZE, error);
+
+			if (n <= 0)
+				return n;
+			net->zin.next_in = net->zin_buf;
+			net->zin.avail_in = (uInt)n;
+		}
+		before = net->zin.avail_in;
+		net->zin.next_out = buf;
+		net->zin.avail_out = (uInt)len;
+		rc = inflate(&net->zin, Z_SYNC_FLUSH);
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			g_set_error(
+				error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+				"protocol error: the compressed stream from the server is corrupt");
+			return -1;
+		}
+		produced = len - net->zin.avail_out;
+		net->zin_full = net->zin.avail_out == 0;
+		if (produced > 0)
+			return (gssize)produced;
+		if (net->zin.avail_in == before && net->zin.avail_in > 0) {
+			g_set_error(
+				error, MH_IMAP_ERROR, MH_IMAP_ERROR_PROTOCOL,
+				"protocol error: the compressed stream from the server stalled");
+			return -1;
+		}
+	}
+}
+
+gssize
+imap_net_read(struct imap_net *net, void *buf, size_t len, GError **error)
+{
+	return net->compress ? net_z_read(net, buf, len, error)
+	                     : net_raw_read(net, buf, len, error);
+}
+
+gssize
+imap_net_write(struct imap_net *net, const void *buf, size_t len, GError **error)
+{
+	return net->compress ? net_z_write(net, buf, len, error)
+	                     : net_raw_write(net, buf, len, error);
+}
+
 bool
 imap_net_pending(const struct imap_net *net)
 {
+	if (net->compress && (net->zin.avail_in > 0 || net->zin_full))
+		return true;
 	return net->ssl != NULL && SSL_pending(net->ssl) > 0;
 }
 
@@ -397,6 +531,15 @@ imap_net_tls_version(const struct imap_net *net)
 void
 imap_net_close(struct imap_net *net)
 {
+	if (net->compress) {
+		inflateEnd(&net->zin);
+		deflateEnd(&net->zout);
+		g_clear_pointer(&net->zin_buf, g_free);
+		g_clear_pointer(&net->zout_buf, g_free);
+		net->zout_cap = net->zout_len = net->zout_pos = 0;
+		net->compress = false;
+		net->zin_full = false;
+	}
 	if (net->ssl != NULL) {
 		SSL_free(net->ssl);
 		net->ssl = NULL;

@@ -4,6 +4,7 @@
 #define MH_IMAP_PRIVATE_H
 
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #include "imap.h"
 
@@ -16,6 +17,14 @@ struct imap_net {
 	bool loopback;         /* the connected peer is a loopback address */
 	bool read_wants_write; /* the last SSL_read asked for POLLOUT */
 	char peer[64];         /* numeric address, for messages */
+	/* COMPRESS=DEFLATE (RFC 4978): raw deflate both ways once started */
+	bool compress;
+	z_stream zin;            /* inflates what the server sends */
+	z_stream zout;           /* deflates what we send */
+	unsigned char *zin_buf;  /* owned; compressed bytes read, not yet inflated */
+	unsigned char *zout_buf; /* owned; compressed bytes not yet written */
+	size_t zout_cap, zout_len, zout_pos;
+	bool zin_full; /* inflate filled the caller's buffer: more may be waiting */
 };
 
 bool imap_net_connect(struct imap_net *net, const char *host, uint16_t port, unsigned timeout_ms,
@@ -41,6 +50,13 @@ bool imap_net_pending(const struct imap_net *net);
 int imap_net_poll(struct imap_net *net, bool want_write, unsigned timeout_ms, GError **error);
 
 const char *imap_net_tls_version(const struct imap_net *net);
+
+/* Starts COMPRESS=DEFLATE; @pending holds bytes already read after the server's OK,
+ * which are compressed already. */
+bool imap_net_start_compress(struct imap_net *net, const void *pending, size_t len, GError **error);
+
+/* Whether compressed output is still waiting to be written (write with len 0 pushes it). */
+bool imap_net_has_output(const struct imap_net *net);
 
 void imap_net_close(struct imap_net *net);
 

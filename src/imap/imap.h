@@ -26,16 +26,23 @@ enum mh_imap_tls_mode {
 	MH_IMAP_TLS_NONE,     /* cleartext, explicitly asked for (--notls) */
 };
 
+enum mh_imap_compress {
+	MH_IMAP_COMPRESS_AUTO, /* COMPRESS=DEFLATE when offered, except on loopback */
+	MH_IMAP_COMPRESS_OFF,
+	MH_IMAP_COMPRESS_ON, /* when offered, loopback included */
+};
+
 struct mh_imap_settings {
 	const char *host; /* name or address literal */
 	uint16_t port;    /* 0 = 993 for IMPLICIT, else 143 */
 	enum mh_imap_tls_mode tls;
-	bool insecure;               /* skip certificate and host name checks */
-	const char *cafile;          /* trust these CAs instead of the system store */
-	unsigned connect_timeout_ms; /* 0 = 30 s */
-	unsigned read_timeout_ms;    /* 0 = 120 s (servers delay failed logins 15 s) */
-	unsigned max_pipeline;       /* commands in flight at once; 0 = 16 */
-	const char *label;           /* prefix for log lines, e.g. "host1"; may be NULL */
+	bool insecure;                  /* skip certificate and host name checks */
+	const char *cafile;             /* trust these CAs instead of the system store */
+	unsigned connect_timeout_ms;    /* 0 = 30 s */
+	unsigned read_timeout_ms;       /* 0 = 120 s (servers delay failed logins 15 s) */
+	unsigned max_pipeline;          /* commands in flight at once; 0 = 16 */
+	const char *label;              /* prefix for log lines, e.g. "host1"; may be NULL */
+	enum mh_imap_compress compress; /* for mh_imap_conn_compress() callers */
 	struct mh_imap_parser_limits limits;
 };
 
@@ -96,6 +103,9 @@ bool mh_imap_conn_connect(struct mh_imap_conn *conn, GError **error);
  * mechanism fits, MH_IMAP_ERROR_AUTH with the server's text when refused. */
 bool mh_imap_conn_login(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
                         GError **error);
+
+/* Starts COMPRESS=DEFLATE (RFC 4978) when the server offers it; a no-op otherwise. */
+bool mh_imap_conn_compress(struct mh_imap_conn *conn, GError **error);
 
 /* Sends LOGOUT, waits for the answer (briefly), closes. */
 void mh_imap_conn_logout(struct mh_imap_conn *conn);

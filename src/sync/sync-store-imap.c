@@ -43,6 +43,10 @@ imap_store_connect(struct mh_store *st, GError **error)
 	if (!mh_imap_conn_connect(si->conn, error) ||
 	    !mh_imap_conn_login(si->conn, &si->cred, error))
 		return false;
+	if ((si->set.compress == MH_IMAP_COMPRESS_ON ||
+	     (si->set.compress == MH_IMAP_COMPRESS_AUTO && !mh_imap_conn_is_loopback(si->conn))) &&
+	    !mh_imap_conn_compress(si->conn, error))
+		return false;
 	if (mh_imap_conn_has_cap(si->conn, "UTF8=ACCEPT"))
 		return mh_imap_enable(si->conn, "UTF8=ACCEPT", error);
 	return true;
