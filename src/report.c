@@ -140,8 +140,6 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 	if (skipped > 0)
 		fprintf(out, "Skipped on purpose: %u messages (see the log or the report).\n",
 		        skipped);
-	if (dry)
-		return;
 	if (t->missing == 0 && t->failed == 0)
 		fprintf(out,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
@@ -197,6 +195,7 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 int
 mh_report_exit_code(const struct mh_sync_result *r, bool dry)
 {
+	(void)dry;
 	struct mh_sync_folder_result t;
 
 	report_totals(r, &t);
@@ -208,8 +207,8 @@ mh_report_exit_code(const struct mh_sync_result *r, bool dry)
 		return MH_EXIT_APPEND;
 	if (t.failed > 0)
 		return MH_EXIT_MESSAGES;
-	if (!dry && t.missing > 0)
-		return MH_EXIT_FAILURE;
+	if (t.missing > 0)
+		return MH_EXIT_FAILURE; /* also with --dry: differences remain */
 	return MH_EXIT_OK;
 }
 

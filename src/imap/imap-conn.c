@@ -822,6 +822,12 @@ imap_conn_settings(const struct mh_imap_conn *conn)
 	return &conn->set;
 }
 
+const GPtrArray *
+mh_imap_conn_literal_siblings(const struct mh_imap_conn *conn)
+{
+	return mh_imap_parser_literal_siblings(conn->parser);
+}
+
 void
 mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn, const struct mh_imap_literal_sink *sink)
 {

@@ -541,6 +541,13 @@ mh_imap_parser_free(struct mh_imap_parser *p)
 	g_free(p);
 }
 
+const GPtrArray *
+mh_imap_parser_literal_siblings(const struct mh_imap_parser *p)
+{
+	g_return_val_if_fail(p != NULL, NULL);
+	return p->stack != NULL && p->stack->len > 0 ? p->stack->pdata[p->stack->len - 1] : NULL;
+}
+
 void
 mh_imap_parser_set_sink(struct mh_imap_parser *p, const struct mh_imap_literal_sink *sink)
 {

@@ -110,6 +110,11 @@ void mh_imap_parser_free(struct mh_imap_parser *p);
 /* Installs (or with NULL removes) the literal sink; @sink is copied. */
 void mh_imap_parser_set_sink(struct mh_imap_parser *p, const struct mh_imap_literal_sink *sink);
 
+/* Inside a sink's begin(): the arguments parsed so far in the list that holds the literal
+ * (for a FETCH body: "UID", "7", ..., "BODY[]"), so the sink can tell which message the
+ * body belongs to. Borrowed; meaningless outside begin(). */
+const GPtrArray *mh_imap_parser_literal_siblings(const struct mh_imap_parser *p);
+
 /* Feeds @len bytes. Sets *consumed_r to the bytes used; on MH_PARSE_DONE that may be
  * fewer than @len, and the rest must be fed again after mh_imap_parser_take().
  * Feeding while a response is ready and not taken is a caller bug. Lines end with

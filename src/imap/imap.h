@@ -140,6 +140,10 @@ bool mh_imap_conn_utf8(const struct mh_imap_conn *conn);
 void mh_imap_conn_set_literal_sink(struct mh_imap_conn *conn,
                                    const struct mh_imap_literal_sink *sink);
 
+/* Inside a literal sink's begin(): the arguments before the literal in its list (see
+ * mh_imap_parser_literal_siblings()). */
+const GPtrArray *mh_imap_conn_literal_siblings(const struct mh_imap_conn *conn);
+
 /* --- commands and the queue (imap-conn.c) --- */
 
 /* Returns a new command; @fmt is printf-like text after the tag ("SELECT", "NOOP").

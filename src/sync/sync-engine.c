@@ -239,6 +239,27 @@ engine_apply_folders(struct engine *e, struct mh_plan *plan, struct side *dst, G
 	return true;
 }
 
+/* Deletes one destination folder; a folder already gone (an implicit parent that went
+ * with its children) is fine, a refusal is a warning. */
+static bool
+engine_delete_folder(struct engine *e, struct mh_store *dst, const char *name, GError **error)
+{
+	GError *local = NULL;
+
+	if (dst->ops->delete_folder(dst, name, &local)) {
+		g_ptr_array_add(e->result->deleted_folders, g_strdup(name));
+		return true;
+	}
+	if (local->domain == MH_IMAP_ERROR && local->code == MH_IMAP_ERROR_NO) {
+		if (strstr(local->message, "[NONEXISTENT]") == NULL)
+			mh_log(MH_LOG_WARN, "%s", local->message);
+		g_error_free(local);
+		return true;
+	}
+	g_propagate_error(error, local);
+	return false;
+}
+
 /* --delete2folders: destination folders no source folder maps to (never INBOX nor a
  * parent of a mapped folder). */
 static bool
@@ -260,15 +281,17 @@ engine_delete_folders(struct engine *e, struct mh_plan *plan, struct side *dst, 
 		GHashTableIter it;
 		gpointer key;
 
-		if (strcmp(f->name, "INBOX") == 0 || g_hash_table_contains(keep, f->name))
+		if (strcmp(f->name, "INBOX") == 0 || g_hash_table_contains(keep, f->name) ||
+		    (f->attrs & MH_IMAP_ATTR_NONEXISTENT))
 			continue;
 		g_hash_table_iter_init(&it, keep);
 		while (!parent && g_hash_table_iter_next(&it, &key, NULL))
 			parent = f->sep != '\0' && g_str_has_prefix(key, prefix);
 		if (parent)
 			continue;
-		g_ptr_array_add(e->result->deleted_folders, g_strdup(f->name));
-		if (!e->opts->dry && !dst->st->ops->delete_folder(dst->st, f->name, error))
+		if (e->opts->dry)
+			g_ptr_array_add(e->result->deleted_folders, g_strdup(f->name));
+		else if (!engine_delete_folder(e, dst->st, f->name, error))
 			return false;
 	}
 	return true;

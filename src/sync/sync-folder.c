@@ -873,7 +873,9 @@ folder_run_all(struct folder_run *fr, GError **error)
 		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
 			return false;
 	}
-	return folder_record_state(fr, true, error);
+	/* The counters that let the next run skip this folder are recorded only when it is
+	 * complete: an interrupted or failed folder is looked at again. */
+	return folder_record_state(fr, res->missing == 0 && res->failed == 0, error);
 }
 
 bool

@@ -247,39 +247,61 @@ imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items, m
 
 /* --- bodies --- */
 
+struct body_ctx;
+
 struct body_req {
+	struct body_ctx *bc; /* borrowed */
 	uint32_t uid;
 	bool got_body;
 };
 
 struct body_ctx {
+	struct mh_imap_conn *conn; /* borrowed */
 	const struct mh_store_body_sink *sink;
-	GQueue reqs; /* struct body_req *, in the order sent */
-	bool streaming;
+	GQueue reqs;  /* struct body_req *, requested and not yet answered */
+	bool discard; /* the literal being read belongs to no request */
 };
+
+/* The request a FETCH body belongs to, by the UID before it in the same response.
+ * Servers may answer pipelined commands in any order (Dovecot runs them in parallel), so
+ * the order of the commands says nothing. */
+static struct body_req *
+body_find_req(struct body_ctx *bc)
+{
+	const GPtrArray *siblings = mh_imap_conn_literal_siblings(bc->conn);
+	uint64_t uid = 0;
+
+	if (siblings == NULL || !mh_imap_arg_get_uint64(mh_imap_list_lookup(siblings, "UID"), &uid))
+		return NULL;
+	for (GList *l = bc->reqs.head; l != NULL; l = l->next) {
+		struct body_req *req = l->data;
+
+		if (req->uid == uid && !req->got_body)
+			return req;
+	}
+	return NULL;
+}
 
 static bool
 on_body_literal_begin(void *ctx, const struct mh_imap_response *resp, const char *prev_atom,
                       uint64_t size)
 {
 	struct body_ctx *bc = ctx;
+	struct body_req *req;
 
 	if (resp->kind != MH_IMAP_RESP_UNTAGGED || g_strcmp0(resp->name, "FETCH") != 0 ||
 	    prev_atom == NULL || g_ascii_strncasecmp(prev_atom, "BODY[]", 6) != 0)
 		return false;
-	/* Responses come in the order of the commands; the oldest command still without a
-	 * body is the one this literal belongs to. */
-	for (GList *l = bc->reqs.head; l != NULL; l = l->next) {
-		struct body_req *req = l->data;
-
-		if (!req->got_body) {
-			req->got_body = true;
-			bc->streaming = true;
-			bc->sink->begin(bc->sink->ctx, req->uid, size);
-			return true;
-		}
+	req = body_find_req(bc);
+	bc->discard = req == NULL;
+	if (req == NULL) {
+		mh_log(MH_LOG_WARN, "the server sent a message body without the UID it belongs "
+		                    "to before it; skipping it");
+		return true;
 	}
-	return false;
+	req->got_body = true;
+	bc->sink->begin(bc->sink->ctx, req->uid, size);
+	return true;
 }
 
 static void
@@ -287,7 +309,8 @@ on_body_literal_data(void *ctx, const unsigned char *data, size_t len)
 {
 	struct body_ctx *bc = ctx;
 
-	bc->sink->data(bc->sink->ctx, data, len);
+	if (!bc->discard)
+		bc->sink->data(bc->sink->ctx, data, len);
 }
 
 static void
@@ -295,21 +318,21 @@ on_body_literal_end(void *ctx)
 {
 	struct body_ctx *bc = ctx;
 
-	bc->streaming = false;
-	bc->sink->end(bc->sink->ctx);
+	if (!bc->discard)
+		bc->sink->end(bc->sink->ctx);
+	bc->discard = false;
 }
 
 static void
 on_body_fetch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
                    const GError *error, void *ctx)
 {
-	struct body_ctx *bc = ctx;
-	struct body_req *req = g_queue_pop_head(&bc->reqs);
+	struct body_req *req = ctx;
+	struct body_ctx *bc = req->bc;
 
 	(void)conn;
 	(void)tagged;
-	if (req == NULL)
-		return;
+	g_queue_remove(&bc->reqs, req);
 	if (!req->got_body && error == NULL)
 		bc->sink->missing(bc->sink->ctx, req->uid);
 	g_free(req);
@@ -320,7 +343,7 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
                         const struct mh_store_body_sink *sink, GError **error)
 {
 	struct mh_imap_conn *conn = store_imap(st)->conn;
-	struct body_ctx bc = {.sink = sink};
+	struct body_ctx bc = {.conn = conn, .sink = sink};
 	struct mh_imap_literal_sink lsink = {
 		.begin = on_body_literal_begin,
 		.data = on_body_literal_data,
@@ -335,16 +358,19 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 		struct body_req *req = g_new0(struct body_req, 1);
 		struct mh_imap_cmd *cmd;
 
+		req->bc = &bc;
 		req->uid = g_array_index(uids, guint32, i);
 		g_queue_push_tail(&bc.reqs, req);
-		cmd = mh_imap_cmd_new(0, "UID FETCH %u (BODY.PEEK[])", req->uid);
-		mh_imap_cmd_set_callbacks(cmd, NULL, on_body_fetch_done, &bc);
+		cmd = mh_imap_cmd_new(0, "UID FETCH %u (UID BODY.PEEK[])", req->uid);
+		mh_imap_cmd_set_callbacks(cmd, NULL, on_body_fetch_done, req);
 		mh_imap_cmd_submit(conn, cmd);
 		ok = mh_imap_conn_wait_below(conn, BODY_FETCH_DEPTH, error);
 	}
 	if (ok)
 		ok = mh_imap_conn_drain(conn, error);
 	mh_imap_conn_set_literal_sink(conn, NULL);
+	/* Commands still queued (after a failure) were completed by the connection, which
+	 * freed their requests; nothing is left in bc.reqs then. */
 	g_queue_clear_full(&bc.reqs, g_free);
 	return ok;
 }
