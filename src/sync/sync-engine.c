@@ -158,6 +158,30 @@ engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 	g_free(args);
 }
 
+/* The folders that need a worker: containers and folders unchanged on both sides since
+ * the last run are settled here with STATUS alone, so an unchanged rerun opens no
+ * further connections. */
+static GPtrArray *
+engine_changed_folders(struct engine *e, struct mh_store *src, struct mh_store *dst)
+{
+	GPtrArray *work = g_ptr_array_new();
+	struct sync_worker w = {.opts = e->opts, .src = src, .dst = dst, .progress = e->progress};
+
+	if (!e->opts->dry && !e->opts->verify_only && !e->opts->delete1 && !e->opts->delete2)
+		w.state = mh_state_open(e->opts->state_path, NULL);
+	for (guint i = 0; i < e->result->folders->len; i++) {
+		struct mh_sync_folder_result *res = e->result->folders->pdata[i];
+
+		if (res->container_only ||
+		    (w.state != NULL && sync_folder_check_unchanged(&w, res)))
+			g_atomic_int_inc(&e->progress->folders_done);
+		else
+			g_ptr_array_add(work, res);
+	}
+	mh_state_close(w.state);
+	return work;
+}
+
 /* --- planning --- */
 
 static struct mh_sync_folder_result *
@@ -343,8 +367,10 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	ok = engine_connect(src.st, error) && engine_connect(dst.st, error) &&
 	     engine_prepare(&e, &src, &dst, error);
 	if (ok && !opts->justfolders) {
-		e.work = e.result->folders;
-		engine_run_workers(&e, src.st, dst.st);
+		e.work = engine_changed_folders(&e, src.st, dst.st);
+		if (e.work->len > 0)
+			engine_run_workers(&e, src.st, dst.st);
+		g_ptr_array_unref(e.work);
 	}
 	src.st->ops->close(src.st);
 	dst.st->ops->close(dst.st);

@@ -879,6 +879,23 @@ folder_run_all(struct folder_run *fr, GError **error)
 }
 
 bool
+sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res)
+{
+	struct folder_run fr = {.w = w, .res = res};
+	g_autoptr(GError) error = NULL;
+	bool unchanged = false;
+
+	if (w->state != NULL && !res->container_only && folder_open(&fr, &error) &&
+	    res->unchanged) {
+		folder_fill_unchanged(&fr);
+		unchanged = true;
+	}
+	res->unchanged = unchanged;
+	folder_run_clear(&fr);
+	return unchanged;
+}
+
+bool
 sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,
             GError **error)
 {

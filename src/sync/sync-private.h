@@ -46,6 +46,10 @@ struct sync_copy {
 bool sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,
                  GError **error);
 
+/* Whether the folder pair is unchanged since the last run on both sides (STATUS only);
+ * then fills @res with what the state knows. Errors count as "changed". */
+bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res);
+
 /* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined. */
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
 
