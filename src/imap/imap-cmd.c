@@ -157,9 +157,32 @@ imap_folder_from_list(struct mh_imap_conn *conn, const struct mh_imap_response *
 }
 
 struct list_ctx {
-	const char *verb;  /* "LIST", "XLIST", "LSUB" */
-	GHashTable *byraw; /* raw name -> struct mh_imap_folder *, owned */
+	const char *verb;   /* "LIST", "XLIST", "LSUB" */
+	GHashTable *byraw;  /* raw name -> struct mh_imap_folder *, owned */
+	GHashTable *status; /* UTF-8 name -> struct mh_imap_status_info *, with LIST-STATUS */
 };
+
+static void status_parse_items(const struct mh_imap_arg *items, struct mh_imap_status_info *info);
+static const char *status_items(struct mh_imap_conn *conn);
+
+/* A STATUS response inside LIST-STATUS (RFC 5819). */
+static void
+list_on_status(struct mh_imap_conn *conn, struct list_ctx *lc, const struct mh_imap_response *r)
+{
+	const char *raw = NULL;
+	struct mh_imap_status_info *info;
+	char *name;
+
+	if (!mh_imap_arg_get_nstring(args_nth(r->args, 0), &raw, NULL) || raw == NULL)
+		return;
+	name = g_ascii_strcasecmp(raw, "INBOX") == 0 ? g_strdup("INBOX")
+	                                             : imap_conn_decode_mailbox(conn, raw, NULL);
+	if (name == NULL)
+		return;
+	info = g_new0(struct mh_imap_status_info, 1);
+	status_parse_items(args_nth(r->args, 1), info);
+	g_hash_table_replace(lc->status, name, info);
+}
 
 static bool
 on_list_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
@@ -167,6 +190,11 @@ on_list_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, vo
 	struct list_ctx *lc = ctx;
 	struct mh_imap_folder *f, *old;
 
+	if (r->status == MH_IMAP_STATUS_NONE && lc->status != NULL &&
+	    g_strcmp0(r->name, "STATUS") == 0) {
+		list_on_status(conn, lc, r);
+		return true;
+	}
 	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, lc->verb) != 0)
 		return false;
 	f = imap_folder_from_list(conn, r);
@@ -231,21 +259,26 @@ list_take_sorted(GHashTable *byraw)
 	return out;
 }
 
-bool
-mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
-             GPtrArray **folders_r, GError **error)
+static bool
+imap_list_all(struct mh_imap_conn *conn, const char *reference, const char *pattern,
+              GPtrArray **folders_r, GHashTable **status_r, GError **error)
 {
 	struct list_ctx lc = {.verb = "LIST"};
 	bool special_use = mh_imap_conn_has_cap(conn, "SPECIAL-USE");
+	bool extended = special_use && mh_imap_conn_has_cap(conn, "LIST-EXTENDED");
+	g_autofree char *tail = NULL;
 	bool ok;
 
+	if (status_r != NULL && mh_imap_conn_has_cap(conn, "LIST-STATUS")) {
+		lc.status = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		tail = g_strdup_printf(" RETURN (%sSTATUS (%s))", extended ? "SPECIAL-USE " : "",
+		                       status_items(conn));
+	} else if (extended) {
+		tail = g_strdup(" RETURN (SPECIAL-USE)");
+	}
 	lc.byraw = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 	                                 (GDestroyNotify)mh_imap_folder_free);
-	ok = list_run(conn, &lc, reference, pattern,
-	              special_use && mh_imap_conn_has_cap(conn, "LIST-EXTENDED")
-	                      ? " RETURN (SPECIAL-USE)"
-	                      : NULL,
-	              error);
+	ok = list_run(conn, &lc, reference, pattern, tail, error);
 	if (ok && !special_use && mh_imap_conn_has_cap(conn, "XLIST")) {
 		lc.verb = "XLIST";
 		ok = list_run(conn, &lc, reference, pattern, NULL, error);
@@ -253,7 +286,25 @@ mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *patte
 	if (ok)
 		*folders_r = list_take_sorted(lc.byraw);
 	g_hash_table_destroy(lc.byraw);
+	if (status_r != NULL)
+		*status_r = ok ? lc.status : NULL;
+	if (!ok && lc.status != NULL)
+		g_hash_table_destroy(lc.status);
 	return ok;
+}
+
+bool
+mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
+             GPtrArray **folders_r, GError **error)
+{
+	return imap_list_all(conn, reference, pattern, folders_r, NULL, error);
+}
+
+bool
+mh_imap_list_status(struct mh_imap_conn *conn, const char *reference, const char *pattern,
+                    GPtrArray **folders_r, GHashTable **status_r, GError **error)
+{
+	return imap_list_all(conn, reference, pattern, folders_r, status_r, error);
 }
 
 bool
@@ -487,8 +538,15 @@ on_status_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, 
 	(void)conn;
 	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "STATUS") != 0)
 		return false;
+	status_parse_items(items, info);
+	return true;
+}
+
+static void
+status_parse_items(const struct mh_imap_arg *items, struct mh_imap_status_info *info)
+{
 	if (items == NULL || items->type != MH_IMAP_ARG_LIST)
-		return true;
+		return;
 	info->messages = arg_u32(mh_imap_list_lookup(items->list, "MESSAGES"));
 	info->uidnext = arg_u32(mh_imap_list_lookup(items->list, "UIDNEXT"));
 	info->uidvalidity = arg_u32(mh_imap_list_lookup(items->list, "UIDVALIDITY"));
@@ -496,7 +554,21 @@ on_status_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, 
 	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "HIGHESTMODSEQ"),
 	                       &info->highestmodseq);
 	mh_imap_arg_get_uint64(mh_imap_list_lookup(items->list, "SIZE"), &info->size);
-	return true;
+}
+
+/* The STATUS items mailhaul asks for on @conn. */
+static const char *
+status_items(struct mh_imap_conn *conn)
+{
+	bool modseq = mh_imap_conn_has_cap(conn, "CONDSTORE");
+	bool size = mh_imap_conn_has_cap(conn, "STATUS=SIZE");
+
+	if (modseq && size)
+		return "MESSAGES UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE";
+	if (modseq)
+		return "MESSAGES UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ";
+	return size ? "MESSAGES UIDNEXT UIDVALIDITY UNSEEN SIZE"
+	            : "MESSAGES UIDNEXT UIDVALIDITY UNSEEN";
 }
 
 bool
@@ -507,9 +579,7 @@ mh_imap_status(struct mh_imap_conn *conn, const char *mailbox, struct mh_imap_st
 
 	memset(info_r, 0, sizeof(*info_r));
 	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
-	mh_imap_cmd_add(cmd, " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s%s)",
-	                mh_imap_conn_has_cap(conn, "CONDSTORE") ? " HIGHESTMODSEQ" : "",
-	                mh_imap_conn_has_cap(conn, "STATUS=SIZE") ? " SIZE" : "");
+	mh_imap_cmd_add(cmd, " (%s)", status_items(conn));
 	mh_imap_cmd_set_callbacks(cmd, on_status_untagged, NULL, info_r);
 	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
 		g_prefix_error(error, "STATUS %s failed: ", mailbox);

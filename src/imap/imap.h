@@ -252,6 +252,12 @@ char *mh_imap_attrs_to_string(unsigned attrs);
 bool mh_imap_list(struct mh_imap_conn *conn, const char *reference, const char *pattern,
                   GPtrArray **folders_r, GError **error);
 
+/* LIST, and with LIST-STATUS (RFC 5819) each selectable folder's STATUS in the same
+ * round trip: *status_r maps UTF-8 names to struct mh_imap_status_info * (caller frees),
+ * or is NULL when the server lacks LIST-STATUS. */
+bool mh_imap_list_status(struct mh_imap_conn *conn, const char *reference, const char *pattern,
+                         GPtrArray **folders_r, GHashTable **status_r, GError **error);
+
 /* LSUB: the subscribed folders' UTF-8 names (caller frees the array). */
 bool mh_imap_lsub(struct mh_imap_conn *conn, GPtrArray **names_r, GError **error);
 

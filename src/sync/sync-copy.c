@@ -41,18 +41,27 @@ copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 	       error->message);
 }
 
+/* Writes the recorded copies in one short transaction: never one held across network
+ * I/O, which would make the other workers wait for the lock. */
 static void
 copy_commit_maybe(struct sync_copy *c, bool force)
 {
 	g_autoptr(GError) error = NULL;
+	bool ok;
 
-	if (c->w->state == NULL || (!force && ++c->since_commit < COMMIT_EVERY))
+	if (c->w->state == NULL || c->pending->len == 0 ||
+	    (!force && c->pending->len < COMMIT_EVERY))
 		return;
-	c->since_commit = 0;
-	if (!mh_state_commit(c->w->state, &error) || !mh_state_begin(c->w->state, &error)) {
-		if (c->fatal == NULL)
-			c->fatal = g_error_copy(error);
-	}
+	ok = mh_state_begin(c->w->state, &error);
+	for (guint i = 0; ok && i < c->pending->len; i++)
+		ok = mh_state_msg_put(c->w->state, c->folder_id, c->pending->pdata[i], &error);
+	if (ok)
+		ok = mh_state_commit(c->w->state, &error);
+	else
+		mh_state_rollback(c->w->state);
+	g_ptr_array_set_size(c->pending, 0);
+	if (!ok && c->fatal == NULL)
+		c->fatal = g_error_copy(error);
 }
 
 struct append_rec {
@@ -67,25 +76,20 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 {
 	struct append_rec *rec = ctx;
 	struct sync_copy *c = rec->c;
-	g_autoptr(GError) serr = NULL;
-
 	(void)uidvalidity;
 	if (error != NULL) {
 		copy_record_failure(c, rec->msg->uid, error);
 	} else {
-		struct mh_state_msg m = {
-			.src_uid = rec->msg->uid,
-			.dst_uid = uid,
-			.flags = rec->flags,
-			.fingerprint = rec->msg->fingerprint,
-			.size = rec->msg->size,
-		};
+		struct mh_state_msg *m = g_new0(struct mh_state_msg, 1);
 
+		m->src_uid = rec->msg->uid;
+		m->dst_uid = uid;
+		m->flags = g_strdup(rec->flags);
+		m->fingerprint = g_strdup(rec->msg->fingerprint);
+		m->size = rec->msg->size;
 		c->res->copied++;
 		c->res->copied_bytes += rec->size;
-		if (c->w->state != NULL &&
-		    !mh_state_msg_put(c->w->state, c->folder_id, &m, &serr) && c->fatal == NULL)
-			c->fatal = g_error_copy(serr);
+		g_ptr_array_add(c->pending, m);
 		copy_commit_maybe(c, false);
 	}
 	g_free(rec->flags);
@@ -191,6 +195,7 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	}
 	if (uids->len == 0)
 		return true;
+	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
 	for (guint i = 0; i < uids->len; i += 50) {
 		guint n = MIN(50, uids->len - i);
 		g_autoptr(GArray) part = g_array_sized_new(false, false, sizeof(guint32), n);
@@ -210,6 +215,10 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		local = g_steal_pointer(&c->fatal);
 	g_clear_error(&c->fatal);
 	copy_commit_maybe(c, true);
+	g_clear_pointer(&c->pending, g_ptr_array_unref);
+	if (local == NULL && c->fatal != NULL)
+		local = g_steal_pointer(&c->fatal);
+	g_clear_error(&c->fatal);
 	if (local != NULL) {
 		g_propagate_error(error, local);
 		return false;

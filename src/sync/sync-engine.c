@@ -158,22 +158,36 @@ engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 	g_free(args);
 }
 
+struct side {
+	struct mh_store *st;
+	GPtrArray *folders;    /* struct mh_imap_folder * */
+	GPtrArray *subscribed; /* char * */
+	GHashTable *boxes;     /* name -> struct mh_store_box *, when LIST gave counters */
+	char *prefix;
+	char sep;
+};
+
 /* The folders that need a worker: containers and folders unchanged on both sides since
  * the last run are settled here with STATUS alone, so an unchanged rerun opens no
  * further connections. */
 static GPtrArray *
-engine_changed_folders(struct engine *e, struct mh_store *src, struct mh_store *dst)
+engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 {
 	GPtrArray *work = g_ptr_array_new();
-	struct sync_worker w = {.opts = e->opts, .src = src, .dst = dst, .progress = e->progress};
+	struct sync_worker w = {
+		.opts = e->opts, .src = src->st, .dst = dst->st, .progress = e->progress};
 
 	if (!e->opts->dry && !e->opts->verify_only && !e->opts->delete1 && !e->opts->delete2)
 		w.state = mh_state_open(e->opts->state_path, NULL);
 	for (guint i = 0; i < e->result->folders->len; i++) {
 		struct mh_sync_folder_result *res = e->result->folders->pdata[i];
+		const struct mh_store_box *sbox =
+			src->boxes != NULL ? g_hash_table_lookup(src->boxes, res->src_name) : NULL;
+		const struct mh_store_box *dbox =
+			dst->boxes != NULL ? g_hash_table_lookup(dst->boxes, res->dst_name) : NULL;
 
 		if (res->container_only ||
-		    (w.state != NULL && sync_folder_check_unchanged(&w, res)))
+		    (w.state != NULL && sync_folder_check_unchanged(&w, res, sbox, dbox)))
 			g_atomic_int_inc(&e->progress->folders_done);
 		else
 			g_ptr_array_add(work, res);
@@ -198,26 +212,19 @@ engine_folder_result(const struct mh_plan_entry *pe)
 	return r;
 }
 
-struct side {
-	struct mh_store *st;
-	GPtrArray *folders;    /* struct mh_imap_folder * */
-	GPtrArray *subscribed; /* char * */
-	char *prefix;
-	char sep;
-};
-
 static void
 side_clear(struct side *s)
 {
 	g_clear_pointer(&s->folders, g_ptr_array_unref);
 	g_clear_pointer(&s->subscribed, g_ptr_array_unref);
+	g_clear_pointer(&s->boxes, g_hash_table_unref);
 	g_clear_pointer(&s->prefix, g_free);
 }
 
 static bool
 side_list(struct side *s, GError **error)
 {
-	if (!s->st->ops->list(s->st, &s->folders, &s->subscribed, error) ||
+	if (!s->st->ops->list(s->st, &s->folders, &s->subscribed, &s->boxes, error) ||
 	    !s->st->ops->namespace(s->st, &s->prefix, &s->sep, error)) {
 		g_prefix_error(error, "%s: ", s->st->label);
 		return false;
@@ -257,7 +264,13 @@ engine_apply_folders(struct engine *e, struct mh_plan *plan, struct side *dst, G
 			return false;
 	}
 	for (guint i = 0; write && i < subs->len; i++) {
-		if (!dst->st->ops->subscribe(dst->st, subs->pdata[i], error))
+		const char *name = subs->pdata[i];
+		guint at;
+
+		if (dst->subscribed != NULL &&
+		    g_ptr_array_find_with_equal_func(dst->subscribed, name, g_str_equal, &at))
+			continue; /* already subscribed */
+		if (!dst->st->ops->subscribe(dst->st, name, error))
 			return false;
 	}
 	return true;
@@ -367,7 +380,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	ok = engine_connect(src.st, error) && engine_connect(dst.st, error) &&
 	     engine_prepare(&e, &src, &dst, error);
 	if (ok && !opts->justfolders) {
-		e.work = engine_changed_folders(&e, src.st, dst.st);
+		e.work = engine_changed_folders(&e, &src, &dst);
 		if (e.work->len > 0)
 			engine_run_workers(&e, src.st, dst.st);
 		g_ptr_array_unref(e.work);

@@ -229,6 +229,26 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 	}
 }
 
+/* --- short state transactions --- */
+
+static bool
+state_begin(struct sync_worker *w, GError **error)
+{
+	return w->state == NULL || mh_state_begin(w->state, error);
+}
+
+/* Commits when @ok, else rolls back; returns @ok and the commit's outcome. */
+static bool
+state_end(struct sync_worker *w, bool ok, GError **error)
+{
+	if (w->state == NULL)
+		return ok;
+	if (ok)
+		return mh_state_commit(w->state, error);
+	mh_state_rollback(w->state);
+	return false;
+}
+
 /* --- identity by fingerprint --- */
 
 struct match_ctx {
@@ -299,6 +319,8 @@ folder_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown,
 			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
 		g_queue_push_tail(q, d);
 	}
+	if (!state_begin(w, error))
+		return false;
 	for (guint i = 0; i < src_h->len; i++) {
 		struct sync_msg *h = src_h->pdata[i];
 		struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
@@ -310,8 +332,11 @@ folder_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown,
 		m->fingerprint = g_strdup(h->fingerprint);
 		match_record(mc, m, g_queue_pop_head(q), &local);
 	}
-	if (local != NULL) {
-		g_propagate_error(error, local);
+	if (!state_end(w, local == NULL, local == NULL ? &local : NULL)) {
+		g_propagate_error(error, local != NULL
+		                                 ? local
+		                                 : g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+		                                               "cannot record matches"));
 		return false;
 	}
 	if (mc->res->matched > 0)
@@ -357,8 +382,10 @@ folder_sync_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 	struct sync_worker *w = mc->w;
 	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                                     (GDestroyNotify)g_array_unref);
+	g_autoptr(GArray) changed = g_array_new(false, false, sizeof(guint32));
 	GHashTableIter it;
 	gpointer key, value;
+	bool ok;
 
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
@@ -378,11 +405,7 @@ folder_sync_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 			g_hash_table_insert(groups, g_strdup(want),
 			                    group = g_array_new(false, false, sizeof(guint32)));
 		g_array_append_val(group, e->dst_uid);
-		if (w->state != NULL && !w->opts->dry &&
-		    !mh_state_msg_set_flags(w->state, mc->folder_id, m->uid, want, error)) {
-			g_free(want);
-			return false;
-		}
+		g_array_append_val(changed, m->uid);
 		g_free(e->flags);
 		e->flags = want;
 	}
@@ -394,7 +417,16 @@ folder_sync_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 		if (!w->opts->dry && !store_in_chunks(w->dst, uids, key, false, error))
 			return false;
 	}
-	return true;
+	if (w->state == NULL || w->opts->dry || changed->len == 0)
+		return true;
+	ok = state_begin(w, error);
+	for (guint i = 0; ok && i < changed->len; i++) {
+		guint32 uid = g_array_index(changed, guint32, i);
+		const struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(uid));
+
+		ok = mh_state_msg_set_flags(w->state, mc->folder_id, uid, e->flags, error);
+	}
+	return state_end(w, ok, ok ? error : NULL);
 }
 
 static GHashTable *
@@ -548,6 +580,8 @@ struct folder_run {
 	GHashTable *by_uid; /* uid -> struct sync_msg * */
 	GHashTable *map;    /* uid -> struct mh_state_msg * */
 	GArray *dst_uids;
+	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
+	const struct mh_store_box *pre_dst;
 };
 
 static void
@@ -570,6 +604,13 @@ map_new(void)
 	return g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)mh_state_msg_free);
 }
 
+static void
+box_copy_counters(struct mh_store_box *to, const struct mh_store_box *from)
+{
+	*to = *from;
+	to->permanentflags = NULL;
+}
+
 /* Reads both sides' counters and the state; true with res->unchanged when nothing to do. */
 static bool
 folder_open(struct folder_run *fr, GError **error)
@@ -578,9 +619,16 @@ folder_open(struct folder_run *fr, GError **error)
 	struct mh_sync_folder_result *res = fr->res;
 	GError *local = NULL;
 
-	if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
+	if (fr->pre_src != NULL)
+		box_copy_counters(&fr->sstat, fr->pre_src);
+	else if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
 		return false;
-	fr->dst_exists = w->dst->ops->status(w->dst, res->dst_name, &fr->dstat, &local);
+	if (fr->pre_dst != NULL) {
+		box_copy_counters(&fr->dstat, fr->pre_dst);
+		fr->dst_exists = true;
+	} else {
+		fr->dst_exists = w->dst->ops->status(w->dst, res->dst_name, &fr->dstat, &local);
+	}
 	if (!fr->dst_exists) {
 		if (sync_error_is_fatal(local) || (!w->opts->dry && !w->opts->verify_only)) {
 			g_propagate_error(error, local);
@@ -697,14 +745,18 @@ folder_load_map(struct folder_run *fr, GError **error)
 		if (dst_gone || (src_gone && !w->opts->delete2))
 			g_array_append_val(stale, e->src_uid);
 	}
+	if (stale->len > 0 && !state_begin(w, error))
+		return false;
 	for (guint i = 0; i < stale->len; i++) {
 		guint32 uid = g_array_index(stale, guint32, i);
 
 		g_hash_table_remove(fr->map, GUINT_TO_POINTER(uid));
-		if (w->state != NULL && !mh_state_msg_delete(w->state, fr->sf.id, uid, error))
+		if (w->state != NULL && !mh_state_msg_delete(w->state, fr->sf.id, uid, error)) {
+			state_end(w, false, NULL);
 			return false;
+		}
 	}
-	return true;
+	return stale->len == 0 || state_end(w, true, error);
 }
 
 static GArray *
@@ -879,9 +931,10 @@ folder_run_all(struct folder_run *fr, GError **error)
 }
 
 bool
-sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res)
+sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res,
+                            const struct mh_store_box *src_box, const struct mh_store_box *dst_box)
 {
-	struct folder_run fr = {.w = w, .res = res};
+	struct folder_run fr = {.w = w, .res = res, .pre_src = src_box, .pre_dst = dst_box};
 	g_autoptr(GError) error = NULL;
 	bool unchanged = false;
 
@@ -904,17 +957,9 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	GError *local = NULL;
 	bool ok;
 
-	if (w->state != NULL && !mh_state_begin(w->state, error))
-		return false;
+	/* State writes happen in short transactions of their own (never across network
+	 * I/O); what was copied is recorded whatever fails afterwards. */
 	ok = folder_run_all(&fr, &local);
-	/* What was copied stays recorded whatever failed afterwards. */
-	if (w->state != NULL && !mh_state_commit(w->state, ok ? &local : NULL)) {
-		mh_state_rollback(w->state);
-		ok = false;
-		if (local == NULL)
-			local = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
-			                    "cannot save the sync state");
-	}
 	if (folder_id != NULL)
 		*folder_id = fr.sf.id;
 	folder_run_clear(&fr);

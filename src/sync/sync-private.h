@@ -33,8 +33,8 @@ struct sync_copy {
 	int64_t folder_id;
 	const struct mh_store_box *dst_box;
 	GHashTable *by_uid; /* borrowed; uid -> struct sync_msg * */
-	unsigned since_commit;
-	GError *fatal; /* owned; a connection failed: stop the folder */
+	GPtrArray *pending; /* owned; struct mh_state_msg * answered, not yet written */
+	GError *fatal;      /* owned; a connection failed: stop the folder */
 	/* the message being streamed */
 	struct sync_msg *cur;
 	bool discard;
@@ -47,8 +47,11 @@ bool sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64
                  GError **error);
 
 /* Whether the folder pair is unchanged since the last run on both sides (STATUS only);
- * then fills @res with what the state knows. Errors count as "changed". */
-bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res);
+ * then fills @res with what the state knows. Errors count as "changed". @src_box and
+ * @dst_box, when not NULL, are counters just read (LIST-STATUS) that spare a STATUS. */
+bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_result *res,
+                                 const struct mh_store_box *src_box,
+                                 const struct mh_store_box *dst_box);
 
 /* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined. */
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);

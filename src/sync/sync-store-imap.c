@@ -26,6 +26,15 @@ store_imap(struct mh_store *st)
 }
 
 void
+mh_store_box_free(struct mh_store_box *box)
+{
+	if (box == NULL)
+		return;
+	mh_store_box_clear(box);
+	g_free(box);
+}
+
+void
 mh_store_box_clear(struct mh_store_box *box)
 {
 	if (box->permanentflags != NULL)
@@ -62,18 +71,45 @@ imap_store_close(struct mh_store *st)
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 }
 
+static struct mh_store_box *
+box_from_status(const struct mh_imap_status_info *info, bool size_known)
+{
+	struct mh_store_box *box = g_new0(struct mh_store_box, 1);
+
+	box->exists = info->messages;
+	box->uidvalidity = info->uidvalidity;
+	box->uidnext = info->uidnext;
+	box->highestmodseq = info->highestmodseq;
+	box->size = info->size;
+	box->size_known = size_known;
+	return box;
+}
+
 static bool
 imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
-                GError **error)
+                GHashTable **boxes_r, GError **error)
 {
 	struct store_imap *si = store_imap(st);
+	g_autoptr(GHashTable) status = NULL;
+	GHashTableIter it;
+	gpointer key, value;
 
-	if (!mh_imap_list(si->conn, "", "*", folders_r, error))
+	*boxes_r = NULL;
+	if (!mh_imap_list_status(si->conn, "", "*", folders_r, &status, error))
 		return false;
 	if (!mh_imap_lsub(si->conn, subscribed_r, error)) {
 		g_clear_pointer(folders_r, g_ptr_array_unref);
 		return false;
 	}
+	if (status == NULL)
+		return true;
+	*boxes_r = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                 (GDestroyNotify)mh_store_box_free);
+	g_hash_table_iter_init(&it, status);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		g_hash_table_insert(
+			*boxes_r, g_strdup(key),
+			box_from_status(value, mh_imap_conn_has_cap(si->conn, "STATUS=SIZE")));
 	return true;
 }
 

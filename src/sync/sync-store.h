@@ -65,12 +65,17 @@ struct mh_store_box {
 
 void mh_store_box_clear(struct mh_store_box *box);
 
+/* Frees a box from a list's *boxes_r. */
+void mh_store_box_free(struct mh_store_box *box);
+
 struct mh_store_ops {
 	bool (*connect)(struct mh_store *st, GError **error);
 	void (*close)(struct mh_store *st);
-	/* Folders (struct mh_imap_folder *) and the subscribed names (char *), owned. */
+	/* Folders (struct mh_imap_folder *) and the subscribed names (char *), owned; and,
+	 * where the server can say so in the same round trip, each folder's counters
+	 * (*boxes_r: name -> struct mh_store_box *, owned; else NULL). */
 	bool (*list)(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
-	             GError **error);
+	             GHashTable **boxes_r, GError **error);
 	/* The personal namespace: prefix (caller frees) and separator. */
 	bool (*namespace)(struct mh_store *st, char **prefix_r, char *sep_r, GError **error);
 	/* Counters without selecting: exists, uidvalidity, uidnext, highestmodseq, size. */
