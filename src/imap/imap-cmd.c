@@ -801,18 +801,27 @@ on_fetch_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, v
 }
 
 bool
-mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
-                  mh_imap_fetch_cb *cb, void *ctx, GError **error)
+mh_imap_uid_fetch_since(struct mh_imap_conn *conn, const char *uidset, const char *items,
+                        uint64_t changedsince, mh_imap_fetch_cb *cb, void *ctx, GError **error)
 {
 	struct fetch_ctx fc = {.cb = cb, .ctx = ctx};
 	struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "UID FETCH %s (%s)", uidset, items);
 
+	if (changedsince > 0)
+		mh_imap_cmd_add(cmd, " (CHANGEDSINCE %" G_GUINT64_FORMAT ")", changedsince);
 	mh_imap_cmd_set_callbacks(cmd, on_fetch_untagged, NULL, &fc);
 	if (!mh_imap_cmd_run(conn, cmd, NULL, error)) {
 		g_prefix_error(error, "UID FETCH failed: ");
 		return false;
 	}
 	return true;
+}
+
+bool
+mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
+                  mh_imap_fetch_cb *cb, void *ctx, GError **error)
+{
+	return mh_imap_uid_fetch_since(conn, uidset, items, 0, cb, ctx, error);
 }
 
 /* --- APPEND, CREATE, SUBSCRIBE, STORE, EXPUNGE --- */

@@ -333,6 +333,12 @@ typedef void mh_imap_fetch_cb(struct mh_imap_conn *conn, uint32_t number, const 
 bool mh_imap_uid_fetch(struct mh_imap_conn *conn, const char *uidset, const char *items,
                        mh_imap_fetch_cb *cb, void *ctx, GError **error);
 
+/* UID FETCH with the CONDSTORE modifier (CHANGEDSINCE @changedsince, RFC 7162) when
+ * @changedsince is not 0: only messages changed after that modification sequence. */
+bool mh_imap_uid_fetch_since(struct mh_imap_conn *conn, const char *uidset, const char *items,
+                             uint64_t changedsince, mh_imap_fetch_cb *cb, void *ctx,
+                             GError **error);
+
 /* APPEND @message to @mailbox with @flags ("\Seen $Label", may be NULL or "") and
  * @internaldate (NULL: the server's clock). *uidvalidity_r and *uid_r get APPENDUID's
  * values, or 0 when the server does not say. */

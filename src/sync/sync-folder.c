@@ -102,7 +102,7 @@ msg_cmp(gconstpointer a, gconstpointer b)
 /* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
 static GPtrArray *
 folder_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
-                 GError **error)
+                 uint64_t changedsince, GError **error)
 {
 	struct meta_load ml = {
 		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
@@ -110,7 +110,7 @@ folder_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool u
 		.use_size = use_size,
 	};
 
-	if (!st->ops->fetch_meta(st, uidset, items, on_meta, &ml, error)) {
+	if (!st->ops->fetch_meta(st, uidset, items, changedsince, on_meta, &ml, error)) {
 		g_ptr_array_free(ml.msgs, true);
 		return NULL;
 	}
@@ -128,7 +128,7 @@ folder_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool u
 
 	while (i < uids->len) {
 		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
-		GPtrArray *part = folder_list_msgs(st, set, items, use_size, error);
+		GPtrArray *part = folder_list_msgs(st, set, items, use_size, 0, error);
 
 		if (part == NULL) {
 			g_ptr_array_free(all, true);
@@ -257,6 +257,7 @@ struct match_ctx {
 	int64_t folder_id;
 	GHashTable *map;       /* src uid -> struct mh_state_msg * (owned) */
 	GHashTable *by_uid;    /* src uid -> struct sync_msg * (borrowed) */
+	GHashTable *src_uids;  /* every UID now in the source folder (borrowed) */
 	GHashTable *dst_taken; /* dst uids accounted for */
 	const struct mh_store_box *dst_box;
 };
@@ -452,7 +453,7 @@ folder_delete2(struct match_ctx *mc, const GArray *dst_uids, GError **error)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct mh_state_msg *e = value;
 
-		if (g_hash_table_contains(mc->by_uid, GUINT_TO_POINTER(e->src_uid)))
+		if (g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
 			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
 	}
 	for (guint i = 0; i < dst_uids->len; i++) {
@@ -487,7 +488,7 @@ folder_delete1(struct match_ctx *mc, GError **error)
 
 		if (e->dst_uid != 0 &&
 		    g_hash_table_contains(present, GUINT_TO_POINTER(e->dst_uid)) &&
-		    g_hash_table_contains(mc->by_uid, GUINT_TO_POINTER(e->src_uid)))
+		    g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
 			g_array_append_val(doomed, e->src_uid);
 	}
 	mc->res->deleted_src += doomed->len;
@@ -541,7 +542,7 @@ folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArr
 		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
 			return false;
 		mh_store_box_clear(&box);
-		dst = folder_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, error);
+		dst = folder_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
 		if (dst == NULL)
 			return false;
 	} else {
@@ -576,13 +577,17 @@ struct folder_run {
 	bool dst_exists;
 	struct mh_state_folder sf;
 	int found;
-	GPtrArray *msgs;    /* struct sync_msg * */
-	GHashTable *by_uid; /* uid -> struct sync_msg * */
-	GHashTable *map;    /* uid -> struct mh_state_msg * */
+	GPtrArray *msgs;      /* struct sync_msg * */
+	GHashTable *by_uid;   /* uid -> struct sync_msg * */
+	GHashTable *src_uids; /* every source UID (a set); msgs may list only some of them */
+	bool incremental;     /* msgs holds only new and changed messages (CONDSTORE) */
+	GHashTable *map;      /* uid -> struct mh_state_msg * */
 	GArray *dst_uids;
 	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
 	const struct mh_store_box *pre_dst;
 };
+
+static bool folder_list_unmapped(struct folder_run *fr, GError **error);
 
 static void
 folder_run_clear(struct folder_run *fr)
@@ -593,6 +598,7 @@ folder_run_clear(struct folder_run *fr)
 	mh_store_box_clear(&fr->dstat);
 	mh_state_folder_clear(&fr->sf);
 	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
+	g_clear_pointer(&fr->src_uids, g_hash_table_unref);
 	g_clear_pointer(&fr->msgs, g_ptr_array_unref);
 	g_clear_pointer(&fr->map, g_hash_table_unref);
 	g_clear_pointer(&fr->dst_uids, g_array_unref);
@@ -737,7 +743,7 @@ folder_load_map(struct folder_run *fr, GError **error)
 	g_hash_table_iter_init(&it, fr->map);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct mh_state_msg *e = value;
-		bool src_gone = !g_hash_table_contains(fr->by_uid, GUINT_TO_POINTER(e->src_uid));
+		bool src_gone = !g_hash_table_contains(fr->src_uids, GUINT_TO_POINTER(e->src_uid));
 		bool dst_gone = e->dst_uid != 0 &&
 		                !g_hash_table_contains(dst_set, GUINT_TO_POINTER(e->dst_uid));
 
@@ -823,12 +829,13 @@ folder_count_missing(struct folder_run *fr)
 		g_hash_table_add(
 			skipped,
 			GUINT_TO_POINTER(((struct mh_sync_skip *)fr->res->skipped->pdata[i])->uid));
-	fr->res->missing = 0;
-	for (guint i = 0; i < fr->msgs->len; i++) {
-		struct sync_msg *m = fr->msgs->pdata[i];
+	GHashTableIter it;
+	gpointer key;
 
-		if (!g_hash_table_contains(fr->map, GUINT_TO_POINTER(m->uid)) &&
-		    !g_hash_table_contains(skipped, GUINT_TO_POINTER(m->uid)))
+	fr->res->missing = 0;
+	g_hash_table_iter_init(&it, fr->src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		if (!g_hash_table_contains(fr->map, key) && !g_hash_table_contains(skipped, key))
 			fr->res->missing++;
 	}
 }
@@ -841,7 +848,11 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	const struct mh_sync_options *o = w->opts;
 	g_autoptr(GHashTable) hits = NULL;
 	g_autoptr(GArray) unknown = NULL;
-	struct match_ctx mc = {.w = w, .res = fr->res, .by_uid = fr->by_uid, .dst_box = &fr->dbox};
+	struct match_ctx mc = {.w = w,
+	                       .res = fr->res,
+	                       .by_uid = fr->by_uid,
+	                       .src_uids = fr->src_uids,
+	                       .dst_box = &fr->dbox};
 
 	fr->dst_uids = g_array_new(false, false, sizeof(guint32));
 	if (fr->dst_exists) {
@@ -849,7 +860,8 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 		if (!w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error))
 			return false;
 	}
-	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error))
+	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error) ||
+	    !folder_list_unmapped(fr, error))
 		return false;
 	mc.folder_id = fr->sf.id;
 	mc.map = fr->map;
@@ -883,6 +895,149 @@ fail:
 	return false;
 }
 
+static void
+folder_index_msgs(struct folder_run *fr)
+{
+	g_ptr_array_sort(fr->msgs, msg_cmp);
+	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
+	fr->by_uid = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < fr->msgs->len; i++) {
+		struct sync_msg *m = fr->msgs->pdata[i];
+
+		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
+	}
+}
+
+/* Adds @more to fr->msgs, a message listed twice keeping its newest flags. */
+static void
+folder_merge_msgs(struct folder_run *fr, GPtrArray *more)
+{
+	for (guint i = 0; i < more->len; i++) {
+		struct sync_msg *m = more->pdata[i];
+		struct sync_msg *old = g_hash_table_lookup(fr->by_uid, GUINT_TO_POINTER(m->uid));
+
+		if (old != NULL) {
+			g_free(old->flags);
+			old->flags = g_steal_pointer(&m->flags);
+			continue;
+		}
+		g_ptr_array_add(fr->msgs, m);
+		more->pdata[i] = NULL;
+		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
+	}
+	g_ptr_array_set_free_func(more, (GDestroyNotify)sync_msg_free);
+}
+
+/* With CONDSTORE and a previous run in the same UIDVALIDITY, lists only what is new
+ * (UIDs from the last UIDNEXT on) and what changed (CHANGEDSINCE the last
+ * HIGHESTMODSEQ), plus the set of all UIDs (ESEARCH), instead of every message. */
+static bool
+folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	g_autofree char *new_set = g_strdup_printf("%u:*", fr->sf.src_uidnext);
+	g_autoptr(GArray) all = NULL;
+	g_autoptr(GPtrArray) changed = NULL;
+
+	if (!w->src->ops->search(w->src, "ALL", &all, error))
+		return false;
+	fr->src_uids = uid_set_of(all);
+	if (all->len == 0) {
+		fr->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+		folder_index_msgs(fr);
+		return true;
+	}
+	fr->msgs = folder_list_msgs(w->src, new_set, items, w->opts->size_in_identity, 0, error);
+	if (fr->msgs == NULL)
+		return false;
+	folder_index_msgs(fr);
+	changed = folder_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, false,
+	                           fr->sf.src_highestmodseq, error);
+	if (changed == NULL)
+		return false;
+	/* "N:*" names the last message even when N is past it: that one is known and only
+	 * gets its flags compared. */
+	folder_merge_msgs(fr, changed);
+	g_ptr_array_sort(fr->msgs, msg_cmp);
+	return true;
+}
+
+static bool
+folder_list_source(struct folder_run *fr, unsigned items, GError **error)
+{
+	struct sync_worker *w = fr->w;
+
+	fr->incremental = fr->found == 1 && !w->opts->verify_only && fr->sf.src_uidnext > 0 &&
+	                  fr->sf.src_highestmodseq > 0 && fr->sbox.highestmodseq > 0 &&
+	                  fr->sf.src_uidvalidity == fr->sbox.uidvalidity;
+	if (fr->incremental)
+		return folder_list_incremental(fr, items, error);
+	fr->msgs = fr->sbox.exists > 0
+	                   ? folder_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, 0,
+	                                      error)
+	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	if (fr->msgs == NULL)
+		return false;
+	folder_index_msgs(fr);
+	fr->src_uids = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < fr->msgs->len; i++)
+		g_hash_table_add(fr->src_uids,
+		                 GUINT_TO_POINTER(((struct sync_msg *)fr->msgs->pdata[i])->uid));
+	return true;
+}
+
+/* In an incremental listing, source messages with no record and not listed (a copy that
+ * failed last time, a destination message deleted since) are listed now. */
+static bool
+folder_list_unmapped(struct folder_run *fr, GError **error)
+{
+	g_autoptr(GArray) want = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) more = NULL;
+	GHashTableIter it;
+	gpointer key;
+
+	if (!fr->incremental)
+		return true;
+	g_hash_table_iter_init(&it, fr->src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		if (!g_hash_table_contains(fr->map, key) && !g_hash_table_contains(fr->by_uid, key))
+			g_array_append_val(want, uid);
+	}
+	if (want->len == 0)
+		return true;
+	g_array_sort(want, uid_cmp);
+	more = folder_list_uids(fr->w->src, want,
+	                        MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE,
+	                        fr->w->opts->size_in_identity, error);
+	if (more == NULL)
+		return false;
+	folder_merge_msgs(fr, more);
+	g_ptr_array_sort(fr->msgs, msg_cmp);
+	return true;
+}
+
+/* The source's message count and size for the table. */
+static void
+folder_count_source(struct folder_run *fr)
+{
+	struct mh_sync_folder_result *res = fr->res;
+	GHashTableIter it;
+	gpointer key;
+
+	res->src_count = g_hash_table_size(fr->src_uids);
+	res->src_bytes = 0;
+	g_hash_table_iter_init(&it, fr->src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const struct sync_msg *m = g_hash_table_lookup(fr->by_uid, key);
+		const struct mh_state_msg *e =
+			fr->map != NULL ? g_hash_table_lookup(fr->map, key) : NULL;
+
+		res->src_bytes += m != NULL ? m->size : e != NULL ? e->size : 0;
+	}
+}
+
 static bool
 folder_run_all(struct folder_run *fr, GError **error)
 {
@@ -900,24 +1055,15 @@ folder_run_all(struct folder_run *fr, GError **error)
 		return false;
 	if (w->opts->verify_only)
 		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
-	fr->msgs =
-		fr->sbox.exists > 0
-			? folder_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, error)
-			: g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-	if (fr->msgs == NULL)
+	if (!folder_list_source(fr, items, error))
 		return false;
-	fr->by_uid = g_hash_table_new(NULL, NULL);
-	for (guint i = 0; i < fr->msgs->len; i++) {
-		struct sync_msg *m = fr->msgs->pdata[i];
-
-		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
-		res->src_count++;
-		res->src_bytes += m->size;
-	}
-	if (w->opts->verify_only)
+	if (w->opts->verify_only) {
+		folder_count_source(fr);
 		return folder_compare(w, res, fr->msgs, fr->dst_exists, error);
+	}
 	if (!folder_sync_messages(fr, error))
 		return false;
+	folder_count_source(fr);
 	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, error))
 		return false;
 	if (w->opts->delete1 && !w->opts->dry) {

@@ -261,8 +261,8 @@ on_meta_fetch(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items
 }
 
 static bool
-imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items, mh_store_meta_cb *cb,
-                      void *ctx, GError **error)
+imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
+                      uint64_t changedsince, mh_store_meta_cb *cb, void *ctx, GError **error)
 {
 	struct meta_ctx mc = {.cb = cb, .ctx = ctx, .flags = g_string_new(NULL)};
 	g_autoptr(GString) what = g_string_new("UID");
@@ -276,7 +276,8 @@ imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items, m
 		g_string_append(what, " RFC822.SIZE");
 	if (items & MH_STORE_META_HEADERS)
 		g_string_append(what, " BODY.PEEK[HEADER.FIELDS (" MH_FINGERPRINT_FIELDS ")]");
-	ok = mh_imap_uid_fetch(store_imap(st)->conn, uidset, what->str, on_meta_fetch, &mc, error);
+	ok = mh_imap_uid_fetch_since(store_imap(st)->conn, uidset, what->str, changedsince,
+	                             on_meta_fetch, &mc, error);
 	g_string_free(mc.flags, true);
 	return ok;
 }
