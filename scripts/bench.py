@@ -491,7 +491,7 @@ def mbsync_config(path, src, dst, mode, state_dir):
                   'Port %d' % acc.server.port(mode),
                   'User %s' % USER,
                   'Pass "%s"' % acc.server.password(USER),
-                  'SSLType %s' % ('IMAPS' if mode == 'ssl' else 'STARTTLS'),
+                  'SSLType %s' % {'ssl': 'IMAPS', 'tls': 'STARTTLS', 'notls': 'None'}[mode],
                   'CertificateFile %s' % acc.server.cafile,
                   '']
     # The source is the near side; Push carries new messages and flag changes to the far
@@ -515,12 +515,15 @@ class _Conn:
         ctx = ssl.create_default_context(cafile=cafile)
         self.buf = bytearray()
         self.sock = socket.create_connection((host, port), timeout=120)
-        if mode != 'ssl':
+        if mode == 'notls':
+            self.line()
+        elif mode != 'ssl':
             self.line()
             self.send(b'S STARTTLS\r\n')
             while not self.line().startswith(b'S '):
                 pass
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
+        if mode != 'notls':
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         if mode == 'ssl':
             self.line()
         self.n = 0
@@ -923,7 +926,7 @@ class Bench:
         print('mailhaul benchmark: %d messages, %.1f MB%s; --jobs %d; %s; %d CPUs, %s busy '
               'just before the bench' % (
                   msgs, mbytes / MB, ' (with one 50 MB message)' if a.with_50mb else '',
-                  a.jobs, 'implicit TLS' if a.mode == 'ssl' else 'STARTTLS', os.cpu_count(),
+                  a.jobs, {'ssl': 'implicit TLS', 'tls': 'STARTTLS', 'notls': 'cleartext on loopback'}[a.mode], os.cpu_count(),
                   busy))
         if self.busy_before is not None and self.busy_before > 0.2:
             print('WARNING: other work was running on the machine: the times may not be '
@@ -1075,6 +1078,8 @@ def parse_args(argv):
     p.add_argument('--seed', type=int, default=1, help='corpus seed (default 1)')
     p.add_argument('--starttls', dest='mode', action='store_const', const='tls',
                    default='ssl', help='STARTTLS (--tls1/--tls2) instead of implicit TLS')
+    p.add_argument('--notls', dest='mode', action='store_const', const='notls',
+                   help='cleartext on loopback (--notls1/--notls2): no TLS cost in the figures')
     p.add_argument('--no-mbsync', action='store_true', help='skip the mbsync reference')
     p.add_argument('--no-copier', dest='copier', action='store_false',
                    help='skip the minimal copier reference')
