@@ -560,7 +560,7 @@ class _Conn:
 
     def readable(self):
         """True if the server has sent something not read yet."""
-        return bool(self.buf) or self.sock.pending() > 0 or \
+        return bool(self.buf) or getattr(self.sock, 'pending', lambda: 0)() > 0 or \
             bool(select.select([self.sock], [], [], 0)[0])
 
     def send(self, data):
