@@ -30,14 +30,16 @@ progress_print(struct mh_progress_display *d, bool final)
 	double mbs = (double)bytes / 1e6 / secs;
 	double rate = (double)done / secs;
 	g_autofree char *eta = NULL;
+	const char *current = final ? NULL : g_atomic_pointer_get(&d->p->current);
 
 	if (bytes > 0 && btotal > bytes)
 		eta = g_strdup_printf(", ETA %.0f s",
 		                      (double)(btotal - bytes) / ((double)bytes / secs));
 	fprintf(stderr,
-	        "%sfolders %d/%d, messages %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+	        "%s%s%sfolders %d/%d, messages %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
 	        ", %.1f/%.1f MB, %.0f msgs/s, %.1f MB/s%s%s",
-	        d->tty ? "\r\033[K" : "", g_atomic_int_get(&d->p->folders_done),
+	        d->tty ? "\r\033[K" : "", current != NULL ? current : "",
+	        current != NULL ? ": " : "", g_atomic_int_get(&d->p->folders_done),
 	        g_atomic_int_get(&d->p->folders_total), done, total, (double)bytes / 1e6,
 	        (double)btotal / 1e6, rate, mbs, eta != NULL ? eta : "",
 	        d->tty && !final ? "" : "\n");

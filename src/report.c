@@ -70,6 +70,24 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
 		g_free(cells[i]);
 }
 
+/* Terminal columns taken by @s: wide (East Asian) characters take two. */
+static long
+report_width(const char *s)
+{
+	long w = 0;
+
+	for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p))
+		w += g_unichar_iswide(g_utf8_get_char(p)) ? 2 : 1;
+	return w;
+}
+
+static void
+report_pad(FILE *out, long n)
+{
+	for (; n > 0; n--)
+		fputc(' ', out);
+}
+
 /* Prints @rows aligned; columns whose heading (row 0) is empty are left out. */
 static void
 report_print_rows(FILE *out, GPtrArray *rows)
@@ -81,16 +99,17 @@ report_print_rows(FILE *out, GPtrArray *rows)
 		char **cells = rows->pdata[r];
 
 		for (int c = 0; c < N_COLS; c++)
-			width[c] = MAX(width[c], g_utf8_strlen(cells[c], -1));
+			width[c] = MAX(width[c], report_width(cells[c]));
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		char **cells = rows->pdata[r];
-		long pad = width[0] - g_utf8_strlen(cells[0], -1);
-
-		fprintf(out, "%s%*s", cells[0], (int)pad, "");
+		fputs(cells[0], out);
+		report_pad(out, width[0] - report_width(cells[0]));
 		for (int c = 1; c < N_COLS; c++) {
-			if (*head[c] != '\0')
-				fprintf(out, "  %*s", (int)width[c], cells[c]);
+			if (*head[c] == '\0')
+				continue;
+			report_pad(out, 2 + width[c] - report_width(cells[c]));
+			fputs(cells[c], out);
 		}
 		fputc('\n', out);
 	}

@@ -77,6 +77,7 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 
 	if (res->container_only)
 		return;
+	g_atomic_pointer_set(&e->progress->current, res->src_name);
 	if (sync_folder(w, res, NULL, &error))
 		return;
 	mh_log(MH_LOG_WARN, "%s", error->message);

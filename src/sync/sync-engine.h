@@ -83,6 +83,7 @@ struct mh_sync_progress {
 	gint64 bytes_done;
 	gint folders_total;
 	gint folders_done;
+	const char *current; /* the folder a worker started last (borrowed from the result) */
 };
 
 /* Runs a sync (or, with verify_only, a comparison). Returns false only when nothing
