@@ -10,136 +10,6 @@
 #include "sync-fingerprint.h"
 #include "sync-private.h"
 
-#define UIDSET_MAX 1000
-
-void
-sync_msg_free(struct sync_msg *m)
-{
-	if (m == NULL)
-		return;
-	g_free(m->flags);
-	g_free(m->date);
-	g_free(m->fingerprint);
-	g_free(m);
-}
-
-static bool
-flag_listed(const GPtrArray *list, const char *flag)
-{
-	for (guint i = 0; list != NULL && i < list->len; i++) {
-		if (g_ascii_strcasecmp(list->pdata[i], flag) == 0)
-			return true;
-	}
-	return false;
-}
-
-static gint
-flag_cmp(gconstpointer a, gconstpointer b)
-{
-	return g_ascii_strcasecmp(*(char *const *)a, *(char *const *)b);
-}
-
-char *
-sync_flags_for_dest(const char *flags, const struct mh_store_box *box)
-{
-	g_auto(GStrv) words = g_strsplit(flags != NULL ? flags : "", " ", -1);
-	g_autoptr(GPtrArray) keep = g_ptr_array_new();
-	bool unrestricted = box == NULL || (box->permanentflags == NULL && !box->all_keywords) ||
-	                    (box->permanentflags->len == 0 && !box->all_keywords);
-	GString *out = g_string_new(NULL);
-
-	for (size_t i = 0; words[i] != NULL; i++) {
-		const char *f = words[i];
-
-		if (*f == '\0' || g_ascii_strcasecmp(f, "\\Recent") == 0)
-			continue;
-		if (!unrestricted && !flag_listed(box->permanentflags, f) &&
-		    (f[0] == '\\' || !box->all_keywords))
-			continue;
-		if (!flag_listed(keep, f))
-			g_ptr_array_add(keep, (char *)f);
-	}
-	g_ptr_array_sort(keep, flag_cmp);
-	for (guint i = 0; i < keep->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? " " : "", (char *)keep->pdata[i]);
-	return g_string_free(out, false);
-}
-
-/* --- listing --- */
-
-struct meta_load {
-	GPtrArray *msgs; /* struct sync_msg * */
-	bool fingerprints;
-	bool use_size;
-};
-
-static void
-on_meta(const struct mh_store_meta *m, void *ctx)
-{
-	struct meta_load *ml = ctx;
-	struct sync_msg *msg = g_new0(struct sync_msg, 1);
-
-	msg->uid = m->uid;
-	msg->size = m->size;
-	msg->flags = g_strdup(m->flags);
-	msg->date = g_strdup(m->date);
-	if (ml->fingerprints)
-		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
-		                                          m->headers != NULL ? m->headers_len : 0,
-		                                          m->size, ml->use_size);
-	g_ptr_array_add(ml->msgs, msg);
-}
-
-static gint
-msg_cmp(gconstpointer a, gconstpointer b)
-{
-	const struct sync_msg *x = *(struct sync_msg *const *)a;
-	const struct sync_msg *y = *(struct sync_msg *const *)b;
-
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
-static GPtrArray *
-folder_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
-                 uint64_t changedsince, GError **error)
-{
-	struct meta_load ml = {
-		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
-		.fingerprints = (items & MH_STORE_META_HEADERS) != 0,
-		.use_size = use_size,
-	};
-
-	if (!st->ops->fetch_meta(st, uidset, items, changedsince, on_meta, &ml, error)) {
-		g_ptr_array_free(ml.msgs, true);
-		return NULL;
-	}
-	g_ptr_array_sort(ml.msgs, msg_cmp);
-	return ml.msgs;
-}
-
-/* Lists the messages with UIDs @uids (fetched in ranges). */
-static GPtrArray *
-folder_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool use_size,
-                 GError **error)
-{
-	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-	guint i = 0;
-
-	while (i < uids->len) {
-		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
-		GPtrArray *part = folder_list_msgs(st, set, items, use_size, 0, error);
-
-		if (part == NULL) {
-			g_ptr_array_free(all, true);
-			return NULL;
-		}
-		g_ptr_array_extend_and_steal(all, part);
-	}
-	g_ptr_array_sort(all, msg_cmp);
-	return all;
-}
-
 /* --- small helpers --- */
 
 static void
@@ -229,274 +99,6 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 	}
 }
 
-/* --- short state transactions --- */
-
-static bool
-state_begin(struct sync_worker *w, GError **error)
-{
-	return w->state == NULL || mh_state_begin(w->state, error);
-}
-
-/* Commits when @ok, else rolls back; returns @ok and the commit's outcome. */
-static bool
-state_end(struct sync_worker *w, bool ok, GError **error)
-{
-	if (w->state == NULL)
-		return ok;
-	if (ok)
-		return mh_state_commit(w->state, error);
-	mh_state_rollback(w->state);
-	return false;
-}
-
-/* --- identity by fingerprint --- */
-
-struct match_ctx {
-	struct sync_worker *w;
-	struct mh_sync_folder_result *res;
-	int64_t folder_id;
-	GHashTable *map;       /* src uid -> struct mh_state_msg * (owned) */
-	GHashTable *by_uid;    /* src uid -> struct sync_msg * (borrowed) */
-	GHashTable *src_uids;  /* every UID now in the source folder (borrowed) */
-	GHashTable *dst_taken; /* dst uids accounted for */
-	const struct mh_store_box *dst_box;
-};
-
-static void
-match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *dst, GError **error)
-{
-	struct mh_state_msg *e = g_new0(struct mh_state_msg, 1);
-
-	e->src_uid = src->uid;
-	e->dst_uid = dst->uid;
-	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box);
-	e->fingerprint = g_strdup(src->fingerprint);
-	e->size = src->size;
-	src->copy = false;
-	mc->res->matched++;
-	g_hash_table_add(mc->dst_taken, GUINT_TO_POINTER(dst->uid));
-	if (mc->w->state != NULL && (error == NULL || *error == NULL))
-		mh_state_msg_put(mc->w->state, mc->folder_id, e, error);
-	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
-}
-
-/* Matches new source messages against destination messages nobody accounts for
- * (a first run into a non-empty destination, a lost state, a crash before a record),
- * counting multiplicity: each destination message answers for one source message. */
-static bool
-folder_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, GError **error)
-{
-	struct sync_worker *w = mc->w;
-	bool use_size = w->opts->size_in_identity;
-	g_autoptr(GArray) src_new = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GPtrArray) src_h = NULL;
-	g_autoptr(GPtrArray) dst_h = NULL;
-	g_autoptr(GHashTable) pool = NULL;
-	GError *local = NULL;
-
-	for (guint i = 0; i < msgs->len; i++) {
-		struct sync_msg *m = msgs->pdata[i];
-
-		if (m->copy)
-			g_array_append_val(src_new, m->uid);
-	}
-	if (src_new->len == 0 || dst_unknown->len == 0)
-		return true;
-	src_h = folder_list_uids(w->src, src_new, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
-	                         use_size, error);
-	if (src_h == NULL)
-		return false;
-	dst_h = folder_list_uids(w->dst, dst_unknown,
-	                         MH_STORE_META_FLAGS | MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
-	                         use_size, error);
-	if (dst_h == NULL)
-		return false;
-	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
-	for (guint i = 0; i < dst_h->len; i++) {
-		struct sync_msg *d = dst_h->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
-
-		if (q == NULL)
-			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
-		g_queue_push_tail(q, d);
-	}
-	if (!state_begin(w, error))
-		return false;
-	for (guint i = 0; i < src_h->len; i++) {
-		struct sync_msg *h = src_h->pdata[i];
-		struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
-		GQueue *q = g_hash_table_lookup(pool, h->fingerprint);
-
-		if (m == NULL || q == NULL || g_queue_is_empty(q))
-			continue;
-		g_free(m->fingerprint);
-		m->fingerprint = g_strdup(h->fingerprint);
-		match_record(mc, m, g_queue_pop_head(q), &local);
-	}
-	if (!state_end(w, local == NULL, local == NULL ? &local : NULL)) {
-		g_propagate_error(error, local != NULL
-		                                 ? local
-		                                 : g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
-		                                               "cannot record matches"));
-		return false;
-	}
-	if (mc->res->matched > 0)
-		mh_log_debug(MH_LOG_CAT_SYNC,
-		             "%s: %" G_GUINT64_FORMAT " messages already on the "
-		             "destination, found by fingerprint",
-		             mc->res->src_name, mc->res->matched);
-	return true;
-}
-
-/* --- flags and deletion --- */
-
-static gint
-uid_cmp(gconstpointer a, gconstpointer b)
-{
-	guint32 x = *(const guint32 *)a;
-	guint32 y = *(const guint32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool
-store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delete, GError **error)
-{
-	guint i = 0;
-
-	g_array_sort(uids, uid_cmp);
-	while (i < uids->len) {
-		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
-
-		if (delete ? !st->ops->delete_msgs(st, set, error)
-		           : !st->ops->set_flags(st, set, flags, error))
-			return false;
-	}
-	return true;
-}
-
-/* Carries flag changes from the source over to mapped destination messages (source wins),
- * grouping messages that get the same flags into one STORE. */
-static bool
-folder_sync_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
-{
-	struct sync_worker *w = mc->w;
-	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                                     (GDestroyNotify)g_array_unref);
-	g_autoptr(GArray) changed = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer key, value;
-	bool ok;
-
-	for (guint i = 0; i < msgs->len; i++) {
-		struct sync_msg *m = msgs->pdata[i];
-		struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(m->uid));
-		char *want;
-		GArray *group;
-
-		if (e == NULL || e->dst_uid == 0)
-			continue;
-		want = sync_flags_for_dest(m->flags, mc->dst_box);
-		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
-			g_free(want);
-			continue;
-		}
-		group = g_hash_table_lookup(groups, want);
-		if (group == NULL)
-			g_hash_table_insert(groups, g_strdup(want),
-			                    group = g_array_new(false, false, sizeof(guint32)));
-		g_array_append_val(group, e->dst_uid);
-		g_array_append_val(changed, m->uid);
-		g_free(e->flags);
-		e->flags = want;
-	}
-	g_hash_table_iter_init(&it, groups);
-	while (g_hash_table_iter_next(&it, &key, &value)) {
-		GArray *uids = value;
-
-		mc->res->flag_updates += uids->len;
-		if (!w->opts->dry && !store_in_chunks(w->dst, uids, key, false, error))
-			return false;
-	}
-	if (w->state == NULL || w->opts->dry || changed->len == 0)
-		return true;
-	ok = state_begin(w, error);
-	for (guint i = 0; ok && i < changed->len; i++) {
-		guint32 uid = g_array_index(changed, guint32, i);
-		const struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(uid));
-
-		ok = mh_state_msg_set_flags(w->state, mc->folder_id, uid, e->flags, error);
-	}
-	return state_end(w, ok, ok ? error : NULL);
-}
-
-static GHashTable *
-uid_set_of(const GArray *uids)
-{
-	GHashTable *set = g_hash_table_new(NULL, NULL);
-
-	for (guint i = 0; uids != NULL && i < uids->len; i++)
-		g_hash_table_add(set, GUINT_TO_POINTER(g_array_index(uids, guint32, i)));
-	return set;
-}
-
-/* --delete2: destination messages that answer for no current source message. */
-static bool
-folder_delete2(struct match_ctx *mc, const GArray *dst_uids, GError **error)
-{
-	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GHashTable) live = g_hash_table_new(NULL, NULL);
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, mc->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
-
-		if (g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
-			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
-	}
-	for (guint i = 0; i < dst_uids->len; i++) {
-		guint32 uid = g_array_index(dst_uids, guint32, i);
-
-		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
-			g_array_append_val(doomed, uid);
-	}
-	mc->res->deleted_dst += doomed->len;
-	if (doomed->len == 0 || mc->w->opts->dry)
-		return true;
-	return store_in_chunks(mc->w->dst, doomed, NULL, true, error);
-}
-
-/* --delete1: source messages whose copy is verified present on the destination. */
-static bool
-folder_delete1(struct match_ctx *mc, GError **error)
-{
-	struct sync_worker *w = mc->w;
-	g_autoptr(GArray) now = NULL;
-	g_autoptr(GHashTable) present = NULL;
-	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer value;
-
-	if (!w->dst->ops->search(w->dst, "ALL", &now, error))
-		return false;
-	present = uid_set_of(now);
-	g_hash_table_iter_init(&it, mc->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
-
-		if (e->dst_uid != 0 &&
-		    g_hash_table_contains(present, GUINT_TO_POINTER(e->dst_uid)) &&
-		    g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
-			g_array_append_val(doomed, e->src_uid);
-	}
-	mc->res->deleted_src += doomed->len;
-	if (doomed->len == 0 || w->opts->dry)
-		return true;
-	return store_in_chunks(w->src, doomed, NULL, true, error);
-}
-
 /* --- measuring --- */
 
 static bool
@@ -518,7 +120,7 @@ folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, boo
 	}
 	if (!w->dst->ops->search(w->dst, "ALL", &uids, error))
 		return false;
-	msgs = folder_list_uids(w->dst, uids, MH_STORE_META_SIZE, false, error);
+	msgs = sync_list_uids(w->dst, uids, MH_STORE_META_SIZE, false, error);
 	if (msgs == NULL)
 		return false;
 	for (guint i = 0; i < msgs->len; i++)
@@ -542,7 +144,7 @@ folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArr
 		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
 			return false;
 		mh_store_box_clear(&box);
-		dst = folder_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
+		dst = sync_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
 		if (dst == NULL)
 			return false;
 	} else {
@@ -732,7 +334,7 @@ static bool
 folder_load_map(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
-	g_autoptr(GHashTable) dst_set = uid_set_of(fr->dst_uids);
+	g_autoptr(GHashTable) dst_set = sync_uid_set_of(fr->dst_uids);
 	g_autoptr(GArray) stale = g_array_new(false, false, sizeof(guint32));
 	GHashTableIter it;
 	gpointer value;
@@ -751,18 +353,18 @@ folder_load_map(struct folder_run *fr, GError **error)
 		if (dst_gone || (src_gone && !w->opts->delete2))
 			g_array_append_val(stale, e->src_uid);
 	}
-	if (stale->len > 0 && !state_begin(w, error))
+	if (stale->len > 0 && !sync_state_begin(w, error))
 		return false;
 	for (guint i = 0; i < stale->len; i++) {
 		guint32 uid = g_array_index(stale, guint32, i);
 
 		g_hash_table_remove(fr->map, GUINT_TO_POINTER(uid));
 		if (w->state != NULL && !mh_state_msg_delete(w->state, fr->sf.id, uid, error)) {
-			state_end(w, false, NULL);
+			sync_state_end(w, false, NULL);
 			return false;
 		}
 	}
-	return stale->len == 0 || state_end(w, true, error);
+	return stale->len == 0 || sync_state_end(w, true, error);
 }
 
 static GArray *
@@ -871,13 +473,13 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 
 		if (!w->src->ops->search(w->src, o->search, &found, error))
 			goto fail;
-		hits = uid_set_of(found);
+		hits = sync_uid_set_of(found);
 	}
 	folder_select_new(w, fr->res, fr->msgs, fr->map, hits);
 	unknown = folder_unknown_dst(fr);
-	if (!folder_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
-	    !folder_sync_flags(&mc, fr->msgs, error) ||
-	    (o->delete2 && !folder_delete2(&mc, fr->dst_uids, error)))
+	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
+	    !sync_carry_flags(&mc, fr->msgs, error) ||
+	    (o->delete2 && !sync_delete_dst(&mc, fr->dst_uids, error)))
 		goto fail;
 	if (w->state != NULL) {
 		g_hash_table_unref(fr->map);
@@ -885,7 +487,7 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 		if (fr->map == NULL)
 			goto fail;
 	}
-	if (o->delete1 && !folder_delete1(&mc, error))
+	if (o->delete1 && !sync_delete_src(&mc, error))
 		goto fail;
 	folder_count_missing(fr);
 	g_hash_table_unref(mc.dst_taken);
@@ -898,7 +500,7 @@ fail:
 static void
 folder_index_msgs(struct folder_run *fr)
 {
-	g_ptr_array_sort(fr->msgs, msg_cmp);
+	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
 	fr->by_uid = g_hash_table_new(NULL, NULL);
 	for (guint i = 0; i < fr->msgs->len; i++) {
@@ -941,24 +543,24 @@ folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
 
 	if (!w->src->ops->search(w->src, "ALL", &all, error))
 		return false;
-	fr->src_uids = uid_set_of(all);
+	fr->src_uids = sync_uid_set_of(all);
 	if (all->len == 0) {
 		fr->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 		folder_index_msgs(fr);
 		return true;
 	}
-	fr->msgs = folder_list_msgs(w->src, new_set, items, w->opts->size_in_identity, 0, error);
+	fr->msgs = sync_list_msgs(w->src, new_set, items, w->opts->size_in_identity, 0, error);
 	if (fr->msgs == NULL)
 		return false;
 	folder_index_msgs(fr);
-	changed = folder_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, false,
-	                           fr->sf.src_highestmodseq, error);
+	changed = sync_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, false,
+	                         fr->sf.src_highestmodseq, error);
 	if (changed == NULL)
 		return false;
 	/* "N:*" names the last message even when N is past it: that one is known and only
 	 * gets its flags compared. */
 	folder_merge_msgs(fr, changed);
-	g_ptr_array_sort(fr->msgs, msg_cmp);
+	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 	return true;
 }
 
@@ -972,10 +574,10 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	                  fr->sf.src_uidvalidity == fr->sbox.uidvalidity;
 	if (fr->incremental)
 		return folder_list_incremental(fr, items, error);
-	fr->msgs = fr->sbox.exists > 0
-	                   ? folder_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, 0,
-	                                      error)
-	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	fr->msgs =
+		fr->sbox.exists > 0
+			? sync_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, 0, error)
+			: g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 	if (fr->msgs == NULL)
 		return false;
 	folder_index_msgs(fr);
@@ -1007,14 +609,14 @@ folder_list_unmapped(struct folder_run *fr, GError **error)
 	}
 	if (want->len == 0)
 		return true;
-	g_array_sort(want, uid_cmp);
-	more = folder_list_uids(fr->w->src, want,
-	                        MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE,
-	                        fr->w->opts->size_in_identity, error);
+	g_array_sort(want, sync_uid_cmp);
+	more = sync_list_uids(fr->w->src, want,
+	                      MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE,
+	                      fr->w->opts->size_in_identity, error);
 	if (more == NULL)
 		return false;
 	folder_merge_msgs(fr, more);
-	g_ptr_array_sort(fr->msgs, msg_cmp);
+	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 	return true;
 }
 

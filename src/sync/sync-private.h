@@ -41,6 +41,56 @@ struct sync_copy {
 	uint64_t cur_size;
 };
 
+/* What the matching, flag and deletion steps need about a folder (sync-match.c). */
+struct match_ctx {
+	struct sync_worker *w;
+	struct mh_sync_folder_result *res;
+	int64_t folder_id;
+	GHashTable *map;       /* src uid -> struct mh_state_msg * (owned by the folder run) */
+	GHashTable *by_uid;    /* src uid -> struct sync_msg * (borrowed) */
+	GHashTable *src_uids;  /* every UID now in the source folder (borrowed) */
+	GHashTable *dst_taken; /* dst uids accounted for */
+	const struct mh_store_box *dst_box;
+};
+
+/* --- sync-list.c --- */
+
+/* Lists @uidset ("1:*" or explicit) of the selected folder of @st with @items
+ * (MH_STORE_META_*), fingerprints computed when headers are asked for; with
+ * @changedsince only messages changed after it. Sorted by UID; NULL on error. */
+GPtrArray *sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
+                          uint64_t changedsince, GError **error);
+
+/* Lists the messages with UIDs @uids (sorted), fetched in ranges. */
+GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool use_size,
+                          GError **error);
+
+gint sync_msg_cmp(gconstpointer a, gconstpointer b);
+gint sync_uid_cmp(gconstpointer a, gconstpointer b);
+
+/* A set (GUINT_TO_POINTER keys) of the guint32 UIDs in @uids; caller unrefs. */
+GHashTable *sync_uid_set_of(const GArray *uids);
+
+/* --- sync-match.c --- */
+
+/* Short state transactions: begin, then end committing when @ok (else rolling back).
+ * Both are no-ops without a state store. */
+bool sync_state_begin(struct sync_worker *w, GError **error);
+bool sync_state_end(struct sync_worker *w, bool ok, GError **error);
+
+/* Matches new source messages (copy set) to destination messages in @dst_unknown by
+ * fingerprint; a match is recorded and no longer copied. */
+bool sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, GError **error);
+
+/* Carries changed source flags over to the mapped destination messages (source wins). */
+bool sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error);
+
+/* --delete2: deletes destination messages that answer for no current source message. */
+bool sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error);
+
+/* --delete1: deletes source messages whose copy is present on the destination now. */
+bool sync_delete_src(struct match_ctx *mc, GError **error);
+
 /* Syncs (or compares) one folder pair; false only on a failure that ends the worker's
  * connections (they must be reconnected). Folder-level problems go into job's result. */
 bool sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,

@@ -92,8 +92,7 @@ struct mh_store_ops {
 	/* Metadata of @uidset ("1:*", "5,7:9") in the selected folder; with @changedsince
 	 * (CONDSTORE) only messages whose flags changed after that modification sequence. */
 	bool (*fetch_meta)(struct mh_store *st, const char *uidset, unsigned items,
-	                   uint64_t changedsince, mh_store_meta_cb *cb, void *ctx,
-	                   GError **error);
+	                   uint64_t changedsince, mh_store_meta_cb *cb, void *ctx, GError **error);
 	/* Streams the bodies of @uids (ascending) to @sink, pipelined. */
 	bool (*fetch_bodies)(struct mh_store *st, const GArray *uids,
 	                     const struct mh_store_body_sink *sink, GError **error);

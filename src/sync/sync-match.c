@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* What the engine does to messages already accounted for: matching new source messages to
+ * unaccounted destination messages by fingerprint (multiplicity counted), carrying flag
+ * changes over (source wins), and the deletion modes --delete2 and --delete1. State writes
+ * happen in short transactions of their own. */
+#include <string.h>
+
+#include "mh-log.h"
+#include "sync-private.h"
+
+#define UIDSET_MAX 1000
+
+bool
+sync_state_begin(struct sync_worker *w, GError **error)
+{
+	return w->state == NULL || mh_state_begin(w->state, error);
+}
+
+/* Commits when @ok, else rolls back; returns @ok and the commit's outcome. */
+bool
+sync_state_end(struct sync_worker *w, bool ok, GError **error)
+{
+	if (w->state == NULL)
+		return ok;
+	if (ok)
+		return mh_state_commit(w->state, error);
+	mh_state_rollback(w->state);
+	return false;
+}
+
+static void
+match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *dst, GError **error)
+{
+	struct mh_state_msg *e = g_new0(struct mh_state_msg, 1);
+
+	e->src_uid = src->uid;
+	e->dst_uid = dst->uid;
+	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box);
+	e->fingerprint = g_strdup(src->fingerprint);
+	e->size = src->size;
+	src->copy = false;
+	mc->res->matched++;
+	g_hash_table_add(mc->dst_taken, GUINT_TO_POINTER(dst->uid));
+	if (mc->w->state != NULL && (error == NULL || *error == NULL))
+		mh_state_msg_put(mc->w->state, mc->folder_id, e, error);
+	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
+}
+
+/* Matches new source messages against destination messages nobody accounts for
+ * (a first run into a non-empty destination, a lost state, a crash before a record),
+ * counting multiplicity: each destination message answers for one source message. */
+bool
+sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	bool use_size = w->opts->size_in_identity;
+	g_autoptr(GArray) src_new = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) src_h = NULL;
+	g_autoptr(GPtrArray) dst_h = NULL;
+	g_autoptr(GHashTable) pool = NULL;
+	GError *local = NULL;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+
+		if (m->copy)
+			g_array_append_val(src_new, m->uid);
+	}
+	if (src_new->len == 0 || dst_unknown->len == 0)
+		return true;
+	src_h = sync_list_uids(w->src, src_new, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                       use_size, error);
+	if (src_h == NULL)
+		return false;
+	dst_h = sync_list_uids(w->dst, dst_unknown,
+	                       MH_STORE_META_FLAGS | MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                       use_size, error);
+	if (dst_h == NULL)
+		return false;
+	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
+	for (guint i = 0; i < dst_h->len; i++) {
+		struct sync_msg *d = dst_h->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+
+		if (q == NULL)
+			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+		g_queue_push_tail(q, d);
+	}
+	if (!sync_state_begin(w, error))
+		return false;
+	for (guint i = 0; i < src_h->len; i++) {
+		struct sync_msg *h = src_h->pdata[i];
+		struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
+		GQueue *q = g_hash_table_lookup(pool, h->fingerprint);
+
+		if (m == NULL || q == NULL || g_queue_is_empty(q))
+			continue;
+		g_free(m->fingerprint);
+		m->fingerprint = g_strdup(h->fingerprint);
+		match_record(mc, m, g_queue_pop_head(q), &local);
+	}
+	if (!sync_state_end(w, local == NULL, local == NULL ? &local : NULL)) {
+		g_propagate_error(error, local != NULL
+		                                 ? local
+		                                 : g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+		                                               "cannot record matches"));
+		return false;
+	}
+	if (mc->res->matched > 0)
+		mh_log_debug(MH_LOG_CAT_SYNC,
+		             "%s: %" G_GUINT64_FORMAT " messages already on the "
+		             "destination, found by fingerprint",
+		             mc->res->src_name, mc->res->matched);
+	return true;
+}
+
+static bool
+store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delete, GError **error)
+{
+	guint i = 0;
+
+	g_array_sort(uids, sync_uid_cmp);
+	while (i < uids->len) {
+		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+
+		if (delete ? !st->ops->delete_msgs(st, set, error)
+		           : !st->ops->set_flags(st, set, flags, error))
+			return false;
+	}
+	return true;
+}
+
+/* Carries flag changes from the source over to mapped destination messages (source wins),
+ * grouping messages that get the same flags into one STORE. */
+bool
+sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                                     (GDestroyNotify)g_array_unref);
+	g_autoptr(GArray) changed = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer key, value;
+	bool ok;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+		struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(m->uid));
+		char *want;
+		GArray *group;
+
+		if (e == NULL || e->dst_uid == 0)
+			continue;
+		want = sync_flags_for_dest(m->flags, mc->dst_box);
+		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
+			g_free(want);
+			continue;
+		}
+		group = g_hash_table_lookup(groups, want);
+		if (group == NULL)
+			g_hash_table_insert(groups, g_strdup(want),
+			                    group = g_array_new(false, false, sizeof(guint32)));
+		g_array_append_val(group, e->dst_uid);
+		g_array_append_val(changed, m->uid);
+		g_free(e->flags);
+		e->flags = want;
+	}
+	g_hash_table_iter_init(&it, groups);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		GArray *uids = value;
+
+		mc->res->flag_updates += uids->len;
+		if (!w->opts->dry && !store_in_chunks(w->dst, uids, key, false, error))
+			return false;
+	}
+	if (w->state == NULL || w->opts->dry || changed->len == 0)
+		return true;
+	ok = sync_state_begin(w, error);
+	for (guint i = 0; ok && i < changed->len; i++) {
+		guint32 uid = g_array_index(changed, guint32, i);
+		const struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(uid));
+
+		ok = mh_state_msg_set_flags(w->state, mc->folder_id, uid, e->flags, error);
+	}
+	return sync_state_end(w, ok, ok ? error : NULL);
+}
+
+/* --delete2: destination messages that answer for no current source message. */
+bool
+sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
+{
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GHashTable) live = g_hash_table_new(NULL, NULL);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, mc->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
+			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+	}
+	for (guint i = 0; i < dst_uids->len; i++) {
+		guint32 uid = g_array_index(dst_uids, guint32, i);
+
+		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
+			g_array_append_val(doomed, uid);
+	}
+	mc->res->deleted_dst += doomed->len;
+	if (doomed->len == 0 || mc->w->opts->dry)
+		return true;
+	return store_in_chunks(mc->w->dst, doomed, NULL, true, error);
+}
+
+/* --delete1: source messages whose copy is verified present on the destination. */
+bool
+sync_delete_src(struct match_ctx *mc, GError **error)
+{
+	struct sync_worker *w = mc->w;
+	g_autoptr(GArray) now = NULL;
+	g_autoptr(GHashTable) present = NULL;
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer value;
+
+	if (!w->dst->ops->search(w->dst, "ALL", &now, error))
+		return false;
+	present = sync_uid_set_of(now);
+	g_hash_table_iter_init(&it, mc->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (e->dst_uid != 0 &&
+		    g_hash_table_contains(present, GUINT_TO_POINTER(e->dst_uid)) &&
+		    g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
+			g_array_append_val(doomed, e->src_uid);
+	}
+	mc->res->deleted_src += doomed->len;
+	if (doomed->len == 0 || w->opts->dry)
+		return true;
+	return store_in_chunks(w->src, doomed, NULL, true, error);
+}
