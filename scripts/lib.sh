@@ -7,7 +7,7 @@ MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Packages to build mailhaul and to run its tests against real servers.
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev"
-MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format"
+MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2
@@ -29,6 +29,24 @@ mh_install_packages() {
 	mh_say "installing Debian packages: ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Node.js and npm for the test OAuth2 server (tests/oauth): only when missing, as a command
+# (a machine may have them from elsewhere than Debian's packages).
+mh_install_node() {
+	local want=()
+	command -v node >/dev/null || want+=(nodejs)
+	command -v npm >/dev/null || want+=(npm)
+	[ ${#want[@]} -eq 0 ] || mh_install_packages "${want[@]}"
+}
+
+# Installs the test OAuth2 server's npm packages (npm ci, from the committed lockfile).
+mh_npm_ci() {
+	local dir=$MH_ROOT/tests/oauth
+	[ -f "$dir/package-lock.json" ] || return 0
+	[ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
+	mh_say "installing the test OAuth2 server (npm ci)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
 # Configures the build directory $1 once, with meson options "${@:2}".
