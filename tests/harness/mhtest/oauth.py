@@ -64,6 +64,17 @@ def available():
     return None
 
 
+def _traversable(path):
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
 class OAuthServer:
     """oidc-provider on http://127.0.0.1:PORT, as a context manager.
 
@@ -211,7 +222,10 @@ class OAuthServer:
             raise OAuthError(why)
         self._handle = cleanup.register(self.stop)
         try:
-            self.dir = tempfile.mkdtemp(prefix='mhtest-oauth-')
+            base = tempfile.gettempdir()
+            if os.geteuid() == 0 and not _traversable(base):
+                base = '/tmp'  # as with Dovecot's own directory: its users must reach it
+            self.dir = tempfile.mkdtemp(prefix='mhtest-oauth-', dir=base)
             os.chmod(self.dir, 0o711)  # Dovecot's auth process reads the passdb args here
             conf = os.path.join(self.dir, 'config.json')
             with open(conf, 'w') as f:
