@@ -4,10 +4,8 @@
 (tests/oauth/server.mjs, oidc-provider) with every grant mailhaul uses, the helpers that act as
 the user on its real pages (and tests/oauth/fake-browser.py as $BROWSER), and a Dovecot whose
 oauth2 passdb checks XOAUTH2 and OAUTHBEARER tokens by introspection at that server."""
-import base64
 import contextlib
 import http.server
-import imaplib
 import json
 import os
 import shutil
@@ -18,7 +16,7 @@ import threading
 import time
 import urllib.parse
 
-from mhtest import certs, dovecot, imapcheck, oauth, tap
+from mhtest import certs, dovecot, oauth, tap
 
 S = {}
 
@@ -71,29 +69,7 @@ def loopback_listener():
 
 def imap_auth(user, mech, token, answer=None):
     """AUTHENTICATE mech at the oauth Dovecot; returns (ok, challenges seen, error text)."""
-    dv = S['dv']
-    seen = []
-    if mech == 'XOAUTH2':
-        first = oauth.xoauth2_initial(user, token)
-    else:
-        first = oauth.oauthbearer_initial(user, token, dv.host, dv.imaps_port)
-
-    def respond(challenge):
-        seen.append(challenge)
-        return first if len(seen) == 1 else answer
-
-    conn = imapcheck.connect(dv.host, dv.imaps_port, 'ssl', dv.cafile, 30)
-    try:
-        conn.authenticate(mech, respond)
-        conn.select('INBOX')
-        return True, seen, ''
-    except imaplib.IMAP4.error as e:
-        return False, seen, str(e)
-    finally:
-        try:
-            conn.logout()
-        except Exception:
-            pass
+    return oauth.imap_authenticate(S['dv'], user, mech, token, answer)
 
 
 @tap.test

@@ -14,6 +14,7 @@ that make Dovecot check its tokens (passdb oauth2 via token introspection).
         oauth.approve_device(idp, d['user_code'], 'alice')   # or deny_device(...)
         oauth.approve_authorization(url, 'alice')     # walks login + consent, GETs redirect
         dv = dovecot.Dovecot(pki, users=..., **oauth.dovecot_options(idp))
+        ok, challenges, err = oauth.imap_authenticate(dv, 'alice', 'XOAUTH2', token)
 
 Everything here is the Python standard library; the server needs node and `npm ci` in
 tests/oauth (scripts/test does it). available() says what is missing.
@@ -669,3 +670,39 @@ def oauthbearer_initial(user, token, host=ports.LOOPBACK, port=143):
     """The OAUTHBEARER client response (RFC 7628, with a= as Dovecot 2.3 requires)."""
     return b'n,a=%s,\x01host=%s\x01port=%d\x01auth=Bearer %s\x01\x01' % (
         user.encode(), host.encode(), port, token.encode())
+
+
+def imap_authenticate(dv, user, mech, token, answer=None, mode='ssl'):
+    """AUTHENTICATE XOAUTH2 or OAUTHBEARER at Dovecot dv with token, as an independent
+    client (imaplib). answer: what to send after an error challenge (b'' for XOAUTH2,
+    b'\\x01' for OAUTHBEARER; None cancels with '*'). Returns (ok, challenges, error):
+    challenges are the decoded server continuations (the first is empty), error the
+    tagged NO text such as '[AUTHENTICATIONFAILED] Authentication failed.'."""
+    import imaplib
+    from . import imapcheck
+    mech = mech.upper()
+    port = dv.port(mode)
+    if mech == 'XOAUTH2':
+        first = xoauth2_initial(user, token)
+    elif mech == 'OAUTHBEARER':
+        first = oauthbearer_initial(user, token, dv.host, port)
+    else:
+        raise ValueError('mech must be XOAUTH2 or OAUTHBEARER')
+    seen = []
+
+    def respond(challenge):
+        seen.append(challenge)
+        return first if len(seen) == 1 else answer
+
+    conn = imapcheck.connect(dv.host, port, mode, dv.cafile, 30)
+    try:
+        conn.authenticate(mech, respond)
+        conn.select('INBOX')
+        return True, seen, ''
+    except imaplib.IMAP4.error as e:
+        return False, seen, str(e)
+    finally:
+        try:
+            conn.logout()
+        except Exception:
+            pass
