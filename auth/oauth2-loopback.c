@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* The loopback redirect listener of RFC 8252 §7.3: a socket on 127.0.0.1 with a port the
+ * kernel picks, a minimal HTTP/1.x reader for the browser's GET /?code=..&state=.., and a
+ * short answer page. Plain sockets and poll(), one request at a time, with a deadline. */
+#include "oauth2-private.h"
+
+#include "mh-secret.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define OAUTH2_REQUEST_MAX 8192 /* the request line and headers we read */
+
+struct mh_oauth2_loopback {
+	int fd;
+	guint16 port;
+	char *redirect_uri; /* owned */
+};
+
+static const char oauth2_page_ok[] =
+	"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>mailhaul</title></head>"
+	"<body><p>Signed in. You can close this window and return to mailhaul.</p></body></html>";
+static const char oauth2_page_fail[] =
+	"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>mailhaul</title></head>"
+	"<body><p>The sign-in did not succeed; mailhaul says why. You can close this "
+	"window.</p></body></html>";
+
+struct mh_oauth2_loopback *
+mh_oauth2_loopback_new(const char *redirect_host, GError **error)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sa_len = sizeof(sa);
+	struct mh_oauth2_loopback *l;
+	const char *host = redirect_host != NULL ? redirect_host : "127.0.0.1";
+	int fd;
+
+	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0) {
+		g_set_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_USAGE,
+		            "redirect host %s: only 127.0.0.1 and localhost are supported", host);
+		return NULL;
+	}
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sa_len) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_USAGE,
+		            "cannot listen on 127.0.0.1 for the sign-in redirect: %s",
+		            g_strerror(e));
+		return NULL;
+	}
+	l = g_new0(struct mh_oauth2_loopback, 1);
+	l->fd = fd;
+	l->port = ntohs(sa.sin_port);
+	l->redirect_uri = g_strdup_printf("http://%s:%u/", host, l->port);
+	return l;
+}
+
+const char *
+mh_oauth2_loopback_redirect_uri(const struct mh_oauth2_loopback *l)
+{
+	return l->redirect_uri;
+}
+
+guint16
+mh_oauth2_loopback_port(const struct mh_oauth2_loopback *l)
+{
+	return l->port;
+}
+
+void
+mh_oauth2_loopback_free(struct mh_oauth2_loopback *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	g_free(l->redirect_uri);
+	g_free(l);
+}
+
+static gint64
+oauth2_loopback_ms_left(gint64 deadline)
+{
+	gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+
+	return MAX(left, 0);
+}
+
+/* Waits for @fd to be readable; false at the deadline. */
+static bool
+oauth2_loopback_poll(int fd, gint64 deadline)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int rc;
+
+	do {
+		rc = poll(&p, 1, (int)MIN(oauth2_loopback_ms_left(deadline), 60000));
+	} while ((rc < 0 && errno == EINTR) || (rc == 0 && oauth2_loopback_ms_left(deadline) > 0));
+	return rc > 0;
+}
+
+/* Reads up to the end of the headers into @buf (a secret: it holds the code). Returns the
+ * bytes read, 0 when the client sent nothing usable in time. */
+static size_t
+oauth2_loopback_read(int fd, char *buf, gint64 deadline)
+{
+	size_t len = 0;
+
+	while (len < OAUTH2_REQUEST_MAX) {
+		ssize_t n;
+
+		if (!oauth2_loopback_poll(
+			    fd, MIN(deadline, g_get_monotonic_time() + 10 * G_USEC_PER_SEC)))
+			return 0;
+		n = read(fd, buf + len, OAUTH2_REQUEST_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL)
+			break;
+	}
+	return len;
+}
+
+static void
+oauth2_loopback_answer(int fd, int status, const char *reason, const char *page)
+{
+	g_autofree char *head = g_strdup_printf("HTTP/1.1 %d %s\r\nContent-Type: text/html; "
+	                                        "charset=utf-8\r\nContent-Length: %zu\r\n"
+	                                        "Cache-Control: no-store\r\n"
+	                                        "Connection: close\r\n\r\n",
+	                                        status, reason, strlen(page));
+	g_autofree char *all = g_strconcat(head, page, NULL);
+	size_t off = 0, len = strlen(all);
+
+	while (off < len) {
+		ssize_t n = send(fd, all + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* Handles one connection: 1 = done (*code_r or *error set), 0 = not the redirect. */
+static int
+oauth2_loopback_handle(int fd, const char *state, const char *account, char **code_r,
+                       GError **error)
+{
+	char *buf = mh_secret_alloc(OAUTH2_REQUEST_MAX);
+	size_t len = oauth2_loopback_read(fd, buf, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
+	char *target, *end;
+	int rc = 0;
+
+	if (len == 0 || strncmp(buf, "GET ", 4) != 0)
+		goto not_ours;
+	target = buf + 4;
+	end = strpbrk(target, " \r\n");
+	if (end == NULL)
+		goto not_ours;
+	*end = '\0';
+	if (target[0] != '/' || strchr(target, '?') == NULL ||
+	    (strstr(target, "code=") == NULL && strstr(target, "error=") == NULL))
+		goto not_ours;
+	*code_r = mh_oauth2_redirect_parse(target, state, account, error);
+	oauth2_loopback_answer(fd, *code_r != NULL ? 200 : 400,
+	                       *code_r != NULL ? "OK" : "Bad Request",
+	                       *code_r != NULL ? oauth2_page_ok : oauth2_page_fail);
+	rc = 1;
+	goto out;
+not_ours:
+	oauth2_loopback_answer(fd, 404, "Not Found", oauth2_page_fail);
+out:
+	mh_secret_free(buf);
+	return rc;
+}
+
+char *
+mh_oauth2_loopback_wait(struct mh_oauth2_loopback *l, const char *state, unsigned timeout_s,
+                        const char *account, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	char *code = NULL;
+
+	for (;;) {
+		int fd, rc;
+
+		if (!oauth2_loopback_poll(l->fd, deadline)) {
+			g_set_error(
+				error, MH_AUTH_ERROR, MH_AUTH_ERROR_DENIED,
+				"no answer from the browser within %u s: run `mailhaul login %s` "
+				"again (or use --flow paste)",
+				timeout_s, account != NULL ? account : "ACCOUNT");
+			return NULL;
+		}
+		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		rc = oauth2_loopback_handle(fd, state, account, &code, error);
+		close(fd);
+		if (rc == 1)
+			return code;
+	}
+}
