@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Where secrets live: an interface of five verbs (store, lookup, clear, list, free)
- * over back ends (memory for tests; the Secret Service and a 0600 file to come).
+ * over back ends (the Secret Service, a 0600 file per key, memory for tests).
  * Keys are opaque strings such as "oauth2:gmail:alice@example.com"; the keyring knows
  * nothing of what a secret is for. Secrets handed out are mh_secret buffers. */
 #ifndef MH_KEYRING_H
@@ -32,6 +32,24 @@ struct mh_keyring *mh_keyring_memory_new(void);
 /* Makes every later call on memory keyring @kr fail with MH_KEYRING_ERROR_UNAVAILABLE
  * while @unavailable is true, so that callers' error paths can be tested. */
 void mh_keyring_memory_set_unavailable(struct mh_keyring *kr, bool unavailable);
+
+/* Returns a new keyring that keeps one 0600 file per key in directory @dir (NULL for
+ * $XDG_DATA_HOME/mailhaul/secrets), created 0700 if missing. Returns NULL with
+ * MH_KEYRING_ERROR_IO when the directory cannot be created or opened, or when group or
+ * others have any access to it. Temporary files left by an interrupted write are
+ * ignored, and removed once they are old. */
+struct mh_keyring *mh_keyring_file_new(const char *dir, GError **error);
+
+/* Returns a new keyring over the Secret Service (gnome-keyring, KWallet) through
+ * libsecret: items of schema "org.mailhaul.Secret" with attributes "key" and "kind"
+ * (the key up to its first ':'), stored in the default collection. Returns NULL with
+ * MH_KEYRING_ERROR_UNAVAILABLE when there is no D-Bus session or no Secret Service;
+ * every call fails the same way when the service goes away or its collection is locked
+ * and cannot be unlocked without a prompt. No call waits longer than
+ * MH_KEYRING_SECRET_TIMEOUT_S seconds. */
+struct mh_keyring *mh_keyring_secret_new(GError **error);
+
+#define MH_KEYRING_SECRET_TIMEOUT_S 10
 
 /* Returns the back end's name for messages ("memory", ...); static. */
 const char *mh_keyring_name(const struct mh_keyring *kr);
