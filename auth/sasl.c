@@ -15,7 +15,8 @@ mh_auth_error_quark(void)
 	return g_quark_from_static_string("mh-auth-error-quark");
 }
 
-/* Ordered by rank, strongest first, so that mh_sasl_mech_choose() takes the first fit. */
+/* Password mechanisms ordered by rank, strongest first, so that mh_sasl_mech_choose()
+ * takes the first fit; then the token mechanisms, which it skips. */
 static const struct sasl_mech_entry {
 	struct mh_sasl_mech mech; /* first: a pointer to it is a pointer to the entry */
 	const struct mh_sasl_mech_ops *ops;
@@ -24,6 +25,8 @@ static const struct sasl_mech_entry {
 	{{"PLAIN", MH_SASL_MECH_PLAINTEXT | MH_SASL_MECH_INITIAL | MH_SASL_MECH_PASSWORD, 20},
          &mh_sasl_plain_ops},
 	{{"LOGIN", MH_SASL_MECH_PLAINTEXT | MH_SASL_MECH_PASSWORD, 10}, &mh_sasl_login_ops},
+	{{"OAUTHBEARER", MH_SASL_MECH_INITIAL | MH_SASL_MECH_TOKEN, 20}, &mh_sasl_oauthbearer_ops},
+	{{"XOAUTH2", MH_SASL_MECH_INITIAL | MH_SASL_MECH_TOKEN, 10}, &mh_sasl_xoauth2_ops},
 };
 
 static const struct sasl_mech_entry *
@@ -79,6 +82,17 @@ mh_sasl_mech_choose(const char *const *server_mechs, bool need_authzid, bool all
 }
 
 static bool
+sasl_token_settings_check(const struct mh_sasl_settings *set, GError **error)
+{
+	if (set->token == NULL || set->token[0] == '\0') {
+		g_set_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_USAGE, "no access token given");
+		return false;
+	}
+	return mh_sasl_oauth_check_value("user name", set->authid, error) &&
+	       mh_sasl_oauth_check_value("access token", set->token, error);
+}
+
+static bool
 sasl_settings_check(const struct mh_sasl_mech *mech, const struct mh_sasl_mech_ops *ops,
                     const struct mh_sasl_settings *set, GError **error)
 {
@@ -95,7 +109,9 @@ sasl_settings_check(const struct mh_sasl_mech *mech, const struct mh_sasl_mech_o
 		            "%s cannot carry an authorization identity (authzid)", mech->name);
 		return false;
 	}
-	return true;
+	if ((mech->flags & MH_SASL_MECH_TOKEN) != 0 && !sasl_token_settings_check(set, error))
+		return false;
+	return ops->check == NULL || ops->check(set, error);
 }
 
 struct mh_sasl_client *
@@ -118,8 +134,13 @@ mh_sasl_client_new(const struct mh_sasl_mech *mech, const struct mh_sasl_setting
 	c->authid = mh_secret_strdup(set->authid);
 	if (set->authzid != NULL && set->authzid[0] != '\0')
 		c->authzid = mh_secret_strdup(set->authzid);
-	if (set->password != NULL)
+	if (set->password != NULL && (mech->flags & MH_SASL_MECH_PASSWORD) != 0)
 		c->password = mh_secret_strdup(set->password);
+	if ((mech->flags & MH_SASL_MECH_TOKEN) != 0) {
+		c->token = mh_secret_strdup(set->token);
+		c->host = g_strdup(set->host);
+		c->port = set->port;
+	}
 	return c;
 }
 
@@ -131,7 +152,10 @@ mh_sasl_client_free(struct mh_sasl_client *c)
 	mh_secret_free(c->authid);
 	mh_secret_free(c->authzid);
 	mh_secret_free(c->password);
+	mh_secret_free(c->token);
+	g_free(c->host);
 	mh_secret_free(c->out);
+	mh_sasl_oauth_error_free(c->report);
 	mh_secret_wipe(c, sizeof(*c));
 	g_free(c);
 }
