@@ -331,6 +331,7 @@ oauth2_authcode_get_code(const struct mh_oauth2_authcode_opts *opts, struct mh_o
 			            "paste mode needs an input stream");
 			return NULL;
 		}
+		oauth2_loopback_close(l);
 		return mh_oauth2_paste_read(opts->paste_in, state, opts->account, error);
 	}
 	if (!opts->no_browser && !mh_oauth2_browser_open(url, &local)) {
@@ -338,7 +339,7 @@ oauth2_authcode_get_code(const struct mh_oauth2_authcode_opts *opts, struct mh_o
 		g_error_free(local);
 	}
 	return mh_oauth2_loopback_wait(l, state, opts->timeout_s > 0 ? opts->timeout_s : 300,
-	                               opts->account, error);
+	                               opts->paste_in, opts->account, error);
 }
 
 struct mh_oauth2_token *

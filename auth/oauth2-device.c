@@ -191,11 +191,8 @@ mh_oauth2_device_login(const struct mh_oauth2_client *c, const struct mh_oauth2_
 {
 	g_autoptr(mh_oauth2_device_code) dc = mh_oauth2_device_start(c, error);
 
-	if (dc == NULL) {
-		if (opts != NULL && opts->account != NULL)
-			g_prefix_error(error, "%s: ", opts->account);
+	if (dc == NULL)
 		return NULL;
-	}
 	if (opts != NULL && opts->show != NULL)
 		opts->show(dc, opts->show_ctx);
 	return mh_oauth2_device_poll(c, dc, opts, error);

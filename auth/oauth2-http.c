@@ -182,7 +182,10 @@ oauth2_http_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ct
 
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		if (len > 0 && oauth2_header_sensitive(p, len))
+		if (type == CURLINFO_HEADER_OUT && memchr(p, '?', len) != NULL)
+			mh_log_debug(MH_LOG_CAT_HTTP, "%s%.*s?<query redacted>", dir,
+			             (int)((const char *)memchr(p, '?', len) - p), p);
+		else if (len > 0 && oauth2_header_sensitive(p, len))
 			mh_log_debug(MH_LOG_CAT_HTTP, "%s%.*s <redacted>", dir,
 			             (int)(strchr(p, ':') - p + 1), p);
 		else if (len > 0)

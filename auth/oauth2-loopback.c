@@ -17,10 +17,12 @@
 #define OAUTH2_REQUEST_MAX 8192 /* the request line and headers we read */
 
 struct mh_oauth2_loopback {
-	int fd;
+	int fds[2]; /* 127.0.0.1, and ::1 on the same port for "localhost" (or -1) */
 	guint16 port;
 	char *redirect_uri; /* owned */
 };
+
+#define OAUTH2_PASTE_TICK_MS 200 /* how often a pasted line is looked for */
 
 static const char oauth2_page_ok[] =
 	"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>mailhaul</title></head>"
@@ -30,13 +32,49 @@ static const char oauth2_page_fail[] =
 	"<body><p>The sign-in did not succeed; mailhaul says why. You can close this "
 	"window.</p></body></html>";
 
+static int
+oauth2_loopback_listen(int family, guint16 port, guint16 *port_r)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len =
+		family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int one = 1, fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (family == AF_INET) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons(port);
+		sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+
+		sa->sin6_family = AF_INET6;
+		sa->sin6_port = htons(port);
+		sa->sin6_addr = in6addr_loopback;
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	*port_r = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+	                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
 struct mh_oauth2_loopback *
 mh_oauth2_loopback_new(const char *redirect_host, GError **error)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sa_len = sizeof(sa);
-	struct mh_oauth2_loopback *l;
 	const char *host = redirect_host != NULL ? redirect_host : "127.0.0.1";
+	struct mh_oauth2_loopback *l;
+	guint16 port = 0, port6 = 0;
 	int fd;
 
 	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0) {
@@ -44,22 +82,19 @@ mh_oauth2_loopback_new(const char *redirect_host, GError **error)
 		            "redirect host %s: only 127.0.0.1 and localhost are supported", host);
 		return NULL;
 	}
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sa_len) < 0) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
+	fd = oauth2_loopback_listen(AF_INET, 0, &port);
+	if (fd < 0) {
 		g_set_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_USAGE,
 		            "cannot listen on 127.0.0.1 for the sign-in redirect: %s",
-		            g_strerror(e));
+		            g_strerror(errno));
 		return NULL;
 	}
 	l = g_new0(struct mh_oauth2_loopback, 1);
-	l->fd = fd;
-	l->port = ntohs(sa.sin_port);
+	l->fds[0] = fd;
+	/* Browsers may resolve localhost to ::1 first; best effort, same port. */
+	l->fds[1] = strcmp(host, "localhost") == 0 ? oauth2_loopback_listen(AF_INET6, port, &port6)
+	                                           : -1;
+	l->port = port;
 	l->redirect_uri = g_strdup_printf("http://%s:%u/", host, l->port);
 	return l;
 }
@@ -77,12 +112,21 @@ mh_oauth2_loopback_port(const struct mh_oauth2_loopback *l)
 }
 
 void
+oauth2_loopback_close(struct mh_oauth2_loopback *l)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(l->fds); i++) {
+		if (l->fds[i] >= 0)
+			close(l->fds[i]);
+		l->fds[i] = -1;
+	}
+}
+
+void
 mh_oauth2_loopback_free(struct mh_oauth2_loopback *l)
 {
 	if (l == NULL)
 		return;
-	if (l->fd >= 0)
-		close(l->fd);
+	oauth2_loopback_close(l);
 	g_free(l->redirect_uri);
 	g_free(l);
 }
@@ -189,17 +233,50 @@ out:
 	return rc;
 }
 
+/* Waits for a connection on a listener (returns its fd) or, when @paste is set, for a
+ * pasted line (returns -2; looked for every tick); -1 at the deadline. */
+static int
+oauth2_loopback_next(struct mh_oauth2_loopback *l, GPollableInputStream *paste, gint64 deadline)
+{
+	struct pollfd p[2];
+	nfds_t n = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(l->fds); i++)
+		if (l->fds[i] >= 0)
+			p[n++] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+	for (;;) {
+		gint64 left = oauth2_loopback_ms_left(deadline);
+		int rc;
+
+		if (paste != NULL && g_pollable_input_stream_is_readable(paste))
+			return -2;
+		if (left <= 0)
+			return -1;
+		rc = poll(p, n, (int)MIN(left, paste != NULL ? OAUTH2_PASTE_TICK_MS : 60000));
+		for (nfds_t i = 0; rc > 0 && i < n; i++)
+			if (p[i].revents & POLLIN)
+				return p[i].fd;
+	}
+}
+
 char *
 mh_oauth2_loopback_wait(struct mh_oauth2_loopback *l, const char *state, unsigned timeout_s,
-                        const char *account, GError **error)
+                        GInputStream *paste_in, const char *account, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	GPollableInputStream *paste =
+		paste_in != NULL && G_IS_POLLABLE_INPUT_STREAM(paste_in) &&
+				g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(paste_in))
+			? G_POLLABLE_INPUT_STREAM(paste_in)
+			: NULL;
 	char *code = NULL;
 
 	for (;;) {
-		int fd, rc;
+		int lfd = oauth2_loopback_next(l, paste, deadline), fd, rc;
 
-		if (!oauth2_loopback_poll(l->fd, deadline)) {
+		if (lfd == -2)
+			return mh_oauth2_paste_read(paste_in, state, account, error);
+		if (lfd < 0) {
 			g_set_error(
 				error, MH_AUTH_ERROR, MH_AUTH_ERROR_DENIED,
 				"no answer from the browser within %u s: run `mailhaul login %s` "
@@ -207,7 +284,7 @@ mh_oauth2_loopback_wait(struct mh_oauth2_loopback *l, const char *state, unsigne
 				timeout_s, account != NULL ? account : "ACCOUNT");
 			return NULL;
 		}
-		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		rc = oauth2_loopback_handle(fd, state, account, &code, error);

@@ -41,6 +41,9 @@ bool oauth2_json_uint(json_object *obj, const char *key, gint64 *value_r);
 #define OAUTH2_B64URL_LEN(n) (((n) / 3) * 4 + ((n) % 3 == 0 ? 0 : (n) % 3 + 1))
 size_t oauth2_b64url_encode_to(const guint8 *in, size_t len, char *out);
 
+/* Closes the listening sockets; the redirect URI stays valid. */
+void oauth2_loopback_close(struct mh_oauth2_loopback *l);
+
 /* Returns the seconds of the wall clock (Unix time). */
 gint64 oauth2_now(void);
 

@@ -254,7 +254,7 @@ oauth2_token_parse_full(const char *body, size_t len, long status, gint64 now, c
 		            "the token endpoint's answer has no usable access_token");
 	} else if (type != NULL && g_ascii_strcasecmp(type, "bearer") != 0) {
 		g_set_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_PROVIDER,
-		            "the token endpoint granted a %s token, not a Bearer token", type);
+		            "the token endpoint granted a token of another type than Bearer");
 	} else {
 		oauth2_token_fill(obj, access, now, token);
 		ok = true;

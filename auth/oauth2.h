@@ -263,11 +263,13 @@ const char *mh_oauth2_loopback_redirect_uri(const struct mh_oauth2_loopback *l);
 guint16 mh_oauth2_loopback_port(const struct mh_oauth2_loopback *l);
 
 /* Accepts browser requests until one carries code= or error= (others get a 404), answers
- * it with a short HTML page, and returns mh_oauth2_redirect_parse() of its query. After
- * @timeout_s seconds without one: NULL with MH_AUTH_ERROR_DENIED "no answer from the
- * browser within N s". */
+ * it with a short HTML page, and returns mh_oauth2_redirect_parse() of its query. When
+ * @paste_in (borrowed, may be NULL) is a pollable stream (a GUnixInputStream on the
+ * terminal), a line pasted there is taken instead (mh_oauth2_paste_read()): the user on SSH
+ * whose browser cannot reach us. After @timeout_s seconds without either: NULL with
+ * MH_AUTH_ERROR_DENIED "no answer from the browser within N s". */
 char *mh_oauth2_loopback_wait(struct mh_oauth2_loopback *l, const char *state, unsigned timeout_s,
-                              const char *account, GError **error);
+                              GInputStream *paste_in, const char *account, GError **error);
 
 /* Closes the socket and frees; NULL is allowed. */
 void mh_oauth2_loopback_free(struct mh_oauth2_loopback *l);
@@ -276,15 +278,17 @@ void mh_oauth2_loopback_free(struct mh_oauth2_loopback *l);
 typedef void mh_oauth2_show_url_cb(const char *url, void *ctx);
 
 enum mh_oauth2_authcode_mode {
-	MH_OAUTH2_AUTHCODE_BROWSER, /* loopback listener + browser */
-	MH_OAUTH2_AUTHCODE_PASTE,   /* print the URL, read the redirected URL or code back */
+	MH_OAUTH2_AUTHCODE_BROWSER, /* loopback listener + browser (+ paste_in if pollable) */
+	MH_OAUTH2_AUTHCODE_PASTE,   /* print the URL, read the redirected URL or code back; no
+	                             * listener, so a local browser's redirect fails visibly */
 };
 
 struct mh_oauth2_authcode_opts {
 	enum mh_oauth2_authcode_mode mode;
 	mh_oauth2_show_url_cb *show_url; /* required: print the URL for the user */
 	void *show_ctx;
-	GInputStream *paste_in; /* paste mode: where the URL or code is read from (borrowed) */
+	GInputStream *paste_in; /* where a pasted URL or code is read from (borrowed): required
+	                         * in paste mode; in browser mode read too when pollable */
 	bool no_browser;        /* browser mode without launching one (tests) */
 	unsigned timeout_s;     /* browser mode: wait at most this long; 0 means 300 */
 	const char *account;    /* for error hints */

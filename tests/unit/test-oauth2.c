@@ -457,7 +457,7 @@ test_loopback_code(void)
 	                   "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n");
 	fd2 = connect_send(mh_oauth2_loopback_port(l),
 	                   "GET /?code=abc&state=xyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-	code = mh_oauth2_loopback_wait(l, "xyz", 5, NULL, &error);
+	code = mh_oauth2_loopback_wait(l, "xyz", 5, NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(code, ==, "abc");
 	mh_secret_free(code);
@@ -478,7 +478,7 @@ test_loopback_wrong_state(void)
 
 	g_assert_true(g_str_has_prefix(mh_oauth2_loopback_redirect_uri(l), "http://localhost:"));
 	fd = connect_send(mh_oauth2_loopback_port(l), "GET /?code=abc&state=evil HTTP/1.1\r\n\r\n");
-	g_assert_null(mh_oauth2_loopback_wait(l, "xyz", 5, NULL, &error));
+	g_assert_null(mh_oauth2_loopback_wait(l, "xyz", 5, NULL, NULL, &error));
 	g_assert_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_PROTOCOL);
 	answer = read_all(fd);
 	g_assert_true(g_str_has_prefix(answer, "HTTP/1.1 400 "));
@@ -490,10 +490,50 @@ test_loopback_timeout(void)
 	g_autoptr(mh_oauth2_loopback) l = mh_oauth2_loopback_new(NULL, NULL);
 	g_autoptr(GError) error = NULL;
 
-	g_assert_null(mh_oauth2_loopback_wait(l, "xyz", 1, "gmail:a", &error));
+	g_assert_null(mh_oauth2_loopback_wait(l, "xyz", 1, NULL, "gmail:a", &error));
 	g_assert_error(error, MH_AUTH_ERROR, MH_AUTH_ERROR_DENIED);
 	g_assert_nonnull(strstr(error->message, "within 1 s"));
 	g_assert_null(mh_oauth2_loopback_new("example.com", NULL));
+}
+
+static void
+test_loopback_paste(void)
+{
+	g_autoptr(mh_oauth2_loopback) l = mh_oauth2_loopback_new(NULL, NULL);
+	g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data("4/pasted\n", -1, NULL);
+	g_autoptr(GError) error = NULL;
+	char *code;
+
+	/* The browser never comes (SSH); the user pastes the code on the terminal. */
+	code = mh_oauth2_loopback_wait(l, "xyz", 5, in, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(code, ==, "4/pasted");
+	mh_secret_free(code);
+}
+
+static void
+test_loopback_localhost_v6(void)
+{
+	g_autoptr(mh_oauth2_loopback) l = mh_oauth2_loopback_new("localhost", NULL);
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	static const char req[] = "GET /?state=s&code=v6 HTTP/1.1\r\n\r\n";
+	g_autoptr(GError) error = NULL;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	char *code;
+
+	sa.sin6_port = htons(mh_oauth2_loopback_port(l));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		g_test_skip("no IPv6 loopback here");
+		return;
+	}
+	g_assert_cmpint(write(fd, req, strlen(req)), ==, (gssize)strlen(req));
+	code = mh_oauth2_loopback_wait(l, "s", 5, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(code, ==, "v6");
+	mh_secret_free(code);
+	g_free(read_all(fd));
 }
 
 static void
@@ -823,6 +863,8 @@ main(int argc, char **argv)
 	g_test_add_func("/oauth2/loopback/code", test_loopback_code);
 	g_test_add_func("/oauth2/loopback/wrong-state", test_loopback_wrong_state);
 	g_test_add_func("/oauth2/loopback/timeout", test_loopback_timeout);
+	g_test_add_func("/oauth2/loopback/paste-instead", test_loopback_paste);
+	g_test_add_func("/oauth2/loopback/localhost-ipv6", test_loopback_localhost_v6);
 	g_test_add_func("/oauth2/http/loopback-only-plain-http", test_http_policy);
 	g_test_add_func("/oauth2/http/form-build", test_form_build);
 	g_test_add_func("/oauth2/grants/refresh", test_refresh_grant);
