@@ -95,7 +95,8 @@ oauth2_json_uint(json_object *obj, const char *key, gint64 *value_r)
 	if (json_object_is_type(v, json_type_int)) {
 		gint64 i = json_object_get_int64(v);
 
-		if (i < 0)
+		/* Bounded so that now + value cannot overflow. */
+		if (i < 0 || i > G_MAXINT32)
 			return false;
 		*value_r = i;
 		return true;

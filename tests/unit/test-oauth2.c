@@ -115,8 +115,13 @@ test_token_expires_string(void)
 	static const char body[] = "{\"access_token\":\"a\",\"expires_in\":\"3600\"}";
 	g_autoptr(mh_oauth2_token) t = mh_oauth2_token_new();
 
+	static const char huge[] = "{\"access_token\":\"a\",\"expires_in\":99999999999999999999}";
+
 	g_assert_true(mh_oauth2_token_parse(body, strlen(body), 200, NOW, NULL, t, NULL));
 	g_assert_cmpint(t->expires_at, ==, NOW + 3600);
+	/* Found by the fuzzer: now + expires_in overflowed. Out of range means unknown. */
+	g_assert_true(mh_oauth2_token_parse(huge, strlen(huge), 200, NOW, NULL, t, NULL));
+	g_assert_cmpint(t->expires_at, ==, 0);
 }
 
 static void
