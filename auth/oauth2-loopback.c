@@ -152,19 +152,38 @@ oauth2_loopback_poll(int fd, gint64 deadline)
 	return rc > 0;
 }
 
+/* Whether a connection waits on a listener: a browser's idle speculative connection must
+ * not hold up the real request behind it. */
+static bool
+oauth2_loopback_pending(const struct mh_oauth2_loopback *l)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(l->fds); i++) {
+		struct pollfd p = {.fd = l->fds[i], .events = POLLIN};
+
+		if (l->fds[i] >= 0 && poll(&p, 1, 0) > 0)
+			return true;
+	}
+	return false;
+}
+
 /* Reads up to the end of the headers into @buf (a secret: it holds the code). Returns the
- * bytes read, 0 when the client sent nothing usable in time. */
+ * bytes read, 0 when the client sent nothing usable in time, or nothing before another
+ * connection came. */
 static size_t
-oauth2_loopback_read(int fd, char *buf, gint64 deadline)
+oauth2_loopback_read(const struct mh_oauth2_loopback *l, int fd, char *buf, gint64 deadline)
 {
 	size_t len = 0;
 
 	while (len < OAUTH2_REQUEST_MAX) {
+		gint64 step = MIN(deadline, g_get_monotonic_time() + G_USEC_PER_SEC / 4);
 		ssize_t n;
 
-		if (!oauth2_loopback_poll(
-			    fd, MIN(deadline, g_get_monotonic_time() + 10 * G_USEC_PER_SEC)))
-			return 0;
+		if (!oauth2_loopback_poll(fd, step)) {
+			if (g_get_monotonic_time() >= deadline ||
+			    (len == 0 && oauth2_loopback_pending(l)))
+				return 0;
+			continue;
+		}
 		n = read(fd, buf + len, OAUTH2_REQUEST_MAX - len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -202,11 +221,11 @@ oauth2_loopback_answer(int fd, int status, const char *reason, const char *page)
 
 /* Handles one connection: 1 = done (*code_r or *error set), 0 = not the redirect. */
 static int
-oauth2_loopback_handle(int fd, const char *state, const char *account, char **code_r,
-                       GError **error)
+oauth2_loopback_handle(const struct mh_oauth2_loopback *l, int fd, const char *state,
+                       const char *account, char **code_r, GError **error)
 {
 	char *buf = mh_secret_alloc(OAUTH2_REQUEST_MAX);
-	size_t len = oauth2_loopback_read(fd, buf, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
+	size_t len = oauth2_loopback_read(l, fd, buf, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
 	char *target, *end;
 	int rc = 0;
 
@@ -287,7 +306,7 @@ mh_oauth2_loopback_wait(struct mh_oauth2_loopback *l, const char *state, unsigne
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		rc = oauth2_loopback_handle(fd, state, account, &code, error);
+		rc = oauth2_loopback_handle(l, fd, state, account, &code, error);
 		close(fd);
 		if (rc == 1)
 			return code;

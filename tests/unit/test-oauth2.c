@@ -451,13 +451,16 @@ test_loopback_code(void)
 	g_autoptr(mh_oauth2_loopback) l = mh_oauth2_loopback_new(NULL, NULL);
 	g_autofree char *uri = NULL, *answer1 = NULL, *answer2 = NULL;
 	g_autoptr(GError) error = NULL;
-	int fd1, fd2;
+	int fd0, fd1, fd2;
+	gint64 start = g_get_monotonic_time();
 	char *code;
 
 	g_assert_nonnull(l);
 	uri = g_strdup_printf("http://127.0.0.1:%u/", mh_oauth2_loopback_port(l));
 	g_assert_cmpstr(mh_oauth2_loopback_redirect_uri(l), ==, uri);
-	/* Queued in the backlog before we accept: a favicon fetch, then the redirect. */
+	/* Queued in the backlog before we accept: an idle speculative connection, a favicon
+	 * fetch, then the redirect. The idle one must not hold up the others. */
+	fd0 = connect_send(mh_oauth2_loopback_port(l), "");
 	fd1 = connect_send(mh_oauth2_loopback_port(l),
 	                   "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n");
 	fd2 = connect_send(mh_oauth2_loopback_port(l),
@@ -465,7 +468,9 @@ test_loopback_code(void)
 	code = mh_oauth2_loopback_wait(l, "xyz", 5, NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(code, ==, "abc");
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 3 * G_USEC_PER_SEC);
 	mh_secret_free(code);
+	close(fd0);
 	answer1 = read_all(fd1);
 	answer2 = read_all(fd2);
 	g_assert_true(g_str_has_prefix(answer1, "HTTP/1.1 404 "));
