@@ -297,6 +297,7 @@ cli_imap_exit_code(int code)
 		return MH_EXIT_TLS;
 	case MH_IMAP_ERROR_AUTH:
 	case MH_IMAP_ERROR_AUTH_MECH:
+	case MH_IMAP_ERROR_TOKEN_EXPIRED:
 		return MH_EXIT_AUTH;
 	case MH_IMAP_ERROR_PROTOCOL:
 		return MH_EXIT_PROTOCOL;

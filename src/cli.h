@@ -80,6 +80,9 @@ bool cli_set_debug(const char *spec, GError **error);
 
 int mh_cmd_check(int argc, char **argv, bool imapsync_style);
 
+/* provider show NAME | provider import-google FILE */
+int mh_cmd_provider(int argc, char **argv);
+
 /* sync and verify; @imapsync_style: invoked without a subcommand. */
 int mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style);
 

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mh-log.h"
+#include "signin.h"
 
 typedef int cmd_main_fn(int argc, char **argv);
 
@@ -39,12 +40,13 @@ static const struct command commands[] = {
 	{"check", "Connect to a server, log in, show capabilities and folders", run_check},
 	{"sync", "Copy a whole mailbox to another server, verify, resync later", run_sync},
 	{"verify", "Compare two mailboxes folder by folder without copying", run_verify},
-	{"login", "Sign in to an account (OAuth2 or password) and keep it in the keyring", NULL},
-	{"logout", "Forget (and revoke) a stored sign-in", NULL},
-	{"accounts", "List the stored sign-ins", NULL},
-	{"token", "Print a fresh OAuth2 access token for an account", NULL},
+	{"login", "Sign in to an OAuth2 account once and keep the tokens in the keyring",
+         mh_cmd_login},
+	{"logout", "Forget (and revoke) a stored sign-in", mh_cmd_logout},
+	{"accounts", "List the stored sign-ins", mh_cmd_accounts},
+	{"token", "Print a fresh OAuth2 access token for an account", mh_cmd_token},
 	{"batch", "Migrate many mailboxes listed in a CSV file", NULL},
-	{"provider", "Show or import provider profiles", NULL},
+	{"provider", "Show a provider profile, or import a Google OAuth client", mh_cmd_provider},
 };
 
 static void

@@ -91,6 +91,26 @@ on_auth_continuation(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, const c
 	return ok;
 }
 
+/* Passes @local on, but for a token the server explained (its JSON report) gives that
+ * explanation and whether a fresh token may help. */
+static void
+auth_token_error(struct mh_sasl_client *sasl, GError *local, GError **error)
+{
+	g_autofree char *status = NULL;
+	g_autofree char *message = NULL;
+
+	if (local->domain != MH_IMAP_ERROR || local->code != MH_IMAP_ERROR_NO ||
+	    !mh_sasl_client_error(sasl, &status, &message)) {
+		g_propagate_error(error, local);
+		return;
+	}
+	g_set_error(error, MH_IMAP_ERROR,
+	            mh_sasl_client_token_expired(sasl) ? MH_IMAP_ERROR_TOKEN_EXPIRED
+	                                               : MH_IMAP_ERROR_AUTH,
+	            "%s (%s)", message, local->message);
+	g_error_free(local);
+}
+
 static struct mh_imap_cmd *
 auth_build_authenticate(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
                         struct auth_ctx *ac, GError **error)
@@ -117,10 +137,14 @@ auth_run_sasl(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
               const struct mh_imap_credentials *cred, struct mh_imap_response **tagged_r,
               GError **error)
 {
+	const struct mh_imap_settings *is = imap_conn_settings(conn);
 	struct mh_sasl_settings set = {
 		.authid = cred->authuser != NULL ? cred->authuser : cred->user,
 		.authzid = cred->authuser != NULL ? cred->user : NULL,
-		.password = cred->password,
+		.password = cred->token == NULL ? cred->password : NULL,
+		.token = cred->token,
+		.host = is->host,
+		.port = is->port,
 	};
 	g_autoptr(mh_sasl_client) sasl = mh_sasl_client_new(mech, &set, error);
 	struct auth_ctx ac = {.sasl = sasl};
@@ -140,7 +164,7 @@ auth_run_sasl(struct mh_imap_conn *conn, const struct mh_sasl_mech *mech,
 		return false;
 	}
 	if (!ok)
-		g_propagate_error(error, local);
+		auth_token_error(sasl, local, error);
 	return ok;
 }
 
@@ -184,6 +208,26 @@ auth_set_no_mech(struct mh_imap_conn *conn, const char *wanted, GError **error)
 	            login_off && !imap_conn_is_secure(conn) ? " without TLS" : "");
 }
 
+/* For a token: OAUTHBEARER where offered, else XOAUTH2 (Microsoft offers only that). */
+static bool
+auth_choose_token(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
+                  const char *const *mechs, const struct mh_sasl_mech **mech_r, GError **error)
+{
+	static const char *const order[] = {"OAUTHBEARER", "XOAUTH2", NULL};
+
+	for (size_t i = 0; order[i] != NULL; i++) {
+		if (cred->mechanism != NULL && g_ascii_strcasecmp(cred->mechanism, order[i]) != 0)
+			continue;
+		if (g_strv_contains(mechs, order[i])) {
+			*mech_r = mh_sasl_mech_find(order[i]);
+			return true;
+		}
+	}
+	auth_set_no_mech(conn, cred->mechanism != NULL ? cred->mechanism : "OAUTHBEARER or XOAUTH2",
+	                 error);
+	return false;
+}
+
 /* Chooses the mechanism: *mech_r NULL with true means the LOGIN command. */
 static bool
 auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
@@ -194,6 +238,8 @@ auth_choose(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
 	bool login_ok = !need_authzid && !mh_imap_conn_has_cap(conn, "LOGINDISABLED");
 	const struct mh_sasl_mech *m;
 
+	if (cred->token != NULL)
+		return auth_choose_token(conn, cred, (const char *const *)mechs, mech_r, error);
 	if (cred->mechanism == NULL) {
 		*mech_r = mh_sasl_mech_choose((const char *const *)mechs, need_authzid,
 		                              cred->allow_cram_md5);
@@ -221,7 +267,8 @@ static bool
 auth_check_cleartext(struct mh_imap_conn *conn, const struct mh_imap_credentials *cred,
                      const struct mh_sasl_mech *mech, GError **error)
 {
-	bool plaintext = mech == NULL || (mech->flags & MH_SASL_MECH_PLAINTEXT);
+	bool plaintext =
+		mech == NULL || (mech->flags & (MH_SASL_MECH_PLAINTEXT | MH_SASL_MECH_TOKEN));
 
 	if (!plaintext || imap_conn_is_secure(conn) || mh_imap_conn_is_loopback(conn) ||
 	    cred->cleartext_ok)

@@ -64,6 +64,8 @@ struct mh_imap_credentials {
 	const char *mechanism; /* force "PLAIN", "LOGIN", "CRAM-MD5"; NULL = strongest */
 	bool allow_cram_md5;   /* false: never CRAM-MD5 (imapsync --noauthmd5) */
 	bool cleartext_ok;     /* the user asked for --notls: allow passwords in clear */
+	const char *token;     /* an OAuth2 access token: OAUTHBEARER or XOAUTH2 instead of a
+	                          password (@user is the mailbox) */
 };
 
 struct mh_imap_conn;
