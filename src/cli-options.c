@@ -8,9 +8,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "mh-log.h"
 #include "mh-secret.h"
 #include "sasl.h"
+#include "signin.h"
 #include "sync-error.h"
 
 /* Written out: clang-format would put spaces into G_DEFINE_QUARK's hyphenated name. */
@@ -225,7 +227,8 @@ cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_se
 		       "--insecure%s: the certificate of %s is not checked; anyone "
 		       "on the path can read the password and the mail",
 		       suffix, a->host);
-	if (!cli_password(a, suffix, password_r, error))
+	*password_r = NULL;
+	if (a->tokens == NULL && !cli_password(a, suffix, password_r, error))
 		return false;
 	*cred_r = (struct mh_imap_credentials){
 		.user = a->user,
@@ -250,6 +253,8 @@ cli_account_clear(struct cli_account *a)
 	g_free(a->authmech);
 	g_free(a->authuser);
 	g_free(a->cafile);
+	mh_token_source_free(a->tokens);
+	mh_account_free(a->account);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -327,4 +332,81 @@ cli_exit_code(const GError *error)
 	if (error->domain == MH_AUTH_ERROR)
 		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
 	return MH_EXIT_FAILURE;
+}
+
+/* --- accounts written PROVIDER:USER --- */
+
+bool
+cli_account_use(struct cli_account *a, const struct mh_config *cfg, const char *spec,
+                const char *token_store, GError **error)
+{
+	static const char *const tls_flag[] = {"ssl", "tls", "notls"};
+	struct mh_account *acct = mh_account_resolve(cfg, spec, error);
+	struct mh_account *for_tokens;
+
+	if (acct == NULL)
+		return false;
+	a->account = acct;
+	if (a->host == NULL)
+		a->host = g_strdup(acct->set.imap_host);
+	if (a->port == 0 && acct->set.imap_port > 0)
+		a->port = acct->set.imap_port;
+	if (!a->ssl && !a->tls && !a->notls && acct->set.imap_tls >= 0) {
+		const char *f = tls_flag[acct->set.imap_tls];
+
+		a->ssl = f[0] == 's';
+		a->tls = f[0] == 't';
+		a->notls = f[0] == 'n';
+	}
+	if (a->cafile == NULL)
+		a->cafile = g_strdup(acct->set.cafile);
+	if (a->user == NULL)
+		a->user = g_strdup(acct->user);
+	if (acct->set.token_url == NULL || acct->set.flow < 0)
+		return true; /* a password account */
+	for_tokens = mh_account_resolve(cfg, spec, error);
+	if (for_tokens == NULL)
+		return false;
+	a->tokens = mh_token_source_new(for_tokens, token_store, error);
+	if (a->tokens == NULL) {
+		mh_account_free(for_tokens);
+		return false;
+	}
+	return true;
+}
+
+char *
+cli_token_cb(void *ctx, bool force, GError **error)
+{
+	return mh_token_source_get(ctx, force, error);
+}
+
+bool
+cli_login(struct mh_imap_conn *conn, struct cli_account *a, const struct mh_imap_credentials *cred,
+          GError **error)
+{
+	struct mh_imap_credentials c = *cred;
+	GError *local = NULL;
+
+	if (a->tokens == NULL)
+		return mh_imap_conn_login(conn, cred, error);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *token = mh_token_source_get(a->tokens, attempt > 0, error);
+		bool ok;
+
+		if (token == NULL)
+			return false;
+		c.token = token;
+		c.password = NULL;
+		ok = mh_imap_conn_login(conn, &c, &local);
+		mh_secret_free(token);
+		if (ok)
+			return true;
+		if (attempt > 0 ||
+		    !g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_TOKEN_EXPIRED))
+			break;
+		g_clear_error(&local);
+	}
+	g_propagate_error(error, local);
+	return false;
 }

@@ -53,7 +53,25 @@ struct cli_account {
 	gboolean insecure;
 	gboolean noauthmd5;
 	int timeout;
+	struct mh_account *account;     /* owned; given as PROVIDER:USER, or NULL */
+	struct mh_token_source *tokens; /* owned; OAuth2 accounts: where tokens come from */
 };
+
+struct mh_config;
+
+/* Takes the settings of account @spec (PROVIDER:USER) for what the options left unset:
+ * host, port, TLS mode, CA file, user; OAuth2 accounts get their stored sign-in as the
+ * token source (no password then). */
+bool cli_account_use(struct cli_account *acct, const struct mh_config *cfg, const char *spec,
+                     const char *token_store, GError **error);
+
+/* Logs in with the account's password or tokens (a fresh token once more when the
+ * server refuses the first as expired). */
+bool cli_login(struct mh_imap_conn *conn, struct cli_account *acct,
+               const struct mh_imap_credentials *cred, GError **error);
+
+/* A token callback over acct->tokens, for mh_store_imap_set_token(). */
+char *cli_token_cb(void *ctx, bool force, GError **error);
 
 /* Adds the account options to @group, with @suffix ("", "1" or "2") after each long
  * name as imapsync spells them (--host1). */

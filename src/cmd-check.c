@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "mh-log.h"
 #include "mh-secret.h"
 
 struct check_opts {
 	struct cli_account acct;
 	char *debug;
+	char *config;
+	char *token_store;
 	gboolean justlogin;
 };
 
@@ -122,7 +125,7 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 }
 
 static bool
-check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
+check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set, struct cli_account *acct,
           const struct mh_imap_credentials *cred, GError **error)
 {
 	const char *tls;
@@ -138,7 +141,7 @@ check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
 	printf("Greeting: %s\n", mh_imap_conn_greeting(conn));
 	check_print_id(conn);
 	check_print_caps("Capabilities before login:", conn);
-	if (!mh_imap_conn_login(conn, cred, error))
+	if (!cli_login(conn, acct, cred, error))
 		return false;
 	if (cred->authuser != NULL)
 		printf("Authenticated as %s (by %s) with %s\n", cred->user, cred->authuser,
@@ -157,11 +160,15 @@ static GOptionContext *
 check_context(struct check_opts *o, bool imapsync_style)
 {
 	const char *suffix = imapsync_style ? "1" : "";
-	GOptionContext *ctx = g_option_context_new(imapsync_style ? "--justlogin" : "");
+	GOptionContext *ctx = g_option_context_new(imapsync_style ? "--justlogin" : "[ACCOUNT]");
 	GOptionGroup *main_group = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
 	const GOptionEntry extra[] = {
 		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
 	         "Debug output: imap, wire, auth or all (secrets are redacted)", "CATEGORIES"},
+		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+	         "The config file (for an account written PROVIDER:USER)", "FILE"},
+		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
+	         "Where the account's tokens live: keyring (default) or file", "STORE"},
 		{"justlogin", 0, imapsync_style ? 0 : G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
 	         &o->justlogin, "Only log in and show the server (imapsync spelling)", NULL},
 		{NULL},
@@ -204,17 +211,23 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto out;
 	cli_scrub_argv(argc, argv);
-	if (argc > 1) {
+	if (argc > 2 || (argc == 2 && imapsync_style)) {
 		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-		            "unexpected argument '%s'", argv[1]);
+		            "unexpected argument '%s'", argv[argc - 1]);
 		goto out;
+	}
+	if (argc == 2) {
+		g_autoptr(mh_config) cfg = mh_config_load(o.config, &error);
+
+		if (cfg == NULL || !cli_account_use(&o.acct, cfg, argv[1], o.token_store, &error))
+			goto out;
 	}
 	if (!cli_set_debug(o.debug, &error) ||
 	    !cli_account_resolve(&o.acct, imapsync_style ? "1" : "", &set, &cred, &password,
 	                         &error))
 		goto out;
 	conn = mh_imap_conn_new(&set);
-	if (check_run(conn, &set, &cred, &error))
+	if (check_run(conn, &set, &o.acct, &cred, &error))
 		mh_imap_conn_logout(conn);
 out:
 	/* Closing may log (debug); the error line comes last. */
@@ -227,5 +240,7 @@ out:
 	mh_secret_free(password);
 	cli_account_clear(&o.acct);
 	g_free(o.debug);
+	g_free(o.config);
+	g_free(o.token_store);
 	return rc;
 }

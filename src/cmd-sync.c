@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "mh-log.h"
 #include "mh-secret.h"
 #include "report.h"
@@ -23,12 +24,14 @@ struct sync_cli {
 	gint64 maxsize, minsize;
 	int maxage, minage, jobs;
 	char *search, *report, *log, *state, *debug;
+	char *config, *token_store, *account1, *account2;
 };
 
 struct sides {
 	struct mh_imap_settings set[2];
 	struct mh_imap_credentials cred[2];
-	char *password[2]; /* mh_secret buffers */
+	char *password[2];                 /* mh_secret buffers */
+	struct mh_token_source *tokens[2]; /* borrowed: OAuth2 sides */
 };
 
 static volatile int sync_interrupted;
@@ -57,9 +60,12 @@ static struct mh_store *
 sync_factory(void *ctx, int side)
 {
 	struct sides *s = ctx;
+	struct mh_store *st = mh_store_imap_new(&s->set[side - 1], &s->cred[side - 1],
+	                                        side == 1 ? "host1" : "host2");
 
-	return mh_store_imap_new(&s->set[side - 1], &s->cred[side - 1],
-	                         side == 1 ? "host1" : "host2");
+	if (s->tokens[side - 1] != NULL)
+		mh_store_imap_set_token(st, cli_token_cb, s->tokens[side - 1]);
+	return st;
 }
 
 static GOptionContext *
@@ -86,6 +92,14 @@ sync_context(struct sync_cli *o, bool verify)
 	         NULL},
 		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
 	         NULL},
+		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+	         "The config file (for accounts written PROVIDER:USER)", "FILE"},
+		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
+	         "Where the accounts' tokens live: keyring (default) or file", "STORE"},
+		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
+	         "The source as PROVIDER:USER (or give it as the first argument)", "ACCOUNT"},
+		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
+	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
 		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
 	         "Folder pairs in parallel, each with two connections (default 4)", "N"},
 		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
@@ -229,6 +243,38 @@ sync_options_clear(struct mh_sync_options *so)
 	g_clear_pointer(&so->regextrans, g_ptr_array_unref);
 }
 
+/* Accounts written PROVIDER:USER: the two arguments, or --account1 / --account2. */
+static bool
+sync_use_accounts(struct sync_cli *o, struct sides *s, int argc, char **argv, GError **error)
+{
+	const char *spec[2] = {o->account1, o->account2};
+	g_autoptr(mh_config) cfg = NULL;
+	int next = 1;
+
+	for (int i = 0; i < 2; i++) {
+		if (spec[i] == NULL && next < argc)
+			spec[i] = argv[next++];
+	}
+	if (next < argc) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "unexpected argument '%s' (give a source and a destination account)",
+		            argv[next]);
+		return false;
+	}
+	if (spec[0] == NULL && spec[1] == NULL)
+		return true;
+	cfg = mh_config_load(o->config, error);
+	if (cfg == NULL)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		if (spec[i] != NULL &&
+		    !cli_account_use(&o->a[i], cfg, spec[i], o->token_store, error))
+			return false;
+		s->tokens[i] = o->a[i].tokens;
+	}
+	return true;
+}
+
 static bool
 sync_justlogin(struct sides *s, GError **error)
 {
@@ -296,6 +342,10 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->log);
 	g_free(o->state);
 	g_free(o->debug);
+	g_free(o->config);
+	g_free(o->token_store);
+	g_free(o->account1);
+	g_free(o->account2);
 }
 
 int
@@ -312,11 +362,8 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto out;
 	cli_scrub_argv(argc, argv);
-	if (argc > 1) {
-		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-		            "unexpected argument '%s'", argv[1]);
+	if (!sync_use_accounts(&o, &s, argc, argv, &error))
 		goto out;
-	}
 	o.a[0].noauthmd5 = o.a[1].noauthmd5 = o.noauthmd5;
 	if (!sync_check_options(&o, &error) || !cli_set_debug(o.debug, &error))
 		goto out;

@@ -193,6 +193,7 @@ struct mh_token_source {
 	struct mh_account *acct;       /* owned */
 	struct mh_keyring *kr;         /* owned */
 	struct mh_oauth2_token *token; /* owned */
+	gint64 refreshed;              /* monotonic µs of the last refresh, 0 = never */
 	GMutex lock;
 };
 
@@ -219,9 +220,20 @@ mh_token_source_get(struct mh_token_source *ts, bool force, GError **error)
 {
 	char *copy = NULL;
 
+	gint64 now = g_get_monotonic_time();
+	bool fresh;
+
 	g_mutex_lock(&ts->lock);
-	if (mh_signin_refresh(ts->kr, ts->acct, ts->token, force, error))
+	/* A token refreshed moments ago is as new as it gets, even near its expiry (short
+	 * lifetimes): refreshing again would only rotate the refresh token. */
+	fresh = !force && ts->refreshed != 0 && now - ts->refreshed < 30 * G_USEC_PER_SEC;
+	if (fresh || mh_signin_refresh(ts->kr, ts->acct, ts->token, force, error)) {
+		if (!fresh &&
+		    (force || ts->token->expires_at == 0 ||
+		     ts->token->expires_at - 120 <= g_get_real_time() / G_USEC_PER_SEC + 120))
+			ts->refreshed = now;
 		copy = mh_secret_strdup(ts->token->access_token);
+	}
 	g_mutex_unlock(&ts->lock);
 	return copy;
 }
