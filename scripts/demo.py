@@ -6,7 +6,9 @@ import subprocess
 import sys
 import tempfile
 
-from mhtest import certs, corpus, dovecot, imapcheck
+import re
+
+from mhtest import certs, corpus, dovecot, imapcheck, oauth
 
 MAILHAUL = os.environ['MAILHAUL']
 BOLD = '\033[1m%s\033[0m' if sys.stdout.isatty() else '%s'
@@ -43,6 +45,44 @@ def change_source(server):
     print('5 new messages in INBOX, 4 messages with changed flags', flush=True)
 
 
+def oauth_demo(pki, tmp, dst, p2):
+    """Sign-in with the device flow against a local OAuth2 server, then a sync that uses the
+    stored token (XOAUTH2/OAUTHBEARER checked by Dovecot against that server)."""
+    say('OAuth2: a local authorization server and a Dovecot that checks tokens with it')
+    with oauth.OAuthServer(access_token_ttl=300, device_interval=1) as idp:
+        src = dovecot.Dovecot(pki, users={'carol': 'unused'}, separator='/',
+                              **oauth.dovecot_options(idp))
+        with dovecot.running(src):
+            src.preload('carol', {'INBOX': [imapcheck.make_message(900 + i) for i in range(8)]})
+            cfg = os.path.join(tmp, 'config.ini')
+            with open(cfg, 'w') as f:
+                f.write('[provider demo]\nimap-host = 127.0.0.1\nimap-port = %d\n'
+                        'imap-tls = ssl\ncafile = %s\ntoken-url = %s\ndevice-url = %s\n'
+                        'revoke-url = %s\nscopes = %s\nclient-id = %s\nflow = device\n'
+                        'token-store = file\n' % (
+                            src.imaps_port, src.cafile, idp.token_endpoint,
+                            idp.device_authorization_endpoint, idp.revocation_endpoint,
+                            oauth.GOOGLE_SCOPE, idp.native_client_id))
+            say('mailhaul login with the device flow (the demo approves the code itself, '
+                'as you would in a browser)')
+            print('$ mailhaul login demo:carol --config config.ini', flush=True)
+            p = subprocess.Popen([MAILHAUL, 'login', 'demo:carol', '--config', cfg],
+                                 stdout=subprocess.PIPE, text=True)
+            line = p.stdout.readline()
+            print(line, end='', flush=True)
+            code = re.search(r'enter the code (\S+)', line).group(1)
+            oauth.approve_device(idp, code, 'carol')
+            print('(approved code %s as carol on the authorization server)' % code, flush=True)
+            print(p.stdout.read(), end='', flush=True)
+            if p.wait() != 0:
+                return 1
+            say('a sync that signs in with the stored token, no prompt')
+            args = ['sync', 'demo:carol', '--config', cfg, '--folder', 'INBOX'] + \
+                account(2, dst, 'bob', p2)
+            return run(args, ['sync', 'demo:carol', '--config', 'config.ini', '--folder',
+                              'INBOX'] + shown(account(2, dst, 'bob', p2)))
+
+
 def main():
     pki = certs.TestPKI()
     with tempfile.TemporaryDirectory(prefix='mailhaul-demo-') as tmp:
@@ -68,9 +108,10 @@ def main():
             second = run(['sync'] + args, ['sync'] + shown(args))
             say('an independent comparison of both sides')
             third = run(['verify'] + args, ['verify'] + shown(args))
+            fourth = oauth_demo(pki, tmp, dst, p2) if oauth.available() is None else 0
         say('servers stopped; nothing is left running')
     pki.close()
-    return 0 if (first, second, third) == (0, 0, 0) else 1
+    return 0 if (first, second, third, fourth) == (0, 0, 0, 0) else 1
 
 
 if __name__ == '__main__':

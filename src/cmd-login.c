@@ -298,27 +298,59 @@ accounts_print(struct mh_keyring *kr, const char *key)
 	printf("%-40s  oauth2  %-7s  %s\n", account, mh_keyring_name(kr), expiry);
 }
 
+/* Lists one store's sign-ins; returns how many. */
+static guint
+accounts_list_store(struct mh_keyring *kr, GError **error)
+{
+	g_autoptr(GPtrArray) keys = NULL;
+	guint n = 0;
+
+	if (!mh_keyring_list(kr, &keys, error))
+		return 0;
+	for (guint i = 0; i < keys->len; i++) {
+		if (g_str_has_prefix(keys->pdata[i], "oauth2:")) {
+			accounts_print(kr, keys->pdata[i]);
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 mh_cmd_accounts(int argc, char **argv)
 {
 	struct login_opts o = {0};
-	g_autoptr(GOptionContext) ctx =
-		login_context(&o, NULL, "List the stored sign-ins (never a secret).", false);
+	g_autoptr(GOptionContext) ctx = login_context(
+		&o, NULL,
+		"List the stored sign-ins of both stores, the keyring and the file store (never a "
+		"secret).",
+		false);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) keys = NULL;
-	g_autoptr(mh_keyring) kr = NULL;
+	static const char *const stores[] = {"keyring", "file"};
+	guint found = 0;
 
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !cli_set_debug(o.debug, &error))
 		goto out;
-	kr = mh_signin_open_store(NULL, o.token_store, &error);
-	if (kr == NULL || !mh_keyring_list(kr, &keys, &error))
-		goto out;
-	for (guint i = 0; i < keys->len; i++) {
-		if (g_str_has_prefix(keys->pdata[i], "oauth2:"))
-			accounts_print(kr, keys->pdata[i]);
+	for (size_t i = 0; i < G_N_ELEMENTS(stores); i++) {
+		g_autoptr(GError) serr = NULL;
+		g_autoptr(mh_keyring) kr = NULL;
+
+		if (o.token_store != NULL && g_ascii_strcasecmp(o.token_store, stores[i]) != 0)
+			continue;
+		kr = mh_signin_open_store(NULL, stores[i], &serr);
+		if (kr != NULL)
+			found += accounts_list_store(kr, &serr);
+		if (serr == NULL)
+			continue;
+		if (o.token_store != NULL) {
+			g_propagate_error(&error, g_steal_pointer(&serr));
+			goto out;
+		}
+		/* Both stores asked: say why one could not be read, and go on. */
+		mh_log(MH_LOG_WARN, "%s", serr->message);
 	}
-	if (keys->len == 0)
-		printf("No stored sign-ins in the %s store.\n", mh_keyring_name(kr));
+	if (found == 0)
+		printf("No stored sign-ins.\n");
 out:
 	login_opts_clear(&o);
 	return login_finish(error, MH_EXIT_OK);
