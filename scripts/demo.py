@@ -68,11 +68,16 @@ def oauth_demo(pki, tmp, dst, p2):
             print('$ mailhaul login demo:carol --config config.ini', flush=True)
             p = subprocess.Popen([MAILHAUL, 'login', 'demo:carol', '--config', cfg],
                                  stdout=subprocess.PIPE, text=True)
-            line = p.stdout.readline()
-            print(line, end='', flush=True)
-            code = re.search(r'enter the code (\S+)', line).group(1)
+            code = None
+            for line in p.stdout:
+                print(line, end='', flush=True)
+                m = re.search(r'enter the code (\S+)', line)
+                code = m.group(1) if m else code
+                if line.startswith('Waiting'):
+                    break
             oauth.approve_device(idp, code, 'carol')
-            print('(approved code %s as carol on the authorization server)' % code, flush=True)
+            print('(the demo approved code %s as carol on the authorization server)' % code,
+                  flush=True)
             print(p.stdout.read(), end='', flush=True)
             if p.wait() != 0:
                 return 1
