@@ -49,6 +49,11 @@ cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *
 		{"insecure", 0, 0, G_OPTION_ARG_NONE, &a->insecure,
 	         "Do not verify the server certificate (dangerous)", NULL},
 		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &a->noauthmd5, "Never use CRAM-MD5", NULL},
+		{"service-account", 0, 0, G_OPTION_ARG_FILENAME, &a->service_account,
+	         "Sign in as this Google service account (JSON key, domain-wide delegation)",
+	         "FILE"},
+		{"app-only", 0, 0, G_OPTION_ARG_NONE, &a->app_only,
+	         "Sign in as the app (client credentials: Microsoft app-only access)", NULL},
 		{"timeout", 0, 0, G_OPTION_ARG_INT, &a->timeout,
 	         "Seconds to wait for the server (default 120)", "SECONDS"},
 	};
@@ -175,6 +180,11 @@ cli_usage(GError **error, const char *fmt, ...)
 static bool
 cli_account_check(const struct cli_account *a, const char *s, GError **error)
 {
+	if ((a->service_account != NULL || a->app_only) && a->account == NULL)
+		return cli_usage(error,
+		                 "--service-account%s and --app-only%s need the account "
+		                 "written PROVIDER:USER",
+		                 s, s);
 	if (a->host == NULL || *a->host == '\0')
 		return cli_usage(error, "missing --host%s: which IMAP server?", s);
 	if (a->user == NULL || *a->user == '\0')
@@ -253,6 +263,7 @@ cli_account_clear(struct cli_account *a)
 	g_free(a->authmech);
 	g_free(a->authuser);
 	g_free(a->cafile);
+	g_free(a->service_account);
 	mh_token_source_free(a->tokens);
 	mh_account_free(a->account);
 	memset(a, 0, sizeof(*a));
@@ -367,7 +378,9 @@ cli_account_use(struct cli_account *a, const struct mh_config *cfg, const char *
 	for_tokens = mh_account_resolve(cfg, spec, error);
 	if (for_tokens == NULL)
 		return false;
-	a->tokens = mh_token_source_new(for_tokens, token_store, error);
+	a->tokens = a->service_account != NULL || a->app_only
+	                    ? mh_token_source_new_minted(for_tokens, a->service_account, error)
+	                    : mh_token_source_new(for_tokens, token_store, error);
 	if (a->tokens == NULL) {
 		mh_account_free(for_tokens);
 		return false;

@@ -53,6 +53,8 @@ struct cli_account {
 	gboolean insecure;
 	gboolean noauthmd5;
 	int timeout;
+	char *service_account;          /* Google service-account key file (JWT bearer), or NULL */
+	gboolean app_only;              /* client credentials (Microsoft app-only) */
 	struct mh_account *account;     /* owned; given as PROVIDER:USER, or NULL */
 	struct mh_token_source *tokens; /* owned; OAuth2 accounts: where tokens come from */
 };

@@ -66,6 +66,36 @@ mh_signin_client(const struct mh_account *a, struct mh_oauth2_client *c, GError 
 	return true;
 }
 
+bool
+mh_signin_client_for_grant(const struct mh_account *a, bool service_account,
+                           struct mh_oauth2_client *c, GError **error)
+{
+	memset(c, 0, sizeof(*c));
+	if (a->set.token_url == NULL) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "provider %s has no OAuth2 token-url", a->provider_name);
+		return false;
+	}
+	c->token_url = a->set.token_url;
+	c->scopes = a->set.scopes;
+	c->client_id = a->set.client_id;
+	c->client_secret = a->set.client_secret;
+	if (service_account)
+		return true;
+	if (a->set.client_id == NULL || a->set.client_secret == NULL) {
+		g_set_error(
+			error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+			"app-only access needs client-id and client-secret for %s in the config "
+			"file",
+			a->provider_name);
+		return false;
+	}
+	/* Microsoft's app-only IMAP token is for the resource, not the delegated scope. */
+	if (g_strcmp0(a->provider_name, "m365") == 0)
+		c->scopes = "https://outlook.office365.com/.default";
+	return true;
+}
+
 char *
 mh_signin_key(const struct mh_account *a)
 {
@@ -194,6 +224,8 @@ struct mh_token_source {
 	struct mh_keyring *kr;         /* owned */
 	struct mh_oauth2_token *token; /* owned */
 	gint64 refreshed;              /* monotonic µs of the last refresh, 0 = never */
+	struct mh_oauth2_sa_key *sa;   /* owned; a Google service account (JWT bearer) */
+	bool app_only;                 /* client credentials (Microsoft app-only) */
 	GMutex lock;
 };
 
@@ -215,8 +247,72 @@ mh_token_source_new(struct mh_account *a, const char *store_opt, GError **error)
 	return ts;
 }
 
+static char *token_source_get_stored(struct mh_token_source *ts, bool force, GError **error);
+
+struct mh_token_source *
+mh_token_source_new_minted(struct mh_account *a, const char *sa_key_file, GError **error)
+{
+	struct mh_token_source *ts;
+	struct mh_oauth2_client c;
+
+	if (!mh_signin_client_for_grant(a, sa_key_file != NULL, &c, error))
+		return NULL;
+	ts = g_new0(struct mh_token_source, 1);
+	g_mutex_init(&ts->lock);
+	if (sa_key_file != NULL) {
+		ts->sa = mh_oauth2_sa_key_load(sa_key_file, error);
+		if (ts->sa == NULL) {
+			mh_token_source_free(ts);
+			return NULL;
+		}
+	} else {
+		ts->app_only = true;
+	}
+	ts->acct = a;
+	return ts;
+}
+
+/* A new token by the service account or the client credentials; under ts->lock. */
+static bool
+token_source_mint(struct mh_token_source *ts, GError **error)
+{
+	struct mh_oauth2_client c;
+	struct mh_oauth2_token *t;
+
+	if (!mh_signin_client_for_grant(ts->acct, ts->sa != NULL, &c, error))
+		return false;
+	mh_log_debug(MH_LOG_CAT_AUTH, "getting an access token for %s (%s)", ts->acct->name,
+	             ts->sa != NULL ? "service account" : "app-only client credentials");
+	t = ts->sa != NULL ? mh_oauth2_jwt_bearer(&c, ts->sa, ts->acct->user, error)
+	                   : mh_oauth2_client_credentials(&c, error);
+	if (t == NULL)
+		return false;
+	mh_oauth2_token_free(ts->token);
+	ts->token = t;
+	return true;
+}
+
 char *
 mh_token_source_get(struct mh_token_source *ts, bool force, GError **error)
+{
+	if (ts->sa != NULL || ts->app_only) {
+		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+		char *copy = NULL;
+
+		g_mutex_lock(&ts->lock);
+		if (!force && ts->token != NULL &&
+		    (ts->token->expires_at == 0 || ts->token->expires_at - 60 > now))
+			copy = mh_secret_strdup(ts->token->access_token);
+		else if (token_source_mint(ts, error))
+			copy = mh_secret_strdup(ts->token->access_token);
+		g_mutex_unlock(&ts->lock);
+		return copy;
+	}
+	return token_source_get_stored(ts, force, error);
+}
+
+static char *
+token_source_get_stored(struct mh_token_source *ts, bool force, GError **error)
 {
 	char *copy = NULL;
 
@@ -244,6 +340,7 @@ mh_token_source_free(struct mh_token_source *ts)
 	if (ts == NULL)
 		return;
 	mh_oauth2_token_free(ts->token);
+	mh_oauth2_sa_key_free(ts->sa);
 	mh_keyring_free(ts->kr);
 	mh_account_free(ts->acct);
 	g_mutex_clear(&ts->lock);

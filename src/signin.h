@@ -49,6 +49,16 @@ struct mh_token_source *mh_token_source_new(struct mh_account *a, const char *st
  * one even if the current one has not expired (the server refused it). */
 char *mh_token_source_get(struct mh_token_source *ts, bool force, GError **error);
 
+/* A token source that mints tokens without a stored sign-in: with @sa_key_file, a Google
+ * service account's JWT bearer grant for the account's user (domain-wide delegation),
+ * else client credentials (Microsoft app-only: client-id + client-secret). Takes @a. */
+struct mh_token_source *mh_token_source_new_minted(struct mh_account *a, const char *sa_key_file,
+                                                   GError **error);
+
+/* Fills @c for a service-account or client-credentials grant (borrowing @a's strings). */
+bool mh_signin_client_for_grant(const struct mh_account *a, bool service_account,
+                                struct mh_oauth2_client *c, GError **error);
+
 void mh_token_source_free(struct mh_token_source *ts);
 
 int mh_cmd_login(int argc, char **argv);
