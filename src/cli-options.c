@@ -52,6 +52,9 @@ cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *
 		{"service-account", 0, 0, G_OPTION_ARG_FILENAME, &a->service_account,
 	         "Sign in as this Google service account (JSON key, domain-wide delegation)",
 	         "FILE"},
+		{"oauthaccesstoken", 0, 0, G_OPTION_ARG_STRING, &a->oauth_token,
+	         "Use this OAuth2 access token (or the token in this file), as imapsync does",
+	         "TOKEN|FILE"},
 		{"app-only", 0, 0, G_OPTION_ARG_NONE, &a->app_only,
 	         "Sign in as the app (client credentials: Microsoft app-only access)", NULL},
 		{"timeout", 0, 0, G_OPTION_ARG_INT, &a->timeout,
@@ -109,7 +112,7 @@ cli_read_passfile(const char *path, char **password_r, GError **error)
 	return true;
 }
 
-static bool
+bool
 cli_prompt_password(const char *user, const char *host, char **password_r, GError **error)
 {
 	struct termios old, quiet;
@@ -217,6 +220,32 @@ cli_tls_mode(const struct cli_account *a)
 	return a->port == 0 || a->port == 993 ? MH_IMAP_TLS_IMPLICIT : MH_IMAP_TLS_AUTO;
 }
 
+/* --oauthaccesstoken: the token itself, or a file whose first line holds it. */
+static bool
+cli_read_token(const char *value, char **token_r, GError **error)
+{
+	if (g_file_test(value, G_FILE_TEST_IS_REGULAR))
+		return cli_read_passfile(value, token_r, error);
+	*token_r = mh_secret_strdup(value);
+	return true;
+}
+
+/* A password stored with `mailhaul login` for an account written PROVIDER:USER, when no
+ * other source was given. */
+static bool
+cli_stored_password(struct cli_account *a, char **password_r)
+{
+	g_autoptr(mh_keyring) kr = NULL;
+	g_autofree char *key = NULL;
+
+	if (a->account == NULL || a->password != NULL || a->passfile != NULL ||
+	    g_getenv("MAILHAUL_PASSWORD") != NULL)
+		return false;
+	kr = mh_signin_open_store(a->account, NULL, NULL);
+	key = g_strdup_printf("password:%s", a->account->name);
+	return kr != NULL && mh_keyring_lookup(kr, key, password_r, NULL) > 0;
+}
+
 bool
 cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_settings *set_r,
                     struct mh_imap_credentials *cred_r, char **password_r, GError **error)
@@ -238,12 +267,16 @@ cli_account_resolve(struct cli_account *a, const char *suffix, struct mh_imap_se
 		       "on the path can read the password and the mail",
 		       suffix, a->host);
 	*password_r = NULL;
-	if (a->tokens == NULL && !cli_password(a, suffix, password_r, error))
+	if (a->tokens == NULL && a->oauth_token == NULL && !cli_stored_password(a, password_r) &&
+	    !cli_password(a, suffix, password_r, error))
+		return false;
+	if (a->oauth_token != NULL && !cli_read_token(a->oauth_token, password_r, error))
 		return false;
 	*cred_r = (struct mh_imap_credentials){
 		.user = a->user,
 		.authuser = a->authuser,
-		.password = *password_r,
+		.password = a->oauth_token == NULL ? *password_r : NULL,
+		.token = a->oauth_token != NULL ? *password_r : NULL,
 		.mechanism = a->authmech,
 		.allow_cram_md5 = !a->noauthmd5,
 		.cleartext_ok = a->notls,
@@ -264,6 +297,9 @@ cli_account_clear(struct cli_account *a)
 	g_free(a->authuser);
 	g_free(a->cafile);
 	g_free(a->service_account);
+	if (a->oauth_token != NULL)
+		mh_secret_wipe(a->oauth_token, strlen(a->oauth_token));
+	g_free(a->oauth_token);
 	mh_token_source_free(a->tokens);
 	mh_account_free(a->account);
 	memset(a, 0, sizeof(*a));

@@ -53,8 +53,9 @@ struct cli_account {
 	gboolean insecure;
 	gboolean noauthmd5;
 	int timeout;
-	char *service_account;          /* Google service-account key file (JWT bearer), or NULL */
-	gboolean app_only;              /* client credentials (Microsoft app-only) */
+	char *service_account; /* Google service-account key file (JWT bearer), or NULL */
+	gboolean app_only;     /* client credentials (Microsoft app-only) */
+	char *oauth_token;     /* imapsync's --oauthaccesstoken: a token, or a file holding one */
 	struct mh_account *account;     /* owned; given as PROVIDER:USER, or NULL */
 	struct mh_token_source *tokens; /* owned; OAuth2 accounts: where tokens come from */
 };
@@ -66,6 +67,9 @@ struct mh_config;
  * token source (no password then). */
 bool cli_account_use(struct cli_account *acct, const struct mh_config *cfg, const char *spec,
                      const char *token_store, GError **error);
+
+/* Prompts for a password without echo (a terminal is needed); *password_r is a secret. */
+bool cli_prompt_password(const char *user, const char *host, char **password_r, GError **error);
 
 /* Logs in with the account's password or tokens (a fresh token once more when the
  * server refuses the first as expired). */

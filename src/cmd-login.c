@@ -162,6 +162,30 @@ login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **er
 	}
 }
 
+/* A password account: the password asked without echo (or from $MAILHAUL_PASSWORD),
+ * stored under password:PROVIDER:USER for check and sync. */
+static bool
+login_password(struct mh_keyring *kr, const struct mh_account *a, GError **error)
+{
+	g_autofree char *key = g_strdup_printf("password:%s", a->name);
+	const char *env = g_getenv("MAILHAUL_PASSWORD");
+	char *password = NULL;
+	bool ok;
+
+	if (env != NULL && *env != '\0')
+		password = mh_secret_strdup(env);
+	else if (!cli_prompt_password(a->user,
+	                              a->set.imap_host != NULL ? a->set.imap_host : "the server",
+	                              &password, error))
+		return false;
+	ok = mh_keyring_store(kr, key, password, error);
+	mh_secret_free(password);
+	if (ok)
+		printf("Stored the password of %s in the %s store.\n", a->name,
+		       mh_keyring_name(kr));
+	return ok;
+}
+
 int
 mh_cmd_login(int argc, char **argv)
 {
@@ -185,16 +209,13 @@ mh_cmd_login(int argc, char **argv)
 		            "unknown --flow '%s' (use browser, device or paste)", o.flow);
 		goto out;
 	}
-	if (flow == MH_PROVIDER_FLOW_NONE) {
-		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-		            "provider %s signs in with a password: give it with --passfile to "
-		            "check or sync",
-		            a->provider_name);
-		goto out;
-	}
 	kr = mh_signin_open_store(a, o.token_store, &error);
 	if (kr == NULL)
 		goto out;
+	if (flow == MH_PROVIDER_FLOW_NONE) {
+		login_password(kr, a, &error);
+		goto out;
+	}
 	t = login_oauth2(a, flow, &error);
 	if (t == NULL || !mh_signin_save(kr, a, t, &error))
 		goto out;
@@ -310,6 +331,10 @@ accounts_list_store(struct mh_keyring *kr, GError **error)
 	for (guint i = 0; i < keys->len; i++) {
 		if (g_str_has_prefix(keys->pdata[i], "oauth2:")) {
 			accounts_print(kr, keys->pdata[i]);
+			n++;
+		} else if (g_str_has_prefix(keys->pdata[i], "password:")) {
+			printf("%-40s  password  %-7s\n",
+			       (char *)keys->pdata[i] + strlen("password:"), mh_keyring_name(kr));
 			n++;
 		}
 	}

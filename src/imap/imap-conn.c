@@ -586,12 +586,29 @@ mh_imap_cmd_run(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,
 static bool
 conn_read_greeting(struct mh_imap_conn *conn, GError **error)
 {
+	unsigned saved = conn->set.read_timeout_ms;
+	GError *local = NULL;
+	bool ok = true;
+
+	/* A server greets at once; silence usually means a TLS port spoken to in cleartext. */
+	conn->set.read_timeout_ms = MIN(saved, 30000u);
 	imap_conn_set_state(conn, MH_IMAP_STATE_GREETING);
-	while (conn->state == MH_IMAP_STATE_GREETING) {
-		if (!imap_conn_step(conn, error))
-			return false;
+	while (ok && conn->state == MH_IMAP_STATE_GREETING)
+		ok = imap_conn_step(conn, &local);
+	conn->set.read_timeout_ms = saved;
+	if (ok)
+		return true;
+	if (g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT) && !conn->secure) {
+		g_set_error(
+			error, MH_IMAP_ERROR, MH_IMAP_ERROR_TIMEOUT,
+			"%s port %u sent no greeting within %u s: if this port expects TLS from "
+			"the first byte (usually 993), use --ssl",
+			conn->set.host, conn->set.port, MIN(saved, 30000u) / 1000);
+		g_error_free(local);
+		return false;
 	}
-	return true;
+	g_propagate_error(error, local);
+	return false;
 }
 
 static bool
