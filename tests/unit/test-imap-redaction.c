@@ -171,6 +171,58 @@ test_login_command(void)
 	g_assert_nonnull(strstr(log->str, "LOGIN " USER));
 }
 
+/* The error report of a refused token: the exact answer each mechanism owes the server
+ * (an empty line for XOAUTH2, "AQ==" = base64 of 0x01 for OAUTHBEARER), the token kept out
+ * of the log, and the login failing as "token expired" for status 401. */
+static void
+token_error_exchange(const char *mech, const char *caps, const char *answer_line)
+{
+	static const char *const answers[] = {
+		"+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=\r\n",
+		"A0001 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", NULL};
+	struct script s = {.caps = caps, .answers = answers};
+	struct mh_imap_settings set = {.host = "127.0.0.1", .tls = MH_IMAP_TLS_NONE};
+	struct mh_imap_credentials cred = {
+		.user = USER, .token = PASSWORD, .mechanism = mech, .cleartext_ok = true};
+	g_autoptr(GString) log = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *expect_tail = g_strdup_printf("\r\n%s\r\n", answer_line);
+	struct mh_imap_conn *conn;
+	GThread *thread;
+
+	script_listen(&s);
+	set.port = s.port;
+	thread = g_thread_new("server", server_thread, &s);
+	mh_log_set_categories(MH_LOG_CAT_ALL);
+	mh_log_set_sink(capture_sink, log);
+	conn = mh_imap_conn_new(&set);
+	g_assert_true(mh_imap_conn_connect(conn, &error));
+	g_assert_false(mh_imap_conn_login(conn, &cred, &error));
+	g_assert_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_TOKEN_EXPIRED);
+	g_assert_nonnull(strstr(error->message, "401"));
+	mh_imap_conn_free(conn);
+	mh_log_set_sink(NULL, NULL);
+	mh_log_set_categories(0);
+	g_thread_join(thread);
+	close(s.listen_fd);
+	g_assert_true(g_str_has_prefix(s.received->str, "A0001 AUTHENTICATE "));
+	g_assert_true(g_str_has_suffix(s.received->str, expect_tail));
+	g_assert_null(strstr(log->str, PASSWORD));
+	g_string_free(s.received, true);
+}
+
+static void
+test_xoauth2_error_answer(void)
+{
+	token_error_exchange("XOAUTH2", "IMAP4rev1 SASL-IR AUTH=XOAUTH2", "");
+}
+
+static void
+test_oauthbearer_error_answer(void)
+{
+	token_error_exchange("OAUTHBEARER", "IMAP4rev1 SASL-IR AUTH=OAUTHBEARER", "AQ==");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -178,5 +230,7 @@ main(int argc, char **argv)
 	g_test_add_func("/imap/redaction/plain-initial-response", test_plain_initial_response);
 	g_test_add_func("/imap/redaction/login-mechanism", test_login_mechanism);
 	g_test_add_func("/imap/redaction/login-command", test_login_command);
+	g_test_add_func("/imap/oauth/xoauth2-error-answer", test_xoauth2_error_answer);
+	g_test_add_func("/imap/oauth/oauthbearer-error-answer", test_oauthbearer_error_answer);
 	return g_test_run();
 }
