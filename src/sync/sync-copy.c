@@ -77,7 +77,12 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 	struct append_rec *rec = ctx;
 	struct sync_copy *c = rec->c;
 	(void)uidvalidity;
-	if (error != NULL) {
+	if (error != NULL && sync_error_is_fatal(error)) {
+		/* The connection went, not the message: the folder is retried after a
+		 * reconnect, and this message with it. */
+		if (c->fatal == NULL)
+			c->fatal = g_error_copy(error);
+	} else if (error != NULL) {
 		copy_record_failure(c, rec->msg->uid, error);
 	} else {
 		struct mh_state_msg *m = g_new0(struct mh_state_msg, 1);
@@ -207,10 +212,17 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		if (!ok || c->fatal != NULL)
 			break;
 	}
-	if (local == NULL && c->fatal == NULL)
-		c->w->dst->ops->flush(c->w->dst, &local);
-	if (local != NULL && c->cur != NULL && !c->discard)
+	if (local != NULL && c->cur != NULL && !c->discard) {
+		/* A message half sent: the destination cannot take anything else now. */
 		c->w->dst->ops->append_abort(c->w->dst, "the source connection failed");
+	} else {
+		g_autoptr(GError) ferr = NULL;
+
+		/* Every APPEND in flight is answered (and recorded) before @c goes away: their
+		 * callbacks point at it. A failing destination completes them with its error. */
+		if (!c->w->dst->ops->flush(c->w->dst, &ferr) && local == NULL)
+			local = g_steal_pointer(&ferr);
+	}
 	if (local == NULL && c->fatal != NULL)
 		local = g_steal_pointer(&c->fatal);
 	g_clear_error(&c->fatal);
