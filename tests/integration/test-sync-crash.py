@@ -36,7 +36,7 @@ def setup():
         src = dovecot.Dovecot(pki, users={u: PW1 for u in ('big', 'move')}, separator='/',
                               extra_conf=LOGIN_PER_CONNECTION)
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in (
-            ['ref', 'move', 'term', 'int'] + ['kill%d' % i for i in range(KILLS)])},
+            ['ref', 'ref2', 'move', 'term', 'int'] + ['kill%d' % i for i in range(KILLS)])},
             separator='.', extra_conf=LOGIN_PER_CONNECTION)
         with dovecot.running(src, dst):
             c = corpus.generate(seed=SEED, scale=300, extra=[(30, 1000000)])
@@ -94,8 +94,11 @@ def check_final(checks, source, user, r, what):
 def reference_run_takes_a_few_seconds():
     job = Job(S['src'], 'big', S['dst'], 'ref', name='ref')
     r = job.run()
-    S['seconds'] = r.seconds
-    tap.diag('a full run takes %.2f s' % r.seconds)
+    # The kills are timed against a run with warm server caches, like theirs: the first
+    # run of all also pays for the source's index files.
+    warm = Job(S['src'], 'big', S['dst'], 'ref2', name='ref2').run()
+    S['seconds'] = min(r.seconds, warm.seconds)
+    tap.diag('a full run takes %.2f s (%.2f s the first time)' % (S['seconds'], r.seconds))
     checks = Checks()
     checks.attach(r)
     checks.code(r, 0)
@@ -107,7 +110,7 @@ def kill_test(n):
     def sigkill_then_rerun():
         total = S.get('seconds') or 3.0
         # 0.2 to 2 s into a run of a few seconds; within the run if it is faster than that.
-        lo, hi = min(0.2, 0.1 * total), min(2.0, 0.9 * total)
+        lo, hi = min(0.2, 0.1 * total), min(2.0, 0.7 * total)
         d1 = S['rng'].uniform(lo, hi)
         # The resumed run has less to do: kill it within what is left.
         d2 = S['rng'].uniform(min(0.1, lo), max(2 * lo, 0.8 * (total - d1)))
