@@ -345,12 +345,14 @@ folder_load_map(struct folder_run *fr, GError **error)
 	g_hash_table_iter_init(&it, fr->map);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct mh_state_msg *e = value;
-		bool src_gone = !g_hash_table_contains(fr->src_uids, GUINT_TO_POINTER(e->src_uid));
 		bool dst_gone = e->dst_uid != 0 &&
 		                !g_hash_table_contains(dst_set, GUINT_TO_POINTER(e->dst_uid));
 
-		/* A vanished source message stays in the map until --delete2 has seen it. */
-		if (dst_gone || (src_gone && !w->opts->delete2))
+		/* Only a vanished copy ends a record. A record whose source message went keeps
+		 * its copy accounted for: otherwise a later identical message on the source
+		 * would be "found" in it (fingerprints match), and --delete1 would then remove
+		 * the only original of a duplicate. --delete2 deletes such copies. */
+		if (dst_gone)
 			g_array_append_val(stale, e->src_uid);
 	}
 	if (stale->len > 0 && !sync_state_begin(w, error))
