@@ -364,6 +364,39 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 	return true;
 }
 
+static bool
+engine_error_is_transient(const GError *error)
+{
+	return error->domain == MH_IMAP_ERROR &&
+	       (error->code == MH_IMAP_ERROR_DISCONNECTED || error->code == MH_IMAP_ERROR_BYE ||
+	        error->code == MH_IMAP_ERROR_TIMEOUT);
+}
+
+/* Connects, lists and plans; a connection lost on the way (servers drop idle or busy
+ * sessions) gets one more try from scratch. */
+static bool
+engine_start(struct engine *e, struct side *src, struct side *dst, GError **error)
+{
+	GError *local = NULL;
+
+	if (engine_connect(src->st, &local) && engine_connect(dst->st, &local) &&
+	    engine_prepare(e, src, dst, &local))
+		return true;
+	if (!engine_error_is_transient(local) || engine_interrupted(e)) {
+		g_propagate_error(error, local);
+		return false;
+	}
+	mh_log(MH_LOG_WARN, "%s; connecting again", local->message);
+	g_clear_error(&local);
+	side_clear(src);
+	side_clear(dst);
+	g_ptr_array_set_size(e->result->folders, 0);
+	g_ptr_array_set_size(e->result->created, 0);
+	g_ptr_array_set_size(e->result->deleted_folders, 0);
+	return engine_connect(src->st, error) && engine_connect(dst->st, error) &&
+	       engine_prepare(e, src, dst, error);
+}
+
 bool
 mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, void *fctx,
             struct mh_sync_progress *progress, struct mh_sync_result **result_r, GError **error)
@@ -378,8 +411,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	e.result->folders = g_ptr_array_new_with_free_func((GDestroyNotify)folder_result_free);
 	e.result->created = g_ptr_array_new_with_free_func(g_free);
 	e.result->deleted_folders = g_ptr_array_new_with_free_func(g_free);
-	ok = engine_connect(src.st, error) && engine_connect(dst.st, error) &&
-	     engine_prepare(&e, &src, &dst, error);
+	ok = engine_start(&e, &src, &dst, error);
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);
 		if (e.work->len > 0)
