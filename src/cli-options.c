@@ -361,6 +361,16 @@ cli_imap_exit_code(int code)
 }
 
 int
+cli_finish(const GError *error, int rc)
+{
+	if (error == NULL)
+		return rc;
+	fflush(stdout);
+	mh_log(MH_LOG_ERROR, "%s", error->message);
+	return cli_exit_code(error);
+}
+
+int
 cli_exit_code(const GError *error)
 {
 	if (error->domain == G_OPTION_ERROR)

@@ -96,6 +96,10 @@ void cli_account_clear(struct cli_account *acct);
  * no longer show in the process list. */
 void cli_scrub_argv(int argc, char **argv);
 
+/* Ends a command: without @error returns @rc; else prints the one error line (after
+ * what stdout holds) and returns the error's exit code. */
+int cli_finish(const GError *error, int rc);
+
 /* Maps an error to the documented exit code. */
 int cli_exit_code(const GError *error);
 

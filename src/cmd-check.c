@@ -232,11 +232,7 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 out:
 	/* Closing may log (debug); the error line comes last. */
 	mh_imap_conn_free(conn);
-	if (error != NULL) {
-		rc = cli_exit_code(error);
-		fflush(stdout);
-		mh_log(MH_LOG_ERROR, "%s", error->message);
-	}
+	rc = cli_finish(error, rc);
 	mh_secret_free(password);
 	cli_account_clear(&o.acct);
 	g_free(o.debug);

@@ -75,17 +75,6 @@ login_parse(GOptionContext *ctx, struct login_opts *o, int *argc, char ***argv,
 	return mh_account_resolve(*cfg_r, (*argv)[1], error);
 }
 
-static int
-login_finish(GError *error, int rc)
-{
-	if (error != NULL) {
-		rc = cli_exit_code(error);
-		fflush(stdout);
-		mh_log(MH_LOG_ERROR, "%s", error->message);
-	}
-	return rc;
-}
-
 /* --- login --- */
 
 static void
@@ -224,7 +213,7 @@ mh_cmd_login(int argc, char **argv)
 out:
 	mh_oauth2_token_free(t);
 	login_opts_clear(&o);
-	return login_finish(error, MH_EXIT_OK);
+	return cli_finish(error, MH_EXIT_OK);
 }
 
 /* --- token, logout, accounts --- */
@@ -244,13 +233,13 @@ mh_cmd_token(int argc, char **argv)
 
 	if (a == NULL || (kr = mh_signin_open_store(a, o.token_store, &error)) == NULL ||
 	    (t = mh_signin_load(kr, a, &error)) == NULL ||
-	    !mh_signin_refresh(kr, a, t, false, &error))
+	    !mh_signin_refresh(kr, a, t, false, NULL, &error))
 		goto out;
 	printf("%s\n", t->access_token);
 out:
 	mh_oauth2_token_free(t);
 	login_opts_clear(&o);
-	return login_finish(error, MH_EXIT_OK);
+	return cli_finish(error, MH_EXIT_OK);
 }
 
 int
@@ -290,7 +279,7 @@ mh_cmd_logout(int argc, char **argv)
 out:
 	mh_oauth2_token_free(t);
 	login_opts_clear(&o);
-	return login_finish(error, MH_EXIT_OK);
+	return cli_finish(error, MH_EXIT_OK);
 }
 
 static void
@@ -378,5 +367,5 @@ mh_cmd_accounts(int argc, char **argv)
 		printf("No stored sign-ins.\n");
 out:
 	login_opts_clear(&o);
-	return login_finish(error, MH_EXIT_OK);
+	return cli_finish(error, MH_EXIT_OK);
 }

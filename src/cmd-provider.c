@@ -57,12 +57,12 @@ static bool
 import_read_google(const char *file, char **id_r, char **secret_r, GError **error)
 {
 	g_autofree char *text = NULL;
+	g_autoptr(GError) local = NULL;
 	json_object *root, *inst = NULL, *id = NULL, *secret = NULL;
 	bool ok;
 
-	if (!g_file_get_contents(file, &text, NULL, error)) {
-		(*error)->domain = MH_CONFIG_ERROR;
-		(*error)->code = MH_CONFIG_ERROR_NOINPUT;
+	if (!g_file_get_contents(file, &text, NULL, &local)) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT, "%s", local->message);
 		return false;
 	}
 	root = json_tokener_parse(text);
@@ -161,9 +161,6 @@ mh_cmd_provider(int argc, char **argv)
 		rc = provider_import_google(target, argv[2], &error);
 	}
 out:
-	if (error != NULL) {
-		rc = cli_exit_code(error);
-		mh_log(MH_LOG_ERROR, "%s", error->message);
-	}
+	rc = cli_finish(error, rc);
 	return rc;
 }

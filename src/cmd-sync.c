@@ -318,7 +318,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	mh_progress_stop(display);
 	sync_options_clear(&so);
 	mh_report_print_table(stdout, result, o->dry, verify);
-	rc = mh_report_exit_code(result, o->dry);
+	rc = mh_report_exit_code(result);
 	if (o->report != NULL &&
 	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))
 		rc = -1;
@@ -393,11 +393,7 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	else
 		rc = sync_execute(&o, &s, verify, &error);
 out:
-	if (error != NULL) {
-		rc = cli_exit_code(error);
-		fflush(stdout);
-		mh_log(MH_LOG_ERROR, "%s", error->message);
-	}
+	rc = cli_finish(error, rc);
 	mh_log(MH_LOG_INFO, "exit code %d", rc);
 	mh_log_file_close();
 	sync_cli_clear(&o, &s);

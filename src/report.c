@@ -212,9 +212,8 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 }
 
 int
-mh_report_exit_code(const struct mh_sync_result *r, bool dry)
+mh_report_exit_code(const struct mh_sync_result *r)
 {
-	(void)dry;
 	struct mh_sync_folder_result t;
 
 	report_totals(r, &t);

@@ -18,7 +18,7 @@ bool mh_report_write_json(const char *path, const struct mh_sync_result *r, cons
                           bool dry, int exit_code, GError **error);
 
 /* The exit code a result calls for (README "Exit codes"). */
-int mh_report_exit_code(const struct mh_sync_result *r, bool dry);
+int mh_report_exit_code(const struct mh_sync_result *r);
 
 /* Starts a thread that shows @p on stderr until mh_progress_stop(): a live line on a
  * terminal, a plain line every 10 s otherwise. */

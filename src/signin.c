@@ -195,11 +195,13 @@ mh_signin_save(struct mh_keyring *kr, const struct mh_account *a, const struct m
 
 bool
 mh_signin_refresh(struct mh_keyring *kr, const struct mh_account *a, struct mh_oauth2_token *t,
-                  bool force, GError **error)
+                  bool force, bool *refreshed_r, GError **error)
 {
 	struct mh_oauth2_client c;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
+	if (refreshed_r != NULL)
+		*refreshed_r = false;
 	if (!force && (t->expires_at == 0 || t->expires_at - REFRESH_MARGIN_S > now))
 		return true;
 	if (t->refresh_token == NULL) {
@@ -214,6 +216,8 @@ mh_signin_refresh(struct mh_keyring *kr, const struct mh_account *a, struct mh_o
 	mh_log_debug(MH_LOG_CAT_AUTH, "refreshing the access token of %s", a->name);
 	if (!mh_oauth2_refresh(&c, t, a->name, error))
 		return false;
+	if (refreshed_r != NULL)
+		*refreshed_r = true;
 	return mh_signin_save(kr, a, t, error);
 }
 
@@ -314,19 +318,16 @@ mh_token_source_get(struct mh_token_source *ts, bool force, GError **error)
 static char *
 token_source_get_stored(struct mh_token_source *ts, bool force, GError **error)
 {
-	char *copy = NULL;
-
 	gint64 now = g_get_monotonic_time();
-	bool fresh;
+	bool refreshed = false;
+	char *copy = NULL;
 
 	g_mutex_lock(&ts->lock);
 	/* A token refreshed moments ago is as new as it gets, even near its expiry (short
 	 * lifetimes): refreshing again would only rotate the refresh token. */
-	fresh = !force && ts->refreshed != 0 && now - ts->refreshed < 30 * G_USEC_PER_SEC;
-	if (fresh || mh_signin_refresh(ts->kr, ts->acct, ts->token, force, error)) {
-		if (!fresh &&
-		    (force || ts->token->expires_at == 0 ||
-		     ts->token->expires_at - 120 <= g_get_real_time() / G_USEC_PER_SEC + 120))
+	if ((!force && ts->refreshed != 0 && now - ts->refreshed < 30 * G_USEC_PER_SEC) ||
+	    mh_signin_refresh(ts->kr, ts->acct, ts->token, force, &refreshed, error)) {
+		if (refreshed)
 			ts->refreshed = now;
 		copy = mh_secret_strdup(ts->token->access_token);
 	}

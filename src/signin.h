@@ -31,9 +31,10 @@ bool mh_signin_save(struct mh_keyring *kr, const struct mh_account *a,
                     const struct mh_oauth2_token *t, GError **error);
 
 /* Makes sure @t's access token is valid for at least two more minutes (or, with @force,
- * gets a new one), refreshing and storing the result. */
+ * gets a new one), refreshing and storing the result; *refreshed_r (may be NULL) says
+ * whether a refresh happened. */
 bool mh_signin_refresh(struct mh_keyring *kr, const struct mh_account *a, struct mh_oauth2_token *t,
-                       bool force, GError **error);
+                       bool force, bool *refreshed_r, GError **error);
 
 /* The keyring key of an account's OAuth2 tokens: "oauth2:PROVIDER:USER". Caller frees. */
 char *mh_signin_key(const struct mh_account *a);
