@@ -85,17 +85,21 @@ static bool
 check_print_folders(struct mh_imap_conn *conn, GError **error)
 {
 	g_autoptr(GPtrArray) folders = NULL;
+	g_autoptr(GHashTable) listed = NULL;
 	g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GArray) counts = g_array_new(false, true, sizeof(guint32));
 	long name_w = 0, attr_w = 0;
 	int count_w = 1;
 
-	if (!mh_imap_list(conn, "", "*", &folders, error))
+	/* With LIST-STATUS the counts come with the list: one round trip, not one a folder. */
+	if (!mh_imap_list_status(conn, "", "*", &folders, &listed, error))
 		return false;
 	g_array_set_size(counts, folders->len);
 	for (guint i = 0; i < folders->len; i++) {
 		const struct mh_imap_folder *f = folders->pdata[i];
 		struct mh_imap_status_info st;
+		const struct mh_imap_status_info *known =
+			listed != NULL ? g_hash_table_lookup(listed, f->name) : NULL;
 		char *a = mh_imap_attrs_to_string(f->attrs);
 
 		name_w = MAX(name_w, g_utf8_strlen(f->name, -1));
@@ -103,7 +107,9 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 		g_ptr_array_add(attrs, a);
 		if (f->attrs & (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT))
 			continue;
-		if (!mh_imap_status(conn, f->name, &st, error))
+		if (known != NULL)
+			st = *known;
+		else if (!mh_imap_status(conn, f->name, &st, error))
 			return false;
 		g_array_index(counts, guint32, i) = st.messages;
 		count_w = MAX(count_w, g_snprintf(NULL, 0, "%u", st.messages));
