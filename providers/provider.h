@@ -7,6 +7,7 @@
 #ifndef MH_PROVIDER_H
 #define MH_PROVIDER_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,13 +34,31 @@ struct mh_provider {
 	const char *token_url;
 	const char *device_url;
 	const char *revoke_url;
-	const char *scopes;         /* space-separated */
-	const char *tenant;         /* default tenant (Microsoft), else NULL */
-	enum mh_provider_flow flow; /* default sign-in flow */
-	bool client_secret_needed;  /* the token endpoint wants client_secret (Google) */
-	unsigned max_connections;   /* per account, 0 = no limit known */
-	uint64_t max_message_size;  /* bytes, 0 = no limit known */
-	const char *client_help;    /* three lines: how to get a client id, where to put it */
+	const char *scopes;            /* space-separated */
+	const char *tenant;            /* default tenant (Microsoft), else NULL */
+	enum mh_provider_flow flow;    /* default sign-in flow */
+	bool client_secret_needed;     /* the token endpoint wants client_secret (Google) */
+	unsigned max_connections;      /* default connections per account, 0 = no limit known */
+	unsigned max_connections_hard; /* the server's own limit, 0 = unknown */
+	uint64_t max_message_size;     /* bytes, 0 = no limit known (APPENDLIMIT wins when sent) */
+	const char *client_help;       /* three lines: how to get a client id, where to put it */
+	/* Behaviour as a source */
+	bool labels; /* folders are labels: one message may sit in several */
+	/* Behaviour as a destination */
+	bool dst_labels;           /* more labels go on with STORE +X-GM-LABELS (X-GM-EXT-1) */
+	bool dst_dedups;           /* drops duplicate APPENDs silently: identity by Message-ID */
+	bool dst_case_insensitive; /* folder names compared ignoring case */
+	bool dst_rerenders;        /* re-renders stored messages: never compare size or bytes */
+	bool flagged_after_append; /* \Flagged is set by a STORE after the APPEND */
+	const char *drop_keywords; /* space-separated keywords never set ("$MDNSent"), or NULL */
+	unsigned fixups;           /* enum mh_provider_fixup bits applied by default */
+	size_t max_line;           /* with MH_PROVIDER_FIXUP_WRAP: longest line kept */
+	/* Pacing and budgets */
+	double pace;                 /* messages per second per connection, 0 = unpaced */
+	unsigned errors_per_session; /* the server drops a session after this many NO/BAD, 0 = none
+	                              */
+	uint64_t upload_per_day;     /* bytes a day the server takes, 0 = no budget */
+	uint64_t download_per_day;   /* bytes a day the server gives, 0 = no budget */
 };
 
 /* Returns the built-in profile called @name (ignoring case), or NULL. */
@@ -55,5 +74,126 @@ const char *mh_provider_flow_name(enum mh_provider_flow flow);
 
 /* Parses "browser", "device", "paste"; false when unknown. */
 bool mh_provider_flow_parse(const char *s, enum mh_provider_flow *flow_r);
+
+/* --- detection --- */
+
+/* The profile a server looks like: "gmail" when @caps (capability atoms, NULL-terminated,
+ * any case) hold X-GM-EXT-1, "m365" when @greeting (the text after "* OK") names
+ * "Microsoft Exchange", else by @host (imap.gmail.com, outlook.office365.com and the other
+ * known host names); NULL when nothing matches. *why_r (may be NULL) gets a static phrase
+ * for the log: "X-GM-EXT-1 capability", "Exchange greeting", "host name". */
+const struct mh_provider *mh_provider_detect(const char *host, const char *greeting,
+                                             const char *const *caps, const char **why_r);
+
+/* --- folders --- */
+
+/* Special-use roles, as the CLI hands them over (the IMAP layer has its own bits). */
+enum mh_provider_role {
+	MH_PROVIDER_ROLE_NOSELECT = 1 << 0,
+	MH_PROVIDER_ROLE_ALL = 1 << 1,
+	MH_PROVIDER_ROLE_ARCHIVE = 1 << 2,
+	MH_PROVIDER_ROLE_DRAFTS = 1 << 3,
+	MH_PROVIDER_ROLE_FLAGGED = 1 << 4,
+	MH_PROVIDER_ROLE_JUNK = 1 << 5,
+	MH_PROVIDER_ROLE_SENT = 1 << 6,
+	MH_PROVIDER_ROLE_TRASH = 1 << 7,
+	MH_PROVIDER_ROLE_IMPORTANT = 1 << 8,
+};
+
+/* What the user asked to copy although the profile leaves it out by default. */
+struct mh_provider_source_opts {
+	bool spam;  /* copy Gmail's Spam */
+	bool trash; /* copy Gmail's Trash */
+};
+
+/* Why the profile leaves source folder @name (UTF-8, hierarchy separator @sep, roles
+ * @roles) out by default, or NULL to copy it. Gmail: the [Gmail] / [Google Mail]
+ * container, Starred (\Flagged: the star travels as the message's \Flagged flag),
+ * Important, Spam and Trash (unless @o asks). Microsoft 365: the non-mail folders
+ * Calendar, Contacts, Tasks, Notes, Journal, Conversation History, Sync Issues, RSS Feeds,
+ * Outbox, Files, with their subfolders, at the top level (English names and the localized
+ * ones in de fr es it nl pt). A static phrase ("a Microsoft 365 calendar folder, not
+ * mail"). */
+const char *mh_provider_source_skip(const struct mh_provider *p, const char *name, char sep,
+                                    unsigned roles, const struct mh_provider_source_opts *o);
+
+/* The name to use on other servers for source folder @name: Gmail strips a leading
+ * "[Gmail]/" or "[Google Mail]/" (separator @sep). Returns a new string (a copy when
+ * nothing changes). */
+char *mh_provider_source_name(const struct mh_provider *p, const char *name, char sep);
+
+/* Rewrites destination folder @name (UTF-8, separator @sep) into one the server accepts,
+ * component by component. Gmail: leading, trailing and repeated blanks removed, '^' and
+ * the characters it refuses turned into '_'; Microsoft 365: trailing blanks and dots
+ * trimmed, a top-level "Files" (reserved) renamed "Files_renamed". Returns a new string;
+ * *why_r (may be NULL) gets a static phrase when the name changed, else NULL. */
+char *mh_provider_dest_name(const struct mh_provider *p, const char *name, char sep,
+                            const char **why_r);
+
+/* --- errors --- */
+
+enum mh_provider_error_class {
+	MH_PROVIDER_ERR_UNKNOWN,     /* no rule matched: the caller's own handling */
+	MH_PROVIDER_ERR_TRANSIENT,   /* reconnect and retry */
+	MH_PROVIDER_ERR_BACKOFF,     /* throttled: wait backoff_ms, reconnect, resume */
+	MH_PROVIDER_ERR_CONNECTIONS, /* too many connections: wait, use fewer; never a bad login */
+	MH_PROVIDER_ERR_BUDGET,      /* a bandwidth or daily budget is spent: pause for hours */
+	MH_PROVIDER_ERR_MESSAGE,     /* this message is refused (size, long lines): skip it */
+	MH_PROVIDER_ERR_QUOTA,       /* the mailbox is full: stop appending to it */
+	MH_PROVIDER_ERR_RELOGIN,     /* credentials or token refused: refresh once, then sign in */
+	MH_PROVIDER_ERR_CONFIG,      /* a setting an administrator must change */
+	MH_PROVIDER_ERR_FOLDER_NAME, /* the folder name is refused: rename it */
+	MH_PROVIDER_ERR_NO_FOLDER,   /* the folder cannot be selected: skip it */
+};
+
+struct mh_provider_verdict {
+	enum mh_provider_error_class cls;
+	uint64_t backoff_ms; /* BACKOFF: the server's suggestion; CONNECTIONS, BUDGET: a default */
+	const char *advice;  /* static; one sentence saying what to do, or NULL */
+};
+
+/* Classifies a server's answer: @status "NO", "BAD" or "BYE", @text the rest of the line
+ * with its response code ("[ALERT] Too many simultaneous connections. (Failure)"). Rules
+ * of every profile apply to all (a Gmail text is a Gmail text whatever the profile), the
+ * standard response codes of RFC 5530 last. Returns cls != UNKNOWN. */
+bool mh_provider_classify(const char *status, const char *text, struct mh_provider_verdict *v);
+
+const char *mh_provider_error_class_name(enum mh_provider_error_class cls);
+
+/* --- message fix-ups (a destination's demands on message bytes) --- */
+
+enum mh_provider_fixup_kind {
+	MH_PROVIDER_FIXUP_RECEIPTS = 1 << 0, /* Disposition-Notification-To -> X-Disposition-... */
+	MH_PROVIDER_FIXUP_WRAP = 1 << 1,     /* lines longer than max_line are broken */
+	MH_PROVIDER_FIXUP_MDNSENT = 1 << 2,  /* the $MDNSent keyword is dropped (flags only) */
+	MH_PROVIDER_FIXUP_FLAGGED = 1 << 3,  /* \Flagged set by a STORE after the APPEND */
+};
+
+/* Parses "receipts,wrap,mdnsent,flagged" (or "all", "none"); false on an unknown word. */
+bool mh_provider_fixups_parse(const char *s, unsigned *fixups_r);
+
+/* "receipts,wrap" for the bits; static buffer-free: returns a new string. */
+char *mh_provider_fixups_str(unsigned fixups);
+
+/* A streaming rewriter of a message's bytes for MH_PROVIDER_FIXUP_RECEIPTS and _WRAP. */
+struct mh_provider_fixup;
+
+struct mh_provider_fixup *mh_provider_fixup_new(unsigned fixups, size_t max_line);
+
+/* Rewrites @len bytes of the message, appending the result to @out. Headers end at the
+ * first empty line; a header field folded over several lines is one field. A line is
+ * broken (CRLF, or LF when the message uses bare LF) at the last blank before max_line
+ * inside headers (continuing with a space: folding) and in the body; a line with no blank
+ * is cut at max_line (quoted-printable soft breaks are not invented). */
+void mh_provider_fixup_feed(struct mh_provider_fixup *f, const unsigned char *data, size_t len,
+                            GByteArray *out);
+
+/* Flushes what is held back. */
+void mh_provider_fixup_finish(struct mh_provider_fixup *f, GByteArray *out);
+
+/* The fix-ups that changed something (MH_PROVIDER_FIXUP_* bits). */
+unsigned mh_provider_fixup_applied(const struct mh_provider_fixup *f);
+
+void mh_provider_fixup_free(struct mh_provider_fixup *f);
 
 #endif

@@ -22,6 +22,9 @@ struct mh_store_meta {
 	uint64_t size;       /* RFC822.SIZE */
 	const char *headers; /* the fingerprint header fields, when asked for; else NULL */
 	size_t headers_len;
+	uint64_t gm_msgid;          /* X-GM-MSGID, when asked for and sent; else 0 */
+	const GPtrArray *gm_labels; /* X-GM-LABELS (char *, UTF-8, system labels as "\\Inbox"),
+	                               when asked for and sent; else NULL */
 };
 
 enum mh_store_meta_items {
@@ -29,6 +32,17 @@ enum mh_store_meta_items {
 	MH_STORE_META_DATE = 1 << 1,
 	MH_STORE_META_SIZE = 1 << 2,
 	MH_STORE_META_HEADERS = 1 << 3, /* the fields of MH_FINGERPRINT_FIELDS */
+	MH_STORE_META_GMAIL = 1 << 4,   /* X-GM-MSGID and X-GM-LABELS (only with X-GM-EXT-1) */
+};
+
+/* What a connected store learnt about its server. */
+struct mh_store_info {
+	const char *greeting;    /* the greeting's text, or "" */
+	const char *const *caps; /* capability atoms after login, NULL-terminated */
+	bool gmail_ext;          /* X-GM-EXT-1 */
+	bool condstore;          /* CONDSTORE */
+	uint64_t appendlimit;    /* APPENDLIMIT=N, 0 when not sent */
+	unsigned errors;         /* NO and BAD answers since this connection was made */
 };
 
 typedef void mh_store_meta_cb(const struct mh_store_meta *m, void *ctx);
@@ -110,6 +124,20 @@ struct mh_store_ops {
 	                  GError **error);
 	/* Marks @uidset \Deleted and expunges them (only them where the server can). */
 	bool (*delete_msgs)(struct mh_store *st, const char *uidset, GError **error);
+	/* Adds @flags to @uidset in the selected folder (UID STORE +FLAGS.SILENT). */
+	bool (*add_flags)(struct mh_store *st, const char *uidset, const char *flags,
+	                  GError **error);
+	/* Adds Gmail labels (char *, UTF-8) to @uidset in the selected folder (UID STORE
+	 * +X-GM-LABELS, names in modified UTF-7). */
+	bool (*add_labels)(struct mh_store *st, const char *uidset, const GPtrArray *labels,
+	                   GError **error);
+	/* UIDs in the selected folder whose Message-ID header is @message_id (UID SEARCH
+	 * HEADER Message-ID), ascending (GArray of guint32). For servers that do not say
+	 * which UID an APPEND got. */
+	bool (*find_message_id)(struct mh_store *st, const char *message_id, GArray **uids_r,
+	                        GError **error);
+	/* Valid while connected; NULL before. */
+	const struct mh_store_info *(*info)(struct mh_store *st);
 };
 
 struct mh_store {
