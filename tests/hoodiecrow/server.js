@@ -31,6 +31,7 @@
 //   - hoodiecrow derives labels from the folder's special-use attribute, which gives
 //     "\\All", "\\Junk", "\\Flagged", "\\Drafts" as labels; Gmail's labels are "\\Starred",
 //     "\\Spam", "\\Draft", "\\Important" and All Mail is no label at all;
+//   - hoodiecrow's X-GM-EXT-1 plugin does not announce the capability;
 //   - APPENDLIMIT is not a hoodiecrow feature.
 "use strict";
 
@@ -238,6 +239,8 @@ function sendLabels(connection, parsed, data, index, message) {
 
 function gmailPlugin(cfg) {
     return function(server) {
+        // hoodiecrow's plugin serves the items but does not announce them; Gmail does.
+        server.registerCapability("X-GM-EXT-1");
         // Replace X-GM-EXT-1's label derivation (the plugin is loaded before this one).
         const gm = server.messageHandlers.length - 1;
         server.messageHandlers[gm] = function(srv, message, mailbox) {

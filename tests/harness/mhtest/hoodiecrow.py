@@ -5,7 +5,7 @@ by tests/hoodiecrow/server.js on 127.0.0.1, preloaded from a JSON file written h
     msgs = [hoodiecrow.GmailMessage(imapcheck.make_message(1), labels=['\\\\Inbox', 'Work'],
                                     flags=['\\\\Seen'], date=imapcheck.DEFAULT_DATE)]
     with hoodiecrow.Hoodiecrow(users={'alice': 'pw'}, messages=msgs) as hc:
-        hc.host, hc.port                       # cleartext IMAP (see tls below)
+        hc.host, hc.port('notls')              # cleartext IMAP (see TLS below)
         conn = hc.imap_client('alice')         # imaplib.IMAP4, logged in
         hc.folders('alice')                    # {name: set of LIST attributes}
         hc.messages('alice', 'INBOX')          # [Fetched(uid, msgid, labels, flags, date,
@@ -17,8 +17,10 @@ Drafts, Important, Sent Mail, Spam (\\Junk), Starred (\\Flagged) and Trash. A me
 in the folder of each of its labels and in All Mail (unless in Spam or Trash); every copy
 has the same X-GM-MSGID. hoodiecrow keeps everything in memory: each start is fresh.
 
-TLS: hoodiecrow can serve implicit TLS (pass tls=(cert, key)); without it the server is
-cleartext on loopback (clients need --notls).
+TLS: with pki=certs.TestPKI() the port speaks implicit TLS (hoodiecrow's secureConnection)
+with the test CA's server certificate (hc.cafile, mode 'ssl'); without it the server is
+cleartext on loopback (mode 'notls'). hoodiecrow has no working STARTTLS on current Node.
+Messages travel as JSON text: keep them ASCII (imapcheck.make_message is).
 
 The server is a child of the test, stopped by PID (SIGTERM, then SIGKILL) by stop(), by the
 cleanup handlers when the test is killed, and by a watchdog (cleanup.Guard) after SIGKILL; it
@@ -142,22 +144,23 @@ class Hoodiecrow:
     messages     [GmailMessage]
     plugins      hoodiecrow plugin names (default: server.js's Gmail-like set)
     appendlimit  bytes, announced and enforced; 0 = none
-    tls          (cert, key) paths: implicit TLS instead of cleartext
+    pki          a certs.TestPKI: implicit TLS with its server certificate, else cleartext
     """
 
     host = ports.LOOPBACK
 
     def __init__(self, users=None, folders=None, messages=(), plugins=None, appendlimit=0,
-                 tls=None, start_timeout=15.0):
+                 pki=None, start_timeout=15.0):
         self.users = dict(users if users is not None else {'alice': 'alice-pw'})
         self.folder_defs = list(folders if folders is not None else GMAIL_FOLDERS)
         self.messages_in = list(messages)
         self.plugins = plugins
         self.appendlimit = appendlimit
-        self.tls = tls
+        self.pki = pki
+        self.tls = (pki.server_cert, pki.server_key) if pki is not None else None
         self.start_timeout = start_timeout
         self.dir = None
-        self.port = None
+        self._port = None
         self._proc = None
         self._guard = None
         self._handle = None
@@ -169,6 +172,17 @@ class Hoodiecrow:
 
     def password(self, user):
         return self.users[user]
+
+    @property
+    def cafile(self):
+        return self.pki.ca if self.pki is not None else None
+
+    def port(self, mode):
+        """The port for a client TLS mode (as Dovecot.port): 'ssl' with a pki, else 'notls'."""
+        want = 'ssl' if self.tls else 'notls'
+        if mode != want:
+            raise HoodiecrowError('this instance speaks only %s' % want)
+        return self._port
 
     def _config(self):
         cfg = {'users': self.users, 'folders': self.folder_defs,
@@ -200,7 +214,7 @@ class Hoodiecrow:
                     ['node', SERVER_JS, conf, '0'], cwd=HC_DIR, stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, close_fds=True)
             self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-            self.port = self._wait_ready()
+            self._port = self._wait_ready()
             return self
         except BaseException:
             self.stop()
@@ -275,25 +289,18 @@ class Hoodiecrow:
 
     def cli_args(self, side):
         """mailhaul sync options for this server as side 1 or 2 (cleartext: --notlsN)."""
-        args = ['--host%d' % side, self.host, '--port%d' % side, str(self.port)]
         if not self.tls:
-            args.append('--notls%d' % side)
-        else:
-            args.append('--ssl%d' % side)
-        return args
+            return ['--host%d' % side, self.host, '--port%d' % side, str(self._port),
+                    '--notls%d' % side]
+        return ['--host%d' % side, self.host, '--port%d' % side, str(self._port),
+                '--ssl%d' % side, '--cafile%d' % side, self.cafile]
 
     # -- reading back with imaplib -------------------------------------------------------
 
     def imap_client(self, user, password=None, timeout=30):
         """An imaplib connection logged in as user."""
-        if self.tls:
-            import ssl
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            conn = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=ctx, timeout=timeout)
-        else:
-            conn = imaplib.IMAP4(self.host, self.port, timeout=timeout)
+        conn = imapcheck.connect(self.host, self._port, 'ssl' if self.tls else 'notls',
+                                 self.cafile, timeout)
         conn.login(user, password if password is not None else self.users[user])
         return conn
 
@@ -351,7 +358,7 @@ class Hoodiecrow:
         return {m.msgid: m.labels for m in self.messages(user, folder)}
 
     def __repr__(self):
-        return '<Hoodiecrow %s>' % (self.port if self.port else 'stopped')
+        return '<Hoodiecrow %s>' % (self._port if self._port else 'stopped')
 
 
 def user_labels(labels):
