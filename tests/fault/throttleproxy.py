@@ -1,0 +1,636 @@
+# SPDX-License-Identifier: MIT
+"""A FAULT INJECTOR in front of a REAL IMAP server, for the providers' throttling texts.
+
+Gmail and Microsoft 365 throttle: they refuse commands with texts such as
+`NO Request is throttled. Suggested Backoff Time: 1200 milliseconds` followed by
+`* BYE Connection closed. 14` (Exchange Online), `NO [ALERT] Too many simultaneous
+connections. (Failure)` even as the answer to a login, or `NO [OVERQUOTA] Account exceeded
+command or bandwidth limits. (Failure)` (Gmail), and Exchange drops a session after about ten
+NO/BAD answers. A real Dovecot will not say any of that on demand, so this proxy sits between
+mailhaul and a real Dovecot (mhtest.dovecot.Dovecot) and forwards everything unchanged, except
+at the points its rules choose: there it answers in the server's place with the providers'
+real texts (see ../shared/PROVIDERS.md) and, where the provider does so, closes the session.
+Everything else (mailboxes, messages, flags, UIDs) is the real server's.
+
+    proxy = ThrottleProxy(dovecot, rules=[throttle_nth('APPEND', 5)], mode='ssl', pki=pki)
+    with proxy:
+        job = synctest.Job(src, 'alice', proxy, 'alice')   # the proxy looks like a server
+        ...
+    proxy.injections()        # what it injected: [Event] with .t .conn .rule .command .text
+    proxy.connect_times()     # monotonic times of every accepted connection
+    proxy.summary()           # a readable transcript for failure messages
+
+The proxy offers implicit TLS (mode 'ssl', the test CA's server certificate) or plaintext
+(mode 'notls') to the client and talks plaintext to the server's STARTTLS port (Dovecot
+allows cleartext logins on loopback). It offers the same interface as a Dovecot for the
+harness: .host, .port(mode), .cafile, .password(user).
+
+IMAP framing: client commands are read whole (every line and literal: `{n}`, `{n+}`, `{n-}`,
+and `~{n}`) before a rule decides. For a synchronizing literal the proxy answers the client's
+`+` itself and forwards the command with non-synchronizing literals (the server must offer
+LITERAL+, as Dovecot does). AUTHENTICATE exchanges are relayed line by line. Server responses
+are read with their literals, so literal data is never mistaken for a response line.
+
+Rules (each decides for one complete client command; the first that fires wins):
+  throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False)
+      the nth matching command (or every one from the nth on) gets Exchange's throttling text,
+      then `* BYE Connection closed. 14` and the connection is closed
+  too_many_connections(first=3)       the first K logins (AUTHENTICATE or LOGIN; None: all)
+                                      get Gmail's `[ALERT] Too many simultaneous connections`
+  overquota_after(nbytes, seconds)    APPENDs after nbytes of APPENDed data get Gmail's
+                                      `[OVERQUOTA]` text for the next `seconds` seconds
+  session_expired_after(n, times=1)   the nth command of a connection gets Gmail's
+                                      `* BYE Session expired, please login again`, and the
+                                      connection is closed (for the first `times` connections)
+  refuse(predicate, text=...)         APPENDs whose message bytes satisfy predicate get
+                                      `NO Maximum size of appendable message has been exceeded`
+and the proxy option error_limit=10 closes a session after its tenth NO/BAD answer (the
+server's or an injected one) with `* BYE Connection closed. 14`, as Exchange does.
+"""
+import asyncio
+import collections
+import re
+import ssl
+import threading
+import time
+
+LOOPBACK = '127.0.0.1'
+
+# The providers' texts, verbatim (../shared/PROVIDERS.md).
+THROTTLED = 'Request is throttled. Suggested Backoff Time: {ms} milliseconds'
+EXCHANGE_BYE = '* BYE Connection closed. 14'
+TOO_MANY = '[ALERT] Too many simultaneous connections. (Failure)'
+OVERQUOTA = '[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)'
+SESSION_EXPIRED = '* BYE Session expired, please login again'
+MAX_SIZE = 'Maximum size of appendable message has been exceeded'
+EXCHANGE_GREETING = 'The Microsoft Exchange IMAP4 service is ready.'
+
+MAX_LINE = 1024 * 1024
+_LITERAL = re.compile(rb'(~?)\{(\d+)([+-]?)\}$')
+_TAGGED = re.compile(rb'^([^\s*+]+) (OK|NO|BAD)\b', re.I)
+
+Event = collections.namedtuple('Event', 'kind t conn rule command text')
+Event.__new__.__defaults__ = (None, None, None, None)
+
+
+class ProxyError(Exception):
+    pass
+
+
+class Command:
+    """One complete client command: tag, name ('UID FETCH' for UID commands), the first line,
+    the lines (CRLF stripped) and the literals, and the message bytes of an APPEND."""
+
+    def __init__(self, session, lines, literals, sync):
+        self.session = session
+        self.lines = lines
+        self.literals = literals
+        self.sync = sync  # per literal: whether the client sent it synchronizing
+        first = lines[0]
+        parts = first.split(b' ', 3)
+        self.tag = parts[0]
+        name = parts[1].upper().decode('ascii', 'replace') if len(parts) > 1 else ''
+        if name == 'UID' and len(parts) > 2:
+            name += ' ' + parts[2].upper().decode('ascii', 'replace')
+        self.name = name
+        self.first_line = first
+
+    @property
+    def message_bytes(self):
+        """The APPENDed message(s), concatenated (empty for other commands)."""
+        return b''.join(self.literals) if self.name == 'APPEND' else b''
+
+    @property
+    def has_initial_response(self):
+        return len(self.first_line.split()) > 3
+
+    def wire(self):
+        """The command as forwarded: every literal non-synchronizing (LITERAL+)."""
+        out = []
+        for i, line in enumerate(self.lines):
+            if i < len(self.literals):
+                m = _LITERAL.search(line)
+                line = line[:m.start()] + m.group(1) + b'{%d+}' % len(self.literals[i])
+                out.append(line + b'\r\n' + self.literals[i])
+            else:
+                out.append(line + b'\r\n')
+        return b''.join(out)
+
+    def describe(self):
+        """The command for the transcript: never the arguments of a login."""
+        if self.name in ('LOGIN', 'AUTHENTICATE'):
+            words = self.first_line.split(b' ')
+            shown = b' '.join(words[:3]) if self.name == 'AUTHENTICATE' else b' '.join(
+                words[:2])
+            return shown.decode('ascii', 'replace') + ' <redacted>'
+        text = self.first_line[:120].decode('utf-8', 'replace')
+        if self.literals:
+            text += ' [%d literal bytes]' % sum(len(x) for x in self.literals)
+        return text
+
+
+class Injection:
+    """What a rule answers instead of the server: tagged status and text, and whether a BYE
+    follows and the connection closes. untagged_only: only the BYE, no tagged answer."""
+
+    def __init__(self, status, text, bye=None, untagged_only=False):
+        self.status, self.text, self.bye, self.untagged_only = status, text, bye, untagged_only
+
+
+class Rule:
+    """Base class: name for the transcript; decide(cmd, proxy) returns an Injection or None;
+    forwarded(cmd, proxy) is called for every command passed on to the server."""
+
+    name = 'rule'
+
+    def decide(self, cmd, proxy):
+        return None
+
+    def forwarded(self, cmd, proxy):
+        pass
+
+
+class _Counting(Rule):
+    def __init__(self, commands, per_connection):
+        self.commands = tuple(c.upper() for c in commands)
+        self.per_connection = per_connection
+        self.counts = collections.Counter()
+
+    def count(self, cmd):
+        if cmd.name not in self.commands:
+            return 0
+        key = cmd.session.id if self.per_connection else None
+        self.counts[key] += 1
+        return self.counts[key]
+
+
+class ThrottleNth(_Counting):
+    def __init__(self, command, n, status='NO', ms=1200, per_connection=False, forever=False,
+                 bye=True):
+        super().__init__((command,) if isinstance(command, str) else command, per_connection)
+        self.n, self.status, self.ms, self.forever, self.bye = n, status, ms, forever, bye
+        self.name = 'throttled-%s-%s' % ('-'.join(self.commands).replace(' ', '_'), status)
+
+    def decide(self, cmd, proxy):
+        k = self.count(cmd)
+        if k == self.n or (self.forever and k >= self.n):
+            return Injection(self.status, THROTTLED.format(ms=self.ms),
+                             EXCHANGE_BYE if self.bye else None)
+        return None
+
+
+def throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False,
+                 bye=True):
+    """The nth command named command ('APPEND', 'UID FETCH', or a tuple of names), counted
+    across connections (or per connection), gets `<tag> STATUS Request is throttled.
+    Suggested Backoff Time: MS milliseconds`, then `* BYE Connection closed. 14`, and the
+    connection is closed. forever: every matching command from the nth on."""
+    return ThrottleNth(command, n, status, ms, per_connection, forever, bye)
+
+
+class TooManyConnections(_Counting):
+    name = 'too-many-connections'
+
+    def __init__(self, first):
+        super().__init__(('AUTHENTICATE', 'LOGIN'), False)
+        self.first = first
+
+    def decide(self, cmd, proxy):
+        k = self.count(cmd)
+        if k and (self.first is None or k <= self.first):
+            return Injection('NO', TOO_MANY)
+        return None
+
+
+def too_many_connections(first=3):
+    """The first `first` logins (AUTHENTICATE or LOGIN, across connections; None: every one)
+    get `<tag> NO [ALERT] Too many simultaneous connections. (Failure)`; the connection stays
+    open, as Gmail leaves it."""
+    return TooManyConnections(first)
+
+
+class OverQuota(Rule):
+    name = 'overquota'
+
+    def __init__(self, nbytes, seconds, bye=None):
+        self.nbytes, self.seconds, self.bye = nbytes, seconds, bye
+        self.sent = 0
+        self.window = None  # (start, end) in monotonic seconds once reached
+
+    def decide(self, cmd, proxy):
+        if cmd.name != 'APPEND':
+            return None
+        now = time.monotonic()
+        if self.window is None and self.sent >= self.nbytes:
+            self.window = (now, now + self.seconds)
+        if self.window is not None and self.window[0] <= now < self.window[1]:
+            return Injection('NO', OVERQUOTA, self.bye)
+        return None
+
+    def forwarded(self, cmd, proxy):
+        if cmd.name == 'APPEND':
+            self.sent += len(cmd.message_bytes)
+
+
+def overquota_after(nbytes, seconds, bye=None):
+    """Once nbytes of message data have been APPENDed (across connections), every APPEND in
+    the next `seconds` seconds gets `<tag> NO [OVERQUOTA] Account exceeded command or
+    bandwidth limits. (Failure)` (optionally followed by bye and a close); then APPENDs pass
+    again (once: the budget does not run out a second time)."""
+    return OverQuota(nbytes, seconds, bye)
+
+
+class SessionExpired(Rule):
+    name = 'session-expired'
+
+    def __init__(self, n, times):
+        self.n, self.times = n, times
+        self.counts = collections.Counter()
+        self.fired = 0
+
+    def decide(self, cmd, proxy):
+        if not cmd.name:
+            return None
+        self.counts[cmd.session.id] += 1
+        if self.counts[cmd.session.id] == self.n and (self.times is None or
+                                                      self.fired < self.times):
+            self.fired += 1
+            return Injection(None, None, SESSION_EXPIRED, untagged_only=True)
+        return None
+
+
+def session_expired_after(n, times=1):
+    """The nth command of a connection is not answered: `* BYE Session expired, please login
+    again` and the connection is closed (for the first `times` connections; None: all)."""
+    return SessionExpired(n, times)
+
+
+class Refuse(Rule):
+    name = 'refused'
+
+    def __init__(self, predicate, status, text, bye):
+        self.predicate, self.status, self.text, self.bye = predicate, status, text, bye
+
+    def decide(self, cmd, proxy):
+        if cmd.name == 'APPEND' and self.predicate(cmd.message_bytes):
+            return Injection(self.status, self.text, self.bye)
+        return None
+
+
+def refuse(predicate, status='NO', text=MAX_SIZE, bye=None):
+    """APPENDs whose message bytes satisfy predicate(bytes) get `<tag> NO Maximum size of
+    appendable message has been exceeded` (Exchange's per-message refusal), every time."""
+    return Refuse(predicate, status, text, bye)
+
+
+# -- the proxy ------------------------------------------------------------------------------
+
+class _Closed(Exception):
+    pass
+
+
+class _Session:
+    def __init__(self, proxy, sid, creader, cwriter):
+        self.proxy = proxy
+        self.id = sid
+        self.creader, self.cwriter = creader, cwriter
+        self.sreader = self.swriter = None
+        self.errors = 0
+        self.sasl_tag = None  # AUTHENTICATE in progress: client lines are SASL responses
+        self.closed = False
+
+    def to_client(self, data):
+        if not self.closed:
+            self.cwriter.write(data)
+
+    def count_error(self):
+        """One more NO/BAD in this session; True when the error limit closes it."""
+        self.errors += 1
+        limit = self.proxy.error_limit
+        return limit is not None and self.errors >= limit
+
+    async def close(self, why):
+        if self.closed:
+            return
+        self.proxy._event('close', self.id, text=why)
+        try:
+            await self.cwriter.drain()
+        except Exception:  # the client may be gone already
+            pass
+        self.closed = True
+        for w in (self.cwriter, self.swriter):
+            if w is None:
+                continue
+            try:
+                w.close()
+            except (OSError, RuntimeError):
+                pass
+
+    async def bye(self, text, why):
+        self.to_client(text.encode() + b'\r\n')
+        self.proxy._event('bye', self.id, rule=why, text=text)
+        await self.close(why)
+
+
+async def _readline(reader):
+    try:
+        line = await reader.readuntil(b'\n')
+    except asyncio.IncompleteReadError:
+        raise _Closed()
+    except asyncio.LimitOverrunError:
+        raise ProxyError('line longer than %d bytes' % MAX_LINE)
+    except (OSError, ConnectionError, ssl.SSLError):
+        raise _Closed()
+    return line
+
+
+async def _readexactly(reader, n):
+    try:
+        return await reader.readexactly(n)
+    except (asyncio.IncompleteReadError, OSError, ConnectionError, ssl.SSLError):
+        raise _Closed()
+
+
+class ThrottleProxy:
+    """The proxy (see the module documentation). rules: a list of Rule; mode 'ssl' (needs pki)
+    or 'notls'; greeting: a text to put in place of the server's greeting text (the response
+    code, such as [CAPABILITY ...], is kept), e.g. EXCHANGE_GREETING; error_limit: close a
+    session after that many NO/BAD answers (Exchange: 10)."""
+
+    host = LOOPBACK
+
+    def __init__(self, upstream, rules=(), mode='ssl', pki=None, greeting=None,
+                 error_limit=None, upstream_mode='notls'):
+        if mode not in ('ssl', 'notls'):
+            raise ValueError("mode must be 'ssl' or 'notls'")
+        if mode == 'ssl' and pki is None:
+            raise ValueError("mode 'ssl' needs the test PKI")
+        self.upstream = upstream
+        self.upstream_port = upstream.port(upstream_mode)
+        self.rules = list(rules)
+        self.mode = mode
+        self.pki = pki
+        self.greeting = greeting
+        self.error_limit = error_limit
+        self.listen_port = None
+        self.events = []
+        self.errors = []
+        self._lock = threading.Lock()
+        self._loop = None
+        self._thread = None
+        self._server = None
+        self._sessions = {}
+        self._next_id = 0
+        self.t0 = None
+
+    # -- the harness's server interface ---------------------------------------------------
+
+    def port(self, mode):
+        if mode != self.mode:
+            raise ProxyError('the proxy listens for %s, not %s' % (self.mode, mode))
+        return self.listen_port
+
+    @property
+    def cafile(self):
+        return self.pki.ca if self.pki is not None else self.upstream.cafile
+
+    def password(self, user):
+        return self.upstream.password(user)
+
+    # -- start and stop -------------------------------------------------------------------
+
+    def start(self):
+        ready = threading.Event()
+        failure = []
+
+        def run():
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self._listen())
+            except Exception as e:  # reported to start()
+                failure.append(e)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+        self.t0 = time.monotonic()
+        self._thread = threading.Thread(target=run, name='throttleproxy', daemon=True)
+        self._thread.start()
+        if not ready.wait(10) or failure:
+            raise ProxyError('the proxy did not start: %r' % (failure or 'timeout'))
+        return self
+
+    async def _listen(self):
+        ctx = None
+        if self.mode == 'ssl':
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.pki.server_cert, self.pki.server_key)
+        self._server = await asyncio.start_server(self._handle, self.host, 0, ssl=ctx,
+                                                  limit=MAX_LINE)
+        self.listen_port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self):
+        if self._loop is None or self._thread is None:
+            return
+
+        async def shutdown():
+            self._server.close()
+            for s in list(self._sessions.values()):
+                await s.close('proxy stopped')
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        except Exception as e:
+            self.errors.append('shutdown: %r' % (e,))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- the transcript -------------------------------------------------------------------
+
+    def _event(self, kind, sid, rule=None, command=None, text=None):
+        with self._lock:
+            self.events.append(Event(kind, time.monotonic(), sid, rule, command, text))
+
+    def select(self, kind=None, rule=None, command=None):
+        with self._lock:
+            return [e for e in self.events if (kind is None or e.kind == kind) and
+                    (rule is None or e.rule == rule) and
+                    (command is None or e.command == command)]
+
+    def injections(self, rule=None):
+        """Every answer the proxy gave in the server's place (and each BYE of its own)."""
+        return self.select('inject', rule=rule)
+
+    def connect_times(self):
+        return [e.t for e in self.select('connect')]
+
+    def commands(self, name=None):
+        """Events of the client commands the proxy saw (forwarded or answered itself)."""
+        return [e for e in self.select('command') if name is None or e.command == name]
+
+    def summary(self, last=80):
+        """The transcript as text: time since start, connection, what happened."""
+        with self._lock:
+            events = list(self.events)
+        lines = ['proxy transcript (%d events%s):' % (
+            len(events), ', last %d' % last if len(events) > last else '')]
+        for e in events[-last:]:
+            what = e.kind
+            if e.rule:
+                what += ' [%s]' % e.rule
+            if e.command:
+                what += ' %s' % e.command
+            if e.text:
+                what += ': %s' % e.text
+            lines.append('  %7.3f s  #%d  %s' % (e.t - self.t0, e.conn, what))
+        if self.errors:
+            lines.append('proxy errors: %s' % '; '.join(self.errors))
+        return '\n'.join(lines)
+
+    # -- one connection -------------------------------------------------------------------
+
+    async def _handle(self, creader, cwriter):
+        try:
+            await self._serve(creader, cwriter)
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping
+
+    async def _serve(self, creader, cwriter):
+        self._next_id += 1
+        s = _Session(self, self._next_id, creader, cwriter)
+        self._sessions[s.id] = s
+        self._event('connect', s.id)
+        try:
+            s.sreader, s.swriter = await asyncio.open_connection(
+                self.upstream.host, self.upstream_port, limit=MAX_LINE)
+        except OSError as e:
+            self.errors.append('upstream connect: %r' % (e,))
+            await s.close('upstream unreachable')
+            return
+        up = asyncio.ensure_future(self._server_to_client(s))
+        down = asyncio.ensure_future(self._client_to_server(s))
+        done, pending = await asyncio.wait((up, down), return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            e = t.exception()
+            if e is not None and not isinstance(e, (_Closed, asyncio.CancelledError)):
+                self.errors.append('connection #%d: %r' % (s.id, e))
+        await s.close('closed by %s' % ('the server' if up in done else 'the client'))
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._sessions.pop(s.id, None)
+
+    async def _server_to_client(self, s):
+        first = True
+        while not s.closed:
+            line = await _readline(s.sreader)
+            chunk = [line]
+            tail = line.rstrip(b'\r\n')
+            m = _LITERAL.search(tail)
+            while m:
+                chunk.append(await _readexactly(s.sreader, int(m.group(2))))
+                nxt = await _readline(s.sreader)
+                chunk.append(nxt)
+                tail = nxt.rstrip(b'\r\n')
+                m = _LITERAL.search(tail)
+            if first:
+                first = False
+                chunk = [self._greeting(line)]
+            s.to_client(b''.join(chunk))
+            t = _TAGGED.match(line)
+            if t is None:
+                continue
+            if s.sasl_tag is not None and t.group(1) == s.sasl_tag:
+                s.sasl_tag = None
+            if t.group(2).upper() in (b'NO', b'BAD') and s.count_error():
+                await self._error_limit(s)
+                return
+
+    def _greeting(self, line):
+        if self.greeting is None:
+            return line
+        text = line.rstrip(b'\r\n')
+        m = re.match(rb'^(\* OK (?:\[[^\]]*\] ?)?)', text)
+        head = m.group(1) if m else b'* OK '
+        if not head.endswith(b' '):
+            head += b' '
+        return head + self.greeting.encode() + b'\r\n'
+
+    async def _read_command(self, s):
+        """One complete command (or one SASL response line), answering synchronizing
+        literals' continuation requests on the server's behalf."""
+        lines, literals, sync = [], [], []
+        while True:
+            line = (await _readline(s.creader)).rstrip(b'\r\n')
+            lines.append(line)
+            m = _LITERAL.search(line)
+            if m is None or s.sasl_tag is not None:
+                return Command(s, lines, literals, sync)
+            n = int(m.group(2))
+            synchronizing = m.group(3) == b''
+            if synchronizing:
+                s.to_client(b'+ Ready for literal data\r\n')
+            literals.append(await _readexactly(s.creader, n))
+            sync.append(synchronizing)
+
+    async def _client_to_server(self, s):
+        while not s.closed:
+            cmd = await self._read_command(s)
+            if s.sasl_tag is not None:  # a SASL response line of a relayed AUTHENTICATE
+                s.swriter.write(cmd.lines[0] + b'\r\n')
+                continue
+            self._event('command', s.id, command=cmd.name, text=cmd.describe())
+            injection, rule = None, None
+            for r in self.rules:
+                injection = r.decide(cmd, self)
+                if injection is not None:
+                    rule = r
+                    break
+            if injection is None:
+                if cmd.name == 'COMPRESS':
+                    s.to_client(cmd.tag + b' NO COMPRESS is not relayed by the test proxy\r\n')
+                    continue
+                if cmd.name == 'AUTHENTICATE' and not cmd.has_initial_response:
+                    s.sasl_tag = cmd.tag
+                for r in self.rules:
+                    r.forwarded(cmd, self)
+                s.swriter.write(cmd.wire())
+                continue
+            await self._inject(s, cmd, rule, injection)
+
+    async def _inject(self, s, cmd, rule, inj):
+        if cmd.name == 'AUTHENTICATE' and not cmd.has_initial_response and \
+                not inj.untagged_only:
+            # The server asks for the client's response first, as Gmail does.
+            s.to_client(b'+ \r\n')
+            await _readline(s.creader)
+        if inj.untagged_only:
+            self._event('inject', s.id, rule=rule.name, command=cmd.name, text=inj.bye)
+            await s.bye(inj.bye, rule.name)
+            return
+        answer = '%s %s' % (inj.status, inj.text)
+        self._event('inject', s.id, rule=rule.name, command=cmd.name, text=answer)
+        s.to_client(cmd.tag + b' ' + answer.encode() + b'\r\n')
+        if inj.bye is not None:
+            await s.bye(inj.bye, rule.name)
+            return
+        if inj.status in ('NO', 'BAD') and s.count_error():
+            await self._error_limit(s)
+
+    async def _error_limit(self, s):
+        self._event('inject', s.id, rule='error-limit', text=EXCHANGE_BYE)
+        await s.bye(EXCHANGE_BYE, 'error-limit')
