@@ -102,8 +102,15 @@ class Dovecot:
                   as secured, so cleartext logins work here even with 'required'.
     quota         None, or a storage limit such as '1M' (quota plugin, count backend)
     namespace_conf  text added inside the inbox namespace block (mailbox definitions)
-    extra_conf    text appended to dovecot.conf (later settings override earlier ones)
+    extra_conf    text appended to dovecot.conf (later settings override earlier ones), such
+                  as more namespaces (files they need go into the user's home with
+                  write_user_file)
     debug         auth_debug and mail_debug on, for troubleshooting
+    mail_plugins  more mail plugins to load, such as ('virtual',) for virtual mailboxes
+    imap_capability  Dovecot's imap_capability setting: None keeps Dovecot's list, a string
+                  starting with '+' adds to it, any other string replaces it (after login;
+                  the greeting's list is built by imap-login from the same setting)
+    login_greeting  the text of the greeting line (None: Dovecot's default)
     start_timeout seconds to wait for both ports
     """
 
@@ -112,7 +119,8 @@ class Dovecot:
     def __init__(self, pki=None, users=None, separator='/', special_use=True,
                  mechanisms='plain login cram-md5', master_users=None, cert='good',
                  ssl='yes', quota=None, namespace_conf='', extra_conf='', debug=False,
-                 start_timeout=10.0, name=None):
+                 start_timeout=10.0, name=None, mail_plugins=(), imap_capability=None,
+                 login_greeting=None):
         if separator not in ('/', '.'):
             raise ValueError("separator must be '/' or '.'")
         if ssl not in ('yes', 'no', 'required'):
@@ -133,6 +141,9 @@ class Dovecot:
         self.namespace_conf = namespace_conf
         self.extra_conf = extra_conf
         self.debug = debug
+        self.mail_plugins = tuple(mail_plugins)
+        self.imap_capability = imap_capability
+        self.login_greeting = login_greeting
         self.start_timeout = start_timeout
         self.name = name or 'mhtest-' + uuid.uuid4().hex[:10]
         self.dir = None
@@ -251,6 +262,12 @@ class Dovecot:
                       'plugin {', '  quota = count:User quota',
                       '  quota_rule = *:storage=%s' % self.quota,
                       '  quota_vsizes = yes', '}']
+        if self.mail_plugins:
+            lines.append('mail_plugins = $mail_plugins %s' % ' '.join(self.mail_plugins))
+        if self.imap_capability is not None:
+            lines.append('imap_capability = %s' % self.imap_capability)
+        if self.login_greeting is not None:
+            lines.append('login_greeting = %s' % self.login_greeting)
         lines += ['namespace inbox {', '  inbox = yes', '  prefix =',
                   '  separator = %s' % self.separator]
         for folder, attr in self.special_use.items():
@@ -620,6 +637,31 @@ class Dovecot:
                 own(kw_path)
         self.doveadm('force-resync', '-u', user, '*')
         return expected
+
+    def user_home(self, user):
+        """The user's home directory (the mail root's user/; mail is under Maildir)."""
+        return os.path.join(self.mail_root, user)
+
+    def write_user_file(self, user, relpath, data):
+        """Write data (bytes or text) to relpath under the user's home, creating the
+        directories, owned by the mail user (for files Dovecot reads, such as the
+        dovecot-virtual file of a virtual mailbox)."""
+        mail = self._identities()[2]
+        root = os.geteuid() == 0
+        path = os.path.join(self.user_home(user), relpath)
+        missing, d = [], os.path.dirname(path)
+        while not os.path.isdir(d):
+            missing.append(d)
+            d = os.path.dirname(d)
+        for d in reversed(missing):
+            os.mkdir(d, 0o700)
+            if root:
+                os.chown(d, mail.pw_uid, mail.pw_gid)
+        with open(path, 'wb') as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        if root:
+            os.chown(path, mail.pw_uid, mail.pw_gid)
+        return path
 
     def snapshot(self, user, folder):
         with imapcheck.session(self, user) as conn:
