@@ -405,6 +405,8 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 		return false;
 	}
 	conn_apply_code(conn, r);
+	if (r->status == MH_IMAP_STATUS_NO || r->status == MH_IMAP_STATUS_BAD)
+		conn->errors++;
 	if (conn->blocked == cmd)
 		conn->blocked = NULL;
 	if (conn->streaming == cmd)
@@ -780,6 +782,34 @@ const char *
 mh_imap_conn_greeting(const struct mh_imap_conn *conn)
 {
 	return conn->greeting;
+}
+
+unsigned
+mh_imap_conn_errors(const struct mh_imap_conn *conn)
+{
+	return conn->errors;
+}
+
+uint64_t
+mh_imap_conn_appendlimit(const struct mh_imap_conn *conn)
+{
+	static const char prefix[] = "APPENDLIMIT=";
+	guint64 v = 0;
+	char *end = NULL;
+
+	if (conn->caps == NULL)
+		return 0;
+	for (guint i = 0; i < conn->caps->len; i++) {
+		const char *c = conn->caps->pdata[i];
+
+		if (g_ascii_strncasecmp(c, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		v = g_ascii_strtoull(c + sizeof(prefix) - 1, &end, 10);
+		if (end == c + sizeof(prefix) - 1 || *end != '\0')
+			return 0;
+		return v;
+	}
+	return 0;
 }
 
 const char *

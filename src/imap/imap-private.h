@@ -146,6 +146,7 @@ struct mh_imap_conn {
 	struct mh_imap_parser *parser; /* owned */
 	GPtrArray *caps;               /* owned; char *, NULL-terminated */
 	char *greeting;                /* owned */
+	unsigned errors;               /* tagged NO and BAD answers since connecting */
 	char *auth_mech;               /* owned */
 	GError *error;                 /* owned; set once the connection failed */
 	unsigned tag_counter;

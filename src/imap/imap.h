@@ -123,6 +123,14 @@ const char *const *mh_imap_conn_caps(const struct mh_imap_conn *conn);
 /* The greeting's human-readable text (borrowed), or NULL before connecting. */
 const char *mh_imap_conn_greeting(const struct mh_imap_conn *conn);
 
+/* Tagged NO and BAD answers received since the connection was made (Exchange ends a
+ * session after about ten; callers reconnect before that). */
+unsigned mh_imap_conn_errors(const struct mh_imap_conn *conn);
+
+/* APPENDLIMIT=N (RFC 7889) from the current capabilities, or 0 when not announced (or
+ * announced without a number, which only limits per mailbox). */
+uint64_t mh_imap_conn_appendlimit(const struct mh_imap_conn *conn);
+
 /* "TLSv1.3" etc. when the connection is encrypted, else NULL. */
 const char *mh_imap_conn_tls_version(const struct mh_imap_conn *conn);
 
@@ -360,6 +368,29 @@ bool mh_imap_uid_store(struct mh_imap_conn *conn, const char *uidset, const char
 
 /* UID EXPUNGE @uidset with UIDPLUS, else EXPUNGE (all \Deleted messages). */
 bool mh_imap_expunge(struct mh_imap_conn *conn, const char *uidset, GError **error);
+
+/* --- Gmail's X-GM-EXT-1 and header search (imap-gmail.c) --- */
+
+/* The labels of an X-GM-LABELS FETCH value (a list of atoms and strings) as UTF-8 names
+ * (modified UTF-7 decoded unless @utf8; system labels such as "\\Inbox" as sent). Returns
+ * a new array of char * (caller frees), or NULL when @list is not a list. */
+GPtrArray *mh_imap_gm_labels_parse(const struct mh_imap_arg *list, bool utf8);
+
+/* Formats UTF-8 @labels as the parenthesised list UID STORE X-GM-LABELS takes: system
+ * labels ("\\Starred") as flags, the others modified UTF-7 (unless @utf8) as atoms or
+ * quoted strings. Returns a new string (caller frees), or NULL with MH_IMAP_ERROR_USAGE
+ * for a label no quoted string can carry. */
+char *mh_imap_gm_labels_format(const GPtrArray *labels, bool utf8, GError **error);
+
+/* UID STORE @uidset @action (@labels), @action being "+X-GM-LABELS", "-X-GM-LABELS" or
+ * "X-GM-LABELS"; labels are UTF-8 (char *). Nothing is sent for no labels. */
+bool mh_imap_uid_store_labels(struct mh_imap_conn *conn, const char *uidset, const char *action,
+                              const GPtrArray *labels, GError **error);
+
+/* UID SEARCH HEADER @field @value (both 7-bit; quoted as needed): ascending UIDs in
+ * *uids_r (GArray of guint32, caller frees). MH_IMAP_ERROR_USAGE for 8-bit or line breaks. */
+bool mh_imap_uid_search_header(struct mh_imap_conn *conn, const char *field, const char *value,
+                               GArray **uids_r, GError **error);
 
 /* Formats @dt as an IMAP date-time ("17-Jul-1996 02:44:25 -0700"); caller frees. */
 char *mh_imap_format_date_time(GDateTime *dt);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The store interface over one IMAP connection: folders with SPECIAL-USE, metadata
- * fetched in ranges, bodies fetched pipelined and streamed through the literal sink, and
- * appends streamed with LITERAL+ where offered. */
+ * fetched in ranges (with Gmail's X-GM-MSGID and X-GM-LABELS where offered), bodies
+ * fetched pipelined and streamed through the literal sink, appends streamed with LITERAL+
+ * where offered, Gmail labels stored, and what the server said about itself. */
 #include <string.h>
 
 #include "mh-log.h"
@@ -19,6 +20,8 @@ struct store_imap {
 	struct mh_imap_conn *conn;       /* owned */
 	mh_store_token_cb *token_cb;     /* NULL: password credentials */
 	void *token_ctx;
+	struct mh_store_info info; /* strings borrowed from conn; valid while connected */
+	bool connected;            /* info is valid */
 };
 
 static struct store_imap *
@@ -81,6 +84,7 @@ imap_store_connect(struct mh_store *st, GError **error)
 {
 	struct store_imap *si = store_imap(st);
 
+	si->connected = false;
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 	si->conn = mh_imap_conn_new(&si->set);
 	if (!mh_imap_conn_connect(si->conn, error) || !store_imap_login(si, error))
@@ -89,9 +93,31 @@ imap_store_connect(struct mh_store *st, GError **error)
 	     (si->set.compress == MH_IMAP_COMPRESS_AUTO && !mh_imap_conn_is_loopback(si->conn))) &&
 	    !mh_imap_conn_compress(si->conn, error))
 		return false;
-	if (mh_imap_conn_has_cap(si->conn, "UTF8=ACCEPT"))
-		return mh_imap_enable(si->conn, "UTF8=ACCEPT", error);
+	if (mh_imap_conn_has_cap(si->conn, "UTF8=ACCEPT") &&
+	    !mh_imap_enable(si->conn, "UTF8=ACCEPT", error))
+		return false;
+	si->connected = true;
 	return true;
+}
+
+static const struct mh_store_info *
+imap_store_info(struct mh_store *st)
+{
+	struct store_imap *si = store_imap(st);
+	const char *greeting;
+
+	if (!si->connected || si->conn == NULL)
+		return NULL;
+	/* Re-read each time: capabilities change (ENABLE, a later CAPABILITY) and the
+	 * error count grows. */
+	greeting = mh_imap_conn_greeting(si->conn);
+	si->info.greeting = greeting != NULL ? greeting : "";
+	si->info.caps = mh_imap_conn_caps(si->conn);
+	si->info.gmail_ext = mh_imap_conn_has_cap(si->conn, "X-GM-EXT-1");
+	si->info.condstore = mh_imap_conn_has_cap(si->conn, "CONDSTORE");
+	si->info.appendlimit = mh_imap_conn_appendlimit(si->conn);
+	si->info.errors = mh_imap_conn_errors(si->conn);
+	return &si->info;
 }
 
 static void
@@ -99,6 +125,7 @@ imap_store_close(struct mh_store *st)
 {
 	struct store_imap *si = store_imap(st);
 
+	si->connected = false;
 	if (si->conn != NULL)
 		mh_imap_conn_logout(si->conn);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
@@ -248,6 +275,7 @@ struct meta_ctx {
 	mh_store_meta_cb *cb;
 	void *ctx;
 	GString *flags;
+	bool utf8; /* labels travel as UTF-8 (UTF8=ACCEPT) */
 };
 
 static void
@@ -271,6 +299,7 @@ on_meta_fetch(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items
 {
 	struct meta_ctx *mc = ctx;
 	struct mh_store_meta m = {0};
+	GPtrArray *labels;
 	uint64_t v = 0;
 
 	(void)conn;
@@ -283,6 +312,9 @@ on_meta_fetch(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items
 	m.flags = mc->flags->str;
 	mh_imap_arg_get_nstring(mh_imap_list_lookup(items, "INTERNALDATE"), &m.date, NULL);
 	mh_imap_arg_get_uint64(mh_imap_list_lookup(items, "RFC822.SIZE"), &m.size);
+	mh_imap_arg_get_uint64(mh_imap_list_lookup(items, "X-GM-MSGID"), &m.gm_msgid);
+	labels = mh_imap_gm_labels_parse(mh_imap_list_lookup(items, "X-GM-LABELS"), mc->utf8);
+	m.gm_labels = labels;
 	for (guint i = 0; i + 1 < items->len; i += 2) {
 		const struct mh_imap_arg *key = items->pdata[i];
 
@@ -291,13 +323,17 @@ on_meta_fetch(struct mh_imap_conn *conn, uint32_t number, const GPtrArray *items
 			mh_imap_arg_get_nstring(items->pdata[i + 1], &m.headers, &m.headers_len);
 	}
 	mc->cb(&m, mc->ctx);
+	if (labels != NULL)
+		g_ptr_array_free(labels, true);
 }
 
 static bool
 imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
                       uint64_t changedsince, mh_store_meta_cb *cb, void *ctx, GError **error)
 {
-	struct meta_ctx mc = {.cb = cb, .ctx = ctx, .flags = g_string_new(NULL)};
+	struct mh_imap_conn *conn = store_imap(st)->conn;
+	struct meta_ctx mc = {
+		.cb = cb, .ctx = ctx, .flags = g_string_new(NULL), .utf8 = mh_imap_conn_utf8(conn)};
 	g_autoptr(GString) what = g_string_new("UID");
 	bool ok;
 
@@ -309,8 +345,11 @@ imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
 		g_string_append(what, " RFC822.SIZE");
 	if (items & MH_STORE_META_HEADERS)
 		g_string_append(what, " BODY.PEEK[HEADER.FIELDS (" MH_FINGERPRINT_FIELDS ")]");
-	ok = mh_imap_uid_fetch_since(store_imap(st)->conn, uidset, what->str, changedsince,
-	                             on_meta_fetch, &mc, error);
+	/* Asking a server without X-GM-EXT-1 for these would be a BAD. */
+	if ((items & MH_STORE_META_GMAIL) && mh_imap_conn_has_cap(conn, "X-GM-EXT-1"))
+		g_string_append(what, " X-GM-MSGID X-GM-LABELS");
+	ok = mh_imap_uid_fetch_since(conn, uidset, what->str, changedsince, on_meta_fetch, &mc,
+	                             error);
 	g_string_free(mc.flags, true);
 	return ok;
 }
@@ -532,6 +571,34 @@ imap_store_delete_msgs(struct mh_store *st, const char *uidset, GError **error)
 	       mh_imap_expunge(conn, uidset, error);
 }
 
+static bool
+imap_store_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
+{
+	return mh_imap_uid_store(store_imap(st)->conn, uidset, "+FLAGS.SILENT", flags, error);
+}
+
+static bool
+imap_store_add_labels(struct mh_store *st, const char *uidset, const GPtrArray *labels,
+                      GError **error)
+{
+	struct mh_imap_conn *conn = store_imap(st)->conn;
+
+	if (!mh_imap_conn_has_cap(conn, "X-GM-EXT-1")) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE,
+		            "%s does not offer X-GM-EXT-1: labels cannot be added", st->label);
+		return false;
+	}
+	return mh_imap_uid_store_labels(conn, uidset, "+X-GM-LABELS", labels, error);
+}
+
+static bool
+imap_store_find_message_id(struct mh_store *st, const char *message_id, GArray **uids_r,
+                           GError **error)
+{
+	return mh_imap_uid_search_header(store_imap(st)->conn, "Message-ID", message_id, uids_r,
+	                                 error);
+}
+
 static const struct mh_store_ops store_imap_ops = {
 	.connect = imap_store_connect,
 	.close = imap_store_close,
@@ -552,6 +619,10 @@ static const struct mh_store_ops store_imap_ops = {
 	.flush = imap_store_flush,
 	.set_flags = imap_store_set_flags,
 	.delete_msgs = imap_store_delete_msgs,
+	.add_flags = imap_store_add_flags,
+	.add_labels = imap_store_add_labels,
+	.find_message_id = imap_store_find_message_id,
+	.info = imap_store_info,
 };
 
 struct mh_store *
