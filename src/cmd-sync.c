@@ -13,6 +13,7 @@
 #include "mh-secret.h"
 #include "report.h"
 #include "sync-engine.h"
+#include "sync-profile.h"
 #include "sync-state.h"
 
 struct sync_cli {
@@ -25,6 +26,12 @@ struct sync_cli {
 	int maxage, minage, jobs;
 	char *search, *report, *log, *state, *debug;
 	char *config, *token_store, *account1, *account2;
+	/* providers */
+	char *provider1, *provider2, *gmail_labels, *fixups;
+	gboolean gmail1, gmail2, office1, office2, include_spam, include_trash;
+	double pace;
+	gint64 max_upload, max_download;
+	int max_backoff;
 };
 
 struct sides {
@@ -101,7 +108,22 @@ sync_context(struct sync_cli *o, bool verify)
 		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
 	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
 		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
-	         "Folder pairs in parallel, each with two connections (default 4)", "N"},
+	         "Folder pairs in parallel, each with two connections (default 4, or the "
+	         "providers' connection limit)",
+	         "N"},
+		{"provider1", 0, 0, G_OPTION_ARG_STRING, &o->provider1,
+	         "The source's provider profile: generic, gmail or m365 (default: detected)",
+	         "NAME"},
+		{"provider2", 0, 0, G_OPTION_ARG_STRING, &o->provider2,
+	         "The destination's provider profile (default: detected)", "NAME"},
+		{"gmail1", 0, 0, G_OPTION_ARG_NONE, &o->gmail1,
+	         "The source is Gmail (--provider1 gmail)", NULL},
+		{"gmail2", 0, 0, G_OPTION_ARG_NONE, &o->gmail2,
+	         "The destination is Gmail (--provider2 gmail)", NULL},
+		{"office1", 0, 0, G_OPTION_ARG_NONE, &o->office1,
+	         "The source is Microsoft 365 (--provider1 m365)", NULL},
+		{"office2", 0, 0, G_OPTION_ARG_NONE, &o->office2,
+	         "The destination is Microsoft 365 (--provider2 m365)", NULL},
 		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
 	         "FILE"},
 		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
@@ -141,6 +163,34 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Subscribe every destination folder", NULL},
 		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
 	         NULL, NULL},
+		{"gmail-labels", 0, 0, G_OPTION_ARG_STRING, &o->gmail_labels,
+	         "Gmail source: once (each message once, in its first label's folder; the "
+	         "default), copy (a copy per label) or keywords (once, other labels as keywords)",
+	         "MODE"},
+		{"include-spam", 0, 0, G_OPTION_ARG_NONE, &o->include_spam,
+	         "Gmail source: copy Spam too", NULL},
+		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
+	         "Gmail source: copy Trash too", NULL},
+		{"fixups", 0, 0, G_OPTION_ARG_STRING, &o->fixups,
+	         "Message fix-ups for the destination: receipts,wrap,mdnsent,flagged, all or "
+	         "none (default: the destination profile's; all for m365)",
+	         "LIST"},
+		{"pace", 0, 0, G_OPTION_ARG_DOUBLE, &o->pace,
+	         "At most N messages a second per connection (default: the profile's; 4 for "
+	         "m365, 0 = no limit)",
+	         "N"},
+		{"max-upload-per-day", 0, 0, G_OPTION_ARG_INT64, &o->max_upload,
+	         "Pause after appending this many bytes (default: the profile's; 500 MB for "
+	         "gmail, 0 = no budget)",
+	         "BYTES"},
+		{"max-download-per-day", 0, 0, G_OPTION_ARG_INT64, &o->max_download,
+	         "Pause after fetching this many bytes (default: the profile's; 2500 MB for "
+	         "gmail, 0 = no budget)",
+	         "BYTES"},
+		{"max-backoff", 0, 0, G_OPTION_ARG_INT, &o->max_backoff,
+	         "The longest single wait when a server throttles or a budget is spent "
+	         "(default 3600)",
+	         "SECONDS"},
 		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
 	         "The sync state database (default: one per account pair under "
 	         "$XDG_STATE_HOME/mailhaul/state/)",
@@ -174,9 +224,9 @@ sync_check_options(struct sync_cli *o, GError **error)
 {
 	const char *bad = NULL;
 
-	if (o->jobs < 1 || o->jobs > 64)
+	if (o->jobs < 0 || o->jobs > 64)
 		bad = "--jobs must be between 1 and 64";
-	else if (o->maxsize < 0 || o->minsize < 0)
+	else if (o->maxsize < -1 || o->minsize < 0)
 		bad = "--maxsize and --minsize must be positive numbers of bytes";
 	else if (o->maxage < -1 || o->minage < -1)
 		bad = "--maxage and --minage must be positive numbers of days";
@@ -186,6 +236,15 @@ sync_check_options(struct sync_cli *o, GError **error)
 		bad = "--compress and --nocompress exclude each other";
 	else if (o->delete1 && o->delete2)
 		bad = "--delete1 and --delete2 together would empty both sides: choose one";
+	else if ((o->gmail1 && o->office1) || (o->gmail2 && o->office2))
+		bad = "--gmailN and --officeN name two providers for one side";
+	else if ((o->gmail1 || o->office1) && o->provider1 != NULL)
+		bad = "--provider1 and --gmail1/--office1 exclude each other";
+	else if ((o->gmail2 || o->office2) && o->provider2 != NULL)
+		bad = "--provider2 and --gmail2/--office2 exclude each other";
+	else if (o->pace < -1 || o->max_upload < -1 || o->max_download < -1 || o->max_backoff < 0)
+		bad = "--pace, --max-upload-per-day, --max-download-per-day and --max-backoff must "
+		      "not be negative";
 	if (bad != NULL) {
 		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
 		return false;
@@ -219,7 +278,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.automap = !o->noautomap,
 		.subscribe_all = o->subscribeall,
 		.size_in_identity = true,
-		.maxsize = (uint64_t)o->maxsize,
+		.maxsize = o->maxsize > 0 ? (uint64_t)o->maxsize : 0,
 		.minsize = (uint64_t)o->minsize,
 		.maxage = o->maxage,
 		.minage = o->minage,
@@ -228,7 +287,11 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.include = strv_array(o->include),
 		.exclude = strv_array(o->exclude),
 		.regextrans = strv_array(o->regextrans2),
-		.jobs = (unsigned)o->jobs,
+		.jobs = o->jobs > 0 ? (unsigned)o->jobs : 4,
+		.pace = o->pace > 0 ? o->pace : 0,
+		.upload_per_day = o->max_upload > 0 ? (uint64_t)o->max_upload : 0,
+		.download_per_day = o->max_download > 0 ? (uint64_t)o->max_download : 0,
+		.max_backoff = (unsigned)o->max_backoff,
 		.state_path = state_path,
 		.interrupted = &sync_interrupted,
 	};
@@ -294,9 +357,84 @@ sync_justlogin(struct sides *s, GError **error)
 	return true;
 }
 
+/* The provider profiles of both sides, from the options and the accounts. */
+static bool
+sync_profiles_setup(struct sync_cli *o, struct sides *s, struct sync_profiles *sp, GError **error)
+{
+	const char *names[2] = {o->gmail1    ? "gmail"
+	                        : o->office1 ? "m365"
+	                                     : o->provider1,
+	                        o->gmail2    ? "gmail"
+	                        : o->office2 ? "m365"
+	                                     : o->provider2};
+	const struct mh_provider *from_account[2] = {NULL, NULL};
+
+	for (int i = 0; i < 2; i++) {
+		if (o->a[i].account != NULL)
+			from_account[i] = o->a[i].account->builtin;
+		sp->host[i] = s->set[i].host;
+	}
+	sp->labels = MH_SYNC_LABELS_ONCE;
+	if (o->gmail_labels != NULL) {
+		static const char *const modes[] = {"none", "once", "copy", "keywords"};
+		bool known = false;
+
+		for (size_t i = 1; i < G_N_ELEMENTS(modes); i++) {
+			if (g_ascii_strcasecmp(o->gmail_labels, modes[i]) == 0) {
+				sp->labels = (enum mh_sync_labels)i;
+				known = true;
+			}
+		}
+		if (!known) {
+			g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+			            "--gmail-labels '%s': say once, copy or keywords",
+			            o->gmail_labels);
+			return false;
+		}
+	}
+	if (o->fixups != NULL) {
+		if (!mh_provider_fixups_parse(o->fixups, &sp->fixups)) {
+			g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+			            "--fixups '%s': say receipts, wrap, mdnsent, flagged (comma-"
+			            "separated), all or none",
+			            o->fixups);
+			return false;
+		}
+		sp->fixups_set = true;
+	}
+	sp->source.spam = o->include_spam;
+	sp->source.trash = o->include_trash;
+	sp->maxsize_set = o->maxsize >= 0;
+	sp->pace_set = o->pace >= 0;
+	sp->up_set = o->max_upload >= 0;
+	sp->down_set = o->max_download >= 0;
+	sp->jobs_set = o->jobs > 0;
+	return sync_profiles_init(sp, names, from_account, error);
+}
+
+/* A server that kept asking to wait, or that refuses connections: a connection failure
+ * (exit 10), never a wrong password. */
+static void
+sync_waits_error(struct sync_profiles *sp, struct mh_sync_options *so, GError **error)
+{
+	struct mh_sync_verdict v;
+	GError *e = *error;
+
+	if (e == NULL || e->domain != MH_IMAP_ERROR || so->classify == NULL ||
+	    !so->classify(sp, e, &v))
+		return;
+	if (v.kind != MH_SYNC_VERDICT_CONNECTIONS && v.kind != MH_SYNC_VERDICT_BACKOFF &&
+	    v.kind != MH_SYNC_VERDICT_BUDGET)
+		return;
+	*error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT, "%s%s%s", e->message,
+	                     v.advice != NULL ? ": " : "", v.advice != NULL ? v.advice : "");
+	g_error_free(e);
+}
+
 static int
 sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 {
+	struct sync_profiles sp = {0};
 	g_autofree char *state_path =
 		o->state != NULL ? g_strdup(o->state)
 				 : mh_state_default_path(s->cred[0].user, s->set[0].host,
@@ -308,10 +446,17 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	int rc;
 
 	sync_fill_options(o, verify, state_path, &so);
+	if (!sync_profiles_setup(o, s, &sp, error)) {
+		sync_options_clear(&so);
+		return -1;
+	}
+	sync_profiles_apply(&sp, &so);
+	sync_profiles_hook(&sp, &so);
 	sync_install_signals();
 	display = mh_progress_start(&progress, o->quiet || verify);
 	if (!mh_sync_run(&so, sync_factory, s, &progress, &result, error)) {
 		mh_progress_stop(display);
+		sync_waits_error(&sp, &so, error);
 		sync_options_clear(&so);
 		return -1;
 	}
@@ -319,6 +464,13 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	sync_options_clear(&so);
 	mh_report_print_table(stdout, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
+	if (result->gave_up && rc != MH_EXIT_INTERRUPTED) {
+		rc = MH_EXIT_CONNECT;
+		fprintf(stderr,
+		        "mailhaul: a server kept asking to wait (throttling, connections or a "
+		        "budget); some folders are unfinished: run the same command later to "
+		        "resume\n");
+	}
 	if (o->report != NULL &&
 	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))
 		rc = -1;
@@ -346,12 +498,21 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->token_store);
 	g_free(o->account1);
 	g_free(o->account2);
+	g_free(o->provider1);
+	g_free(o->provider2);
+	g_free(o->gmail_labels);
+	g_free(o->fixups);
 }
 
 int
 mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 {
-	struct sync_cli o = {.maxage = -1, .minage = -1, .jobs = 4};
+	struct sync_cli o = {.maxage = -1,
+	                     .minage = -1,
+	                     .maxsize = -1,
+	                     .pace = -1,
+	                     .max_upload = -1,
+	                     .max_download = -1};
 	struct sides s = {0};
 	g_autoptr(GOptionContext) ctx = sync_context(&o, verify);
 	g_autoptr(GError) error = NULL;

@@ -10,12 +10,81 @@
 
 #define COMMIT_EVERY 100
 
+/* A Gmail destination's labels to add to one copy once its APPEND is answered. */
+struct label_job {
+	uint32_t dst_uid;
+	uint32_t src_uid;
+	GPtrArray *labels; /* owned; char * */
+};
+
+static void
+label_job_free(struct label_job *j)
+{
+	g_ptr_array_unref(j->labels);
+	g_free(j);
+}
+
+bool
+sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
+                      struct mh_sync_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_BUDGET) {
+		v->kind = MH_SYNC_VERDICT_BUDGET;
+		return true;
+	}
+	if (error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_RECONNECT) {
+		v->kind = MH_SYNC_VERDICT_RETRY;
+		return true;
+	}
+	if (o->classify != NULL && o->classify(o->classify_ctx, error, v)) {
+		switch (v->kind) {
+		case MH_SYNC_VERDICT_RETRY:
+		case MH_SYNC_VERDICT_BACKOFF:
+		case MH_SYNC_VERDICT_CONNECTIONS:
+		case MH_SYNC_VERDICT_BUDGET:
+			return true;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+void
+sync_pace(struct sync_worker *w)
+{
+	double pace = w->opts->pace;
+	gint64 now, gap;
+
+	if (pace <= 0)
+		return;
+	pace *= g_atomic_int_get(&w->shared->pace_permille) / 1000.0;
+	gap = (gint64)(G_USEC_PER_SEC / pace);
+	now = g_get_monotonic_time();
+	if (w->next_msg_at > now)
+		g_usleep((gulong)(w->next_msg_at - now));
+	w->next_msg_at = MAX(now, w->next_msg_at) + gap;
+}
+
 bool
 sync_error_is_quota(const GError *error)
 {
 	g_autofree char *lower = g_ascii_strdown(error->message, -1);
 
 	return strstr(lower, "overquota") != NULL || strstr(lower, "quota") != NULL;
+}
+
+/* A refusal that is this message's alone (too big, lines too long): by the providers'
+ * classification, else any NO that is not about quota. */
+static bool
+copy_error_is_quota(const struct mh_sync_options *o, const GError *error)
+{
+	struct mh_sync_verdict v = {0};
+
+	if (o->classify != NULL && o->classify(o->classify_ctx, error, &v))
+		return v.kind == MH_SYNC_VERDICT_QUOTA;
+	return sync_error_is_quota(error);
 }
 
 bool
@@ -32,7 +101,10 @@ copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 	struct mh_sync_folder_result *res = c->res;
 
 	res->failed++;
-	if (sync_error_is_quota(error))
+	if (res->refused == NULL)
+		res->refused = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
+	if (copy_error_is_quota(c->w->opts, error))
 		res->quota = true;
 	else
 		res->append_refused = true;
@@ -67,23 +139,57 @@ copy_commit_maybe(struct sync_copy *c, bool force)
 struct append_rec {
 	struct sync_copy *c;
 	struct sync_msg *msg;
-	char *flags; /* owned; what was set on the destination */
+	char *flags;        /* owned; what the destination will have */
+	char *append_flags; /* owned; what the APPEND sets (flags without a later STORE's) */
+	bool flag_later;    /* \Flagged is set by a STORE after the APPEND */
+	GPtrArray *labels;  /* owned; Gmail labels to add after the APPEND, or NULL */
 	uint64_t size;
 };
+
+static void
+append_rec_free(struct append_rec *rec)
+{
+	g_free(rec->flags);
+	g_free(rec->append_flags);
+	if (rec->labels != NULL)
+		g_ptr_array_unref(rec->labels);
+	g_free(rec);
+}
+
+/* The destination connection has had many refusals: a server that ends sessions after a
+ * number of errors (Exchange: about ten) is not given the chance. */
+static void
+copy_check_error_limit(struct sync_copy *c)
+{
+	const struct mh_store_info *info =
+		c->w->dst->ops->info != NULL ? c->w->dst->ops->info(c->w->dst) : NULL;
+	unsigned limit = c->w->opts->dst_error_limit;
+
+	if (limit == 0 || info == NULL || info->errors + 2 < limit || c->fatal != NULL)
+		return;
+	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_RECONNECT,
+	                       "%s: %u refusals in this session; reconnecting before the server's "
+	                       "limit of %u",
+	                       c->w->dst->label, info->errors, limit);
+}
 
 static void
 on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 {
 	struct append_rec *rec = ctx;
 	struct sync_copy *c = rec->c;
+	struct mh_sync_verdict v;
+
 	(void)uidvalidity;
-	if (error != NULL && sync_error_is_fatal(error)) {
-		/* The connection went, not the message: the folder is retried after a
-		 * reconnect, and this message with it. */
+	if (error != NULL &&
+	    (sync_error_is_fatal(error) || sync_error_wants_wait(c->w->opts, error, &v))) {
+		/* The connection went (or the server asks to wait), not the message: the
+		 * folder is retried after a reconnect, and this message with it. */
 		if (c->fatal == NULL)
 			c->fatal = g_error_copy(error);
 	} else if (error != NULL) {
 		copy_record_failure(c, rec->msg->uid, error);
+		copy_check_error_limit(c);
 	} else {
 		struct mh_state_msg *m = g_new0(struct mh_state_msg, 1);
 
@@ -96,35 +202,124 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 		c->res->copied_bytes += rec->size;
 		g_ptr_array_add(c->pending, m);
 		copy_commit_maybe(c, false);
+		if (rec->flag_later && uid != 0)
+			g_array_append_val(c->flag_later, uid);
+		if (rec->labels != NULL && rec->labels->len > 0) {
+			struct label_job *j = g_new0(struct label_job, 1);
+
+			j->dst_uid = uid;
+			j->src_uid = rec->msg->uid;
+			j->labels = g_steal_pointer(&rec->labels);
+			g_ptr_array_add(c->label_jobs, j);
+		}
+		if (rec->flag_later && uid == 0)
+			mh_log(MH_LOG_WARN,
+			       "%s: message UID %u: \\Flagged not set (the destination did not say "
+			       "which UID the copy got)",
+			       c->res->src_name, rec->msg->uid);
 	}
-	g_free(rec->flags);
-	g_free(rec);
+	append_rec_free(rec);
+}
+
+/* Flags for the APPEND: without \\Flagged where the destination forgets it on APPEND. */
+static struct append_rec *
+copy_new_rec(struct sync_copy *c, uint64_t size)
+{
+	const struct mh_sync_options *o = c->w->opts;
+	struct append_rec *rec = g_new0(struct append_rec, 1);
+	const struct sync_labels *sl = c->w->shared != NULL ? c->w->shared->labels : NULL;
+
+	rec->c = c;
+	rec->msg = c->cur;
+	rec->size = size;
+	rec->flags = sync_flags_for_dest(c->cur->flags, c->dst_box, o->drop_keywords);
+	rec->append_flags = g_strdup(rec->flags);
+	if (o->flagged_after_append) {
+		g_auto(GStrv) words = g_strsplit(rec->flags, " ", -1);
+		GString *keep = g_string_new(NULL);
+
+		for (size_t i = 0; words[i] != NULL; i++) {
+			if (g_ascii_strcasecmp(words[i], "\\Flagged") == 0) {
+				rec->flag_later = true;
+				continue;
+			}
+			if (*words[i] == '\0')
+				continue;
+			if (keep->len > 0)
+				g_string_append_c(keep, ' ');
+			g_string_append(keep, words[i]);
+		}
+		g_free(rec->append_flags);
+		rec->append_flags = g_string_free(keep, false);
+	}
+	if (sl != NULL && o->dst_labels && o->labels != MH_SYNC_LABELS_COPY)
+		rec->labels = sync_labels_others(sl, c->res->src_name, c->cur->uid, false);
+	return rec;
+}
+
+/* Whether a daily budget is spent (then c->fatal says so and the engine pauses). */
+static bool
+copy_budget_spent(struct sync_copy *c)
+{
+	const struct mh_sync_options *o = c->w->opts;
+	struct sync_shared *sh = c->w->shared;
+	gint64 up, down;
+
+	if (sh == NULL || (o->upload_per_day == 0 && o->download_per_day == 0))
+		return false;
+	up = __atomic_load_n(&sh->up_bytes, __ATOMIC_RELAXED);
+	down = __atomic_load_n(&sh->down_bytes, __ATOMIC_RELAXED);
+	if ((o->upload_per_day == 0 || (uint64_t)up < o->upload_per_day) &&
+	    (o->download_per_day == 0 || (uint64_t)down < o->download_per_day))
+		return false;
+	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
+	                       "the daily transfer budget is spent (%" G_GINT64_FORMAT
+	                       " bytes appended, %" G_GINT64_FORMAT " fetched; see "
+	                       "--max-upload-per-day and --max-download-per-day)",
+	                       up, down);
+	return true;
+}
+
+/* Starts the APPEND of the current message; false when it cannot start. */
+static bool
+copy_append_begin(struct sync_copy *c, struct append_rec *rec, uint64_t size)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->append_flags, c->cur->date,
+	                                  size, on_appended, rec, &error)) {
+		/* A refusal before the literal has already been reported by on_appended. */
+		if (sync_error_is_fatal(error) && c->fatal == NULL)
+			c->fatal = g_error_copy(error);
+		return false;
+	}
+	return true;
 }
 
 static void
 on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 {
 	struct sync_copy *c = ctx;
+	const struct mh_sync_options *o = c->w->opts;
 	struct append_rec *rec;
-	g_autoptr(GError) error = NULL;
 
 	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
 	c->cur_size = size;
 	c->discard = true;
-	if (c->cur == NULL || c->fatal != NULL)
+	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c))
 		return;
-	rec = g_new0(struct append_rec, 1);
-	rec->c = c;
-	rec->msg = c->cur;
-	rec->size = size;
-	rec->flags = sync_flags_for_dest(c->cur->flags, c->dst_box);
-	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->flags, c->cur->date, size,
-	                                  on_appended, rec, &error)) {
-		/* A refusal before the literal has already been reported by on_appended. */
-		if (sync_error_is_fatal(error))
-			c->fatal = g_error_copy(error);
+	sync_pace(c->w);
+	rec = copy_new_rec(c, size);
+	if (o->fixup != NULL) {
+		/* The rewritten size is known only at the end: hold the message. */
+		c->fix = o->fixup->begin(o->fixup->ctx);
+		c->spool = g_byte_array_sized_new((guint)MIN(size + size / 64 + 64, 1u << 26));
+		c->spool_rec = rec;
+		c->discard = false;
 		return;
 	}
+	if (!copy_append_begin(c, rec, size))
+		return;
 	c->discard = false;
 }
 
@@ -136,6 +331,10 @@ on_body_data(void *ctx, const unsigned char *data, size_t len)
 
 	if (c->discard)
 		return;
+	if (c->spool != NULL) {
+		c->w->opts->fixup->feed(c->fix, data, len, c->spool);
+		return;
+	}
 	if (!c->w->dst->ops->append_write(c->w->dst, data, len, &error)) {
 		c->discard = true;
 		if (c->fatal == NULL)
@@ -143,16 +342,53 @@ on_body_data(void *ctx, const unsigned char *data, size_t len)
 	}
 }
 
+/* Appends the rewritten message held in the spool. */
+static void
+copy_spooled(struct sync_copy *c)
+{
+	const struct mh_sync_fixup_ops *fx = c->w->opts->fixup;
+	struct append_rec *rec = g_steal_pointer(&c->spool_rec);
+	g_autoptr(GByteArray) spool = g_steal_pointer(&c->spool);
+	g_autofree char *changed = NULL;
+	g_autoptr(GError) error = NULL;
+
+	fx->finish(c->fix, spool);
+	changed = fx->end(g_steal_pointer(&c->fix));
+	if (changed != NULL) {
+		c->res->fixed_up++;
+		mh_log(MH_LOG_INFO, "%s: message UID %u: %s", c->res->src_name, c->cur->uid,
+		       changed);
+	}
+	if (c->fatal != NULL) {
+		append_rec_free(rec);
+		return;
+	}
+	rec->size = spool->len;
+	if (!copy_append_begin(c, rec, spool->len))
+		return;
+	if ((!c->w->dst->ops->append_write(c->w->dst, spool->data, spool->len, &error) ||
+	     !c->w->dst->ops->append_end(c->w->dst, &error)) &&
+	    c->fatal == NULL)
+		c->fatal = g_error_copy(error);
+}
+
 static void
 on_body_end(void *ctx)
 {
 	struct sync_copy *c = ctx;
 	g_autoptr(GError) error = NULL;
+	struct sync_shared *sh = c->w->shared;
 
-	if (!c->discard && !c->w->dst->ops->append_end(c->w->dst, &error) && c->fatal == NULL)
+	if (c->spool != NULL)
+		copy_spooled(c);
+	else if (!c->discard && !c->w->dst->ops->append_end(c->w->dst, &error) && c->fatal == NULL)
 		c->fatal = g_error_copy(error);
 	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
+	if (sh != NULL && c->cur != NULL) {
+		__atomic_add_fetch(&sh->up_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->down_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
+	}
 	c->cur = NULL;
 	c->discard = false;
 }
@@ -175,6 +411,55 @@ on_body_more(void *ctx)
 	struct sync_copy *c = ctx;
 
 	return c->fatal == NULL && (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
+}
+
+/* The STOREs that follow the APPENDs: \\Flagged where the destination forgets it on
+ * APPEND, and a Gmail destination's further labels. A refusal is a warning. */
+static void
+copy_after_append(struct sync_copy *c, GError **error)
+{
+	struct mh_store *dst = c->w->dst;
+
+	if (c->flag_later->len > 0) {
+		guint at = 0;
+
+		g_array_sort(c->flag_later, sync_uid_cmp);
+		while (at < c->flag_later->len) {
+			g_autofree char *set = mh_store_uidset(c->flag_later, at, 500, &at);
+			g_autoptr(GError) local = NULL;
+
+			if (dst->ops->add_flags(dst, set, "\\Flagged", &local))
+				continue;
+			mh_log(MH_LOG_WARN, "%s: setting \\Flagged on %s: %s", c->res->src_name,
+			       set, local->message);
+			if (sync_error_is_fatal(local) && error != NULL && *error == NULL) {
+				g_propagate_error(error, g_steal_pointer(&local));
+				return;
+			}
+		}
+	}
+	for (guint i = 0; i < c->label_jobs->len; i++) {
+		struct label_job *j = c->label_jobs->pdata[i];
+		g_autofree char *set = NULL;
+		g_autoptr(GError) local = NULL;
+
+		if (j->dst_uid == 0) {
+			mh_log(MH_LOG_WARN,
+			       "%s: message UID %u: its other labels were not added (the destination "
+			       "did not say which UID the copy got)",
+			       c->res->src_name, j->src_uid);
+			continue;
+		}
+		set = g_strdup_printf("%u", j->dst_uid);
+		if (dst->ops->add_labels(dst, set, j->labels, &local))
+			continue;
+		mh_log(MH_LOG_WARN, "%s: adding labels to UID %u: %s", c->res->dst_name, j->dst_uid,
+		       local->message);
+		if (sync_error_is_fatal(local) && error != NULL && *error == NULL) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return;
+		}
+	}
 }
 
 bool
@@ -201,6 +486,8 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	if (uids->len == 0)
 		return true;
 	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
+	c->flag_later = g_array_new(false, false, sizeof(guint32));
+	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
 	for (guint i = 0; i < uids->len; i += 50) {
 		guint n = MIN(50, uids->len - i);
 		g_autoptr(GArray) part = g_array_sized_new(false, false, sizeof(guint32), n);
@@ -226,7 +513,17 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	if (local == NULL && c->fatal != NULL)
 		local = g_steal_pointer(&c->fatal);
 	g_clear_error(&c->fatal);
+	if (c->spool != NULL) {
+		/* The source failed in the middle of a held message. */
+		g_clear_pointer(&c->spool, g_byte_array_unref);
+		g_free(c->w->opts->fixup->end(g_steal_pointer(&c->fix)));
+		g_clear_pointer(&c->spool_rec, append_rec_free);
+	}
 	copy_commit_maybe(c, true);
+	if (local == NULL || !sync_error_is_fatal(local))
+		copy_after_append(c, local == NULL ? &local : NULL);
+	g_clear_pointer(&c->flag_later, g_array_unref);
+	g_clear_pointer(&c->label_jobs, g_ptr_array_unref);
 	g_clear_pointer(&c->pending, g_ptr_array_unref);
 	if (local == NULL && c->fatal != NULL)
 		local = g_steal_pointer(&c->fatal);

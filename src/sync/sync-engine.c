@@ -8,14 +8,21 @@
 #include "sync-plan.h"
 #include "sync-private.h"
 
+#define ENGINE_MAX_WAITS 5
+
 struct engine {
-	const struct mh_sync_options *opts;
+	const struct mh_sync_options *opts; /* &own */
+	struct mh_sync_options own;         /* the caller's, as adjusted for the servers */
+	struct sync_shared shared;
+	struct sync_labels *labels; /* owned, or NULL */
+	bool adjusted;
 	mh_sync_store_factory *factory;
 	void *fctx;
 	struct mh_sync_progress *progress;
 	struct mh_sync_result *result;
 	GPtrArray *work; /* struct mh_sync_folder_result *, borrowed from result */
 	gint next;       /* index of the next folder to take */
+	bool gave_up;    /* a server kept asking to wait */
 };
 
 static void
@@ -32,6 +39,7 @@ folder_result_free(struct mh_sync_folder_result *r)
 	}
 	g_ptr_array_free(r->skipped, true);
 	g_ptr_array_free(r->errors, true);
+	g_clear_pointer(&r->refused, g_hash_table_unref);
 	g_free(r);
 }
 
@@ -52,42 +60,205 @@ engine_interrupted(const struct engine *e)
 	return e->opts->interrupted != NULL && *e->opts->interrupted;
 }
 
+/* --- waiting when a server asks for it --- */
+
+static const char *
+engine_seconds(double s, char *buf, size_t len)
+{
+	if (s >= 120)
+		g_snprintf(buf, len, "%.0f min", s / 60);
+	else
+		g_snprintf(buf, len, "%.1f s", s);
+	return buf;
+}
+
+/* Waits as @v asks (the server's suggestion or a default, with up to 10% jitter, capped
+ * by --max-backoff), telling the user why; false when interrupted. */
+static bool
+engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *error)
+{
+	uint64_t cap = (uint64_t)(e->opts->max_backoff > 0 ? e->opts->max_backoff : 3600) * 1000;
+	uint64_t ms = v->wait_ms;
+	gint64 until;
+	char buf[32];
+
+	if (ms == 0) {
+		ms = v->kind == MH_SYNC_VERDICT_BUDGET        ? 3600000
+		     : v->kind == MH_SYNC_VERDICT_CONNECTIONS ? 60000
+		     : v->kind == MH_SYNC_VERDICT_BACKOFF     ? 30000
+		                                              : 1000;
+	}
+	ms += (uint64_t)g_random_int_range(0, (gint32)MIN(ms / 10 + 1, G_MAXINT32));
+	ms = MIN(ms, cap);
+	engine_seconds(ms / 1000.0, buf, sizeof(buf));
+	switch (v->kind) {
+	case MH_SYNC_VERDICT_BACKOFF:
+		mh_log(MH_LOG_WARN, "throttled by the server (%s); waiting %s, then reconnecting",
+		       error->message, buf);
+		break;
+	case MH_SYNC_VERDICT_CONNECTIONS:
+		mh_log(MH_LOG_WARN,
+		       "too many simultaneous connections (%s); waiting %s with fewer connections",
+		       error->message, buf);
+		break;
+	case MH_SYNC_VERDICT_BUDGET:
+		mh_log(MH_LOG_WARN, "pausing for %s: %s%s%s (Ctrl-C stops; a rerun resumes)", buf,
+		       error->message, v->advice != NULL ? "; " : "",
+		       v->advice != NULL ? v->advice : "");
+		break;
+	default:
+		mh_log(MH_LOG_WARN, "%s; reconnecting in %s", error->message, buf);
+		break;
+	}
+	g_atomic_int_inc(&e->shared.waits);
+	if (v->kind == MH_SYNC_VERDICT_BACKOFF && e->opts->pace > 0) {
+		gint p = g_atomic_int_get(&e->shared.pace_permille);
+
+		g_atomic_int_set(&e->shared.pace_permille, MAX(100, p * 3 / 4));
+	}
+	until = g_get_monotonic_time() + (gint64)ms * 1000;
+	while (g_get_monotonic_time() < until) {
+		if (engine_interrupted(e))
+			return false;
+		g_usleep((gulong)MIN(100000, until - g_get_monotonic_time() + 1));
+	}
+	if (v->kind == MH_SYNC_VERDICT_BUDGET) {
+		__atomic_store_n(&e->shared.up_bytes, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->shared.down_bytes, 0, __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
+static bool
+engine_classify(struct engine *e, const GError *error, struct mh_sync_verdict *v)
+{
+	if (sync_error_wants_wait(e->opts, error, v))
+		return true;
+	memset(v, 0, sizeof(*v));
+	if (error->domain == MH_IMAP_ERROR &&
+	    (error->code == MH_IMAP_ERROR_DISCONNECTED || error->code == MH_IMAP_ERROR_BYE ||
+	     error->code == MH_IMAP_ERROR_TIMEOUT)) {
+		v->kind = MH_SYNC_VERDICT_RETRY;
+		return true;
+	}
+	return false;
+}
+
+/* Connects @st; a server that asks to wait (too many connections, throttling), even in
+ * answer to the login, is waited for, up to ENGINE_MAX_WAITS times. */
+static bool
+engine_connect_waiting(struct engine *e, struct mh_store *st, bool retry_transient, GError **error)
+{
+	for (unsigned waits = 0;; waits++) {
+		GError *local = NULL;
+		struct mh_sync_verdict v;
+
+		if (st->ops->connect(st, &local))
+			return true;
+		g_prefix_error(&local, "%s: ", st->label);
+		if (e == NULL || waits >= ENGINE_MAX_WAITS || engine_interrupted(e) ||
+		    !engine_classify(e, local, &v) ||
+		    (v.kind == MH_SYNC_VERDICT_RETRY && !retry_transient)) {
+			if (e != NULL && waits >= ENGINE_MAX_WAITS)
+				g_prefix_error(&local, "gave up after %u waits: ", waits);
+			g_propagate_error(error, local);
+			return false;
+		}
+		st->ops->close(st);
+		if (!engine_wait(e, &v, local)) {
+			g_propagate_error(error, local);
+			return false;
+		}
+		g_error_free(local);
+	}
+}
+
 static bool
 engine_connect(struct mh_store *st, GError **error)
 {
-	if (st->ops->connect(st, error))
-		return true;
-	g_prefix_error(error, "%s: ", st->label);
-	return false;
+	return engine_connect_waiting(NULL, st, false, error);
 }
 
 /* --- one worker --- */
 
 static bool
-worker_reconnect(struct sync_worker *w, GError **error)
+worker_reconnect(struct engine *e, struct sync_worker *w, GError **error)
 {
-	mh_log(MH_LOG_WARN, "reconnecting after a connection failure");
-	return engine_connect(w->src, error) && engine_connect(w->dst, error);
+	w->src->ops->close(w->src);
+	w->dst->ops->close(w->dst);
+	return engine_connect_waiting(e, w->src, true, error) &&
+	       engine_connect_waiting(e, w->dst, true, error);
 }
 
 static void
+worker_fail_folder(struct mh_sync_folder_result *res, const GError *error)
+{
+	g_ptr_array_add(res->errors, g_strdup(error->message));
+	res->failed++;
+}
+
+/* Runs one folder pair; when a connection fails or a server asks to wait, waits as asked,
+ * reconnects and runs it again (the state makes that resume where it stopped), giving up
+ * after ENGINE_MAX_WAITS waits in a row without a message done. */
+static void
 worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder_result *res)
 {
-	g_autoptr(GError) error = NULL;
+	unsigned waits = 0, plain_retries = 0;
 
 	if (res->container_only)
 		return;
 	g_atomic_pointer_set(&e->progress->current, res->src_name);
-	if (sync_folder(w, res, NULL, &error))
-		return;
-	mh_log(MH_LOG_WARN, "%s", error->message);
-	g_clear_error(&error);
-	if (engine_interrupted(e) || !worker_reconnect(w, &error) ||
-	    !sync_folder(w, res, NULL, &error)) {
-		if (error != NULL) {
-			g_ptr_array_add(res->errors, g_strdup(error->message));
-			res->failed++;
+	for (;;) {
+		g_autoptr(GError) error = NULL;
+		gint64 before = __atomic_load_n(&e->progress->msgs_done, __ATOMIC_RELAXED);
+		struct mh_sync_verdict v;
+
+		if (sync_folder(w, res, NULL, &error))
+			break;
+		if (__atomic_load_n(&e->progress->msgs_done, __ATOMIC_RELAXED) > before)
+			waits = 0;
+		if (engine_interrupted(e)) {
+			worker_fail_folder(res, error);
+			return;
 		}
+		if (!engine_classify(e, error, &v)) {
+			/* An unexpected failure: one more try on fresh connections. */
+			mh_log(MH_LOG_WARN, "%s", error->message);
+			if (plain_retries++ > 0) {
+				worker_fail_folder(res, error);
+				return;
+			}
+			v.kind = MH_SYNC_VERDICT_RETRY;
+			v.wait_ms = 1;
+		} else if (++waits > ENGINE_MAX_WAITS) {
+			g_prefix_error(&error, "gave up after %u waits without progress: ",
+			               ENGINE_MAX_WAITS);
+			mh_log(MH_LOG_ERROR, "%s", error->message);
+			worker_fail_folder(res, error);
+			e->gave_up = true;
+			return;
+		} else if (v.kind != MH_SYNC_VERDICT_RETRY || waits > 1) {
+			if (!engine_wait(e, &v, error)) {
+				worker_fail_folder(res, error);
+				return;
+			}
+		} else {
+			mh_log(MH_LOG_WARN, "%s; reconnecting", error->message);
+		}
+		g_clear_error(&error);
+		if (!worker_reconnect(e, w, &error)) {
+			worker_fail_folder(res, error);
+			return;
+		}
+	}
+	if (w->opts->dst_error_limit > 0 && w->dst->ops->info != NULL) {
+		const struct mh_store_info *info = w->dst->ops->info(w->dst);
+		g_autoptr(GError) error = NULL;
+
+		/* A fresh session before the server's error limit ends this one. */
+		if (info != NULL && info->errors + 3 >= w->opts->dst_error_limit &&
+		    !worker_reconnect(e, w, &error))
+			mh_log(MH_LOG_WARN, "%s", error->message);
 	}
 }
 
@@ -107,7 +278,7 @@ worker_thread(gpointer data)
 
 	if (wa->connect &&
 	    (!engine_connect(w->src, &wa->error) || !engine_connect(w->dst, &wa->error)))
-		return NULL;
+		return NULL; /* fewer connections: the others take the folders */
 	if (!e->opts->dry && !e->opts->verify_only) {
 		w->state = mh_state_open(e->opts->state_path, &wa->error);
 		if (w->state == NULL)
@@ -135,6 +306,7 @@ engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 	for (guint i = 0; i < n; i++) {
 		args[i].e = e;
 		args[i].w.opts = e->opts;
+		args[i].w.shared = &e->shared;
 		args[i].w.progress = e->progress;
 		args[i].connect = i > 0;
 		args[i].w.src = i == 0 ? src : e->factory(e->fctx, 1);
@@ -175,8 +347,11 @@ static GPtrArray *
 engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 {
 	GPtrArray *work = g_ptr_array_new();
-	struct sync_worker w = {
-		.opts = e->opts, .src = src->st, .dst = dst->st, .progress = e->progress};
+	struct sync_worker w = {.opts = e->opts,
+	                        .shared = &e->shared,
+	                        .src = src->st,
+	                        .dst = dst->st,
+	                        .progress = e->progress};
 
 	if (!e->opts->dry && !e->opts->verify_only && !e->opts->delete1 && !e->opts->delete2)
 		w.state = mh_state_open(e->opts->state_path, NULL);
@@ -249,6 +424,8 @@ engine_plan(struct engine *e, struct side *src, struct side *dst, GError **error
 	po.src_sep = src->sep;
 	po.dst_prefix = dst->prefix;
 	po.dst_sep = dst->sep;
+	po.rules = e->opts->rules;
+	po.dst_nocase = e->opts->dst_nocase;
 	return mh_plan_new(src->folders, src->subscribed, dst->folders, &po, error);
 }
 
@@ -357,11 +534,53 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 			continue;
 		}
 		if (pe->note != NULL)
-			mh_log(MH_LOG_INFO, "%s -> %s: %s", pe->src_name, pe->dst_name, pe->note);
+			mh_log(pe->case_merged ? MH_LOG_WARN : MH_LOG_INFO, "%s -> %s: %s",
+			       pe->src_name, pe->dst_name, pe->note);
 		g_ptr_array_add(e->result->folders, engine_folder_result(pe));
 	}
 	e->progress->folders_total = (gint)e->result->folders->len;
+	if (e->opts->labels != MH_SYNC_LABELS_NONE && !e->opts->verify_only &&
+	    !e->opts->justfolders) {
+		g_autoptr(GError) local = NULL;
+		struct mh_state *state =
+			e->opts->dry ? NULL : mh_state_open(e->opts->state_path, error);
+
+		if (!e->opts->dry && state == NULL)
+			return false;
+		g_clear_pointer(&e->labels, sync_labels_free);
+		e->labels = sync_labels_new(src->st, entries, e->opts->labels,
+		                            e->opts->size_in_identity, state, error);
+		mh_state_close(state);
+		if (e->labels == NULL)
+			return false;
+		e->shared.labels = e->labels;
+	}
 	return true;
+}
+
+/* Once both sides are connected: the caller's adjustments (provider detection), and the
+ * destination's APPENDLIMIT as the largest message. */
+static void
+engine_adjust(struct engine *e, struct side *src, struct side *dst)
+{
+	const struct mh_store_info *si =
+		src->st->ops->info != NULL ? src->st->ops->info(src->st) : NULL;
+	const struct mh_store_info *di =
+		dst->st->ops->info != NULL ? dst->st->ops->info(dst->st) : NULL;
+
+	if (e->adjusted)
+		return;
+	e->adjusted = true;
+	if (e->own.adjust != NULL)
+		e->own.adjust(e->own.adjust_ctx, si, di, &e->own);
+	if (di != NULL && di->appendlimit > 0 &&
+	    (e->own.maxsize == 0 || di->appendlimit < e->own.maxsize)) {
+		mh_log(MH_LOG_INFO,
+		       "%s takes messages up to %" G_GUINT64_FORMAT
+		       " bytes (APPENDLIMIT); larger ones are skipped and reported",
+		       dst->st->label, di->appendlimit);
+		e->own.maxsize = di->appendlimit;
+	}
 }
 
 static bool
@@ -379,9 +598,12 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 {
 	GError *local = NULL;
 
-	if (engine_connect(src->st, &local) && engine_connect(dst->st, &local) &&
-	    engine_prepare(e, src, dst, &local))
-		return true;
+	if (engine_connect_waiting(e, src->st, false, &local) &&
+	    engine_connect_waiting(e, dst->st, false, &local)) {
+		engine_adjust(e, src, dst);
+		if (engine_prepare(e, src, dst, &local))
+			return true;
+	}
 	if (!engine_error_is_transient(local) || engine_interrupted(e)) {
 		g_propagate_error(error, local);
 		return false;
@@ -393,20 +615,25 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 	g_ptr_array_set_size(e->result->folders, 0);
 	g_ptr_array_set_size(e->result->created, 0);
 	g_ptr_array_set_size(e->result->deleted_folders, 0);
-	return engine_connect(src->st, error) && engine_connect(dst->st, error) &&
-	       engine_prepare(e, src, dst, error);
+	if (!engine_connect_waiting(e, src->st, false, error) ||
+	    !engine_connect_waiting(e, dst->st, false, error))
+		return false;
+	engine_adjust(e, src, dst);
+	return engine_prepare(e, src, dst, error);
 }
 
 bool
 mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, void *fctx,
             struct mh_sync_progress *progress, struct mh_sync_result **result_r, GError **error)
 {
-	struct engine e = {.opts = opts, .factory = factory, .fctx = fctx, .progress = progress};
+	struct engine e = {.own = *opts, .factory = factory, .fctx = fctx, .progress = progress};
 	struct side src = {.st = factory(fctx, 1)};
 	struct side dst = {.st = factory(fctx, 2)};
 	g_autoptr(GTimer) timer = g_timer_new();
 	bool ok;
 
+	e.opts = &e.own;
+	e.shared.pace_permille = 1000;
 	e.result = g_new0(struct mh_sync_result, 1);
 	e.result->folders = g_ptr_array_new_with_free_func((GDestroyNotify)folder_result_free);
 	e.result->created = g_ptr_array_new_with_free_func(g_free);
@@ -426,6 +653,9 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	side_clear(&dst);
 	e.result->seconds = g_timer_elapsed(timer, NULL);
 	e.result->interrupted = engine_interrupted(&e);
+	e.result->waits = g_atomic_int_get(&e.shared.waits);
+	e.result->gave_up = e.gave_up;
+	g_clear_pointer(&e.labels, sync_labels_free);
 	if (!ok) {
 		mh_sync_result_free(e.result);
 		return false;

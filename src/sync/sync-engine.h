@@ -11,7 +11,53 @@
 #include <stdint.h>
 
 #include "sync-error.h"
+#include "sync-plan.h"
 #include "sync-store.h"
+
+/* How a Gmail source's labels (folders holding the same message) are copied. */
+enum mh_sync_labels {
+	MH_SYNC_LABELS_NONE,     /* plain folders: every folder copied as it is */
+	MH_SYNC_LABELS_ONCE,     /* each message once, into the folder of its first label */
+	MH_SYNC_LABELS_COPY,     /* a copy per label folder; \All only for unlabelled mail */
+	MH_SYNC_LABELS_KEYWORDS, /* ONCE, with the other labels as keywords on the copy */
+};
+
+/* What a server's refusal asks of the engine (the CLI's classifier says). */
+enum mh_sync_verdict_kind {
+	MH_SYNC_VERDICT_NONE,        /* no rule: the engine's own handling */
+	MH_SYNC_VERDICT_RETRY,       /* transient: reconnect and go on */
+	MH_SYNC_VERDICT_BACKOFF,     /* throttled: wait, reconnect, go on */
+	MH_SYNC_VERDICT_CONNECTIONS, /* too many connections: wait, fewer connections */
+	MH_SYNC_VERDICT_BUDGET,      /* a bandwidth budget is spent: pause, then go on */
+	MH_SYNC_VERDICT_MESSAGE,     /* this message is refused: report it, go on */
+	MH_SYNC_VERDICT_QUOTA,       /* the mailbox is full */
+	MH_SYNC_VERDICT_FATAL,       /* a sign-in or setup problem: stop */
+};
+
+struct mh_sync_verdict {
+	enum mh_sync_verdict_kind kind;
+	uint64_t wait_ms;   /* how long the server asks to wait (0: the engine's default) */
+	const char *advice; /* static, or NULL */
+};
+
+typedef bool mh_sync_classify_cb(void *ctx, const GError *error, struct mh_sync_verdict *v);
+
+/* A rewriter of message bytes on their way to the destination (fix-ups). */
+struct mh_sync_fixup_ops {
+	void *(*begin)(void *ctx);
+	void (*feed)(void *f, const unsigned char *data, size_t len, GByteArray *out);
+	void (*finish)(void *f, GByteArray *out);
+	/* Frees @f; returns what was changed ("receipts disarmed") or NULL (caller frees). */
+	char *(*end)(void *f);
+	void *ctx;
+};
+
+struct mh_sync_options;
+
+/* Called once both sides are connected: the CLI detects providers from what the servers
+ * said and adjusts the options (the engine's own copy). */
+typedef void mh_sync_adjust_cb(void *ctx, const struct mh_store_info *src,
+                               const struct mh_store_info *dst, struct mh_sync_options *opts);
 
 struct mh_sync_options {
 	bool dry;               /* change nothing anywhere; count what would be done */
@@ -35,6 +81,25 @@ struct mh_sync_options {
 	unsigned jobs;          /* folder pairs in parallel (each with two connections) */
 	const char *state_path; /* the state database */
 	volatile int *interrupted; /* set by a signal handler: stop after the message in flight */
+	/* Provider behaviour (the CLI fills these from the profiles) */
+	enum mh_sync_labels labels; /* the source's folders are Gmail labels */
+	bool dst_labels;            /* add a Gmail destination's other labels by STORE */
+	bool skip_deleted;          /* do not copy source messages flagged \Deleted */
+	bool dst_nocase;            /* destination folder names are compared ignoring case */
+	bool flagged_after_append;  /* set \Flagged with a STORE after the APPEND */
+	const char *drop_keywords;  /* space-separated keywords never set on the destination */
+	const struct mh_sync_fixup_ops *fixup;    /* NULL: bytes copied unchanged */
+	const struct mh_sync_folder_rules *rules; /* NULL: none */
+	mh_sync_classify_cb *classify;            /* NULL: none */
+	void *classify_ctx;
+	mh_sync_adjust_cb *adjust; /* NULL: none */
+	void *adjust_ctx;
+	double pace; /* at most this many messages a second per connection (0: no limit) */
+	unsigned dst_error_limit;  /* the destination drops a session after this many NO/BAD (0:
+	                              never) */
+	uint64_t upload_per_day;   /* pause when this many bytes were appended (0: no budget) */
+	uint64_t download_per_day; /* pause when this many bytes were fetched (0: no budget) */
+	unsigned max_backoff;      /* seconds: the longest single wait (0: 3600) */
 };
 
 /* Makes a new, unconnected store for @side (1 = source, 2 = destination). */
@@ -64,6 +129,9 @@ struct mh_sync_folder_result {
 	bool append_refused; /* the destination refused an APPEND */
 	GPtrArray *skipped;  /* owned; struct mh_sync_skip * */
 	GPtrArray *errors;   /* owned; char * */
+	uint64_t labelled;   /* new messages not copied here: copied under another label */
+	uint64_t fixed_up;   /* messages whose bytes a fix-up changed */
+	GHashTable *refused; /* owned; UIDs the destination refused in this run (a set) */
 	double seconds;
 };
 
@@ -73,6 +141,8 @@ struct mh_sync_result {
 	GPtrArray *deleted_folders; /* owned */
 	double seconds;
 	bool interrupted;
+	unsigned waits; /* back-offs and pauses the servers asked for */
+	bool gave_up;   /* a server kept asking to wait: folders left unfinished */
 };
 
 /* Progress counters, updated atomically by the workers; read them from any thread. */

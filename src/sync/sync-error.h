@@ -16,6 +16,8 @@ enum mh_sync_error_code {
 	MH_SYNC_ERROR_APPEND,      /* the destination refused an APPEND */
 	MH_SYNC_ERROR_INTERRUPTED, /* stopped on request (signal); a rerun resumes */
 	MH_SYNC_ERROR_USAGE,       /* a caller setting that cannot work */
+	MH_SYNC_ERROR_BUDGET,      /* a daily transfer budget is spent: pause, then go on */
+	MH_SYNC_ERROR_RECONNECT,   /* a fresh session is needed (the server's error limit) */
 };
 
 #endif

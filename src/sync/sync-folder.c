@@ -73,6 +73,13 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 		m->copy = false;
 		if (g_hash_table_contains(map, GUINT_TO_POINTER(m->uid)))
 			continue;
+		if (res->refused != NULL &&
+		    g_hash_table_contains(res->refused, GUINT_TO_POINTER(m->uid)))
+			continue; /* refused earlier in this run, and reported */
+		if (o->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+			folder_add_skip(res, m, "flagged \\Deleted on the source");
+			continue;
+		}
 		if (o->maxsize > 0 && m->size > o->maxsize) {
 			folder_add_skip(res, m, "larger than --maxsize");
 			continue;
@@ -444,6 +451,69 @@ folder_count_missing(struct folder_run *fr)
 	}
 }
 
+/* Gmail labels: a new message that another folder owns is not copied here but recorded
+ * as copied under that label (dst_uid 0, a "label:" fingerprint), so reruns and the
+ * missing count know it. With --gmail-labels keywords, every listed message carries its
+ * other labels as keywords (also when flags are compared on later runs). */
+static bool
+folder_apply_labels(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
+	struct mh_sync_folder_result *res = fr->res;
+	g_autoptr(GPtrArray) records =
+		g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
+	bool ok = true;
+
+	if (sl == NULL)
+		return true;
+	for (guint i = 0; i < fr->msgs->len; i++) {
+		struct sync_msg *m = fr->msgs->pdata[i];
+		const char *owner = NULL;
+		char *record = NULL;
+		struct mh_state_msg *e;
+
+		if (w->opts->labels == MH_SYNC_LABELS_KEYWORDS) {
+			g_autoptr(GPtrArray) kw =
+				sync_labels_others(sl, res->src_name, m->uid, true);
+
+			for (guint k = 0; k < kw->len; k++) {
+				char *more = g_strconcat(m->flags != NULL ? m->flags : "",
+				                         m->flags != NULL && *m->flags ? " " : "",
+				                         (char *)kw->pdata[k], NULL);
+
+				g_free(m->flags);
+				m->flags = more;
+			}
+		}
+		if (!m->copy || sync_labels_owns(sl, res->src_name, m->uid, &owner, &record))
+			continue;
+		m->copy = false;
+		res->labelled++;
+		mh_log_debug(MH_LOG_CAT_SYNC, "%s: UID %u is copied under '%s'", res->src_name,
+		             m->uid, owner);
+		e = g_new0(struct mh_state_msg, 1);
+		e->src_uid = m->uid;
+		e->flags = g_strdup("");
+		e->fingerprint = record;
+		e->size = m->size;
+		g_ptr_array_add(records, e);
+	}
+	if (w->state == NULL || records->len == 0)
+		return true;
+	if (!sync_state_begin(w, error))
+		return false;
+	for (guint i = 0; ok && i < records->len; i++) {
+		struct mh_state_msg *e = records->pdata[i];
+
+		ok = mh_state_msg_put(w->state, fr->sf.id, e, error);
+		if (ok)
+			g_hash_table_replace(fr->map, GUINT_TO_POINTER(e->src_uid),
+			                     g_steal_pointer(&records->pdata[i]));
+	}
+	return sync_state_end(w, ok, error) && ok;
+}
+
 /* Everything after the folders are selected and the source is listed. */
 static bool
 folder_sync_messages(struct folder_run *fr, GError **error)
@@ -478,6 +548,8 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 		hits = sync_uid_set_of(found);
 	}
 	folder_select_new(w, fr->res, fr->msgs, fr->map, hits);
+	if (!folder_apply_labels(fr, error))
+		goto fail;
 	unknown = folder_unknown_dst(fr);
 	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
 	    !sync_carry_flags(&mc, fr->msgs, error) ||
@@ -716,5 +788,14 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	res->seconds += g_timer_elapsed(timer, NULL);
 	if (ok)
 		return true;
+	if (!sync_error_is_fatal(local)) {
+		struct mh_sync_verdict v;
+
+		if (sync_error_wants_wait(w->opts, local, &v)) {
+			/* The engine waits, reconnects and runs the folder again. */
+			g_propagate_prefixed_error(error, local, "folder %s: ", res->src_name);
+			return false;
+		}
+	}
 	return folder_error(res, local, error);
 }

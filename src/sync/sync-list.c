@@ -37,8 +37,9 @@ flag_cmp(gconstpointer a, gconstpointer b)
 }
 
 char *
-sync_flags_for_dest(const char *flags, const struct mh_store_box *box)
+sync_flags_for_dest(const char *flags, const struct mh_store_box *box, const char *drop)
 {
+	g_auto(GStrv) dropped = g_strsplit(drop != NULL ? drop : "", " ", -1);
 	g_auto(GStrv) words = g_strsplit(flags != NULL ? flags : "", " ", -1);
 	g_autoptr(GPtrArray) keep = g_ptr_array_new();
 	bool unrestricted = box == NULL || (box->permanentflags == NULL && !box->all_keywords) ||
@@ -49,6 +50,8 @@ sync_flags_for_dest(const char *flags, const struct mh_store_box *box)
 		const char *f = words[i];
 
 		if (*f == '\0' || g_ascii_strcasecmp(f, "\\Recent") == 0)
+			continue;
+		if (drop != NULL && g_strv_contains((const char *const *)dropped, f))
 			continue;
 		if (!unrestricted && !flag_listed(box->permanentflags, f) &&
 		    (f[0] == '\\' || !box->all_keywords))

@@ -35,7 +35,7 @@ match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *
 
 	e->src_uid = src->uid;
 	e->dst_uid = dst->uid;
-	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box);
+	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box, mc->w->opts->drop_keywords);
 	e->fingerprint = g_strdup(src->fingerprint);
 	e->size = src->size;
 	src->copy = false;
@@ -151,7 +151,7 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
-		want = sync_flags_for_dest(m->flags, mc->dst_box);
+		want = sync_flags_for_dest(m->flags, mc->dst_box, mc->w->opts->drop_keywords);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
 			g_free(want);
 			continue;

@@ -175,12 +175,19 @@ static char *
 plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 {
 	const char *rel = plan_strip_prefix(e->src_name, ctx->src.prefix);
+	g_autofree char *renamed = NULL;
 	g_auto(GStrv) comps = NULL;
 	GString *out = g_string_new(NULL);
 	bool rooted;
 
 	if (plan_is_inbox(e->src_name))
 		return g_string_free(g_string_append(out, "INBOX"), false);
+	if (ctx->opts->rules != NULL && ctx->opts->rules->src_name != NULL) {
+		renamed = ctx->opts->rules->src_name(ctx->opts->rules->ctx, rel, ctx->src.sep);
+		if (strcmp(renamed, rel) != 0)
+			plan_entry_note(e, "named '%s' elsewhere", renamed);
+		rel = renamed;
+	}
 	if (ctx->src.sep != '\0') {
 		comps = g_strsplit(rel, (char[]){ctx->src.sep, '\0'}, -1);
 	} else {
@@ -249,6 +256,17 @@ plan_automap(const struct plan_ctx *ctx, struct mh_plan_entry *e, const struct m
 	if (e->special_use == 0)
 		return;
 	d = plan_dst_for_role(ctx, e->special_use, *name);
+	if (d == NULL && e->special_use == MH_IMAP_ATTR_ALL) {
+		/* Gmail's All Mail holds what is in no other folder: archived mail. */
+		d = plan_dst_for_role(ctx, MH_IMAP_ATTR_ARCHIVE, *name);
+		if (d == NULL) {
+			plan_entry_note(e, "automap \\All: the destination has no \\All or "
+			                   "\\Archive folder: 'Archive'");
+			g_free(*name);
+			*name = g_strdup("Archive");
+			return;
+		}
+	}
 	if (d == NULL) {
 		plan_entry_note(e, "automap %s: the destination has none",
 		                mh_plan_special_use_str(e->special_use));
@@ -283,6 +301,17 @@ plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
 		e->selected = false;
 		e->skip_reason = g_strdup("--regextrans2 leaves an empty name");
 		return true;
+	}
+	if (ctx->opts->rules != NULL && ctx->opts->rules->dst_name != NULL &&
+	    !plan_is_inbox(name)) {
+		const char *why = NULL;
+		char *clean = ctx->opts->rules->dst_name(ctx->opts->rules->ctx, name, ctx->dst_join,
+		                                         &why);
+
+		if (why != NULL)
+			plan_entry_note(e, "renamed '%s' (%s)", clean, why);
+		g_free(name);
+		name = clean;
 	}
 	e->dst_name = plan_norm(name, ctx->dst.sep);
 	return true;
@@ -323,6 +352,14 @@ plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **e
 	e->src_attrs = f->attrs;
 	e->container_only = (f->attrs & PLAN_ATTR_CONTAINER) != 0;
 	e->skip_reason = plan_skip_reason(ctx, f->name);
+	if (e->skip_reason == NULL && ctx->opts->rules != NULL &&
+	    ctx->opts->rules->src_skip != NULL && !plan_is_inbox(f->name)) {
+		const char *why = ctx->opts->rules->src_skip(ctx->opts->rules->ctx, f->name,
+		                                             ctx->src.sep, f->attrs);
+
+		if (why != NULL)
+			e->skip_reason = g_strdup(why);
+	}
 	e->selected = e->skip_reason == NULL;
 	if (!e->selected)
 		return true;
@@ -438,6 +475,62 @@ plan_prune_containers(struct plan_ctx *ctx)
 		e->selected = false;
 		e->skip_reason = g_strdup("container with nothing below it to copy");
 		g_clear_pointer(&e->dst_name, g_free);
+	}
+}
+
+/* For a destination that ignores case: every destination name spelt like the folder of
+ * the same name (ignoring case) that exists, or that an earlier entry uses, level by
+ * level, so that "projects" joins "Projects" instead of failing on CREATE. */
+static void
+plan_fold_case(struct plan_ctx *ctx)
+{
+	GPtrArray *entries = ctx->plan->entries;
+	g_autoptr(GHashTable) spelt =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char sep = ctx->dst_join;
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, ctx->dst_names);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		g_hash_table_insert(spelt, g_utf8_casefold(key, -1), g_strdup(key));
+	for (guint i = 0; i < entries->len; i++) {
+		struct mh_plan_entry *e = g_ptr_array_index(entries, i);
+		g_auto(GStrv) comps = NULL;
+		GString *out;
+
+		if (!e->selected || e->dst_name == NULL || plan_is_inbox(e->dst_name))
+			continue;
+		comps = g_strsplit(e->dst_name, (char[]){sep, '\0'}, -1);
+		out = g_string_new(NULL);
+		for (guint c = 0; comps[c] != NULL; c++) {
+			g_autofree char *folded = NULL;
+			const char *known;
+			size_t at = out->len;
+
+			if (c > 0)
+				g_string_append_c(out, sep);
+			g_string_append(out, comps[c]);
+			folded = g_utf8_casefold(out->str, -1);
+			known = g_hash_table_lookup(spelt, folded);
+			if (known == NULL) {
+				g_hash_table_insert(spelt, g_steal_pointer(&folded),
+				                    g_strdup(out->str));
+			} else if (strcmp(known, out->str) != 0) {
+				g_string_truncate(out, at);
+				g_string_assign(out, known);
+			}
+		}
+		if (strcmp(out->str, e->dst_name) != 0) {
+			plan_entry_note(e,
+			                "'%s' joins '%s' (the destination ignores case in names)",
+			                e->dst_name, out->str);
+			e->case_merged = true;
+			g_free(e->dst_name);
+			e->dst_name = g_string_free(out, false);
+		} else {
+			g_string_free(out, true);
+		}
 	}
 }
 
@@ -600,6 +693,8 @@ mh_plan_new(const GPtrArray *src, const GPtrArray *src_subscribed, const GPtrArr
 	}
 	plan_add_missing(&ctx);
 	g_ptr_array_sort_with_data(ctx.plan->entries, plan_tree_cmp, &ctx.src.sep);
+	if (opts->dst_nocase)
+		plan_fold_case(&ctx);
 	plan_prune_containers(&ctx);
 	plan_note_merges(&ctx);
 	plan_finish(&ctx);

@@ -12,6 +12,17 @@
 
 #include "imap.h"
 
+/* Folder naming rules of the providers (each may be NULL). */
+struct mh_sync_folder_rules {
+	/* Why source folder @name (attributes: enum mh_imap_mbox_attr) is left out, or NULL. */
+	const char *(*src_skip)(void *ctx, const char *name, char sep, unsigned attrs);
+	/* The source name as other servers should see it (a new string). */
+	char *(*src_name)(void *ctx, const char *name, char sep);
+	/* A destination name the destination accepts (a new string); *why_r when changed. */
+	char *(*dst_name)(void *ctx, const char *name, char sep, const char **why_r);
+	void *ctx;
+};
+
 /* All pointers are borrowed for the duration of mh_plan_new(). */
 struct mh_plan_options {
 	const GPtrArray *folders;    /* char *: --folder, exact UTF-8 source names (INBOX in any
@@ -25,6 +36,9 @@ struct mh_plan_options {
 	char src_sep;                /* source separator; '\0' = taken from the source list */
 	const char *dst_prefix;      /* destination personal namespace prefix; NULL = "" */
 	char dst_sep;                /* destination separator; '\0' = from the destination list */
+	const struct mh_sync_folder_rules *rules; /* the providers' rules, or NULL */
+	bool dst_nocase; /* destination names ignore case: names differing only in case merge,
+	                    spelt as the destination (or the first source folder) spells them */
 };
 
 /* One source folder (or one --folder name the source does not have). */
@@ -41,6 +55,7 @@ struct mh_plan_entry {
 	bool subscribe;       /* subscribe dst_name: subscribed on the source, or any copied
 	                         folder with subscribe_all */
 	char *note;           /* owned; remarks for the log ("; "-separated), or NULL */
+	bool case_merged;     /* dst_name respelt to match a folder differing only in case */
 };
 
 struct mh_plan;

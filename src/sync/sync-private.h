@@ -6,9 +6,22 @@
 #include "sync-engine.h"
 #include "sync-state.h"
 
+struct sync_labels;
+
+/* What the workers share beyond the options. */
+struct sync_shared {
+	const struct sync_labels *labels; /* Gmail label owners, or NULL */
+	gint pace_permille; /* the share of opts->pace in force (lowered after throttling) */
+	gint64 up_bytes;    /* appended since the last pause */
+	gint64 down_bytes;  /* fetched since the last pause */
+	guint waits;        /* back-offs and pauses so far */
+};
+
 /* One worker: a connection pair and its own state database connection. */
 struct sync_worker {
 	const struct mh_sync_options *opts; /* borrowed */
+	struct sync_shared *shared;         /* borrowed */
+	gint64 next_msg_at;                 /* pacing: monotonic time of the next message */
 	struct mh_store *src;               /* owned */
 	struct mh_store *dst;               /* owned */
 	struct mh_state *state;             /* owned; NULL with dry or verify_only */
@@ -39,6 +52,13 @@ struct sync_copy {
 	struct sync_msg *cur;
 	bool discard;
 	uint64_t cur_size;
+	/* fix-ups: the rewritten message is held here, then appended */
+	void *fix;
+	GByteArray *spool;
+	struct append_rec *spool_rec;
+	/* STOREs after the APPENDs */
+	GArray *flag_later;    /* guint32 destination UIDs to get \Flagged */
+	GPtrArray *label_jobs; /* struct label_job * */
 };
 
 /* What the matching, flag and deletion steps need about a folder (sync-match.c). */
@@ -52,6 +72,26 @@ struct match_ctx {
 	GHashTable *dst_taken; /* dst uids accounted for */
 	const struct mh_store_box *dst_box;
 };
+
+/* --- sync-labels.c --- */
+
+/* Lists the identities of the selected entries (struct mh_plan_entry *) of the source and
+ * assigns each message its owner folder; NULL on a listing error. */
+struct sync_labels *sync_labels_new(struct mh_store *src, const GPtrArray *entries,
+                                    enum mh_sync_labels mode, bool use_size, struct mh_state *state,
+                                    GError **error);
+
+void sync_labels_free(struct sync_labels *sl);
+
+/* Whether source folder @folder copies its message @uid; when not, *owner_r names the
+ * destination folder that has it and *record_r (caller frees) is the label record's
+ * fingerprint. */
+bool sync_labels_owns(const struct sync_labels *sl, const char *folder, uint32_t uid,
+                      const char **owner_r, char **record_r);
+
+/* The message's other labels (char *): as keywords, or as Gmail label names. */
+GPtrArray *sync_labels_others(const struct sync_labels *sl, const char *folder, uint32_t uid,
+                              bool keywords);
 
 /* --- sync-list.c --- */
 
@@ -107,8 +147,16 @@ bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_re
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
 
 /* @flags restricted to what the destination keeps (PERMANENTFLAGS), sorted, without
- * \Recent. Caller frees. */
-char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box);
+ * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
+char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box, const char *drop);
+
+/* Whether @error asks for a wait and a reconnect (throttling, too many connections, a
+ * spent budget, a transient failure); fills @v. */
+bool sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
+                           struct mh_sync_verdict *v);
+
+/* Waits before the next message as opts->pace says. */
+void sync_pace(struct sync_worker *w);
 
 void sync_msg_free(struct sync_msg *m);
 
