@@ -29,7 +29,10 @@ The Gmail-like server (separator '/'):
   .hidden/Sent, .hidden/Drafts and .hidden/Archived: everything but Trash, Spam and the
   Starred/Important copies. A message only in All Mail (archived, no label) is stored in
   .hidden/Archived, which LIST does not show; APPEND to All Mail saves there. A message
-  with two labels shows twice in All Mail (Gmail shows it once): the second limit.
+  with two labels shows twice in All Mail (Gmail shows it once): the second limit. STATUS
+  of a virtual mailbox can lag behind its folders until it is selected again: the third.
+- LIST "[Gmail]" answers \\Noselect; with LIST-EXTENDED (RETURN ...) Dovecot says
+  \\NonExistent instead, which implies \\Noselect (RFC 5258).
 - No X-GM-EXT-1: mailhaul's Gmail profile must fall back to the message fingerprint.
   CAPABILITY is otherwise Gmail's (GMAIL_CAPABILITY: LITERAL-, no QRESYNC, APPENDLIMIT);
   auth_mechanisms plain login xoauth2 oauthbearer (no passdb checks tokens here).
@@ -135,7 +138,7 @@ def prepare_gmail(dv, user):
                            '\n'.join(spec) + '\n  all\n')
 
 
-GmailMessage = collections.namedtuple('GmailMessage', 'name mail labels message_id')
+SeedMessage = collections.namedtuple('SeedMessage', 'name mail labels message_id')
 
 
 def _mid(body):
@@ -165,7 +168,7 @@ def long_line_text():
 
 
 def gmail_messages(seed=1):
-    """[GmailMessage] of the Gmail-like source account: each message once, with its labels
+    """[SeedMessage] of the Gmail-like source account: each message once, with its labels
     (folder names as Gmail lists them; () = archived, only in All Mail), in a fixed order.
 
     Flags cover \\Seen \\Answered \\Flagged \\Draft \\Deleted and the keywords $Forwarded,
@@ -202,7 +205,7 @@ def gmail_messages(seed=1):
     bodies = corpus.new_messages(seed, len(plan), mix=corpus.SMALL_MIX)
     out = []
     for (name, labels, flags), mail in zip(plan, bodies):
-        out.append(GmailMessage(name, Mail(mail.body, tuple(flags), mail.date), labels,
+        out.append(SeedMessage(name, Mail(mail.body, tuple(flags), mail.date), labels,
                                 _mid(mail.body)))
     specials = [
         ('receipt-unread', ('INBOX',), (),
@@ -218,7 +221,7 @@ def gmail_messages(seed=1):
     ]
     for i, (name, labels, flags, body) in enumerate(specials):
         date = corpus.START + SEED_SPAN_START + 86400 * (i + 1)
-        out.append(GmailMessage(name, Mail(body, tuple(flags), date), labels, _mid(body)))
+        out.append(SeedMessage(name, Mail(body, tuple(flags), date), labels, _mid(body)))
     ids = [m.message_id for m in out]
     assert len(set(ids)) == len(ids) and None not in ids, 'Message-IDs must be unique'
     return out
@@ -230,9 +233,9 @@ IMPORTANT_NAMES = ('inbox-read', 'work-receipts', 'sent-1')
 class Seed:
     """What seed_gmail / seed_m365 put on a server.
 
-    messages: [GmailMessage] (for M365 seeds, labels is a 1-tuple: the folder)
-    by_id:    {Message-ID: GmailMessage}
-    by_name:  {name: GmailMessage}
+    messages: [SeedMessage] (for M365 seeds, labels is a 1-tuple: the folder)
+    by_id:    {Message-ID: SeedMessage}
+    by_name:  {name: SeedMessage}
     folders:  {real folder: [Mail]} as written (with the copies)
     expected: {real folder: [imapcheck.Message]} as preload_fast returned it
     """
@@ -302,7 +305,8 @@ NON_MAIL = ('Calendar', 'Calendar/Birthdays', 'Contacts', 'Tasks', 'Notes', 'Jou
             'Conversation History', 'Sync Issues', 'Sync Issues/Conflicts',
             'Sync Issues/Local Failures', 'Sync Issues/Server Failures', 'RSS Feeds')
 # Exchange Online's CAPABILITY after login, without its private tokens (PROVIDERS.md 2.1).
-M365_CAPABILITY = 'IMAP4 IMAP4rev1 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+'
+M365_CAPABILITY = ('IMAP4 IMAP4rev1 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE '
+                   'LITERAL+')
 EXCHANGE_GREETING = 'The Microsoft Exchange IMAP4 service is ready.'
 
 
@@ -323,7 +327,7 @@ ODD_NAME_CLEANED = 'Odd Name_x'
 
 
 def m365_messages(seed=2, odd_folder=True):
-    """[GmailMessage] for an M365-like source (labels = (folder,)): mail in INBOX, the special
+    """[SeedMessage] for an M365-like source (labels = (folder,)): mail in INBOX, the special
     folders and user folders, and one message in each non-mail folder, Outbox and "Files"
     (none of which may be copied)."""
     plan = [
@@ -351,7 +355,7 @@ def m365_messages(seed=2, odd_folder=True):
     bodies = corpus.new_messages(seed, len(plan), mix=corpus.SMALL_MIX)
     out = []
     for (name, folder, flags), mail in zip(plan, bodies):
-        out.append(GmailMessage(name, Mail(mail.body, tuple(flags), mail.date), (folder,),
+        out.append(SeedMessage(name, Mail(mail.body, tuple(flags), mail.date), (folder,),
                                 _mid(mail.body)))
     return out
 
@@ -359,6 +363,40 @@ def m365_messages(seed=2, odd_folder=True):
 def seed_m365(dv, user, seed=2, messages=None, odd_folder=True):
     """Fill user's M365-like account (m365_messages by default); returns a Seed."""
     messages = messages if messages is not None else m365_messages(seed, odd_folder)
+    return seed_folders(dv, user, messages)
+
+
+def generic_messages(seed=3):
+    """[SeedMessage] for a generic Dovecot source (Dovecot's default special folders Sent,
+    Drafts, Trash, Junk, Archive): includes a read-receipt request, $MDNSent, a line of
+    12,000 characters and a "Files" folder, for the Microsoft-like destination's fix-ups."""
+    plan = [
+        ('inbox-read', 'INBOX', ('\\Seen',)),
+        ('inbox-flagged', 'INBOX', ('\\Seen', '\\Flagged', '$Forwarded')),
+        ('inbox-mdnsent', 'INBOX', ('\\Seen', '$MDNSent')),
+        ('sent', 'Sent', ('\\Seen',)),
+        ('draft', 'Drafts', ('\\Draft',)),
+        ('trash', 'Trash', ('\\Seen',)),
+        ('junk', 'Junk', ()),
+        ('archive', 'Archive', ('\\Seen', '\\Answered')),
+        ('list', 'Lists/dovecot', ('\\Seen',)),
+        ('files', 'Files', ('\\Seen',)),
+    ]
+    bodies = corpus.new_messages(seed, len(plan), mix=corpus.SMALL_MIX)
+    out = [SeedMessage(name, Mail(mail.body, tuple(flags), mail.date), (folder,),
+                       _mid(mail.body)) for (name, folder, flags), mail in zip(plan, bodies)]
+    for i, (name, folder, flags, body) in enumerate([
+            ('receipt-unread', 'INBOX', (), _special(11, 'Read receipt wanted', headers=(DNT,))),
+            ('long-line', 'INBOX', ('\\Seen',),
+             _special(12, 'One long line', body=long_line_text()))]):
+        out.append(SeedMessage(name, Mail(body, flags, corpus.START + 86400 * (i + 1)),
+                               (folder,), _mid(body)))
+    return out
+
+
+def seed_folders(dv, user, messages):
+    """Fill user's account with [SeedMessage] whose labels are 1-tuples (the folder);
+    returns a Seed."""
     folders = collections.OrderedDict()
     for m in messages:
         folders.setdefault(m.labels[0], []).append(m.mail)

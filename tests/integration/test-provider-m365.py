@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Migrations out of and into a Microsoft-like Dovecot (mhtest.providerlike): into a
+Gmail-like one (--office1 --gmail2), into another Microsoft-like one (--office1 --office2),
+and from a generic Dovecot (--office2 only). Checked with the independent imaplib checker,
+message by message (Message-ID, flags, INTERNALDATE, bytes where no fix-up applies).
+
+The Microsoft-like source holds mail in Exchange's special folders and user folders, and
+one message in each non-mail folder (Calendar, Contacts, ...), Outbox and Files: none of
+those may reach the destination.
+"""
+import contextlib
+import re
+
+from mhtest import certs, compare, dovecot, imapcheck, providerlike as pl, tap
+from mhtest.synctest import Checks, Job
+
+PW_M, PW_G, PW_X = 'M365-like-pw-7714', 'Gmail-like-pw-8825', 'Generic-pw-9936'
+S = {}
+NOT_COPIED = set(pl.NON_MAIL) | {'Outbox', 'Files'}
+
+
+@contextlib.contextmanager
+def setup():
+    with certs.TestPKI() as pki:
+        msrc = pl.m365_like(pki, {'bob': PW_M, 'bob2': PW_M})
+        mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M})
+        gdst = pl.gmail_like(pki, {'m2g': PW_G})
+        gen = dovecot.Dovecot(pki, users={'gen': PW_X}, separator='/')
+        with dovecot.running(msrc, mdst, gdst, gen):
+            S.update(msrc=msrc, mdst=mdst, gdst=gdst, gen=gen)
+            S['seed'] = pl.seed_m365(msrc, 'bob')
+            S['seed2'] = pl.seed_m365(msrc, 'bob2', seed=4, odd_folder=False)
+            S['gseed'] = pl.seed_folders(gen, 'gen', pl.generic_messages())
+            pl.prepare_gmail(gdst, 'm2g')
+            yield
+
+
+def expected(seed, folder_map, drop_flags=(), fixed_up=()):
+    """({Message-ID: Expect}, [absent Message-IDs]) for a seed of 1-folder messages;
+    folder_map: {source folder: destination folder or tuple of acceptable ones}; folders in
+    NOT_COPIED must not be copied."""
+    exp, absent = {}, []
+    for m in seed.messages:
+        folder = m.labels[0]
+        if folder in NOT_COPIED:
+            absent.append(m.message_id)
+            continue
+        exp[m.message_id] = pl.expect(folder_map.get(folder, folder), m.mail, drop_flags,
+                                      sha=m.name not in fixed_up)
+    return exp, absent
+
+
+def require_placement(checks, view, exp, absent, what):
+    problems = pl.placement_problems(view, exp, absent)
+    checks.check(not problems, '%s:\n  %s' % (what, '\n  '.join(problems)))
+
+
+def folder_names(server, user):
+    with imapcheck.session(server, user) as conn:
+        return {f.name: f for f in imapcheck.folder_list(conn)}
+
+
+# -- the server itself ------------------------------------------------------------------
+
+@tap.test
+def m365_like_server_looks_like_exchange():
+    """Folders, attributes without the SPECIAL-USE capability, capabilities, mechanisms
+    (checked without mailhaul)."""
+    checks = Checks()
+    with imapcheck.session(S['msrc'], 'bob') as conn:
+        caps = imapcheck.capabilities(conn)
+        typ, dat = conn.list('""', '*')
+        greeting = conn.welcome
+    checks.check(typ == 'OK', 'LIST: %r' % (dat,))
+    attrs = {}
+    for line in dat:
+        if isinstance(line, bytes):
+            f = imapcheck._parse_list_item(line)
+            attrs[f.name] = {a.lower() for a in f.attributes}
+    for name, attr in (('Sent Items', '\\sent'), ('Deleted Items', '\\trash'),
+                       ('Junk Email', '\\junk'), ('Drafts', '\\drafts'),
+                       ('Archive', '\\archive')):
+        checks.check(attr in attrs.get(name, ()), 'plain LIST: %s should have %s: %r' % (
+            name, attr, attrs.get(name)))
+    for name in pl.NON_MAIL + ('Outbox', 'Files'):
+        checks.check(name in attrs, '%s should exist' % name)
+    for cap in ('CONDSTORE', 'QRESYNC', 'SPECIAL-USE', 'ENABLE', 'ESEARCH'):
+        checks.check(cap not in caps, '%s should not be advertised: %s' % (cap, sorted(caps)))
+    checks.check(b'AUTH=XOAUTH2' in greeting and b'AUTH=OAUTHBEARER' not in greeting,
+                 'mechanisms in the greeting: %r' % (greeting,))
+    checks.done()
+
+
+# -- Microsoft-like -> Gmail-like ---------------------------------------------------------
+
+M2G = {'Sent Items': pl.SENT_MAIL, 'Deleted Items': pl.TRASH, 'Junk Email': pl.SPAM,
+       'Drafts': pl.DRAFTS, 'Archive': ('Archive', pl.ALL_MAIL),
+       pl.ODD_NAME: pl.ODD_NAME_CLEANED}
+
+
+@tap.test
+def m365_to_gmail_maps_folders_and_leaves_non_mail():
+    checks = Checks()
+    job = Job(S['msrc'], 'bob', S['gdst'], 'm2g', name='m2g')
+    r = job.run('--office1', '--gmail2')
+    checks.code(r, 0, 'first run')
+    checks.attach(r)
+    exp, absent = expected(S['seed'], M2G)
+    view = pl.gmail_storage(S['gdst'], 'm2g')
+    require_placement(checks, view, exp, absent, 'Gmail-like destination (each [Gmail]/ '
+                      'folder read from its real folder)')
+    names = set(folder_names(S['gdst'], 'm2g'))
+    checks.check(pl.ODD_NAME_CLEANED in names and pl.ODD_NAME not in names,
+                 'the folder "%s" should arrive as "%s": %s' % (pl.ODD_NAME,
+                                                              pl.ODD_NAME_CLEANED, sorted(names)))
+    leaked = sorted(n for n in names if n.split('/')[0] in {f.split('/')[0] for f in NOT_COPIED}
+                    or n in ('Sent Items', 'Deleted Items', 'Junk Email'))
+    checks.eq(leaked, [], 'non-mail or unmapped special folders on the destination')
+    before = pl.gmail_storage(S['gdst'], 'm2g')
+    r2 = job.run('--office1', '--gmail2')
+    checks.code(r2, 0, 'second run')
+    copied = (r2.report or {}).get('totals', {}).get('copied')
+    checks.eq(copied, 0, 'copied by the second run')
+    if copied != 0:
+        checks.attach(r2)
+    after = pl.gmail_storage(S['gdst'], 'm2g')
+    checks.eq({f: len(v) for f, v in after.items()}, {f: len(v) for f, v in before.items()},
+              'counts after the second run')
+    checks.done()
+
+
+# -- Microsoft-like -> Microsoft-like ------------------------------------------------------
+
+@tap.test
+def m365_to_m365_keeps_folders_and_counts():
+    checks = Checks()
+    job = Job(S['msrc'], 'bob2', S['mdst'], 'm2m', name='m2m')
+    r = job.run('--office1', '--office2')
+    checks.code(r, 0, 'run')
+    exp, absent = expected(S['seed2'], {}, ('$MDNSent',))
+    view = compare.take(S['mdst'], 'm2m').messages
+    require_placement(checks, view, exp, absent, 'Microsoft-like destination')
+    names = set(folder_names(S['mdst'], 'm2m'))
+    builtin = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
+    checks.eq(names - builtin, {'Projects', 'Work', 'Work/Clients'}, 'folders created')
+    checks.done()
+
+
+# -- generic -> Microsoft-like, the provider given for the destination only -----------------
+
+G2M = {'Sent': 'Sent Items', 'Trash': 'Deleted Items', 'Junk': 'Junk Email',
+       'Files': 'Files_renamed'}
+
+
+@tap.test
+def generic_to_m365_with_office2_only():
+    checks = Checks()
+    seed = S['gseed']
+    job = Job(S['gen'], 'gen', S['mdst'], 'gen2m', name='gen2m')
+    r = job.run('--office2')
+    checks.code(r, 0, 'run')
+    exp, absent = {}, []
+    for m in seed.messages:
+        folder = m.labels[0]
+        exp[m.message_id] = pl.expect(G2M.get(folder, folder), m.mail, ('$MDNSent',),
+                                      sha=m.name not in ('receipt-unread', 'long-line'))
+    view = compare.take(S['mdst'], 'gen2m').messages
+    require_placement(checks, view, exp, absent, 'Microsoft-like destination')
+    names = set(folder_names(S['mdst'], 'gen2m'))
+    builtin = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
+    # "Lists" is a \\Noselect container on the source: created or not, both are fine.
+    checks.eq(names - builtin - {'Lists'}, {'Lists/dovecot', 'Files_renamed'}, 'folders created')
+    for name in ('receipt-unread', 'long-line'):
+        m = seed.by_name[name]
+        bodies = pl.fetch_bodies(S['mdst'], 'gen2m', 'INBOX')
+        body = bodies.get(m.message_id)
+        if body is None:
+            continue
+        if name == 'receipt-unread':
+            checks.check(re.search(rb'(?im)^X-Disposition-Notification-To:', body) and
+                         not re.search(rb'(?im)^Disposition-Notification-To:', body),
+                         'Disposition-Notification-To should be renamed')
+        else:
+            checks.check(pl.longest_line(body) <= 10000, 'a line of %d characters is left'
+                         % pl.longest_line(body))
+    checks.done()
+
+
+if __name__ == '__main__':
+    tap.main(setup=setup)
