@@ -26,6 +26,7 @@ static const struct mh_provider provider_gmail = {
 	.flow = MH_PROVIDER_FLOW_BROWSER,
 	.client_secret_needed = true,
 	.max_connections = 4,
+	.max_connections_hard = 15,
 	.max_message_size = 35651584,
 	.client_help =
 		"Gmail needs an OAuth client of your own: in the Google Cloud console create a "
@@ -34,6 +35,13 @@ static const struct mh_provider provider_gmail = {
 		"Then run `mailhaul provider import-google client_secret.json` with the JSON "
 		"file the console offers, or put client-id and client-secret in a "
 		"[provider gmail] section of the config file.",
+	/* PROVIDERS.md 1.2, 1.3, 1.6: labels are folders, X-GM-LABELS, silent de-duplication */
+	.labels = true,
+	.dst_labels = true,
+	.dst_dedups = true,
+	/* PROVIDERS.md 1.5: Workspace admin help 1071518 */
+	.upload_per_day = 500000000,
+	.download_per_day = 2500000000,
 };
 
 static const struct mh_provider provider_m365 = {
@@ -48,6 +56,8 @@ static const struct mh_provider provider_m365 = {
 	.scopes = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
 	.tenant = "common",
 	.flow = MH_PROVIDER_FLOW_DEVICE,
+	.max_connections = 4,
+	.max_connections_hard = 20,
 	.max_message_size = 36700160,
 	.client_help = "Microsoft 365 needs an app registration of your own: in Microsoft Entra "
 		       "admin center register an application, add the delegated permission "
@@ -55,6 +65,19 @@ static const struct mh_provider provider_m365 = {
 		       "flows.\n"
 		       "Then put its Application (client) ID as client-id (and your tenant as "
 		       "tenant) in a [provider m365] section of the config file.",
+	/* PROVIDERS.md 2.2, 2.3, 2.5: case-insensitive names, MAPI re-rendering, \Flagged and
+         * $MDNSent on APPEND */
+	.dst_case_insensitive = true,
+	.dst_rerenders = true,
+	.flagged_after_append = true,
+	.drop_keywords = "$MDNSent",
+	.fixups = MH_PROVIDER_FIXUP_RECEIPTS | MH_PROVIDER_FIXUP_WRAP | MH_PROVIDER_FIXUP_MDNSENT |
+                  MH_PROVIDER_FIXUP_FLAGGED,
+	.max_line = 10000,
+	/* PROVIDERS.md 2.4: imapsync --office2 paces 4 messages/s; EXO drops a session after
+         * 10 errors */
+	.pace = 4.0,
+	.errors_per_session = 10,
 };
 
 static const struct mh_provider *const providers[] = {&provider_generic, &provider_gmail,

@@ -117,6 +117,10 @@ struct mh_provider_source_opts {
 const char *mh_provider_source_skip(const struct mh_provider *p, const char *name, char sep,
                                     unsigned roles, const struct mh_provider_source_opts *o);
 
+/* One line naming what mh_provider_source_skip() leaves out for @p (static), or NULL when
+ * it leaves out nothing; for `provider show`. */
+const char *mh_provider_source_skip_summary(const struct mh_provider *p);
+
 /* The name to use on other servers for source folder @name: Gmail strips a leading
  * "[Gmail]/" or "[Google Mail]/" (separator @sep). Returns a new string (a copy when
  * nothing changes). */
@@ -155,7 +159,9 @@ struct mh_provider_verdict {
 /* Classifies a server's answer: @status "NO", "BAD" or "BYE", @text the rest of the line
  * with its response code ("[ALERT] Too many simultaneous connections. (Failure)"). Rules
  * of every profile apply to all (a Gmail text is a Gmail text whatever the profile), the
- * standard response codes of RFC 5530 last. Returns cls != UNKNOWN. */
+ * standard response codes of RFC 5530 last. Returns cls != UNKNOWN. "Mailbox already exists"
+ * and [ALREADYEXISTS] stay UNKNOWN (false) with an advice: the folder is there, maybe in
+ * another case on Microsoft 365, and the caller uses it. */
 bool mh_provider_classify(const char *status, const char *text, struct mh_provider_verdict *v);
 
 const char *mh_provider_error_class_name(enum mh_provider_error_class cls);
@@ -184,7 +190,9 @@ struct mh_provider_fixup *mh_provider_fixup_new(unsigned fixups, size_t max_line
  * first empty line; a header field folded over several lines is one field. A line is
  * broken (CRLF, or LF when the message uses bare LF) at the last blank before max_line
  * inside headers (continuing with a space: folding) and in the body; a line with no blank
- * is cut at max_line (quoted-printable soft breaks are not invented). */
+ * is cut at max_line (quoted-printable soft breaks are not invented). A break before the
+ * first line end uses CRLF. max_line 0 wraps nothing; 1 counts as 2. Holds back at most
+ * max_line + 2 bytes. */
 void mh_provider_fixup_feed(struct mh_provider_fixup *f, const unsigned char *data, size_t len,
                             GByteArray *out);
 
