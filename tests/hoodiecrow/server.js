@@ -11,7 +11,8 @@
 //   users        {name: password}; each may also log in with XOAUTH2 and the access token
 //                "token-<name>" (hoodiecrow's XOAUTH2 plugin; SASL-IR only)
 //   folders      [{path, special_use: "\\All" | [..], flags: ["\\Noselect"], subscribed}]
-//                ("INBOX" always exists; parents are created as \Noselect containers)
+//                ("INBOX" always exists; missing parents are created as plain folders,
+//                as Gmail's parent labels are)
 //   messages     [{raw, flags, internaldate: "01-Jan-2024 10:00:00 +0000",
 //                  gm_msgid: "decimal", labels: ["\\Inbox", "Work", "\\Sent", ...]}]
 //                Each message is placed, like Gmail shows it, in the folder of each of its
@@ -22,6 +23,7 @@
 //   plugins      hoodiecrow plugin names (default: a Gmail-like set, see DEFAULT_PLUGINS)
 //   appendlimit  bytes: announced as APPENDLIMIT=N and enforced (NO [TOOBIG]); 0 = none
 //   tls          {key, cert} PEM file paths: implicit TLS on the port instead of cleartext
+//   greeting     the greeting's text (default Gmail's "Gimap ready for requests from ...")
 //
 // Where hoodiecrow differs from Gmail, this script patches it (the test servers must behave
 // like the real one, not like the mock):
@@ -31,6 +33,7 @@
 //   - hoodiecrow derives labels from the folder's special-use attribute, which gives
 //     "\\All", "\\Junk", "\\Flagged", "\\Drafts" as labels; Gmail's labels are "\\Starred",
 //     "\\Spam", "\\Draft", "\\Important" and All Mail is no label at all;
+//   - hoodiecrow greets with its own fixed text;
 //   - hoodiecrow's X-GM-EXT-1 plugin does not announce the capability;
 //   - APPENDLIMIT is not a hoodiecrow feature.
 "use strict";
@@ -119,9 +122,9 @@ function buildStorage(cfg) {
         for (let i = 0; i < parts.length; i++) {
             cur = cur ? cur + "/" + parts[i] : parts[i];
             if (!byPath[cur]) {
+                // A parent label is a label of its own in Gmail (selectable); containers
+                // such as "[Gmail]" are declared \Noselect in the folder list.
                 const f = {messages: [], folders: {}};
-                if (i < parts.length - 1)
-                    f.flags = ["\\Noselect"];
                 parent.folders[parts[i]] = f;
                 byPath[cur] = f;
             }
@@ -341,6 +344,22 @@ function main() {
         if (m.gm_msgid && top.lt(String(m.gm_msgid)))
             top = new top.constructor(String(m.gm_msgid));
     server["HIGHESTX-GM-MSGID"] = top;
+
+    // Gmail's greeting instead of hoodiecrow's fixed one (provider detection reads it).
+    const greeting = cfg.greeting || "Gimap ready for requests from 127.0.0.1 mhtest";
+    const ev = cfg.tls ? "secureConnection" : "connection";
+    const accept = server.server.listeners(ev);
+    server.server.removeAllListeners(ev);
+    server.server.on(ev, (socket) => {
+        const write = socket.write;
+        socket.write = function(data, ...rest) {
+            socket.write = write;
+            if (typeof data === "string" && data.startsWith("* OK Hoodiecrow"))
+                data = "* OK " + greeting + "\r\n";
+            return write.call(socket, data, ...rest);
+        };
+        accept.forEach((f) => f(socket));
+    });
 
     server.server.on("error", (e) => {
         process.stderr.write("hoodiecrow: " + e.message + "\n");

@@ -145,18 +145,20 @@ class Hoodiecrow:
     plugins      hoodiecrow plugin names (default: server.js's Gmail-like set)
     appendlimit  bytes, announced and enforced; 0 = none
     pki          a certs.TestPKI: implicit TLS with its server certificate, else cleartext
+    greeting     the greeting's text (default: Gmail's "Gimap ready for requests from ...")
     """
 
     host = ports.LOOPBACK
 
     def __init__(self, users=None, folders=None, messages=(), plugins=None, appendlimit=0,
-                 pki=None, start_timeout=15.0):
+                 pki=None, greeting=None, start_timeout=15.0):
         self.users = dict(users if users is not None else {'alice': 'alice-pw'})
         self.folder_defs = list(folders if folders is not None else GMAIL_FOLDERS)
         self.messages_in = list(messages)
         self.plugins = plugins
         self.appendlimit = appendlimit
         self.pki = pki
+        self.greeting = greeting
         self.tls = (pki.server_cert, pki.server_key) if pki is not None else None
         self.start_timeout = start_timeout
         self.dir = None
@@ -191,6 +193,8 @@ class Hoodiecrow:
             cfg['plugins'] = list(self.plugins)
         if self.appendlimit:
             cfg['appendlimit'] = self.appendlimit
+        if self.greeting:
+            cfg['greeting'] = self.greeting
         if self.tls:
             cfg['tls'] = {'cert': self.tls[0], 'key': self.tls[1]}
         return cfg
