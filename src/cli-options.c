@@ -11,6 +11,7 @@
 #include "config.h"
 #include "mh-log.h"
 #include "mh-secret.h"
+#include "provider.h"
 #include "sasl.h"
 #include "signin.h"
 #include "sync-error.h"
@@ -360,14 +361,51 @@ cli_imap_exit_code(int code)
 	}
 }
 
+/* What a provider's error text means for the exit code: a server that refuses
+ * connections or throttles is a connection problem (never a wrong password), a sign-in
+ * or setup refusal an authentication problem; -1 when the text is no provider's. */
+static int
+cli_provider_exit_code(const GError *error, const char **advice_r)
+{
+	struct mh_provider_verdict v = {0};
+	const char *status = error->code == MH_IMAP_ERROR_NO    ? "NO"
+	                     : error->code == MH_IMAP_ERROR_BAD ? "BAD"
+	                     : error->code == MH_IMAP_ERROR_BYE ? "BYE"
+	                                                        : "";
+
+	*advice_r = NULL;
+	if (error->domain != MH_IMAP_ERROR || !mh_provider_classify(status, error->message, &v))
+		return -1;
+	*advice_r = v.advice;
+	switch (v.cls) {
+	case MH_PROVIDER_ERR_CONNECTIONS:
+	case MH_PROVIDER_ERR_BACKOFF:
+	case MH_PROVIDER_ERR_BUDGET:
+	case MH_PROVIDER_ERR_TRANSIENT:
+		return MH_EXIT_CONNECT;
+	case MH_PROVIDER_ERR_RELOGIN:
+	case MH_PROVIDER_ERR_CONFIG:
+		return MH_EXIT_AUTH;
+	default:
+		return -1;
+	}
+}
+
 int
 cli_finish(const GError *error, int rc)
 {
+	const char *advice = NULL;
+	int code;
+
 	if (error == NULL)
 		return rc;
 	fflush(stdout);
-	mh_log(MH_LOG_ERROR, "%s", error->message);
-	return cli_exit_code(error);
+	code = cli_provider_exit_code(error, &advice);
+	if (advice != NULL && strstr(error->message, advice) == NULL)
+		mh_log(MH_LOG_ERROR, "%s: %s", error->message, advice);
+	else
+		mh_log(MH_LOG_ERROR, "%s", error->message);
+	return code >= 0 ? code : cli_exit_code(error);
 }
 
 int

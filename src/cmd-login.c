@@ -113,6 +113,21 @@ on_auth_url(const char *url, void *ctx)
 	fflush(stdout);
 }
 
+/* Whether a device sign-in failed because a Conditional Access policy blocks it (Entra
+ * ID errors AADSTS53003 and AADSTS50097, or "blocked by Conditional Access"). */
+static bool
+login_device_blocked(const GError *error)
+{
+	static const char *const marks[] = {"AADSTS53003", "AADSTS50097", "AADSTS50199",
+	                                    "Conditional Access", "conditional access"};
+
+	for (size_t i = 0; error != NULL && i < G_N_ELEMENTS(marks); i++) {
+		if (strstr(error->message, marks[i]) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static struct mh_oauth2_token *
 login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **error)
 {
@@ -134,7 +149,23 @@ login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **er
 			                    : "");
 			return NULL;
 		}
-		return mh_oauth2_device_login(&c, &dopts, error);
+		struct mh_oauth2_token *t = NULL;
+		GError *local = NULL;
+
+		t = mh_oauth2_device_login(&c, &dopts, &local);
+		if (t != NULL || !login_device_blocked(local)) {
+			if (local != NULL)
+				g_propagate_error(error, local);
+			return t;
+		}
+		/* Conditional Access may forbid the device code flow (Microsoft recommends
+		 * blocking it): the browser sign-in is allowed where it is not. */
+		fprintf(stderr,
+		        "mailhaul: your organisation blocks the device code sign-in (%s); "
+		        "trying the browser sign-in instead\n",
+		        local->message);
+		g_error_free(local);
+		flow = MH_PROVIDER_FLOW_BROWSER;
 	}
 	{
 		struct mh_oauth2_authcode_opts aopts = {

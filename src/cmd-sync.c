@@ -412,25 +412,6 @@ sync_profiles_setup(struct sync_cli *o, struct sides *s, struct sync_profiles *s
 	return sync_profiles_init(sp, names, from_account, error);
 }
 
-/* A server that kept asking to wait, or that refuses connections: a connection failure
- * (exit 10), never a wrong password. */
-static void
-sync_waits_error(struct sync_profiles *sp, struct mh_sync_options *so, GError **error)
-{
-	struct mh_sync_verdict v;
-	GError *e = *error;
-
-	if (e == NULL || e->domain != MH_IMAP_ERROR || so->classify == NULL ||
-	    !so->classify(sp, e, &v))
-		return;
-	if (v.kind != MH_SYNC_VERDICT_CONNECTIONS && v.kind != MH_SYNC_VERDICT_BACKOFF &&
-	    v.kind != MH_SYNC_VERDICT_BUDGET)
-		return;
-	*error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT, "%s%s%s", e->message,
-	                     v.advice != NULL ? ": " : "", v.advice != NULL ? v.advice : "");
-	g_error_free(e);
-}
-
 static int
 sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 {
@@ -456,7 +437,6 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	display = mh_progress_start(&progress, o->quiet || verify);
 	if (!mh_sync_run(&so, sync_factory, s, &progress, &result, error)) {
 		mh_progress_stop(display);
-		sync_waits_error(&sp, &so, error);
 		sync_options_clear(&so);
 		return -1;
 	}
