@@ -17,7 +17,68 @@ static const char *const tls_names[] = {"ssl", "starttls", "none"};
 static void
 show_line(const char *key, const char *value)
 {
-	printf("  %-14s %s\n", key, value != NULL ? value : "-");
+	printf("  %-18s %s\n", key, value != NULL ? value : "-");
+}
+
+static void
+show_yes(const char *key, bool yes, const char *what)
+{
+	g_autofree char *v = yes ? g_strdup_printf("yes (%s)", what) : NULL;
+
+	show_line(key, yes ? v : "no");
+}
+
+/* "35651584 bytes (34.0 MiB)", or NULL for 0 (none). */
+static char *
+show_bytes(uint64_t n, const char *per)
+{
+	g_autofree char *human = g_format_size_full(n, G_FORMAT_SIZE_IEC_UNITS);
+
+	if (n == 0)
+		return NULL;
+	return g_strdup_printf("%" G_GUINT64_FORMAT " bytes (%s)%s", n, human, per);
+}
+
+/* Limits, pacing, budgets and destination quirks of the built-in profile @p. */
+static void
+show_behaviour(const struct mh_provider *p)
+{
+	g_autofree char *conns = NULL, *size = NULL, *pace = NULL, *errors = NULL;
+	g_autofree char *up = show_bytes(p->upload_per_day, " a day");
+	g_autofree char *down = show_bytes(p->download_per_day, " a day");
+	g_autofree char *fixups = mh_provider_fixups_str(p->fixups);
+	g_autofree char *max_line = NULL;
+
+	if (p->max_connections > 0 && p->max_connections_hard > 0)
+		conns = g_strdup_printf("%u (the server allows %u)", p->max_connections,
+		                        p->max_connections_hard);
+	else if (p->max_connections > 0)
+		conns = g_strdup_printf("%u", p->max_connections);
+	size = show_bytes(p->max_message_size, "");
+	if (p->pace > 0)
+		pace = g_strdup_printf("%g messages/s per connection", p->pace);
+	if (p->errors_per_session > 0)
+		errors = g_strdup_printf("%u (then the server drops the session)",
+		                         p->errors_per_session);
+	if ((p->fixups & MH_PROVIDER_FIXUP_WRAP) != 0 && p->max_line > 0)
+		max_line = g_strdup_printf("%zu", p->max_line);
+	show_line("max-connections", conns);
+	show_line("max-message-size", size);
+	show_line("pace", p->pace > 0 ? pace : "unpaced");
+	show_line("errors-per-session", errors);
+	show_line("upload-per-day", up);
+	show_line("download-per-day", down);
+	show_yes("labels", p->labels, "folders are labels: one message may sit in several");
+	show_yes("dst-labels", p->dst_labels, "more labels added with STORE +X-GM-LABELS");
+	show_yes("dst-dedups", p->dst_dedups, "duplicate APPENDs dropped: identity by Message-ID");
+	show_yes("case-insensitive", p->dst_case_insensitive, "folder names ignore case");
+	show_yes("rerenders", p->dst_rerenders, "never compared by size or bytes");
+	show_yes("flagged-by-store", p->flagged_after_append,
+	         "\\Flagged set by a STORE after the APPEND");
+	show_line("drop-keywords", p->drop_keywords);
+	show_line("fixups", fixups);
+	show_line("max-line", max_line);
+	show_line("skipped-folders", mh_provider_source_skip_summary(p));
 }
 
 static int
@@ -47,6 +108,8 @@ provider_show(const struct mh_config *cfg, const char *name, GError **error)
 	show_line("flow", a->set.flow >= 0 ? mh_provider_flow_name(a->set.flow) : "password");
 	show_line("client-id", a->set.client_id);
 	show_line("client-secret", a->set.client_secret != NULL ? "(set)" : NULL);
+	/* A provider of the config file behaves as the standards say: generic's behaviour. */
+	show_behaviour(a->builtin != NULL ? a->builtin : mh_provider_generic());
 	if (a->set.client_id == NULL && a->builtin != NULL && a->builtin->client_help != NULL)
 		printf("\n%s\n", a->builtin->client_help);
 	return MH_EXIT_OK;
