@@ -36,6 +36,9 @@
 //   - hoodiecrow greets with its own fixed text;
 //   - hoodiecrow's X-GM-EXT-1 plugin does not announce the capability;
 //   - APPENDLIMIT is not a hoodiecrow feature.
+// Not patched: hoodiecrow's command parser (imap-handler) does not unescape quoted strings
+// ("a\\b" stays a\\b, and \" loses the quote), so names and labels containing '"' or '\'
+// arrive mangled; the tests do not use such names.
 "use strict";
 
 const fs = require("fs");
