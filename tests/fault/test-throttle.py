@@ -15,14 +15,16 @@ reconnects and finishes with every message copied exactly once; it gives up with
 one line after five waits without progress, and never calls a busy server a wrong password.
 """
 import contextlib
+import imaplib
 import re
+import time
 
 import throttleproxy as tp
 from mhtest import certs, cli, compare, dovecot, imapcheck, tap
 from mhtest.synctest import Checks, Job
 
 PW1, PW2 = 'Throttle-src-pw-4711', 'Throttle-dst-pw-5822'
-USERS = ('t1', 't2', 't3', 't4', 't5', 't6', 't7')
+USERS = ('t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7')
 MAX_BACKOFF = 2
 BASE = ('--jobs', '1', '--nocompress', '--max-backoff', str(MAX_BACKOFF))
 M365_DST = ('--provider2', 'm365', '--pace', '50')
@@ -58,7 +60,7 @@ def setup():
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in USERS}, separator='/')
         with dovecot.running(src, dst):
             S.update(pki=pki, src=src, dst=dst)
-            for k, user in enumerate(USERS):
+            for k, user in enumerate(USERS[1:]):
                 src.preload(user, mailbox(1000 * (k + 1), refused=user == 't6'))
             yield
 
@@ -111,6 +113,80 @@ def first_connect_after(proxy, t):
 
 def says(text, pattern):
     return re.search(pattern, text, re.I) is not None
+
+
+# -- the proxy itself --------------------------------------------------------------------------
+
+def answer(conn, fn, *args):
+    """(status, text) of an imaplib call, also when imaplib raises for NO/BAD/BYE."""
+    try:
+        typ, dat = fn(*args)
+        return typ, b' '.join(d if isinstance(d, bytes) else d[0] for d in dat if d).decode()
+    except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as e:
+        return 'raised', str(e)
+
+
+def closed_by_server(conn):
+    """True if the server has closed conn (end of stream within 2 s)."""
+    conn.sock.settimeout(2)
+    try:
+        return conn.file.read(1) == b''
+    except OSError:
+        return False
+
+
+@tap.test
+def proxy_relays_and_injects_the_real_texts():
+    dst, pki = S['dst'], S['pki']
+    body = imapcheck.make_message(1, size=5000)
+    refused = imapcheck.make_message(2, headers=(REFUSE_MARK.decode(),))
+    rules = [tp.too_many_connections(first=1), tp.refuse(lambda m: REFUSE_MARK in m),
+             tp.throttle_nth('APPEND', 2)]
+    with tp.ThrottleProxy(dst, rules=rules, pki=pki, greeting=tp.EXCHANGE_GREETING) as px:
+        conn = imapcheck.connect(px.host, px.port('ssl'), 'ssl', px.cafile)
+        tap.contains(b'Microsoft Exchange IMAP4', conn.welcome, 'greeting')
+        blob = ('\0t0\0%s' % PW2).encode()
+        got = answer(conn, conn.authenticate, 'PLAIN', lambda _c: blob)
+        tap.check(got[0] == 'raised' and tp.TOO_MANY in got[1], 'first login: %r' % (got,))
+        answers = [b't0', PW2.encode()]  # AUTHENTICATE LOGIN: two rounds relayed to Dovecot
+        tap.eq(answer(conn, conn.authenticate, 'LOGIN', lambda _c: answers.pop(0))[0], 'OK',
+               'second login (relayed)')
+        tap.eq(answer(conn, conn.append, 'INBOX', '(\\Seen)', None, body)[0], 'OK',
+               'APPEND with a synchronizing literal')
+        tap.eq(answer(conn, conn.append, 'INBOX', None, None, refused),
+               ('NO', tp.MAX_SIZE), 'refused APPEND')
+        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body),
+               ('NO', tp.THROTTLED.format(ms=1200)), 'second APPEND (throttled)')
+        got = answer(conn, conn.noop)
+        tap.check(got[0] == 'raised' and 'Connection closed. 14' in got[1],
+                  'after the throttled APPEND: %r' % (got,))
+        tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
+    with imapcheck.session(dst, 't0') as conn:
+        tap.eq([m.sha256 for m in imapcheck.mailbox_snapshot(conn, 'INBOX')],
+               [imapcheck.sha256(body)], 'what reached the real server')
+    with tp.ThrottleProxy(dst, rules=[tp.session_expired_after(3),
+                                      tp.overquota_after(0, 1.0)], pki=pki,
+                          error_limit=3) as px:
+        conn = imapcheck.imap_client(px, 't0')            # CAPABILITY, LOGIN
+        got = answer(conn, conn.noop)
+        tap.check(got[0] == 'raised' and 'Session expired, please login again' in got[1],
+                  'third command: %r' % (got,))
+        tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
+        conn = imapcheck.imap_client(px, 't0')
+        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body), ('NO', tp.OVERQUOTA),
+               'APPEND within the [OVERQUOTA] window')
+        time.sleep(1.0)
+        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body)[0], 'OK',
+               'APPEND after the window')
+        for _ in range(2):
+            answer(conn, conn.select, 'No such folder')
+        got = answer(conn, conn.noop)
+        tap.check(got[0] == 'raised' and 'Connection closed. 14' in got[1],
+                  'after the third NO with error_limit=3: %r' % (got,))
+        tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
+        kinds = [(e.rule, e.text) for e in px.injections()]
+    tap.eq(kinds, [('session-expired', tp.SESSION_EXPIRED), ('overquota', 'NO ' + tp.OVERQUOTA),
+                   ('error-limit', tp.EXCHANGE_BYE)], 'the transcript of injections')
 
 
 # -- Microsoft 365: throttled with a suggested back-off ---------------------------------------
@@ -180,7 +256,7 @@ def too_many_connections_at_login_is_waited_out():
     proxy = proxy_for(S['dst'], [tp.too_many_connections(first=3)], 'gmail')
     with proxy:
         job = Job(S['src'], 't3', proxy, 't3', name='too-many-connections')
-        r = job.run(*(BASE[2:] + GMAIL_DST + ('--jobs', '2')))
+        r = job.run(*(BASE + GMAIL_DST))
     checks = Checks()
     checks.check(r.code != cli.EXIT_AUTH, 'exit 16: a busy server was taken for a refused login')
     checks.code(r, 0, 'exit code after three refused logins')
