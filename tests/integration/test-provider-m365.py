@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Migrations out of and into a Microsoft-like Dovecot (mhtest.providerlike): into a
 Gmail-like one (--office1 --gmail2), into another Microsoft-like one (--office1 --office2),
-and from a generic Dovecot (--office2 only). Checked with the independent imaplib checker,
+and from a generic Dovecot (--office2 only, or no option when the greeting names Microsoft
+Exchange). Checked with the independent imaplib checker,
 message by message (Message-ID, flags, INTERNALDATE, bytes where no fix-up applies).
 
 The Microsoft-like source holds mail in Exchange's special folders and user folders, and
@@ -26,9 +27,10 @@ def setup():
         msrc = pl.m365_like(pki, {'bob': PW_M, 'bob2': PW_M})
         mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M})
         gdst = pl.gmail_like(pki, {'m2g': PW_G})
+        mdet = pl.m365_like(pki, {'det': PW_M}, exchange_greeting=True)
         gen = dovecot.Dovecot(pki, users={'gen': PW_X}, separator='/')
-        with dovecot.running(msrc, mdst, gdst, gen):
-            S.update(msrc=msrc, mdst=mdst, gdst=gdst, gen=gen)
+        with dovecot.running(msrc, mdst, gdst, mdet, gen):
+            S.update(msrc=msrc, mdst=mdst, gdst=gdst, mdet=mdet, gen=gen)
             S['seed'] = pl.seed_m365(msrc, 'bob')
             S['seed2'] = pl.seed_m365(msrc, 'bob2', seed=4, odd_folder=False)
             S['gseed'] = pl.seed_folders(gen, 'gen', pl.generic_messages())
@@ -155,25 +157,37 @@ G2M = {'Sent': 'Sent Items', 'Trash': 'Deleted Items', 'Junk': 'Junk Email',
 
 @tap.test
 def generic_to_m365_with_office2_only():
+    generic_to_m365(S['mdst'], 'gen2m', '--office2')
+
+
+@tap.test
+def exchange_greeting_is_detected_without_flags():
+    """The same as above without --office2, into a Microsoft-like server whose greeting
+    says "Microsoft Exchange": mailhaul detects the provider and applies the fix-ups."""
+    generic_to_m365(S['mdet'], 'det')
+
+
+def generic_to_m365(server, user, *options):
     checks = Checks()
     seed = S['gseed']
-    job = Job(S['gen'], 'gen', S['mdst'], 'gen2m', name='gen2m')
-    r = job.run('--office2')
+    job = Job(S['gen'], 'gen', server, user, name=user)
+    r = job.run(*options)
     checks.code(r, 0, 'run')
+    checks.attach(r)
     exp, absent = {}, []
     for m in seed.messages:
         folder = m.labels[0]
         exp[m.message_id] = pl.expect(G2M.get(folder, folder), m.mail, ('$MDNSent',),
                                       sha=m.name not in ('receipt-unread', 'long-line'))
-    view = compare.take(S['mdst'], 'gen2m').messages
+    view = compare.take(server, user).messages
     require_placement(checks, view, exp, absent, 'Microsoft-like destination')
-    names = set(folder_names(S['mdst'], 'gen2m'))
+    names = set(folder_names(server, user))
     builtin = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
     # "Lists" is a \\Noselect container on the source: created or not, both are fine.
     checks.eq(names - builtin - {'Lists'}, {'Lists/dovecot', 'Files_renamed'}, 'folders created')
     for name in ('receipt-unread', 'long-line'):
         m = seed.by_name[name]
-        bodies = pl.fetch_bodies(S['mdst'], 'gen2m', 'INBOX')
+        bodies = pl.fetch_bodies(server, user, 'INBOX')
         body = bodies.get(m.message_id)
         if body is None:
             continue
