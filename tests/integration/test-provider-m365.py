@@ -72,14 +72,10 @@ def m365_like_server_looks_like_exchange():
     checks = Checks()
     with imapcheck.session(S['msrc'], 'bob') as conn:
         caps = imapcheck.capabilities(conn)
-        typ, dat = conn.list('""', '*')
+        # Without SPECIAL-USE and LIST-EXTENDED the checker sends a plain LIST.
+        attrs = {f.name: {a.lower() for a in f.attributes}
+                 for f in imapcheck.folder_list(conn)}
         greeting = conn.welcome
-    checks.check(typ == 'OK', 'LIST: %r' % (dat,))
-    attrs = {}
-    for line in dat:
-        if isinstance(line, bytes):
-            f = imapcheck._parse_list_item(line)
-            attrs[f.name] = {a.lower() for a in f.attributes}
     for name, attr in (('Sent Items', '\\sent'), ('Deleted Items', '\\trash'),
                        ('Junk Email', '\\junk'), ('Drafts', '\\drafts'),
                        ('Archive', '\\archive')):
