@@ -38,7 +38,7 @@ static const struct folders_nonmail folders_m365_nonmail[] = {
          {"RSS Feeds", "RSS-Feeds", "Flux RSS", "Fuentes RSS", "Feed RSS", "Feeds RSS", NULL}},
 	{"the Microsoft 365 Outbox (unsent mail)",
          {"Outbox", "Postausgang", "Boîte d'envoi", "Boîte d’envoi", "Bandeja de salida",
-          "Posta in uscita", "Postvak UIT", "Caixa de Saída", NULL}},
+          "Posta in uscita", "Postvak UIT", "Caixa de Saída", "A Enviar", NULL}},
 	{"Microsoft 365's Files (attachments without a message)", {"Files", NULL}},
 };
 

@@ -150,7 +150,7 @@ test_skip_m365(void)
 		/* nl */
 		"Agenda", "Contactpersonen", "Taken", "Notities", "Postvak UIT", "postvak uit",
 		/* pt */
-		"Calendário", "Contatos", "Tarefas", "Anotações", "Caixa de Saída",
+		"Calendário", "Contatos", "Tarefas", "Anotações", "Caixa de Saída", "A Enviar",
 		/* decomposed: "Ta" U+0302 "ches" */
 		"Ta\xcc\x82"
 		"ches"};
