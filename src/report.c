@@ -28,6 +28,7 @@ enum {
 	COL_DMSG,
 	COL_DSIZE,
 	COL_COPIED,
+	COL_LABELLED,
 	COL_FLAGS,
 	COL_SKIPPED,
 	COL_MISSING,
@@ -53,6 +54,7 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
 		report_count(f->dst_count),
 		mh_report_bytes(f->dst_bytes),
 		f->unchanged ? g_strdup("unchanged") : report_count(f->copied),
+		report_count(f->labelled),
 		report_count(f->flag_updates),
 		report_count(f->skipped->len),
 		report_count(f->missing),
@@ -132,6 +134,8 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->missing += f->missing;
 		t->failed += f->failed;
 		t->matched += f->matched;
+		t->labelled += f->labelled;
+		t->fixed_up += f->fixed_up;
 		t->deleted_src += f->deleted_src;
 		t->deleted_dst += f->deleted_dst;
 		t->quota |= f->quota;
@@ -159,6 +163,16 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 	if (skipped > 0)
 		fprintf(out, "Skipped on purpose: %u messages (see the log or the report).\n",
 		        skipped);
+	if (t->labelled > 0)
+		fprintf(out,
+		        "Gmail labels: %" G_GUINT64_FORMAT " messages are in several folders and "
+		        "were copied once, under their first label (--gmail-labels).\n",
+		        t->labelled);
+	if (t->fixed_up > 0)
+		fprintf(out,
+		        "Fix-ups: %" G_GUINT64_FORMAT " messages were adapted for the destination "
+		        "(see the log; --fixups).\n",
+		        t->fixed_up);
 	if (t->missing == 0 && t->failed == 0)
 		fprintf(out,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
@@ -175,19 +189,18 @@ void
 mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify)
 {
 	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-	char *head[N_COLS + 1] = {"Folder",
-	                          "Src msgs",
-	                          "Src size",
-	                          "Dst msgs",
-	                          "Dst size",
-	                          verify ? "" : (dry ? "To copy" : "Copied"),
-	                          verify ? "" : "Flags",
-	                          "Skipped",
-	                          "Missing",
-	                          NULL};
 	struct mh_sync_folder_result t;
+	char *head[N_COLS + 1] = {"Folder",   "Src msgs",
+	                          "Src size", "Dst msgs",
+	                          "Dst size", verify ? "" : (dry ? "To copy" : "Copied"),
+	                          "",         verify ? "" : "Flags",
+	                          "Skipped",  "Missing",
+	                          NULL};
 	guint skipped = 0;
 
+	report_totals(r, &t);
+	if (t.labelled > 0 && !verify)
+		head[COL_LABELLED] = "Labelled";
 	report_row(rows, head);
 	for (guint i = 0; i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
@@ -251,6 +264,8 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	json_object_object_add(o, "copied", json_object_new_uint64(f->copied));
 	json_object_object_add(o, "copied_bytes", json_object_new_uint64(f->copied_bytes));
 	json_object_object_add(o, "already_present", json_object_new_uint64(f->matched));
+	json_object_object_add(o, "labelled_elsewhere", json_object_new_uint64(f->labelled));
+	json_object_object_add(o, "fixed_up", json_object_new_uint64(f->fixed_up));
 	json_object_object_add(o, "flag_updates", json_object_new_uint64(f->flag_updates));
 	json_object_object_add(o, "deleted_on_source", json_object_new_uint64(f->deleted_src));
 	json_object_object_add(o, "deleted_on_destination", json_object_new_uint64(f->deleted_dst));
@@ -314,6 +329,10 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "flag_updates", json_object_new_uint64(t.flag_updates));
 	json_object_object_add(totals, "missing", json_object_new_uint64(t.missing));
 	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
+	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
+	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));
+	json_object_object_add(root, "waits", json_object_new_uint64(r->waits));
+	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up));
 	json_object_object_add(root, "totals", totals);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
