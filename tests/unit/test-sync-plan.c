@@ -25,11 +25,53 @@ struct plan_case {
 	const char *regextrans[4];
 	bool no_automap;
 	bool subscribe_all;
+	bool dst_nocase;        /* the destination ignores case in folder names */
+	bool test_rules;        /* the test's provider rules (test_rules below) */
 	const char *want[N];    /* "SRC -> DST", "SRC -> DST [container]" or "SRC skipped" */
 	const char *creates[N]; /* in order */
 	const char *subs[N];    /* in order */
 	const char *note;       /* "SRC|text the entry's note contains" */
 	const char *reason;     /* "SRC|text the entry's skip reason contains" */
+};
+
+static const char *
+rule_skip(void *ctx, const char *name, char sep, unsigned attrs)
+{
+	(void)ctx;
+	(void)sep;
+	(void)attrs;
+	return strcmp(name, "Calendar") == 0 ? "a calendar, not mail" : NULL;
+}
+
+static char *
+rule_src_name(void *ctx, const char *name, char sep)
+{
+	(void)ctx;
+	(void)sep;
+	return g_strdup(g_str_has_prefix(name, "[Gmail]/") ? name + 8 : name);
+}
+
+static char *
+rule_dst_name(void *ctx, const char *name, char sep, const char **why_r)
+{
+	char *out = g_strdup(name);
+
+	(void)ctx;
+	(void)sep;
+	*why_r = NULL;
+	for (char *p = out; *p != '\0'; p++) {
+		if (*p == '^') {
+			*p = '_';
+			*why_r = "refused character";
+		}
+	}
+	return out;
+}
+
+static const struct mh_sync_folder_rules test_rules = {
+	.src_skip = rule_skip,
+	.src_name = rule_src_name,
+	.dst_name = rule_dst_name,
 };
 
 static const struct plan_case plan_cases[] = {
@@ -138,9 +180,60 @@ static const struct plan_case plan_cases[] = {
 		.src_sep = '/',
 		.dst_sep = '/',
 		.want = {"INBOX -> INBOX", "Label -> Label", "[Gmail] -> [Gmail] [container]",
-                         "[Gmail]/All Mail -> [Gmail]/All Mail", "[Gmail]/Sent Mail -> Sent Items",
+                         "[Gmail]/All Mail -> Archive", "[Gmail]/Sent Mail -> Sent Items",
                          "[Gmail]/Starred -> [Gmail]/Starred", "[Gmail]/Trash -> Deleted Items"},
-		.creates = {"Label", "[Gmail]", "[Gmail]/All Mail", "[Gmail]/Starred"},
+		/* All Mail (\All) goes to the destination's \Archive when it has no \All. */
+		.creates = {"Label", "[Gmail]", "[Gmail]/Starred"},
+	},
+	{
+		/* Microsoft 365: names differing only in case are one folder, spelt as the
+                 * destination spells it, else as the first source folder does. */
+		.path = "/sync/plan/nocase/merge-into-existing",
+		.src = {"INBOX", "projects", "Projects", "Trash", "trash/old", "New", "NEW/sub"},
+		.dst = {"INBOX", "Projects", "TRASH"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.no_automap = true,
+		.dst_nocase = true,
+		/* In tree order "NEW/sub" comes first, so its spelling of the level wins. */
+		.want = {"INBOX -> INBOX", "NEW/sub -> NEW/sub", "New -> NEW",
+                         "Projects -> Projects", "Trash -> TRASH", "projects -> Projects",
+                         "trash/old -> TRASH/old"},
+		.creates = {"NEW", "NEW/sub", "TRASH/old"},
+		.note = "projects|joins 'Projects'",
+	},
+	{
+		.path = "/sync/plan/nocase/off-keeps-case",
+		.src = {"INBOX", "projects"},
+		.dst = {"INBOX", "Projects"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.want = {"INBOX -> INBOX", "projects -> projects"},
+		.creates = {"projects"},
+	},
+	{
+		/* Provider rules: a source folder left out, a source prefix dropped, a
+                 * destination name cleaned. */
+		.path = "/sync/plan/rules/skip-rename-clean",
+		.src = {"INBOX", "Calendar", "[Gmail]/Odd^Name", "Keep"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.test_rules = true,
+		.want = {"INBOX -> INBOX", "Calendar skipped", "Keep -> Keep",
+                         "[Gmail]/Odd^Name -> Odd_Name"},
+		.creates = {"Keep", "Odd_Name"},
+		.reason = "Calendar|not mail",
+		.note = "[Gmail]/Odd^Name|renamed 'Odd_Name' (refused character)",
+	},
+	{
+		.path = "/sync/plan/automap/all-mail-without-archive",
+		.src = {"INBOX", "[Gmail]/All Mail\t\\All"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.want = {"INBOX -> INBOX", "[Gmail]/All Mail -> Archive"},
+		.creates = {"Archive"},
 	},
 	{
 		.path = "/sync/plan/automap/by-name-on-source",
@@ -578,6 +671,9 @@ test_plan_case(gconstpointer data)
 	opts.subscribe_all = c->subscribe_all;
 	opts.src_prefix = c->src_prefix;
 	opts.dst_prefix = c->dst_prefix;
+	opts.dst_nocase = c->dst_nocase;
+	if (c->test_rules)
+		opts.rules = &test_rules;
 	plan = mh_plan_new(src, lsub->len > 0 ? lsub : NULL, dst, &opts, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(plan);
