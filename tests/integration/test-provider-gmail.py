@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Migrations out of a Gmail-like Dovecot (mhtest.providerlike): into a Microsoft-like one
 (--gmail1 --office2, labels once and --gmail-labels copy), into another Gmail-like one
-(--gmail1 --gmail2: every label kept) and into a generic Dovecot (--gmail1 only). Checked with the independent
-imaplib checker, message by message (Message-ID, flags, INTERNALDATE, bytes where no fix-up
-applies).
+(--gmail1 --gmail2: every label kept) and into a generic Dovecot (--gmail1 only). Checked
+with the independent imaplib checker, message by message (Message-ID, flags, INTERNALDATE,
+bytes where no fix-up applies).
 
 The Gmail-like source has no X-GM-EXT-1, so mailhaul must recognise a message in several
 label folders by its fingerprint. Labels priority (default "once"): user labels, then
