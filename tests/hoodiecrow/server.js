@@ -33,6 +33,8 @@
 //   - hoodiecrow derives labels from the folder's special-use attribute, which gives
 //     "\\All", "\\Junk", "\\Flagged", "\\Drafts" as labels; Gmail's labels are "\\Starred",
 //     "\\Spam", "\\Draft", "\\Important" and All Mail is no label at all;
+//   - Gmail keeps one message per Message-ID: an APPEND of a message it already has only
+//     adds the target folder's label to it (OK, APPENDUID of that message), no second copy;
 //   - hoodiecrow greets with its own fixed text;
 //   - hoodiecrow's X-GM-EXT-1 plugin does not announce the capability;
 //   - APPENDLIMIT is not a hoodiecrow feature.
@@ -230,6 +232,20 @@ function showIn(server, folder, message) {
                   folder);
 }
 
+function messageId(raw) {
+    const head = String(raw).split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, " ");
+    const m = head.match(/^message-id:[ \t]*(\S+)/im);
+    return m ? m[1] : null;
+}
+
+function findByMessageId(server, id) {
+    for (const path of Object.keys(server.folderCache))
+        for (const m of server.folderCache[path].messages || [])
+            if (messageId(m.raw) === id)
+                return m;
+    return null;
+}
+
 function labelValues(flags) {
     return [].concat(flags).map((f) => (f && f.value !== undefined ? f.value : f).toString());
 }
@@ -295,6 +311,33 @@ function gmailPlugin(cfg) {
         server.storeHandlers["X-GM-LABELS.SILENT"] = change("set");
         server.storeHandlers["+X-GM-LABELS.SILENT"] = change("add");
         server.storeHandlers["-X-GM-LABELS.SILENT"] = change("remove");
+
+        // Gmail keeps one message per Message-ID: an APPEND of a message it already has
+        // adds the target folder's label to that message instead of a second copy.
+        const appendOnce = server.getCommandHandler("APPEND");
+        server.setCommandHandler("APPEND", function(connection, parsed, data, callback) {
+            const args = parsed.attributes || [];
+            const raw = args[args.length - 1];
+            const path = args[0] && args[0].value;
+            const folder = path !== undefined && server.getMailbox(String(path));
+            const id = raw && raw.type === "LITERAL" && messageId(raw.value);
+            const have = id && folder && ["Authenticated", "Selected"].indexOf(connection.state) >= 0
+                ? findByMessageId(server, id) : null;
+            if (!have)
+                return appendOnce(connection, parsed, data, callback);
+            const label = labelForFolder(folder);
+            if (label && have["X-GM-LABELS"].indexOf(label) < 0)
+                have["X-GM-LABELS"].push(label);
+            showIn(server, folder, have);
+            const copy = folder.messages.find((m) => m["X-GM-MSGID"] === have["X-GM-MSGID"]);
+            const attributes = [{type: "TEXT", value: "APPEND Completed"}];
+            if (server.capabilities.UIDPLUS && copy)
+                attributes.unshift({type: "SECTION", section: [{type: "ATOM", value: "APPENDUID"},
+                    folder.uidvalidity, copy.uid]});
+            connection.send({tag: parsed.tag, command: "OK", attributes}, "APPEND DUPLICATE",
+                            parsed, data);
+            return callback();
+        });
 
         if (cfg.appendlimit) {
             server.registerCapability("APPENDLIMIT=" + cfg.appendlimit);

@@ -13,7 +13,7 @@
 - --gmail-labels keywords: like once, plus the user labels as keywords on the copy;
 - Gmail -> Gmail (hoodiecrow on both sides): each message appended once and its other labels
   added with UID STORE +X-GM-LABELS, so every user label is kept and no X-GM-MSGID is
-  duplicated.
+  duplicated; a second run changes nothing.
 
 Everything is read back with imaplib (mhtest.hoodiecrow, mhtest.imapcheck), not mailhaul.
 The Gmail-like server is hoodiecrow with the Gmail behaviour patched in (server.js says what);
@@ -266,6 +266,18 @@ def gmail_to_gmail_keeps_every_label_and_one_message_per_msgid():
     if problems:
         tap.fail('\n'.join(problems) + '\n\ndestination: %s\n%s' % (
             {f: len(v) for f, v in everything.items()}, r))
+    S['g2g_job'] = job
+
+
+@tap.test
+def gmail_to_gmail_second_run_changes_nothing():
+    job, gdst = S.get('g2g_job'), S['gdst']
+    if job is None:
+        tap.fail('the first Gmail to Gmail run did not pass')
+    before = gdst.all_messages('bob')
+    r = sync(job, '--gmail1', '--gmail2')
+    tap.eq(r.totals.get('copied'), 0, 'messages copied by the second run\n%s' % r)
+    tap.eq(gdst.all_messages('bob'), before, 'destination after the second run')
 
 
 if __name__ == '__main__':
