@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Migrations out of a Gmail-like Dovecot (mhtest.providerlike): into a Microsoft-like one
-(--gmail1 --office2, labels once and --gmail-labels copy), into another Gmail-like one
+(--gmail1 --office2, labels once, --gmail-labels copy and keywords), into another Gmail-like one
 (--gmail1 --gmail2: every label kept) and into a generic Dovecot (--gmail1 only). Checked
 with the independent imaplib checker, message by message (Message-ID, flags, INTERNALDATE,
 bytes where no fix-up applies).
@@ -25,7 +25,7 @@ def setup():
     with certs.TestPKI() as pki:
         gsrc = pl.gmail_like(pki, {'alice': PW_G, 'shape': PW_G})
         gdst = pl.gmail_like(pki, {'g2g': PW_G})
-        mdst = pl.m365_like(pki, {'once': PW_M, 'copy': PW_M})
+        mdst = pl.m365_like(pki, {'once': PW_M, 'copy': PW_M, 'kw': PW_M})
         gen = dovecot.Dovecot(pki, users={'g2gen': PW_X}, separator='/')
         with dovecot.running(gsrc, gdst, mdst, gen):
             S.update(gsrc=gsrc, gdst=gdst, mdst=mdst, gen=gen)
@@ -271,6 +271,30 @@ def gmail_to_m365_label_copy_gives_one_per_label():
     exp, absent = expected_per_label(seed, SYSTEM_M365, USER_LABEL_MAP_M365, ('$MDNSent',),
                                      FIXED_UP)
     require_placement(checks, m365_view('copy'), exp, absent, '--gmail-labels copy')
+    checks.done()
+
+
+@tap.test
+def gmail_to_m365_label_keywords_adds_the_other_labels():
+    """--gmail-labels keywords: placed as with once, and a message labelled Work and
+    Receipts carries the label of the folder it did not go to as a keyword."""
+    checks = Checks()
+    seed = S['seed']
+    job = Job(S['gsrc'], 'alice', S['mdst'], 'kw', name='g2m-kw')
+    r = job.run('--gmail1', '--office2', '--gmail-labels', 'keywords')
+    checks.code(r, 0, 'run')
+    checks.attach(r)
+    view = m365_view('kw')
+    exp, absent = expected_once(seed, SYSTEM_M365, USER_LABEL_MAP_M365, ('$MDNSent',),
+                                FIXED_UP)
+    problems = pl.placement_problems(view, exp, absent, more_keywords=True)
+    checks.check(not problems, '--gmail-labels keywords:\n  ' + '\n  '.join(problems))
+    two = seed.by_name['work-receipts']
+    for folder, item in pl.index_by_message_id(view).get(two.message_id, []):
+        other = {'Work': 'Receipts', 'Receipts': 'Work'}.get(folder)
+        checks.check(other in item.flags, 'the message labelled Work and Receipts is in %s '
+                     'and should carry the keyword %s: (%s)' % (folder, other,
+                                                                ' '.join(item.flags)))
     checks.done()
 
 
