@@ -19,7 +19,8 @@ has the same X-GM-MSGID. hoodiecrow keeps everything in memory: each start is fr
 
 TLS: with pki=certs.TestPKI() the port speaks implicit TLS (hoodiecrow's secureConnection)
 with the test CA's server certificate (hc.cafile, mode 'ssl'); without it the server is
-cleartext on loopback (mode 'notls'). hoodiecrow has no working STARTTLS on current Node.
+cleartext on loopback (mode 'notls'). STARTTLS is not offered (hoodiecrow's plugin is not
+loaded).
 Messages travel as JSON text: keep them ASCII (imapcheck.make_message is).
 
 The server is a child of the test, stopped by PID (SIGTERM, then SIGKILL) by stop(), by the
