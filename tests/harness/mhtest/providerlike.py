@@ -45,7 +45,15 @@ Exchange Online's list (M365_CAPABILITY: no CONDSTORE, QRESYNC, ENABLE, ESEARCH,
 LIST-EXTENDED or SPECIAL-USE token). Dovecot still sends the special-use attributes in
 plain LIST replies without the SPECIAL-USE capability, as Exchange does. exchange_greeting=True
 also makes the greeting say "The Microsoft Exchange IMAP4 service is ready." (then mailhaul
-detects it as Microsoft 365 without --office1/2).
+detects it as Microsoft 365 without --office1/2). Limits: Dovecot still obeys ENABLE
+CONDSTORE and the like when a client sends them unannounced (Exchange would refuse), and
+a parent created only through its child ("Work" of "Work/Clients") is \\Noselect here.
+
+Seeds: seed_gmail (gmail_messages: labels, flags, keywords, read receipts, a 12,000-character
+line, a raw UTF-8 Subject, a \\Deleted message, "projects" and "Projects", "Files"),
+seed_m365 (m365_messages: special, user and non-mail folders, Outbox, Files, an odd name)
+and seed_folders (generic_messages for a generic Dovecot), all through preload_fast.
+Checks: expect(...) per source message, placement_problems(view, expected, absent).
 """
 import collections
 import imaplib
