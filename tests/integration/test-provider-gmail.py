@@ -183,7 +183,7 @@ def gmail_like_server_lists_like_gmail():
 
 # -- Gmail-like -> Microsoft-like ---------------------------------------------------------
 
-M365_BUILTIN = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
+M365_BUILTIN = set(pl.M365_FOLDERS) | {'INBOX'}
 
 
 @tap.test

@@ -140,7 +140,7 @@ def m365_to_m365_keeps_folders_and_counts():
     view = compare.take(S['mdst'], 'm2m').messages
     require_placement(checks, view, exp, absent, 'Microsoft-like destination')
     names = set(folder_names(S['mdst'], 'm2m'))
-    builtin = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
+    builtin = set(pl.M365_FOLDERS) | {'INBOX'}
     checks.eq(names - builtin, {'Projects', 'Work', 'Work/Clients'}, 'folders created')
     checks.done()
 
@@ -178,7 +178,7 @@ def generic_to_m365(server, user, *options):
     view = compare.take(server, user).messages
     require_placement(checks, view, exp, absent, 'Microsoft-like destination')
     names = set(folder_names(server, user))
-    builtin = set(pl.M365_SPECIAL) | set(pl.NON_MAIL) | {'INBOX'}
+    builtin = set(pl.M365_FOLDERS) | {'INBOX'}
     # "Lists" is a \\Noselect container on the source: created or not, both are fine.
     checks.eq(names - builtin - {'Lists'}, {'Lists/dovecot', 'Files_renamed'}, 'folders created')
     for name in ('receipt-unread', 'long-line'):

@@ -38,16 +38,17 @@ The Gmail-like server (separator '/'):
   auth_mechanisms plain login xoauth2 oauthbearer (no passdb checks tokens here).
 
 The Microsoft-like server (separator '/'): "Sent Items" \\Sent, "Deleted Items" \\Trash,
-"Junk Email" \\Junk, "Drafts" \\Drafts, "Archive" \\Archive, "Outbox", and the non-mail
-folders of Exchange (NON_MAIL) created for every user; auth_mechanisms plain login xoauth2
-(no OAUTHBEARER; XOAUTH2 is offered but no passdb checks tokens); imap_capability set to
-Exchange Online's list (M365_CAPABILITY: no CONDSTORE, QRESYNC, ENABLE, ESEARCH,
-LIST-EXTENDED or SPECIAL-USE token). Dovecot still sends the special-use attributes in
-plain LIST replies without the SPECIAL-USE capability, as Exchange does. exchange_greeting=True
-also makes the greeting say "The Microsoft Exchange IMAP4 service is ready." (then mailhaul
-detects it as Microsoft 365 without --office1/2). Limits: Dovecot still obeys ENABLE
-CONDSTORE and the like when a client sends them unannounced (Exchange would refuse), and
-a parent created only through its child ("Work" of "Work/Clients") is \\Noselect here.
+"Junk Email" \\Junk, "Drafts" \\Drafts, "Archive" \\Archive, "Outbox", the non-mail
+folders of Exchange (NON_MAIL) and "Files", created for every user (M365_FOLDERS);
+auth_mechanisms plain login xoauth2 (no OAUTHBEARER; XOAUTH2 is offered but no passdb
+checks tokens); imap_capability set to Exchange Online's list (M365_CAPABILITY: no
+CONDSTORE, QRESYNC, ENABLE, ESEARCH, LIST-EXTENDED or SPECIAL-USE token). Dovecot still
+sends the special-use attributes in plain LIST replies without the SPECIAL-USE capability,
+as Exchange does. exchange_greeting=True also makes the greeting say "The Microsoft
+Exchange IMAP4 service is ready." (then mailhaul detects it as Microsoft 365 without
+--office1/2). Limits: Dovecot still obeys ENABLE CONDSTORE and the like when a client
+sends them unannounced (Exchange would refuse), and a parent created only through its
+child ("Work" of "Work/Clients") is \\Noselect here.
 
 Seeds: seed_gmail (gmail_messages: labels, flags, keywords, read receipts, a 12,000-character
 line, a raw UTF-8 Subject, a \\Deleted message, "projects" and "Projects", "Files"),
@@ -312,6 +313,9 @@ M365_SPECIAL = collections.OrderedDict([
 NON_MAIL = ('Calendar', 'Calendar/Birthdays', 'Contacts', 'Tasks', 'Notes', 'Journal',
             'Conversation History', 'Sync Issues', 'Sync Issues/Conflicts',
             'Sync Issues/Local Failures', 'Sync Issues/Server Failures', 'RSS Feeds')
+# Every folder an M365-like account starts with (besides INBOX); "Files" may appear on
+# Exchange (attachment-only items) and is reserved there.
+M365_FOLDERS = tuple(M365_SPECIAL) + NON_MAIL + ('Files',)
 # Exchange Online's CAPABILITY after login, without its private tokens (PROVIDERS.md 2.1).
 M365_CAPABILITY = ('IMAP4 IMAP4rev1 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE '
                    'LITERAL+')
@@ -322,8 +326,8 @@ def m365_like(pki, users, exchange_greeting=False, **kw):
     """A Dovecot (not started) laid out like Microsoft 365 (see the module documentation);
     every user gets the special and non-mail folders (auto = subscribe)."""
     special = collections.OrderedDict(M365_SPECIAL)
-    for name in NON_MAIL:
-        special[name] = None
+    for name in M365_FOLDERS:
+        special.setdefault(name, None)
     return dovecot.Dovecot(pki, users=users, separator='/', special_use=special,
                            mechanisms='plain login xoauth2', imap_capability=M365_CAPABILITY,
                            login_greeting=EXCHANGE_GREETING if exchange_greeting else None,
