@@ -30,6 +30,7 @@ BASE = ('--jobs', '1', '--nocompress', '--max-backoff', str(MAX_BACKOFF))
 M365_DST = ('--provider2', 'm365', '--pace', '50')
 GMAIL_DST = ('--provider2', 'gmail')
 REFUSE_MARK = b'X-Mhtest-Refuse: yes'
+RUN_TIMEOUT = 45  # each run takes a few seconds; a hang must not eat the file's budget
 S = {}
 
 
@@ -96,6 +97,25 @@ def check_copied_once(checks, user, what, drop=None):
     c = compare.compare(source_without(user, drop),
                         compare.take(S['dst'], user, label='destination'))
     checks.check(c.ok, '%s: the destination differs from the source:\n%s' % (what, c.text()))
+
+
+def run(job, proxy, *args):
+    """job.run(*args) with the proxy's transcript added to a timeout failure."""
+    try:
+        return job.run(*args, timeout=RUN_TIMEOUT)
+    except tap.Failure as e:
+        raise tap.Failure('%s\n%s' % (e, proxy.summary()))
+
+
+def check_nothing_left_out(checks, r):
+    """The report lists no message as skipped, failed or missing."""
+    if r.report is None:
+        checks.check(False, 'no JSON report')
+        return
+    for f in r.report.get('folders', []):
+        for key in ('failed', 'missing'):
+            checks.eq(f.get(key), 0, 'report %s of %s' % (key, f.get('source')))
+        checks.eq(f.get('skipped'), [], 'report skipped of %s' % f.get('source'))
 
 
 def finish(checks, proxy, *runs):
@@ -196,8 +216,8 @@ def throttled_append_then_bye_waits_and_resumes():
     proxy = proxy_for(S['dst'], [tp.throttle_nth('APPEND', 5)], 'm365', error_limit=10)
     with proxy:
         job = Job(S['src'], 't1', proxy, 't1', name='throttled-append')
-        r = job.run(*(BASE + M365_DST))
-        again = job.run(*(BASE + M365_DST))
+        r = run(job, proxy, *(BASE + M365_DST))
+        again = run(job, proxy, *(BASE + M365_DST))
     checks = Checks()
     checks.code(r, 0, 'exit code after a throttled APPEND')
     inj = proxy.injections('throttled')
@@ -211,6 +231,7 @@ def throttled_append_then_bye_waits_and_resumes():
         if nxt is not None:
             checks.check(nxt - bye >= 1.2, 'mailhaul reconnected %.3f s after the BYE; the '
                          'server suggested 1200 milliseconds' % (nxt - bye))
+    check_nothing_left_out(checks, r)
     check_copied_once(checks, 't1', 'after the throttled run')
     checks.code(again, 0, 'exit code of the rerun')
     if again.report is not None:
@@ -225,8 +246,8 @@ def throttled_source_fetch_as_bad_waits_and_resumes():
     proxy = proxy_for(S['src'], [rule], 'm365', error_limit=10)
     with proxy:
         job = Job(proxy, 't2', S['dst'], 't2', name='throttled-fetch')
-        r = job.run(*(BASE + ('--provider1', 'm365')))
-        again = job.run(*(BASE + ('--provider1', 'm365')))
+        r = run(job, proxy, *(BASE + ('--provider1', 'm365')))
+        again = run(job, proxy, *(BASE + ('--provider1', 'm365')))
     checks = Checks()
     checks.code(r, 0, 'exit code after a throttled UID FETCH (BAD)')
     inj = proxy.injections('throttled')
@@ -238,6 +259,7 @@ def throttled_source_fetch_as_bad_waits_and_resumes():
         checks.check(nxt is not None and nxt - inj[0].t >= 1.2,
                      'mailhaul reconnected %s after the BYE; the server suggested 1200 '
                      'milliseconds' % ('never' if nxt is None else '%.3f s' % (nxt - inj[0].t)))
+    check_nothing_left_out(checks, r)
     check_copied_once(checks, 't2', 'after the throttled run')
     checks.code(again, 0, 'exit code of the rerun')
     if again.report is not None:
@@ -256,7 +278,7 @@ def too_many_connections_at_login_is_waited_out():
     proxy = proxy_for(S['dst'], [tp.too_many_connections(first=3)], 'gmail')
     with proxy:
         job = Job(S['src'], 't3', proxy, 't3', name='too-many-connections')
-        r = job.run(*(BASE + GMAIL_DST))
+        r = run(job, proxy, *(BASE + GMAIL_DST))
     checks = Checks()
     checks.check(r.code != cli.EXIT_AUTH, 'exit 16: a busy server was taken for a refused login')
     checks.code(r, 0, 'exit code after three refused logins')
@@ -274,6 +296,7 @@ def too_many_connections_at_login_is_waited_out():
     checks.check(retry and retry[0] - last >= 0.25,
                  'mailhaul logged in again %s after the third refusal instead of waiting' % (
                      '%.3f s' % (retry[0] - last) if retry else 'never'))
+    check_nothing_left_out(checks, r)
     check_copied_once(checks, 't3', 'after the refused logins')
     finish(checks, proxy, r)
 
@@ -283,7 +306,7 @@ def too_many_connections_forever_is_a_connection_error():
     proxy = proxy_for(S['dst'], [tp.too_many_connections(first=None)], 'gmail')
     with proxy:
         job = Job(S['src'], 't4', proxy, 't4', name='too-many-forever')
-        r = job.run('--jobs', '1', '--nocompress', '--max-backoff', '1', *GMAIL_DST)
+        r = run(job, proxy, '--jobs', '1', '--nocompress', '--max-backoff', '1', *GMAIL_DST)
     try:
         cli.expect_error(r, cli.EXIT_CONNECT, 'too many simultaneous connections')
     except tap.Failure as e:
@@ -301,7 +324,7 @@ def overquota_pauses_and_resumes():
     proxy = proxy_for(S['dst'], [tp.overquota_after(15000, window)], 'gmail')
     with proxy:
         job = Job(S['src'], 't5', proxy, 't5', name='overquota')
-        r = job.run(*(BASE + GMAIL_DST))
+        r = run(job, proxy, *(BASE + GMAIL_DST))
     checks = Checks()
     checks.code(r, 0, 'exit code after the bandwidth budget came back')
     refusals = [e.t for e in proxy.injections('overquota')]
@@ -324,6 +347,7 @@ def overquota_pauses_and_resumes():
         if later:
             checks.check(later[0] - t <= MAX_BACKOFF + 2.5, 'mailhaul paused %.1f s: more than '
                          '--max-backoff %d allows' % (later[0] - t, MAX_BACKOFF))
+    check_nothing_left_out(checks, r)
     check_copied_once(checks, 't5', 'after the pause')
     finish(checks, proxy, r)
 
@@ -335,7 +359,7 @@ def refused_messages_survive_the_ten_errors_limit():
     proxy = proxy_for(S['dst'], [tp.refuse(lambda m: REFUSE_MARK in m)], 'm365', error_limit=10)
     with proxy:
         job = Job(S['src'], 't6', proxy, 't6', name='ten-errors')
-        r = job.run(*(BASE + M365_DST))
+        r = run(job, proxy, *(BASE + M365_DST))
     with imapcheck.session(S['src'], 't6') as conn:
         marked = marked_uids(conn, 'INBOX')
     checks = Checks()
@@ -374,7 +398,7 @@ def throttled_forever_gives_up_after_five_waits():
                       error_limit=10)
     with proxy:
         job = Job(S['src'], 't7', proxy, 't7', name='throttled-forever')
-        r = job.run(*(BASE + M365_DST))
+        r = run(job, proxy, *(BASE + M365_DST))
     try:
         cli.expect_error(r, cli.EXIT_CONNECT, ('throttl', 'back off', 'backoff'))
     except tap.Failure as e:
