@@ -24,7 +24,7 @@ from mhtest import certs, cli, compare, dovecot, imapcheck, tap
 from mhtest.synctest import Checks, Job
 
 PW1, PW2 = 'Throttle-src-pw-4711', 'Throttle-dst-pw-5822'
-USERS = ('t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7')
+USERS = ('t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8')
 MAX_BACKOFF = 2
 BASE = ('--jobs', '1', '--nocompress', '--max-backoff', str(MAX_BACKOFF))
 M365_DST = ('--provider2', 'm365', '--pace', '50')
@@ -349,6 +349,29 @@ def overquota_pauses_and_resumes():
                          '--max-backoff %d allows' % (later[0] - t, MAX_BACKOFF))
     check_nothing_left_out(checks, r)
     check_copied_once(checks, 't5', 'after the pause')
+    finish(checks, proxy, r)
+
+
+@tap.test
+def session_expired_pauses_and_resumes():
+    proxy = proxy_for(S['dst'], [tp.session_expired_after(3, commands=('APPEND',))], 'gmail')
+    with proxy:
+        job = Job(S['src'], 't8', proxy, 't8', name='session-expired')
+        r = run(job, proxy, *(BASE + GMAIL_DST))
+    checks = Checks()
+    checks.code(r, 0, 'exit code after "Session expired"')
+    bye = proxy.injections('session-expired')
+    checks.eq(len(bye), 1, 'sessions the proxy expired (at their third APPEND)')
+    checks.check(says(everything_said(r), r'pausing'),
+                 'neither stderr nor the log has a line with "pausing"')
+    if bye:
+        nxt = first_connect_after(proxy, bye[0].t)
+        checks.check(nxt is not None and 1.0 <= nxt - bye[0].t <= MAX_BACKOFF + 2.5,
+                     'mailhaul reconnected %s after "Session expired"; expected a pause of '
+                     'about --max-backoff %d s' % (
+                         'never' if nxt is None else '%.3f s' % (nxt - bye[0].t), MAX_BACKOFF))
+    check_nothing_left_out(checks, r)
+    check_copied_once(checks, 't8', 'after the expired session')
     finish(checks, proxy, r)
 
 

@@ -32,14 +32,16 @@ LITERAL+, as Dovecot does). AUTHENTICATE exchanges are relayed line by line. Ser
 are read with their literals, so literal data is never mistaken for a response line.
 
 Rules (each decides for one complete client command; the first that fires wins):
-  throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False)
+  throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False,
+               match=None)
       the nth matching command (or every one from the nth on) gets Exchange's throttling text,
       then `* BYE Connection closed. 14` and the connection is closed
   too_many_connections(first=3)       the first K logins (AUTHENTICATE or LOGIN; None: all)
                                       get Gmail's `[ALERT] Too many simultaneous connections`
   overquota_after(nbytes, seconds)    APPENDs after nbytes of APPENDed data get Gmail's
                                       `[OVERQUOTA]` text for the next `seconds` seconds
-  session_expired_after(n, times=1)   the nth command of a connection gets Gmail's
+  session_expired_after(n, times=1, commands=None)
+                                      the nth command of a connection gets Gmail's
                                       `* BYE Session expired, please login again`, and the
                                       connection is closed (for the first `times` connections)
   refuse(predicate, text=...)         APPENDs whose message bytes satisfy predicate get
@@ -166,12 +168,15 @@ class _Counting(Rule):
 
 class ThrottleNth(_Counting):
     def __init__(self, command, n, status='NO', ms=1200, per_connection=False, forever=False,
-                 bye=True):
+                 bye=True, match=None):
         super().__init__((command,) if isinstance(command, str) else command, per_connection)
         self.n, self.status, self.ms, self.forever, self.bye = n, status, ms, forever, bye
-        self.name = 'throttled-%s-%s' % ('-'.join(self.commands).replace(' ', '_'), status)
+        self.match = re.compile(match, re.I) if match is not None else None
+        self.name = 'throttled'
 
     def decide(self, cmd, proxy):
+        if self.match is not None and not self.match.search(cmd.first_line):
+            return None
         k = self.count(cmd)
         if k == self.n or (self.forever and k >= self.n):
             return Injection(self.status, THROTTLED.format(ms=self.ms),
@@ -180,12 +185,13 @@ class ThrottleNth(_Counting):
 
 
 def throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False,
-                 bye=True):
+                 bye=True, match=None):
     """The nth command named command ('APPEND', 'UID FETCH', or a tuple of names), counted
     across connections (or per connection), gets `<tag> STATUS Request is throttled.
     Suggested Backoff Time: MS milliseconds`, then `* BYE Connection closed. 14`, and the
-    connection is closed. forever: every matching command from the nth on."""
-    return ThrottleNth(command, n, status, ms, per_connection, forever, bye)
+    connection is closed. forever: every matching command from the nth on. match: a regex
+    (bytes) the command's first line must contain to count, e.g. rb'BODY\.PEEK\[\]'."""
+    return ThrottleNth(command, n, status, ms, per_connection, forever, bye, match)
 
 
 class TooManyConnections(_Counting):
@@ -243,13 +249,14 @@ def overquota_after(nbytes, seconds, bye=None):
 class SessionExpired(Rule):
     name = 'session-expired'
 
-    def __init__(self, n, times):
+    def __init__(self, n, times, commands):
         self.n, self.times = n, times
+        self.commands = tuple(c.upper() for c in commands) if commands else None
         self.counts = collections.Counter()
         self.fired = 0
 
     def decide(self, cmd, proxy):
-        if not cmd.name:
+        if not cmd.name or (self.commands is not None and cmd.name not in self.commands):
             return None
         self.counts[cmd.session.id] += 1
         if self.counts[cmd.session.id] == self.n and (self.times is None or
@@ -259,10 +266,11 @@ class SessionExpired(Rule):
         return None
 
 
-def session_expired_after(n, times=1):
-    """The nth command of a connection is not answered: `* BYE Session expired, please login
-    again` and the connection is closed (for the first `times` connections; None: all)."""
-    return SessionExpired(n, times)
+def session_expired_after(n, times=1, commands=None):
+    """The nth command of a connection (counting only the names in commands, if given) is
+    not answered: `* BYE Session expired, please login again` and the connection is closed
+    (for the first `times` connections; None: all)."""
+    return SessionExpired(n, times, commands)
 
 
 class Refuse(Rule):
@@ -355,12 +363,14 @@ class ThrottleProxy:
     """The proxy (see the module documentation). rules: a list of Rule; mode 'ssl' (needs pki)
     or 'notls'; greeting: a text to put in place of the server's greeting text (the response
     code, such as [CAPABILITY ...], is kept), e.g. EXCHANGE_GREETING; error_limit: close a
-    session after that many NO/BAD answers (Exchange: 10)."""
+    session after that many NO/BAD answers (Exchange: 10); drop_capabilities: capability
+    names removed from every capability list the server sends (greeting, CAPABILITY, OK
+    [CAPABILITY ...]), e.g. AUTH=CRAM-MD5, which neither Gmail nor Exchange offers."""
 
     host = LOOPBACK
 
     def __init__(self, upstream, rules=(), mode='ssl', pki=None, greeting=None,
-                 error_limit=None, upstream_mode='notls'):
+                 error_limit=None, drop_capabilities=(), upstream_mode='notls'):
         if mode not in ('ssl', 'notls'):
             raise ValueError("mode must be 'ssl' or 'notls'")
         if mode == 'ssl' and pki is None:
@@ -372,6 +382,7 @@ class ThrottleProxy:
         self.pki = pki
         self.greeting = greeting
         self.error_limit = error_limit
+        self.drop_capabilities = [c.upper().encode() for c in drop_capabilities]
         self.listen_port = None
         self.events = []
         self.errors = []
@@ -550,6 +561,8 @@ class ThrottleProxy:
             if first:
                 first = False
                 chunk = [self._greeting(line)]
+            if self.drop_capabilities and len(chunk) == 1:
+                chunk = [self._capabilities(chunk[0])]
             s.to_client(b''.join(chunk))
             t = _TAGGED.match(line)
             if t is None:
@@ -559,6 +572,13 @@ class ThrottleProxy:
             if t.group(2).upper() in (b'NO', b'BAD') and s.count_error():
                 await self._error_limit(s)
                 return
+
+    def _capabilities(self, line):
+        m = re.match(rb'^(\* CAPABILITY |.*?\[CAPABILITY )([^\]\r\n]*)(.*)$', line, re.S | re.I)
+        if m is None:
+            return line
+        kept = [c for c in m.group(2).split(b' ') if c.upper() not in self.drop_capabilities]
+        return m.group(1) + b' '.join(kept) + m.group(3)
 
     def _greeting(self, line):
         if self.greeting is None:
