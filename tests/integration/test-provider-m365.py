@@ -3,7 +3,8 @@
 """Migrations out of and into a Microsoft-like Dovecot (mhtest.providerlike): into a
 Gmail-like one (--office1 --gmail2), into another Microsoft-like one (--office1 --office2),
 and from a generic Dovecot (--office2 only, or no option when the greeting names Microsoft
-Exchange). Checked with the independent imaplib checker,
+Exchange; --fixups none), and from a generic Dovecot into the Gmail-like one (--gmail2),
+with a message over both providers' size limits. Checked with the independent imaplib checker,
 message by message (Message-ID, flags, INTERNALDATE, bytes where no fix-up applies).
 
 The Microsoft-like source holds mail in Exchange's special folders and user folders, and
@@ -25,16 +26,18 @@ NOT_COPIED = set(pl.NON_MAIL) | {'Outbox', 'Files'}
 def setup():
     with certs.TestPKI() as pki:
         msrc = pl.m365_like(pki, {'bob': PW_M, 'bob2': PW_M})
-        mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M})
-        gdst = pl.gmail_like(pki, {'m2g': PW_G})
+        mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M, 'gen2mnone': PW_M})
+        gdst = pl.gmail_like(pki, {'m2g': PW_G, 'gen2g': PW_G})
         mdet = pl.m365_like(pki, {'det': PW_M}, exchange_greeting=True)
         gen = dovecot.Dovecot(pki, users={'gen': PW_X}, separator='/')
         with dovecot.running(msrc, mdst, gdst, mdet, gen):
             S.update(msrc=msrc, mdst=mdst, gdst=gdst, mdet=mdet, gen=gen)
             S['seed'] = pl.seed_m365(msrc, 'bob')
             S['seed2'] = pl.seed_m365(msrc, 'bob2', seed=4, odd_folder=False)
-            S['gseed'] = pl.seed_folders(gen, 'gen', pl.generic_messages())
-            pl.prepare_gmail(gdst, 'm2g')
+            S['gseed'] = pl.seed_folders(gen, 'gen', pl.generic_messages(oversize=True))
+            S['oversize_size'] = len(pl.imaplib_crlf(S['gseed'].by_name['oversize'].mail.body))
+            for user in ('m2g', 'gen2g'):
+                pl.prepare_gmail(gdst, user)
             yield
 
 
@@ -163,28 +166,49 @@ def exchange_greeting_is_detected_without_flags():
     generic_to_m365(S['mdet'], 'det')
 
 
-def generic_to_m365(server, user, *options):
+@tap.test
+def fixups_none_copies_bytes_and_keywords_unchanged():
+    """--fixups none: the read receipt, the long line and $MDNSent reach the Microsoft-like
+    destination as they are (the reserved name Files is still renamed)."""
+    generic_to_m365(S['mdst'], 'gen2mnone', '--office2', '--fixups', 'none', fixups=False)
+
+
+def skipped_oversize(checks, r):
+    """The oversize message must be reported as skipped, with its size."""
+    found = []
+    for f in (r.report or {}).get('folders', []):
+        for s in f.get('skipped', []):
+            if (s.get('size') or 0) >= pl.OVERSIZE:
+                found.append((f.get('source'), s.get('size'), s.get('reason')))
+    checks.eq([(f, n) for f, n, _ in found], [('INBOX', S['oversize_size'])],
+              'skipped for size in the report (folder, size)')
+
+
+def generic_to_m365(server, user, *options, fixups=True):
     checks = Checks()
     seed = S['gseed']
     job = Job(S['gen'], 'gen', server, user, name=user)
     r = job.run(*options)
-    checks.code(r, 0, 'run')
+    checks.code(r, 0, 'run (a message skipped for its size is reported, not missing)')
     checks.attach(r)
-    exp, absent = {}, []
+    changed = ('receipt-unread', 'long-line') if fixups else ()
+    exp, absent = {}, [seed.by_name['oversize'].message_id]
     for m in seed.messages:
+        if m.name == 'oversize':
+            continue
         folder = m.labels[0]
-        exp[m.message_id] = pl.expect(G2M.get(folder, folder), m.mail, ('$MDNSent',),
-                                      sha=m.name not in ('receipt-unread', 'long-line'))
+        exp[m.message_id] = pl.expect(G2M.get(folder, folder), m.mail,
+                                      ('$MDNSent',) if fixups else (), sha=m.name not in changed)
     view = compare.take(server, user).messages
     require_placement(checks, view, exp, absent, 'Microsoft-like destination')
+    skipped_oversize(checks, r)
     names = set(folder_names(server, user))
     builtin = set(pl.M365_FOLDERS) | {'INBOX'}
     # "Lists" is a \\Noselect container on the source: created or not, both are fine.
     checks.eq(names - builtin - {'Lists'}, {'Lists/dovecot', 'Files_renamed'}, 'folders created')
-    for name in ('receipt-unread', 'long-line'):
-        m = seed.by_name[name]
-        bodies = pl.fetch_bodies(server, user, 'INBOX')
-        body = bodies.get(m.message_id)
+    bodies = pl.fetch_bodies(server, user, 'INBOX')
+    for name in changed:
+        body = bodies.get(seed.by_name[name].message_id)
         if body is None:
             continue
         if name == 'receipt-unread':
@@ -194,6 +218,31 @@ def generic_to_m365(server, user, *options):
         else:
             checks.check(pl.longest_line(body) <= 10000, 'a line of %d characters is left'
                          % pl.longest_line(body))
+    checks.done()
+
+
+# -- generic -> Gmail-like ------------------------------------------------------------------
+
+G2G = {'Sent': pl.SENT_MAIL, 'Drafts': pl.DRAFTS, 'Trash': pl.TRASH, 'Junk': pl.SPAM,
+       'Archive': ('Archive', pl.ALL_MAIL)}
+
+
+@tap.test
+def generic_to_gmail_skips_what_exceeds_appendlimit():
+    """--gmail2: special folders by attribute onto [Gmail]/, bytes and flags unchanged (no
+    fix-ups into Gmail), the message over the APPENDLIMIT skipped and reported."""
+    checks = Checks()
+    seed = S['gseed']
+    job = Job(S['gen'], 'gen', S['gdst'], 'gen2g', name='gen2g')
+    r = job.run('--gmail2')
+    checks.code(r, 0, 'run (a message skipped for its size is reported, not missing)')
+    checks.attach(r)
+    exp = {m.message_id: pl.expect(G2G.get(m.labels[0], m.labels[0]), m.mail)
+           for m in seed.messages if m.name != 'oversize'}
+    view = pl.gmail_storage(S['gdst'], 'gen2g')
+    require_placement(checks, view, exp, [seed.by_name['oversize'].message_id],
+                      'Gmail-like destination')
+    skipped_oversize(checks, r)
     checks.done()
 
 

@@ -155,9 +155,9 @@ def _mid(body):
     return m.group(1).decode() if m else None
 
 
-def _special(n, subject, headers=(), body=None):
+def _special(n, subject, headers=(), body=None, size=None):
     return imapcheck.make_message(9000 + n, subject=subject, headers=headers, body=body,
-                                  date=corpus.START + SEED_SPAN_START + 86400 * n)
+                                  size=size, date=corpus.START + SEED_SPAN_START + 86400 * n)
 
 
 SEED_SPAN_START = 3 * 365 * 86400
@@ -378,10 +378,15 @@ def seed_m365(dv, user, seed=2, messages=None, odd_folder=True):
     return seed_folders(dv, user, messages)
 
 
-def generic_messages(seed=3):
+# Over both providers' message size limits: Microsoft 365's 35 MiB and Gmail's APPENDLIMIT.
+OVERSIZE = 36 * 1024 * 1024 + 100000
+
+
+def generic_messages(seed=3, oversize=False):
     """[SeedMessage] for a generic Dovecot source (Dovecot's default special folders Sent,
     Drafts, Trash, Junk, Archive): includes a read-receipt request, $MDNSent, a line of
-    12,000 characters and a "Files" folder, for the Microsoft-like destination's fix-ups."""
+    12,000 characters and a "Files" folder, for the Microsoft-like destination's fix-ups;
+    with oversize, also a message of OVERSIZE bytes in INBOX (named 'oversize')."""
     plan = [
         ('inbox-read', 'INBOX', ('\\Seen',)),
         ('inbox-flagged', 'INBOX', ('\\Seen', '\\Flagged', '$Forwarded')),
@@ -403,6 +408,10 @@ def generic_messages(seed=3):
              _special(12, 'One long line', body=long_line_text()))]):
         out.append(SeedMessage(name, Mail(body, flags, corpus.START + 86400 * (i + 1)),
                                (folder,), _mid(body)))
+    if oversize:
+        body = _special(13, 'Scans (too big for Gmail and Microsoft 365)', size=OVERSIZE)
+        out.append(SeedMessage('oversize', Mail(body, ('\\Seen',), corpus.START + 86400 * 9),
+                               ('INBOX',), _mid(body)))
     return out
 
 
