@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Migrations out of a Gmail-like Dovecot (mhtest.providerlike): into a Microsoft-like one
-(--gmail1 --office2, labels once, --gmail-labels copy and keywords), into another Gmail-like one
-(--gmail1 --gmail2: every label kept) and into a generic Dovecot (--gmail1 only). Checked
-with the independent imaplib checker, message by message (Message-ID, flags, INTERNALDATE,
-bytes where no fix-up applies).
+(--gmail1 --office2; labels once, --gmail-labels copy and keywords), into another
+Gmail-like one (--gmail1 --gmail2: every label kept) and into a generic Dovecot (--gmail1
+only, and with --include-spam --include-trash). Checked with the independent imaplib
+checker, message by message (Message-ID, flags, INTERNALDATE, bytes where no fix-up
+applies).
 
 The Gmail-like source has no X-GM-EXT-1, so mailhaul must recognise a message in several
 label folders by its fingerprint. Labels priority (default "once"): user labels, then
@@ -26,7 +27,7 @@ def setup():
         gsrc = pl.gmail_like(pki, {'alice': PW_G, 'shape': PW_G})
         gdst = pl.gmail_like(pki, {'g2g': PW_G})
         mdst = pl.m365_like(pki, {'once': PW_M, 'copy': PW_M, 'kw': PW_M})
-        gen = dovecot.Dovecot(pki, users={'g2gen': PW_X}, separator='/')
+        gen = dovecot.Dovecot(pki, users={'g2gen': PW_X, 'g2gen-all': PW_X}, separator='/')
         with dovecot.running(gsrc, gdst, mdst, gen):
             S.update(gsrc=gsrc, gdst=gdst, mdst=mdst, gen=gen)
             S['seed'] = pl.seed_gmail(gsrc, 'alice')
@@ -341,6 +342,27 @@ def gmail_to_generic_with_gmail1_only():
     checks.check(not [n for n in names if 'Gmail' in n or n in ('Starred', 'Important', 'Spam',
                                                                'All Mail', 'Sent Mail')],
                  'no Gmail system folders on the generic server: %s' % sorted(names))
+    checks.done()
+
+
+@tap.test
+def gmail_include_spam_and_trash():
+    """--include-spam --include-trash: Spam and Trash go to the generic server's Junk and
+    Trash; \\Deleted messages are still left out."""
+    checks = Checks()
+    seed = S['seed']
+    job = Job(S['gsrc'], 'alice', S['gen'], 'g2gen-all', name='g2gen-all')
+    r = job.run('--gmail1', '--include-spam', '--include-trash')
+    checks.code(r, 0, 'run')
+    checks.attach(r)
+    exp, absent = expected_once(seed, SYSTEM_GENERIC, {})
+    for m in seed.messages:
+        for label, folder in ((pl.SPAM, 'Junk'), (pl.TRASH, 'Trash')):
+            if label in m.labels:
+                absent.remove(m.message_id)
+                exp[m.message_id] = pl.expect(folder, m.mail)
+    require_placement(checks, compare.take(S['gen'], 'g2gen-all').messages, exp, absent,
+                      'generic destination with Spam and Trash')
     checks.done()
 
 
