@@ -233,7 +233,18 @@ def gmail_to_m365_copies_each_message_once_with_fixups():
         original = re.sub(rb'\s+', b' ', long_msg.mail.body.split(b'\r\n\r\n', 1)[-1])
         checks.check(len(words) >= len(original) - 2 and b'lorem ipsum' in words,
                      'long-line: the text should survive the wrapping')
-    # A second run copies nothing and changes nothing.
+    S['g2m'] = job
+    checks.done()
+
+
+@tap.test
+def gmail_to_m365_rerun_copies_nothing():
+    """The same command again (same state): nothing copied, nothing changed, exit 0 (the
+    \\Deleted message left out on purpose the first time is not missing now either)."""
+    job = S.get('g2m')
+    if job is None:
+        tap.fail('the first run did not happen')
+    checks = Checks()
     before = compare.take(S['mdst'], 'once')
     r2 = job.run('--gmail1', '--office2')
     checks.code(r2, 0, 'second run')
@@ -242,8 +253,7 @@ def gmail_to_m365_copies_each_message_once_with_fixups():
     after = compare.take(S['mdst'], 'once')
     checks.check(before.same_as(after), 'the second run changed the destination:\n' +
                  before.diff_text(after))
-    if copied != 0:
-        checks.attach(r2)
+    checks.attach(r2)
     checks.done()
 
 
