@@ -381,7 +381,6 @@ cli_provider_exit_code(const GError *error, const char **advice_r)
 	case MH_PROVIDER_ERR_CONNECTIONS:
 	case MH_PROVIDER_ERR_BACKOFF:
 	case MH_PROVIDER_ERR_BUDGET:
-	case MH_PROVIDER_ERR_TRANSIENT:
 		return MH_EXIT_CONNECT;
 	case MH_PROVIDER_ERR_RELOGIN:
 	case MH_PROVIDER_ERR_CONFIG:

@@ -202,7 +202,7 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 	so->skip_deleted = src->labels || dst->dst_dedups;
 	so->dst_labels = dst->dst_labels && sp->dst_gmail_ext;
 	if (src->labels && dst->dst_labels && !sp->dst_gmail_ext &&
-	    so->labels != MH_SYNC_LABELS_COPY && copying) {
+	    so->labels != MH_SYNC_LABELS_COPY && copying && sp->connected) {
 		/* Without X-GM-EXT-1 labels cannot be added by STORE; appending into each
 		 * label folder is how Gmail itself adds a label to a message it has. */
 		so->labels = MH_SYNC_LABELS_COPY;
@@ -264,6 +264,7 @@ profile_adjust(void *ctx, const struct mh_store_info *src, const struct mh_store
 		       p->description, why, p->name);
 	}
 	sp->dst_gmail_ext = dst != NULL && dst->gmail_ext;
+	sp->connected = true;
 	sync_profiles_apply(sp, so);
 	mh_log(MH_LOG_INFO, "profiles: host1 %s, host2 %s", sp->p[0]->name, sp->p[1]->name);
 }

@@ -20,6 +20,7 @@ struct sync_profiles {
 	bool fixups_set, maxsize_set, pace_set, up_set, down_set, jobs_set;
 	size_t max_line;
 	bool dst_gmail_ext; /* the destination offers X-GM-EXT-1 */
+	bool connected;     /* both sides are connected: what they offer is known */
 	struct mh_sync_folder_rules rules;
 	struct mh_sync_fixup_ops fixup_ops;
 };

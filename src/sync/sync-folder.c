@@ -749,7 +749,10 @@ folder_run_all(struct folder_run *fr, GError **error)
 	}
 	/* The counters that let the next run skip this folder are recorded only when it is
 	 * complete: an interrupted or failed folder is looked at again. */
-	return folder_record_state(fr, res->missing == 0 && res->failed == 0, error);
+	/* A folder with messages skipped on purpose is looked at again too: only a listing
+	 * tells them from missing ones. */
+	return folder_record_state(
+		fr, res->missing == 0 && res->failed == 0 && res->skipped->len == 0, error);
 }
 
 bool
