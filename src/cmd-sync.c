@@ -444,12 +444,11 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	sync_options_clear(&so);
 	mh_report_print_table(stdout, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
-	if (result->gave_up && rc != MH_EXIT_INTERRUPTED) {
+	if (result->gave_up != NULL && rc != MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_CONNECT;
-		fprintf(stderr,
-		        "mailhaul: a server kept asking to wait (throttling, connections or a "
-		        "budget); some folders are unfinished: run the same command later to "
-		        "resume\n");
+		mh_log(MH_LOG_ERROR,
+		       "%s; some folders are unfinished: run the same command later to resume",
+		       result->gave_up);
 	}
 	if (o->report != NULL &&
 	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))

@@ -332,7 +332,9 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
 	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));
 	json_object_object_add(root, "waits", json_object_new_uint64(r->waits));
-	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up));
+	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up != NULL));
+	if (r->gave_up != NULL)
+		json_object_object_add(root, "gave_up_reason", json_object_new_string(r->gave_up));
 	json_object_object_add(root, "totals", totals);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,

@@ -122,6 +122,7 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	mh_secret_wipe(conn->in->data, conn->in->len);
 	g_byte_array_free(conn->in, true);
 	g_free(conn->greeting);
+	g_free(conn->last_refusal);
 	g_free(conn->auth_mech);
 	g_clear_error(&conn->error);
 	g_free((char *)conn->set.host);
@@ -405,8 +406,14 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 		return false;
 	}
 	conn_apply_code(conn, r);
-	if (r->status == MH_IMAP_STATUS_NO || r->status == MH_IMAP_STATUS_BAD)
+	if (r->status == MH_IMAP_STATUS_NO || r->status == MH_IMAP_STATUS_BAD) {
 		conn->errors++;
+		g_free(conn->last_refusal);
+		conn->last_refusal = g_strdup_printf(
+			"%s %s%s%s%s", r->status == MH_IMAP_STATUS_NO ? "NO" : "BAD",
+			r->code != NULL ? "[" : "", r->code != NULL ? r->code : "",
+			r->code != NULL ? "] " : "", r->text != NULL ? r->text : "");
+	}
 	if (conn->blocked == cmd)
 		conn->blocked = NULL;
 	if (conn->streaming == cmd)
@@ -788,6 +795,12 @@ unsigned
 mh_imap_conn_errors(const struct mh_imap_conn *conn)
 {
 	return conn->errors;
+}
+
+const char *
+mh_imap_conn_last_refusal(const struct mh_imap_conn *conn)
+{
+	return conn->last_refusal;
 }
 
 uint64_t

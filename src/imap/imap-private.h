@@ -147,6 +147,7 @@ struct mh_imap_conn {
 	GPtrArray *caps;               /* owned; char *, NULL-terminated */
 	char *greeting;                /* owned */
 	unsigned errors;               /* tagged NO and BAD answers since connecting */
+	char *last_refusal;            /* owned; the last tagged NO or BAD, as "NO [CODE] text" */
 	char *auth_mech;               /* owned */
 	GError *error;                 /* owned; set once the connection failed */
 	unsigned tag_counter;

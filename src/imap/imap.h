@@ -127,6 +127,9 @@ const char *mh_imap_conn_greeting(const struct mh_imap_conn *conn);
  * session after about ten; callers reconnect before that). */
 unsigned mh_imap_conn_errors(const struct mh_imap_conn *conn);
 
+/* The last tagged NO or BAD of the connection ("NO [CODE] text"), or NULL. */
+const char *mh_imap_conn_last_refusal(const struct mh_imap_conn *conn);
+
 /* APPENDLIMIT=N (RFC 7889) from the current capabilities, or 0 when not announced (or
  * announced without a number, which only limits per mailbox). */
 uint64_t mh_imap_conn_appendlimit(const struct mh_imap_conn *conn);

@@ -10,6 +10,19 @@
 
 #define COMMIT_EVERY 100
 
+/* A copy that gets \\Flagged by a STORE after its APPEND. */
+struct flag_later {
+	uint32_t dst_uid;
+	uint32_t src_uid;
+	char *flags; /* owned; the flags it has then */
+};
+
+static void
+flag_later_clear(gpointer p)
+{
+	g_free(((struct flag_later *)p)->flags);
+}
+
 /* A Gmail destination's labels to add to one copy once its APPEND is answered. */
 struct label_job {
 	uint32_t dst_uid;
@@ -195,15 +208,21 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 
 		m->src_uid = rec->msg->uid;
 		m->dst_uid = uid;
-		m->flags = g_strdup(rec->flags);
+		/* What the destination has now; a later STORE records the rest. */
+		m->flags = g_strdup(rec->flag_later ? rec->append_flags : rec->flags);
 		m->fingerprint = g_strdup(rec->msg->fingerprint);
 		m->size = rec->msg->size;
 		c->res->copied++;
 		c->res->copied_bytes += rec->size;
 		g_ptr_array_add(c->pending, m);
 		copy_commit_maybe(c, false);
-		if (rec->flag_later && uid != 0)
-			g_array_append_val(c->flag_later, uid);
+		if (rec->flag_later && uid != 0) {
+			struct flag_later fl = {.dst_uid = uid,
+			                        .src_uid = rec->msg->uid,
+			                        .flags = g_steal_pointer(&rec->flags)};
+
+			g_array_append_val(c->flag_later, fl);
+		}
 		if (rec->labels != NULL && rec->labels->len > 0) {
 			struct label_job *j = g_new0(struct label_job, 1);
 
@@ -421,21 +440,41 @@ copy_after_append(struct sync_copy *c, GError **error)
 	struct mh_store *dst = c->w->dst;
 
 	if (c->flag_later->len > 0) {
+		g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+		bool all = true;
 		guint at = 0;
 
-		g_array_sort(c->flag_later, sync_uid_cmp);
-		while (at < c->flag_later->len) {
-			g_autofree char *set = mh_store_uidset(c->flag_later, at, 500, &at);
+		for (guint i = 0; i < c->flag_later->len; i++)
+			g_array_append_val(
+				uids, g_array_index(c->flag_later, struct flag_later, i).dst_uid);
+		g_array_sort(uids, sync_uid_cmp);
+		while (at < uids->len) {
+			g_autofree char *set = mh_store_uidset(uids, at, 500, &at);
 			g_autoptr(GError) local = NULL;
 
 			if (dst->ops->add_flags(dst, set, "\\Flagged", &local))
 				continue;
+			all = false;
 			mh_log(MH_LOG_WARN, "%s: setting \\Flagged on %s: %s", c->res->src_name,
 			       set, local->message);
 			if (sync_error_is_fatal(local) && error != NULL && *error == NULL) {
 				g_propagate_error(error, g_steal_pointer(&local));
 				return;
 			}
+		}
+		/* Recorded only once set: else the next pass carries the flag over. */
+		if (all && c->w->state != NULL && mh_state_begin(c->w->state, NULL)) {
+			bool ok = true;
+
+			for (guint i = 0; ok && i < c->flag_later->len; i++) {
+				struct flag_later *fl =
+					&g_array_index(c->flag_later, struct flag_later, i);
+
+				ok = mh_state_msg_set_flags(c->w->state, c->folder_id, fl->src_uid,
+				                            fl->flags, NULL);
+			}
+			if (!ok || !mh_state_commit(c->w->state, NULL))
+				mh_state_rollback(c->w->state);
 		}
 	}
 	for (guint i = 0; i < c->label_jobs->len; i++) {
@@ -486,7 +525,8 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	if (uids->len == 0)
 		return true;
 	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
-	c->flag_later = g_array_new(false, false, sizeof(guint32));
+	c->flag_later = g_array_new(false, false, sizeof(struct flag_later));
+	g_array_set_clear_func(c->flag_later, flag_later_clear);
 	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
 	for (guint i = 0; i < uids->len; i += 50) {
 		guint n = MIN(50, uids->len - i);
@@ -510,8 +550,15 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		if (!c->w->dst->ops->flush(c->w->dst, &ferr) && local == NULL)
 			local = g_steal_pointer(&ferr);
 	}
-	if (local == NULL && c->fatal != NULL)
-		local = g_steal_pointer(&c->fatal);
+	if (c->fatal != NULL) {
+		struct mh_sync_verdict v;
+
+		/* A refusal that asks to wait says more than the drop that follows it. */
+		if (local == NULL || sync_error_wants_wait(c->w->opts, c->fatal, &v)) {
+			g_clear_error(&local);
+			local = g_steal_pointer(&c->fatal);
+		}
+	}
 	g_clear_error(&c->fatal);
 	if (c->spool != NULL) {
 		/* The source failed in the middle of a held message. */

@@ -22,7 +22,8 @@ struct engine {
 	struct mh_sync_result *result;
 	GPtrArray *work; /* struct mh_sync_folder_result *, borrowed from result */
 	gint next;       /* index of the next folder to take */
-	bool gave_up;    /* a server kept asking to wait */
+	char *gave_up;   /* owned; why a server kept asking to wait, or NULL */
+	GMutex lock;
 };
 
 static void
@@ -51,13 +52,19 @@ mh_sync_result_free(struct mh_sync_result *r)
 	g_ptr_array_free(r->folders, true);
 	g_ptr_array_free(r->created, true);
 	g_ptr_array_free(r->deleted_folders, true);
+	g_free(r->gave_up);
 	g_free(r);
 }
 
 static bool
-engine_interrupted(const struct engine *e)
+engine_interrupted(struct engine *e)
 {
-	return e->opts->interrupted != NULL && *e->opts->interrupted;
+	bool gave_up;
+
+	g_mutex_lock(&e->lock);
+	gave_up = e->gave_up != NULL;
+	g_mutex_unlock(&e->lock);
+	return gave_up || (e->opts->interrupted != NULL && *e->opts->interrupted);
 }
 
 /* --- waiting when a server asks for it --- */
@@ -127,6 +134,24 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 		__atomic_store_n(&e->shared.down_bytes, 0, __ATOMIC_RELAXED);
 	}
 	return true;
+}
+
+/* A session that ended (BYE, a drop) right after a refusal that asks to wait (Exchange
+ * throttles with a NO or BAD, then closes): the refusal says how long. */
+static bool
+engine_classify_last_refusal(struct engine *e, struct mh_store *st, struct mh_sync_verdict *v)
+{
+	const struct mh_store_info *info =
+		st != NULL && st->ops->info != NULL ? st->ops->info(st) : NULL;
+	g_autoptr(GError) refusal = NULL;
+
+	if (info == NULL || info->last_refusal == NULL)
+		return false;
+	refusal = g_error_new(MH_IMAP_ERROR,
+	                      g_str_has_prefix(info->last_refusal, "NO") ? MH_IMAP_ERROR_NO
+	                                                                 : MH_IMAP_ERROR_BAD,
+	                      "%s: %s", st->label, info->last_refusal);
+	return sync_error_wants_wait(e->opts, refusal, v) && v->kind != MH_SYNC_VERDICT_RETRY;
 }
 
 static bool
@@ -210,18 +235,27 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 	g_atomic_pointer_set(&e->progress->current, res->src_name);
 	for (;;) {
 		g_autoptr(GError) error = NULL;
-		gint64 before = __atomic_load_n(&e->progress->msgs_done, __ATOMIC_RELAXED);
+		uint64_t before = res->copied + res->matched + res->labelled;
 		struct mh_sync_verdict v;
+		bool known;
 
 		if (sync_folder(w, res, NULL, &error))
 			break;
-		if (__atomic_load_n(&e->progress->msgs_done, __ATOMIC_RELAXED) > before)
+		if (res->copied + res->matched + res->labelled > before)
 			waits = 0;
 		if (engine_interrupted(e)) {
 			worker_fail_folder(res, error);
 			return;
 		}
-		if (!engine_classify(e, error, &v)) {
+		/* After a drop, the refusal just before it says why and how long (Exchange
+		 * throttles with a NO or BAD, then closes the session). */
+		known = (error->domain == MH_IMAP_ERROR &&
+		         (error->code == MH_IMAP_ERROR_BYE ||
+		          error->code == MH_IMAP_ERROR_DISCONNECTED) &&
+		         (engine_classify_last_refusal(e, w->dst, &v) ||
+		          engine_classify_last_refusal(e, w->src, &v))) ||
+		        engine_classify(e, error, &v);
+		if (!known) {
 			/* An unexpected failure: one more try on fresh connections. */
 			mh_log(MH_LOG_WARN, "%s", error->message);
 			if (plain_retries++ > 0) {
@@ -233,9 +267,13 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 		} else if (++waits > ENGINE_MAX_WAITS) {
 			g_prefix_error(&error, "gave up after %u waits without progress: ",
 			               ENGINE_MAX_WAITS);
-			mh_log(MH_LOG_ERROR, "%s", error->message);
+			mh_log(MH_LOG_WARN, "%s", error->message);
 			worker_fail_folder(res, error);
-			e->gave_up = true;
+			/* The server will not take more now: stop every worker. */
+			g_mutex_lock(&e->lock);
+			if (e->gave_up == NULL)
+				e->gave_up = g_strdup(error->message);
+			g_mutex_unlock(&e->lock);
 			return;
 		} else if (v.kind != MH_SYNC_VERDICT_RETRY || waits > 1) {
 			if (!engine_wait(e, &v, error)) {
@@ -634,6 +672,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 
 	e.opts = &e.own;
 	e.shared.pace_permille = 1000;
+	g_mutex_init(&e.lock);
 	e.result = g_new0(struct mh_sync_result, 1);
 	e.result->folders = g_ptr_array_new_with_free_func((GDestroyNotify)folder_result_free);
 	e.result->created = g_ptr_array_new_with_free_func(g_free);
@@ -652,9 +691,10 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	side_clear(&src);
 	side_clear(&dst);
 	e.result->seconds = g_timer_elapsed(timer, NULL);
-	e.result->interrupted = engine_interrupted(&e);
+	e.result->interrupted = opts->interrupted != NULL && *opts->interrupted;
 	e.result->waits = g_atomic_int_get(&e.shared.waits);
-	e.result->gave_up = e.gave_up;
+	e.result->gave_up = g_steal_pointer(&e.gave_up);
+	g_mutex_clear(&e.lock);
 	g_clear_pointer(&e.labels, sync_labels_free);
 	if (!ok) {
 		mh_sync_result_free(e.result);

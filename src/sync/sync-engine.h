@@ -142,7 +142,7 @@ struct mh_sync_result {
 	double seconds;
 	bool interrupted;
 	unsigned waits; /* back-offs and pauses the servers asked for */
-	bool gave_up;   /* a server kept asking to wait: folders left unfinished */
+	char *gave_up;  /* owned; a server kept asking to wait (why), folders left unfinished */
 };
 
 /* Progress counters, updated atomically by the workers; read them from any thread. */

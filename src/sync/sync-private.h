@@ -57,7 +57,7 @@ struct sync_copy {
 	GByteArray *spool;
 	struct append_rec *spool_rec;
 	/* STOREs after the APPENDs */
-	GArray *flag_later;    /* guint32 destination UIDs to get \Flagged */
+	GArray *flag_later;    /* struct flag_later: copies to get \Flagged */
 	GPtrArray *label_jobs; /* struct label_job * */
 };
 

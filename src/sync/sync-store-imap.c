@@ -117,6 +117,7 @@ imap_store_info(struct mh_store *st)
 	si->info.condstore = mh_imap_conn_has_cap(si->conn, "CONDSTORE");
 	si->info.appendlimit = mh_imap_conn_appendlimit(si->conn);
 	si->info.errors = mh_imap_conn_errors(si->conn);
+	si->info.last_refusal = mh_imap_conn_last_refusal(si->conn);
 	return &si->info;
 }
 
@@ -367,8 +368,9 @@ struct body_req {
 struct body_ctx {
 	struct mh_imap_conn *conn; /* borrowed */
 	const struct mh_store_body_sink *sink;
-	GQueue reqs;  /* struct body_req *, requested and not yet answered */
-	bool discard; /* the literal being read belongs to no request */
+	GQueue reqs;     /* struct body_req *, requested and not yet answered */
+	bool discard;    /* the literal being read belongs to no request */
+	GError *refused; /* owned; the first FETCH the server refused (NO or BAD) */
 };
 
 /* The request a FETCH body belongs to, by the UID before it in the same response.
@@ -440,10 +442,21 @@ on_body_fetch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tag
 	struct body_ctx *bc = req->bc;
 
 	(void)conn;
-	(void)tagged;
 	g_queue_remove(&bc->reqs, req);
-	if (!req->got_body && error == NULL)
+	if (error == NULL && tagged != NULL && tagged->status != MH_IMAP_STATUS_OK) {
+		/* Refused (throttled, say): not a vanished message. */
+		if (bc->refused == NULL)
+			bc->refused =
+				g_error_new(MH_IMAP_ERROR,
+			                    tagged->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO
+			                                                        : MH_IMAP_ERROR_BAD,
+			                    "%s%s%s%s", tagged->code != NULL ? "[" : "",
+			                    tagged->code != NULL ? tagged->code : "",
+			                    tagged->code != NULL ? "] " : "",
+			                    tagged->text != NULL ? tagged->text : "");
+	} else if (!req->got_body && error == NULL) {
 		bc->sink->missing(bc->sink->ctx, req->uid);
+	}
 	g_free(req);
 }
 
@@ -481,6 +494,15 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 	/* Commands still queued (after a failure) were completed by the connection, which
 	 * freed their requests; nothing is left in bc.reqs then. */
 	g_queue_clear_full(&bc.reqs, g_free);
+	if (bc.refused != NULL) {
+		/* The refusal says why (a throttled server closes the session after it). */
+		if (error != NULL) {
+			g_clear_error(error);
+			g_propagate_error(error, g_steal_pointer(&bc.refused));
+		}
+		g_clear_error(&bc.refused);
+		return false;
+	}
 	return ok;
 }
 

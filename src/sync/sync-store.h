@@ -37,12 +37,13 @@ enum mh_store_meta_items {
 
 /* What a connected store learnt about its server. */
 struct mh_store_info {
-	const char *greeting;    /* the greeting's text, or "" */
-	const char *const *caps; /* capability atoms after login, NULL-terminated */
-	bool gmail_ext;          /* X-GM-EXT-1 */
-	bool condstore;          /* CONDSTORE */
-	uint64_t appendlimit;    /* APPENDLIMIT=N, 0 when not sent */
-	unsigned errors;         /* NO and BAD answers since this connection was made */
+	const char *greeting;     /* the greeting's text, or "" */
+	const char *const *caps;  /* capability atoms after login, NULL-terminated */
+	bool gmail_ext;           /* X-GM-EXT-1 */
+	bool condstore;           /* CONDSTORE */
+	uint64_t appendlimit;     /* APPENDLIMIT=N, 0 when not sent */
+	unsigned errors;          /* NO and BAD answers since this connection was made */
+	const char *last_refusal; /* the last of them, "NO [CODE] text", or NULL */
 };
 
 typedef void mh_store_meta_cb(const struct mh_store_meta *m, void *ctx);
