@@ -577,13 +577,12 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 		g_ptr_array_add(e->result->folders, engine_folder_result(pe));
 	}
 	e->progress->folders_total = (gint)e->result->folders->len;
-	if (e->opts->labels != MH_SYNC_LABELS_NONE && !e->opts->verify_only &&
-	    !e->opts->justfolders) {
-		g_autoptr(GError) local = NULL;
+	if (e->opts->labels != MH_SYNC_LABELS_NONE && !e->opts->justfolders) {
+		bool stateless = e->opts->dry || e->opts->verify_only;
 		struct mh_state *state =
-			e->opts->dry ? NULL : mh_state_open(e->opts->state_path, error);
+			stateless ? NULL : mh_state_open(e->opts->state_path, error);
 
-		if (!e->opts->dry && state == NULL)
+		if (!stateless && state == NULL)
 			return false;
 		g_clear_pointer(&e->labels, sync_labels_free);
 		e->labels = sync_labels_new(src->st, entries, e->opts->labels,

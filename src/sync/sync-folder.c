@@ -168,8 +168,17 @@ folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArr
 	for (guint i = 0; i < src->len; i++) {
 		struct sync_msg *m = src->pdata[i];
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pool, m->fingerprint));
+		const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
+		const char *owner = NULL;
+		g_autofree char *record = NULL;
 
-		if (n == 0)
+		if (n == 0 && w->opts->skip_deleted && m->flags != NULL &&
+		    strstr(m->flags, "\\Deleted") != NULL)
+			folder_add_skip(res, m, "flagged \\Deleted on the source");
+		else if (n == 0 && sl != NULL &&
+		         !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record))
+			res->labelled++; /* its copy is in its first label's folder */
+		else if (n == 0)
 			res->missing++;
 		else
 			g_hash_table_insert(pool, m->fingerprint, GUINT_TO_POINTER(n - 1));
@@ -730,7 +739,8 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (!folder_select(fr, error))
 		return false;
 	if (w->opts->verify_only)
-		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
+		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS |
+		        (w->opts->skip_deleted ? MH_STORE_META_FLAGS : 0);
 	if (!folder_list_source(fr, items, error))
 		return false;
 	if (w->opts->verify_only) {

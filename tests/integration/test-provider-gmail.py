@@ -254,6 +254,15 @@ def gmail_to_m365_rerun_copies_nothing():
     checks.check(before.same_as(after), 'the second run changed the destination:\n' +
                  before.diff_text(after))
     checks.attach(r2)
+    # verify knows the labels too: a message copied once, under its first label, is not
+    # missing from its other label folders.
+    v = job.run('--gmail1', '--office2', command='verify', state=False)
+    checks.code(v, 0, 'verify after the migration')
+    vt = (v.report or {}).get('totals', {})
+    checks.eq(vt.get('missing'), 0, 'messages verify finds missing')
+    checks.check((vt.get('labelled_elsewhere') or 0) > 0,
+                 'verify counts the messages copied under another label: %r' % vt)
+    checks.attach(v)
     checks.done()
 
 
