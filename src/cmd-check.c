@@ -9,6 +9,7 @@
 #include "config.h"
 #include "mh-log.h"
 #include "mh-secret.h"
+#include "provider.h"
 
 struct check_opts {
 	struct cli_account acct;
@@ -130,6 +131,26 @@ check_print_folders(struct mh_imap_conn *conn, GError **error)
 	return true;
 }
 
+/* The provider profile mailhaul uses for this server: the account's, else detected. */
+static void
+check_print_provider(struct mh_imap_conn *conn, const struct mh_imap_settings *set,
+                     const struct cli_account *acct)
+{
+	const char *why = NULL;
+	const struct mh_provider *p;
+
+	if (acct->account != NULL && acct->account->builtin != NULL) {
+		printf("Provider: %s (from the account)\n", acct->account->builtin->name);
+		return;
+	}
+	p = mh_provider_detect(set->host, mh_imap_conn_greeting(conn), mh_imap_conn_caps(conn),
+	                       &why);
+	if (p != NULL)
+		printf("Provider: %s (detected: %s)\n", p->name, why);
+	else
+		printf("Provider: generic\n");
+}
+
 static bool
 check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set, struct cli_account *acct,
           const struct mh_imap_credentials *cred, GError **error)
@@ -156,6 +177,7 @@ check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set, struct 
 		printf("Authenticated as %s with %s\n", cred->user,
 		       mh_imap_conn_auth_mechanism(conn));
 	check_print_caps("Capabilities:", conn);
+	check_print_provider(conn, set, acct);
 	if (mh_imap_conn_has_cap(conn, "UTF8=ACCEPT") &&
 	    !mh_imap_enable(conn, "UTF8=ACCEPT", error))
 		return false;

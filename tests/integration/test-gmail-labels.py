@@ -22,7 +22,7 @@ it is the only server here that serves X-GM-MSGID and X-GM-LABELS."""
 import collections
 import contextlib
 
-from mhtest import certs, dovecot, hoodiecrow, imapcheck, synctest, tap
+from mhtest import cli, certs, dovecot, hoodiecrow, imapcheck, synctest, tap
 from mhtest.hoodiecrow import GmailMessage
 from mhtest.synctest import Job
 
@@ -179,6 +179,13 @@ def gmail_source_is_detected_by_its_capability():
     job = dovecot_job('detect')
     r = sync(job)
     check_once(S['dst'].snapshot_all('detect'), r)
+    # `check` names the profile it would use, and why.
+    a = job.account_args()
+    side1 = [a[i][:-1] if a[i].endswith('1') and a[i].startswith('--') else a[i]
+             for i in range(a.index('--host2'))]
+    c = cli.run(['check'] + side1)
+    if c.code != 0 or 'Provider: gmail (detected: X-GM-EXT-1' not in c.stdout:
+        tap.fail('mailhaul check does not name the detected Gmail profile:\n%s' % c)
 
 
 @tap.test
