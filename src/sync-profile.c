@@ -230,16 +230,19 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 	if (!sp->down_set)
 		so->download_per_day = src->download_per_day;
 	so->dst_error_limit = dst->errors_per_session;
-	if (!sp->jobs_set) {
-		unsigned cap = 0;
+	for (int i = 0; i < 2; i++) {
+		/* Each job holds one connection to each side. By default a provider's share
+		 * (leaving room for the user's own clients); never more than its limit. */
+		unsigned cap =
+			sp->jobs_set ? sp->p[i]->max_connections_hard : sp->p[i]->max_connections;
 
-		for (int i = 0; i < 2; i++) {
-			if (sp->p[i]->max_connections > 0)
-				cap = cap == 0 ? sp->p[i]->max_connections
-				               : MIN(cap, sp->p[i]->max_connections);
-		}
-		if (cap > 0 && so->jobs > cap)
-			so->jobs = cap;
+		if (cap == 0 || so->jobs <= cap)
+			continue;
+		if (sp->jobs_set && sp->connected)
+			mh_log(MH_LOG_WARN,
+			       "--jobs %u: %s allows %u connections per account; using %u",
+			       so->jobs, sp->p[i]->name, cap, cap);
+		so->jobs = cap;
 	}
 }
 
