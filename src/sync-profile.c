@@ -238,7 +238,7 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 
 		if (cap == 0 || so->jobs <= cap)
 			continue;
-		if (sp->jobs_set && sp->connected)
+		if (sp->jobs_set)
 			mh_log(MH_LOG_WARN,
 			       "--jobs %u: %s allows %u connections per account; using %u",
 			       so->jobs, sp->p[i]->name, cap, cap);
