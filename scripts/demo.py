@@ -8,7 +8,7 @@ import tempfile
 
 import re
 
-from mhtest import certs, corpus, dovecot, imapcheck, oauth
+from mhtest import certs, corpus, dovecot, imapcheck, oauth, providerlike
 
 MAILHAUL = os.environ['MAILHAUL']
 BOLD = '\033[1m%s\033[0m' if sys.stdout.isatty() else '%s'
@@ -88,6 +88,29 @@ def oauth_demo(pki, tmp, dst, p2):
                               'INBOX'] + shown(account(2, dst, 'bob', p2)))
 
 
+def provider_demo(pki, tmp):
+    """Gmail to Microsoft 365, on servers laid out like them: labels copied once, Starred,
+    Important, Spam and Trash left out, folders mapped by role, Exchange's fix-ups."""
+    say('Gmail to Microsoft 365: two more Dovecots laid out like them')
+    g = providerlike.gmail_like(pki, users={'alice': 'gmail-pw'})
+    m = providerlike.m365_like(pki, users={'alice': 'm365-pw'}, exchange_greeting=True)
+    with dovecot.running(g, m):
+        seed = providerlike.seed_gmail(g, 'alice')
+        labelled = sum(1 for x in seed.messages if len(x.labels) > 1)
+        print('%d messages in Gmail-like labels, %d of them with several labels'
+              % (len(seed.messages), labelled), flush=True)
+        p1, p2 = os.path.join(tmp, 'gmail.pass'), os.path.join(tmp, 'm365.pass')
+        for path, pw in ((p1, 'gmail-pw'), (p2, 'm365-pw')):
+            with open(path, 'w') as f:
+                f.write(pw + '\n')
+            os.chmod(path, 0o600)
+        args = account(1, g, 'alice', p1) + account(2, m, 'alice', p2)
+        say('the migration, with --gmail1 (the destination is detected by its greeting)')
+        rc = run(['sync', '--gmail1'] + args, ['sync', '--gmail1'] + shown(args))
+        say('verify knows the labels too')
+        return rc or run(['verify', '--gmail1'] + args, ['verify', '--gmail1'] + shown(args))
+
+
 def main():
     pki = certs.TestPKI()
     with tempfile.TemporaryDirectory(prefix='mailhaul-demo-') as tmp:
@@ -114,9 +137,10 @@ def main():
             say('an independent comparison of both sides')
             third = run(['verify'] + args, ['verify'] + shown(args))
             fourth = oauth_demo(pki, tmp, dst, p2) if oauth.available() is None else 0
+        fifth = provider_demo(pki, tmp)
         say('servers stopped; nothing is left running')
     pki.close()
-    return 0 if (first, second, third, fourth) == (0, 0, 0, 0) else 1
+    return 0 if (first, second, third, fourth, fifth) == (0, 0, 0, 0, 0) else 1
 
 
 if __name__ == '__main__':

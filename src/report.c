@@ -165,8 +165,8 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        skipped);
 	if (t->labelled > 0)
 		fprintf(out,
-		        "Gmail labels: %" G_GUINT64_FORMAT " messages are in several folders and "
-		        "were copied once, under their first label (--gmail-labels).\n",
+		        "Gmail labels: %" G_GUINT64_FORMAT " folder entries are further labels of "
+		        "messages copied once, under their first label (--gmail-labels).\n",
 		        t->labelled);
 	if (t->fixed_up > 0)
 		fprintf(out,
