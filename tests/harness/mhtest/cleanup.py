@@ -153,3 +153,50 @@ def _watchdog(pid, paths):
 
 if __name__ == '__main__':
     _watchdog(int(sys.argv[1]), sys.argv[2:])
+
+
+class ServerProcess:
+    """Stop, context manager and is_running for a test server run as a child process.
+    The subclass sets self._lock (a threading.Lock), self._proc (Popen or None),
+    self._guard (a Guard or None), self._handle (from register() or None) and self.dir
+    (its scratch directory, removed on stop)."""
+
+    def stop(self):
+        """Stop the server and remove its directory. Safe to call twice."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            try:
+                if proc is not None:
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGTERM)
+                        try:
+                            proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            proc.kill()
+                            proc.wait(timeout=5)
+                    for f in (proc.stdin, proc.stdout):
+                        try:
+                            f.close()
+                        except (OSError, AttributeError):
+                            pass
+            finally:
+                guard, self._guard = self._guard, None
+                if guard is not None:
+                    guard.release()
+                if self._handle is not None:
+                    unregister(self._handle)
+                    self._handle = None
+                if self.dir and os.path.isdir(self.dir):
+                    shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def is_running(self):
+        return self._proc is not None and self._proc.poll() is None

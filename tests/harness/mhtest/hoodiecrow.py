@@ -37,7 +37,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -137,7 +136,7 @@ def _parse_labels(meta):
     return [imapcheck.mutf7_decode(x.decode()) for x in labels]
 
 
-class Hoodiecrow:
+class Hoodiecrow(cleanup.ServerProcess):
     """hoodiecrow-imap on 127.0.0.1:PORT, as a context manager. Keyword arguments:
 
     users        {user: password} (XOAUTH2 token for a user: 'token-' + user)
@@ -252,45 +251,6 @@ class Hoodiecrow:
         except (OSError, TypeError):
             return ''
 
-    def stop(self):
-        """Stop the server and remove its directory. Safe to call twice."""
-        with self._lock:
-            proc, self._proc = self._proc, None
-            try:
-                if proc is not None:
-                    if proc.poll() is None:
-                        proc.send_signal(signal.SIGTERM)
-                        try:
-                            proc.wait(timeout=5)
-                        except subprocess.TimeoutExpired:
-                            proc.kill()
-                            proc.wait(timeout=5)
-                    for f in (proc.stdin, proc.stdout):
-                        try:
-                            f.close()
-                        except OSError:
-                            pass
-            finally:
-                guard, self._guard = self._guard, None
-                if guard is not None:
-                    guard.release()
-                if self._handle is not None:
-                    cleanup.unregister(self._handle)
-                    self._handle = None
-                if self.dir and os.path.isdir(self.dir):
-                    shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def is_running(self):
-        return self._proc is not None and self._proc.poll() is None
 
     def cli_args(self, side):
         """mailhaul sync options for this server as side 1 or 2 (cleartext: --notlsN)."""

@@ -28,7 +28,6 @@ import os
 import secrets
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -76,7 +75,7 @@ def _traversable(path):
         path = parent
 
 
-class OAuthServer:
+class OAuthServer(cleanup.ServerProcess):
     """oidc-provider on http://127.0.0.1:PORT, as a context manager.
 
     access_token_ttl  seconds (20 for refresh tests)
@@ -267,45 +266,6 @@ class OAuthServer:
                 break
         raise OAuthError('the OAuth2 server did not start:\n' + self.log()[-3000:])
 
-    def stop(self):
-        """Stop the server and remove its directory. Safe to call twice."""
-        with self._lock:
-            proc, self._proc = self._proc, None
-            try:
-                if proc is not None:
-                    if proc.poll() is None:
-                        proc.send_signal(signal.SIGTERM)
-                        try:
-                            proc.wait(timeout=5)
-                        except subprocess.TimeoutExpired:
-                            proc.kill()
-                            proc.wait(timeout=5)
-                    for f in (proc.stdin, proc.stdout):
-                        try:
-                            f.close()
-                        except OSError:
-                            pass
-            finally:
-                guard, self._guard = self._guard, None
-                if guard is not None:
-                    guard.release()
-                if self._handle is not None:
-                    cleanup.unregister(self._handle)
-                    self._handle = None
-                if self.dir and os.path.isdir(self.dir):
-                    shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def is_running(self):
-        return self._proc is not None and self._proc.poll() is None
 
     def __repr__(self):
         return '<OAuthServer %s>' % (self.issuer if self.port else 'stopped')
