@@ -42,6 +42,7 @@ static const struct mh_provider provider_gmail = {
 	/* PROVIDERS.md 1.5: Workspace admin help 1071518 */
 	.upload_per_day = 500000000,
 	.download_per_day = 2500000000,
+	.min_rate = 1024,
 };
 
 static const struct mh_provider provider_m365 = {

@@ -59,6 +59,7 @@ struct mh_provider {
 	                              */
 	uint64_t upload_per_day;     /* bytes a day the server takes, 0 = no budget */
 	uint64_t download_per_day;   /* bytes a day the server gives, 0 = no budget */
+	uint64_t min_rate;           /* bytes/s: a slower copy means a spent budget (Gmail) */
 };
 
 /* Returns the built-in profile called @name (ignoring case), or NULL. */

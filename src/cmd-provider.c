@@ -48,6 +48,7 @@ show_behaviour(const struct mh_provider *p)
 	g_autofree char *down = show_bytes(p->download_per_day, " a day");
 	g_autofree char *fixups = mh_provider_fixups_str(p->fixups);
 	g_autofree char *max_line = NULL;
+	g_autofree char *min_rate = NULL;
 
 	if (p->max_connections > 0 && p->max_connections_hard > 0)
 		conns = g_strdup_printf("%u (the server allows %u)", p->max_connections,
@@ -68,6 +69,11 @@ show_behaviour(const struct mh_provider *p)
 	show_line("errors-per-session", errors);
 	show_line("upload-per-day", up);
 	show_line("download-per-day", down);
+	if (p->min_rate > 0)
+		min_rate = g_strdup_printf("%" G_GUINT64_FORMAT " bytes/s (slower: a spent budget, "
+		                           "pause)",
+		                           p->min_rate);
+	show_line("min-rate", min_rate);
 	show_yes("labels", p->labels, "folders are labels: one message may sit in several");
 	show_yes("dst-labels", p->dst_labels, "more labels added with STORE +X-GM-LABELS");
 	show_yes("dst-dedups", p->dst_dedups, "duplicate APPENDs dropped: identity by Message-ID");

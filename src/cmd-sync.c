@@ -32,6 +32,8 @@ struct sync_cli {
 	double pace;
 	gint64 max_upload, max_download;
 	int max_backoff;
+	gint64 min_rate;
+	int rate_window;
 };
 
 struct sides {
@@ -191,6 +193,12 @@ sync_context(struct sync_cli *o, bool verify)
 	         "The longest single wait when a server throttles or a budget is spent "
 	         "(default 3600)",
 	         "SECONDS"},
+		{"min-rate", 0, 0, G_OPTION_ARG_INT64, &o->min_rate,
+	         "Pause when copying is slower than BYTES a second over --rate-window (a spent "
+	         "budget; default: the profile's, 1024 for gmail; 0 = never)",
+	         "BYTES"},
+		{"rate-window", 0, 0, G_OPTION_ARG_INT, &o->rate_window,
+	         "Seconds over which --min-rate is measured (default 120)", "SECONDS"},
 		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
 	         "The sync state database (default: one per account pair under "
 	         "$XDG_STATE_HOME/mailhaul/state/)",
@@ -242,7 +250,8 @@ sync_check_options(struct sync_cli *o, GError **error)
 		bad = "--provider1 and --gmail1/--office1 exclude each other";
 	else if ((o->gmail2 || o->office2) && o->provider2 != NULL)
 		bad = "--provider2 and --gmail2/--office2 exclude each other";
-	else if (o->pace < -1 || o->max_upload < -1 || o->max_download < -1 || o->max_backoff < 0)
+	else if (o->pace < -1 || o->max_upload < -1 || o->max_download < -1 || o->max_backoff < 0 ||
+	         o->min_rate < -1 || o->rate_window < 0)
 		bad = "--pace, --max-upload-per-day, --max-download-per-day and --max-backoff must "
 		      "not be negative";
 	if (bad != NULL) {
@@ -292,6 +301,8 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.upload_per_day = o->max_upload > 0 ? (uint64_t)o->max_upload : 0,
 		.download_per_day = o->max_download > 0 ? (uint64_t)o->max_download : 0,
 		.max_backoff = (unsigned)o->max_backoff,
+		.min_rate = o->min_rate > 0 ? (uint64_t)o->min_rate : 0,
+		.rate_window = (unsigned)o->rate_window,
 		.state_path = state_path,
 		.interrupted = &sync_interrupted,
 	};
@@ -408,6 +419,7 @@ sync_profiles_setup(struct sync_cli *o, struct sides *s, struct sync_profiles *s
 	sp->pace_set = o->pace >= 0;
 	sp->up_set = o->max_upload >= 0;
 	sp->down_set = o->max_download >= 0;
+	sp->rate_set = o->min_rate >= 0;
 	sp->jobs_set = o->jobs > 0;
 	return sync_profiles_init(sp, names, from_account, error);
 }
@@ -491,7 +503,8 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	                     .maxsize = -1,
 	                     .pace = -1,
 	                     .max_upload = -1,
-	                     .max_download = -1};
+	                     .max_download = -1,
+	                     .min_rate = -1};
 	struct sides s = {0};
 	g_autoptr(GOptionContext) ctx = sync_context(&o, verify);
 	g_autoptr(GError) error = NULL;

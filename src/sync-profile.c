@@ -230,6 +230,8 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 	if (!sp->down_set)
 		so->download_per_day = src->download_per_day;
 	so->dst_error_limit = dst->errors_per_session;
+	if (!sp->rate_set)
+		so->min_rate = MAX(src->min_rate, dst->min_rate);
 	for (int i = 0; i < 2; i++) {
 		/* Each job holds one connection to each side. By default a provider's share
 		 * (leaving room for the user's own clients); never more than its limit. */

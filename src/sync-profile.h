@@ -17,7 +17,7 @@ struct sync_profiles {
 	enum mh_sync_labels labels;            /* --gmail-labels (default once) */
 	struct mh_provider_source_opts source; /* --include-spam, --include-trash */
 	unsigned fixups;                       /* --fixups, else the destination profile's */
-	bool fixups_set, maxsize_set, pace_set, up_set, down_set, jobs_set;
+	bool fixups_set, maxsize_set, pace_set, up_set, down_set, jobs_set, rate_set;
 	size_t max_line;
 	bool dst_gmail_ext; /* the destination offers X-GM-EXT-1 */
 	bool connected;     /* both sides are connected: what they offer is known */

@@ -299,6 +299,31 @@ copy_budget_spent(struct sync_copy *c)
 	return true;
 }
 
+/* Whether the copy has been slower than opts->min_rate over a whole window: Gmail's
+ * other way of saying a bandwidth budget is spent (then c->fatal says so and the engine
+ * pauses). Measured before each further message, so a slow last message costs no pause. */
+static bool
+copy_rate_collapsed(struct sync_copy *c)
+{
+	const struct mh_sync_options *o = c->w->opts;
+	gint64 window = (gint64)(o->rate_window > 0 ? o->rate_window : 120) * G_USEC_PER_SEC;
+	gint64 now = g_get_monotonic_time();
+	double rate;
+
+	if (o->min_rate == 0 || now - c->rate_t0 < window)
+		return false;
+	rate = (double)c->rate_bytes * G_USEC_PER_SEC / (double)(now - c->rate_t0);
+	c->rate_t0 = now;
+	c->rate_bytes = 0;
+	if (rate >= (double)o->min_rate)
+		return false;
+	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
+	                       "the transfer rate fell to %.0f bytes/s (below %" G_GUINT64_FORMAT
+	                       " bytes/s, --min-rate): the server's bandwidth budget looks spent",
+	                       rate, o->min_rate);
+	return true;
+}
+
 /* Starts the APPEND of the current message; false when it cannot start. */
 static bool
 copy_append_begin(struct sync_copy *c, struct append_rec *rec, uint64_t size)
@@ -321,13 +346,16 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	struct sync_copy *c = ctx;
 	const struct mh_sync_options *o = c->w->opts;
 	struct append_rec *rec;
+	gint64 paced;
 
 	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
 	c->cur_size = size;
 	c->discard = true;
-	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c))
+	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c) || copy_rate_collapsed(c))
 		return;
+	paced = g_get_monotonic_time();
 	sync_pace(c->w);
+	c->rate_t0 += g_get_monotonic_time() - paced; /* our own pacing is no slow server */
 	rec = copy_new_rec(c, size);
 	if (o->fixup != NULL) {
 		/* The rewritten size is known only at the end: hold the message. */
@@ -404,6 +432,7 @@ on_body_end(void *ctx)
 		c->fatal = g_error_copy(error);
 	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
+	c->rate_bytes += c->cur_size;
 	if (sh != NULL && c->cur != NULL) {
 		__atomic_add_fetch(&sh->up_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&sh->down_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
@@ -528,6 +557,8 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	c->flag_later = g_array_new(false, false, sizeof(struct flag_later));
 	g_array_set_clear_func(c->flag_later, flag_later_clear);
 	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
+	c->rate_t0 = g_get_monotonic_time();
+	c->rate_bytes = 0;
 	for (guint i = 0; i < uids->len; i += 50) {
 		guint n = MIN(50, uids->len - i);
 		g_autoptr(GArray) part = g_array_sized_new(false, false, sizeof(guint32), n);

@@ -100,6 +100,9 @@ struct mh_sync_options {
 	uint64_t upload_per_day;   /* pause when this many bytes were appended (0: no budget) */
 	uint64_t download_per_day; /* pause when this many bytes were fetched (0: no budget) */
 	unsigned max_backoff;      /* seconds: the longest single wait (0: 3600) */
+	uint64_t min_rate;         /* bytes/s: a copy slower than this over rate_window means a
+	                              spent budget (Gmail slows down instead of refusing); 0: off */
+	unsigned rate_window;      /* seconds over which the rate is measured (0: 120) */
 };
 
 /* Makes a new, unconnected store for @side (1 = source, 2 = destination). */

@@ -57,7 +57,10 @@ struct sync_copy {
 	GByteArray *spool;
 	struct append_rec *spool_rec;
 	/* STOREs after the APPENDs */
-	GArray *flag_later;    /* struct flag_later: copies to get \Flagged */
+	GArray *flag_later; /* struct flag_later: copies to get \Flagged */
+	/* the copy rate over the current window (opts->min_rate) */
+	gint64 rate_t0;
+	uint64_t rate_bytes;
 	GPtrArray *label_jobs; /* struct label_job * */
 };
 
