@@ -283,6 +283,20 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	for (guint i = 0; i < f->errors->len; i++)
 		json_object_array_add(errors, json_object_new_string(f->errors->pdata[i]));
 	json_object_object_add(o, "skipped", skipped);
+	if (f->labelled_msgs != NULL) {
+		json_object *labelled = json_object_new_array();
+
+		for (guint i = 0; i < f->labelled_msgs->len; i++) {
+			const struct mh_sync_labelled *l = f->labelled_msgs->pdata[i];
+			json_object *jl = json_object_new_object();
+
+			json_object_object_add(jl, "uid", json_object_new_uint64(l->uid));
+			json_object_object_add(jl, "copied_under",
+			                       json_object_new_string(l->copied_under));
+			json_object_array_add(labelled, jl);
+		}
+		json_object_object_add(o, "labelled", labelled);
+	}
 	json_object_object_add(o, "errors", errors);
 	json_object_object_add(o, "seconds", json_object_new_double(f->seconds));
 	return o;

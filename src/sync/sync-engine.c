@@ -41,6 +41,13 @@ folder_result_free(struct mh_sync_folder_result *r)
 	g_ptr_array_free(r->skipped, true);
 	g_ptr_array_free(r->errors, true);
 	g_clear_pointer(&r->refused, g_hash_table_unref);
+	for (guint i = 0; r->labelled_msgs != NULL && i < r->labelled_msgs->len; i++) {
+		struct mh_sync_labelled *l = r->labelled_msgs->pdata[i];
+
+		g_free(l->copied_under);
+		g_free(l);
+	}
+	g_clear_pointer(&r->labelled_msgs, g_ptr_array_unref);
 	g_free(r);
 }
 

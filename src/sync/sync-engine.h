@@ -114,6 +114,12 @@ struct mh_sync_skip {
 	char *reason; /* owned */
 };
 
+/* A source message not copied into this folder: it was copied under another label. */
+struct mh_sync_labelled {
+	uint32_t uid;
+	char *copied_under; /* owned; the destination folder that has it */
+};
+
 struct mh_sync_folder_result {
 	char *src_name; /* owned */
 	char *dst_name; /* owned */
@@ -126,15 +132,16 @@ struct mh_sync_folder_result {
 	uint64_t matched; /* already on the destination (found by fingerprint) */
 	uint64_t flag_updates;
 	uint64_t deleted_src, deleted_dst;
-	uint64_t missing;    /* source messages not on the destination afterwards */
-	uint64_t failed;     /* messages that failed (listed in errors) */
-	bool quota;          /* the destination refused for lack of space */
-	bool append_refused; /* the destination refused an APPEND */
-	GPtrArray *skipped;  /* owned; struct mh_sync_skip * */
-	GPtrArray *errors;   /* owned; char * */
-	uint64_t labelled;   /* new messages not copied here: copied under another label */
-	uint64_t fixed_up;   /* messages whose bytes a fix-up changed */
-	GHashTable *refused; /* owned; UIDs the destination refused in this run (a set) */
+	uint64_t missing;         /* source messages not on the destination afterwards */
+	uint64_t failed;          /* messages that failed (listed in errors) */
+	bool quota;               /* the destination refused for lack of space */
+	bool append_refused;      /* the destination refused an APPEND */
+	GPtrArray *skipped;       /* owned; struct mh_sync_skip * */
+	GPtrArray *errors;        /* owned; char * */
+	uint64_t labelled;        /* new messages not copied here: copied under another label */
+	GPtrArray *labelled_msgs; /* owned; struct mh_sync_labelled *, or NULL */
+	uint64_t fixed_up;        /* messages whose bytes a fix-up changed */
+	GHashTable *refused;      /* owned; UIDs the destination refused in this run (a set) */
 	double seconds;
 };
 

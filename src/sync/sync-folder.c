@@ -23,6 +23,18 @@ folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m, con
 	g_ptr_array_add(res->skipped, s);
 }
 
+static void
+folder_note_labelled(struct mh_sync_folder_result *res, uint32_t uid, const char *owner)
+{
+	struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
+
+	l->uid = uid;
+	l->copied_under = g_strdup(owner);
+	if (res->labelled_msgs == NULL)
+		res->labelled_msgs = g_ptr_array_new();
+	g_ptr_array_add(res->labelled_msgs, l);
+}
+
 static bool
 folder_error(struct mh_sync_folder_result *res, GError *error, GError **fatal)
 {
@@ -176,12 +188,14 @@ folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArr
 		    strstr(m->flags, "\\Deleted") != NULL)
 			folder_add_skip(res, m, "flagged \\Deleted on the source");
 		else if (n == 0 && sl != NULL &&
-		         !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record))
+		         !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
 			res->labelled++; /* its copy is in its first label's folder */
-		else if (n == 0)
+			folder_note_labelled(res, m->uid, owner);
+		} else if (n == 0) {
 			res->missing++;
-		else
+		} else {
 			g_hash_table_insert(pool, m->fingerprint, GUINT_TO_POINTER(n - 1));
+		}
 	}
 	return true;
 }
@@ -499,6 +513,7 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 			continue;
 		m->copy = false;
 		res->labelled++;
+		folder_note_labelled(res, m->uid, owner);
 		mh_log_debug(MH_LOG_CAT_SYNC, "%s: UID %u is copied under '%s'", res->src_name,
 		             m->uid, owner);
 		e = g_new0(struct mh_state_msg, 1);

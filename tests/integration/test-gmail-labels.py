@@ -131,6 +131,18 @@ def check_once(snapshot, r, keywords=False):
         if item.internaldate != msg.date:
             problems.append('%s: INTERNALDATE %s, expected %s' % (name, item.internaldate,
                                                                   msg.date))
+    # The report names, per folder, each message left to another label and where it went.
+    report = r.report or {}
+    listed = [(f['source'], e) for f in report.get('folders', []) for e in f.get('labelled', [])]
+    total = report.get('totals', {}).get('labelled_elsewhere')
+    if r.code == 0 and report.get('totals', {}).get('copied'):
+        if not listed or len(listed) != total:
+            problems.append('report lists %d labelled messages, totals say %r'
+                            % (len(listed), total))
+        for source, e in listed:
+            if not snapshot.get(e.get('copied_under')):
+                problems.append('report: %s UID %s "copied under" %r, not a destination folder '
+                                'with messages' % (source, e.get('uid'), e.get('copied_under')))
     for folder in ('[Gmail]/Starred', 'Starred', '[Gmail]/Important', 'Important'):
         if snapshot.get(folder):
             problems.append('%s has %d messages (Starred and Important are not copied)'
