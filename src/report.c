@@ -120,14 +120,19 @@ report_print_rows(FILE *out, GPtrArray *rows)
 static void
 report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 {
+	g_autoptr(GHashTable) measured = g_hash_table_new(g_str_hash, g_str_equal);
+
 	memset(t, 0, sizeof(*t));
 	for (guint i = 0; i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
 
 		t->src_count += f->src_count;
 		t->src_bytes += f->src_bytes;
-		t->dst_count += f->dst_count;
-		t->dst_bytes += f->dst_bytes;
+		/* Source folders merged into one destination folder measure it each. */
+		if (f->dst_name == NULL || g_hash_table_add(measured, f->dst_name)) {
+			t->dst_count += f->dst_count;
+			t->dst_bytes += f->dst_bytes;
+		}
 		t->copied += f->copied;
 		t->copied_bytes += f->copied_bytes;
 		t->flag_updates += f->flag_updates;
