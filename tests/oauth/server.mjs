@@ -21,6 +21,18 @@
 //                      audience (default the token endpoint URL)}: the RS256-signed assertion
 //                      grant urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523), as Google
 //                      uses for service accounts; the JWT's sub is the mailbox
+//   device_blocked    true: Entra ID with a Conditional Access policy that blocks the device
+//                     code flow. /device/auth still hands out a code and polls answer
+//                     authorization_pending until the user has signed in on the device page;
+//                     from then on the poll answers HTTP 400 invalid_grant AADSTS53003 (and
+//                     the code is used up) instead of tokens. A denied code still answers
+//                     access_denied. Sources: the block shows only after sign-in, on the
+//                     verification page, with error code 53003 (Azure/azure-cli#32420,
+//                     #32621), and the polling client then gets "AADSTS53003: Access has been
+//                     blocked by Conditional Access policies. The access policy does not allow
+//                     token issuance." (Azure/azure-cli#32809) as an invalid_grant error
+//                     (Azure/azure-cli#32544); the body's fields are Entra's token error
+//                     shape (error_codes, timestamp, trace_id, correlation_id, error_uri).
 //
 // Behaviour beyond oidc-provider's defaults: refresh tokens are issued whenever the client may
 // use the refresh_token grant (no offline_access + prompt=consent needed) and rotate on every
@@ -53,6 +65,7 @@ const accessTokenTTL = Number(cfg.access_token_ttl || 3600);
 const refreshTokenTTL = Number(cfg.refresh_token_ttl || 14 * 24 * 3600);
 const deviceInterval = Number(cfg.device_interval ?? 5);
 const accounts = cfg.accounts || {};
+const deviceBlocked = cfg.device_blocked === true;
 
 const emailOf = (accountId) => accounts[accountId] || accountId;
 
@@ -191,6 +204,32 @@ provider.registerGrantType(JWT_BEARER, jwtBearerGrant, ['assertion', 'scope']);
 
 const polls = new Map(); // device_code -> { last: ms, interval: s }
 
+// device_blocked: once the user has signed in for a device code, answer its poll as Entra ID
+// does when Conditional Access blocks the device code flow. Returns whether it answered.
+async function deviceBlockedAnswer(ctx, deviceCode) {
+  const code = await provider.DeviceCode.find(deviceCode, { ignoreExpiration: true });
+  if (!code || !code.accountId || code.error || code.consumed || code.isExpired) return false;
+  await code.consume();
+  const now = new Date();
+  const stamp = now.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const traceId = crypto.randomUUID();
+  const correlationId = crypto.randomUUID();
+  ctx.status = 400;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = {
+    error: 'invalid_grant',
+    error_description: 'AADSTS53003: Access has been blocked by Conditional Access policies. '
+      + 'The access policy does not allow token issuance. '
+      + `Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${stamp}`,
+    error_codes: [53003],
+    timestamp: stamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `${issuer}/error?code=53003`,
+  };
+  return true;
+}
+
 async function readBody(req) {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
@@ -221,6 +260,7 @@ provider.use(async (ctx, next) => {
         return;
       }
       polls.set(body.device_code, { last: now, interval: st ? st.interval : deviceInterval });
+      if (deviceBlocked && await deviceBlockedAnswer(ctx, body.device_code)) return;
     }
     ctx.req.body = querystring.stringify(body);
   }

@@ -87,6 +87,10 @@ class OAuthServer(cleanup.ServerProcess):
                       jwt_issuer / jwt_audience override iss (default jwt_client_id) and aud
                       (default the token endpoint)
     extra_clients     more oidc-provider client metadata dicts
+    device_blocked    True: Conditional Access blocks the device code flow, as Entra ID
+                      answers it (see server.mjs): once the user has signed in for a device
+                      code, its poll gets HTTP 400 invalid_grant "AADSTS53003: Access has been
+                      blocked by Conditional Access policies..." instead of tokens
     """
 
     host = ports.LOOPBACK
@@ -94,7 +98,7 @@ class OAuthServer(cleanup.ServerProcess):
     def __init__(self, access_token_ttl=3600, refresh_token_ttl=14 * 24 * 3600,
                  device_interval=1, scopes=DEFAULT_SCOPES, accounts=None,
                  jwt_public_key=None, jwt_issuer=None, jwt_audience=None,
-                 extra_clients=(), start_timeout=20.0):
+                 extra_clients=(), start_timeout=20.0, device_blocked=False):
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.device_interval = device_interval
@@ -105,6 +109,7 @@ class OAuthServer(cleanup.ServerProcess):
         self.jwt_audience = jwt_audience
         self.extra_clients = list(extra_clients)
         self.start_timeout = start_timeout
+        self.device_blocked = device_blocked
         self.native_client_id = 'mailhaul-native'
         self.cc_client_id = 'mailhaul-app'
         self.cc_client_secret = 'app-' + secrets.token_hex(12)
@@ -210,6 +215,8 @@ class OAuthServer(cleanup.ServerProcess):
             if self.jwt_audience:
                 jb['audience'] = self.jwt_audience
             cfg['jwt_bearer'] = jb
+        if self.device_blocked:
+            cfg['device_blocked'] = True
         return cfg
 
     # -- start and stop -------------------------------------------------------------------
