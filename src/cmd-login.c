@@ -114,18 +114,33 @@ on_auth_url(const char *url, void *ctx)
 }
 
 /* Whether a device sign-in failed because a Conditional Access policy blocks it (Entra
- * ID errors AADSTS53003 and AADSTS50097, or "blocked by Conditional Access"). */
+ * ID errors AADSTS53003, AADSTS50097 and AADSTS50199, or "blocked by Conditional
+ * Access"); *why_r gets the provider's own sentence (caller frees). */
 static bool
-login_device_blocked(const GError *error)
+login_device_blocked(const GError *error, char **why_r)
 {
 	static const char *const marks[] = {"AADSTS53003", "AADSTS50097", "AADSTS50199",
 	                                    "Conditional Access", "conditional access"};
+	static const char *const cuts[] = {" Trace ID", ")"};
+	const char *at = NULL;
 
-	for (size_t i = 0; error != NULL && i < G_N_ELEMENTS(marks); i++) {
-		if (strstr(error->message, marks[i]) != NULL)
-			return true;
+	for (size_t i = 0; error != NULL && at == NULL && i < G_N_ELEMENTS(marks); i++)
+		at = strstr(error->message, marks[i]);
+	if (at == NULL)
+		return false;
+	/* From the AADSTS code (when there is one) to the end of its sentences, without
+	 * the trace and correlation ids that follow. */
+	if (strstr(error->message, "AADSTS") != NULL)
+		at = strstr(error->message, "AADSTS");
+	*why_r = g_strdup(at);
+	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
+		char *p = strstr(*why_r, cuts[i]);
+
+		if (p != NULL)
+			*p = '\0';
 	}
-	return false;
+	g_strchomp(*why_r);
+	return true;
 }
 
 static struct mh_oauth2_token *
@@ -152,18 +167,20 @@ login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **er
 		struct mh_oauth2_token *t = NULL;
 		GError *local = NULL;
 
+		g_autofree char *why = NULL;
+
 		t = mh_oauth2_device_login(&c, &dopts, &local);
-		if (t != NULL || !login_device_blocked(local)) {
+		if (t != NULL || !login_device_blocked(local, &why)) {
 			if (local != NULL)
 				g_propagate_error(error, local);
 			return t;
 		}
 		/* Conditional Access may forbid the device code flow (Microsoft recommends
 		 * blocking it): the browser sign-in is allowed where it is not. */
-		fprintf(stderr,
-		        "mailhaul: your organisation blocks the device code sign-in (%s); "
-		        "trying the browser sign-in instead\n",
-		        local->message);
+		mh_log(MH_LOG_WARN,
+		       "your organisation blocks the device code sign-in (%s); trying the browser "
+		       "sign-in instead",
+		       why);
 		g_error_free(local);
 		flow = MH_PROVIDER_FLOW_BROWSER;
 	}

@@ -184,6 +184,8 @@ def blocked_device_code_falls_back_to_browser_sign_in():
     tap.eq(len(said), 1, 'stderr lines saying the organisation blocks the device code '
            'sign-in\n%s' % r)
     tap.contains('AADSTS53003', said[0], 'the Conditional Access line')
+    tap.not_contains('expired or was revoked', said[0], 'the Conditional Access line')
+    tap.not_contains('Trace ID', said[0], 'the Conditional Access line (no trace ids)')
     auth = opened(blog, 'auth')
     tap.eq(len(auth), 1, 'authorization URLs opened in the browser (log: %r)' % blog)
     tap.match(r' -> redirected http://(127\.0\.0\.1|\[::1\]|localhost):\d+/?\?\S*code=',
