@@ -19,6 +19,7 @@ Everything else (mailboxes, messages, flags, UIDs) is the real server's.
     proxy.injections()        # what it injected: [Event] with .t .conn .rule .command .text
     proxy.connect_times()     # monotonic times of every accepted connection
     proxy.summary()           # a readable transcript for failure messages
+    proxy.limits()            # when a pacing rule began and ended: [Event] of kind 'limit'
 
 The proxy offers implicit TLS (mode 'ssl', the test CA's server certificate) or plaintext
 (mode 'notls') to the client and talks plaintext to the server's STARTTLS port (Dovecot
@@ -46,6 +47,16 @@ Rules (each decides for one complete client command; the first that fires wins):
                                       connection is closed (for the first `times` connections)
   refuse(predicate, text=...)         APPENDs whose message bytes satisfy predicate get
                                       `NO Maximum size of appendable message has been exceeded`
+  not_connected(commands=None)         every command after a successful login (but LOGOUT;
+                                      only the names in commands, if given) gets Microsoft
+                                      365's `BAD User is authenticated but not connected.`
+  login_failed(first=None)            logins get Exchange's `NO AUTHENTICATE failed.` (to
+                                      AUTHENTICATE) or `NO LOGIN failed.` (to LOGIN)
+  slow_down(rate, seconds=None, after=0, literals_only=False)
+                                      the server's data to the client (all connections
+                                      together) flows at `rate` bytes/s for `seconds` seconds
+                                      (None: for ever) once `after` bytes have passed:
+                                      Gmail's collapsing rate when a bandwidth budget is spent
 and the proxy option error_limit=10 closes a session after its tenth NO/BAD answer (the
 server's or an injected one) with `* BYE Connection closed. 14`, as Exchange does.
 """
@@ -66,6 +77,9 @@ OVERQUOTA = '[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)
 SESSION_EXPIRED = '* BYE Session expired, please login again'
 MAX_SIZE = 'Maximum size of appendable message has been exceeded'
 EXCHANGE_GREETING = 'The Microsoft Exchange IMAP4 service is ready.'
+NOT_CONNECTED = 'User is authenticated but not connected.'
+AUTHENTICATE_FAILED = 'AUTHENTICATE failed.'
+LOGIN_FAILED = 'LOGIN failed.'
 
 MAX_LINE = 1024 * 1024
 _LITERAL = re.compile(rb'(~?)\{(\d+)([+-]?)\}$')
@@ -150,6 +164,13 @@ class Rule:
 
     def forwarded(self, cmd, proxy):
         pass
+
+    paces = False  # True for rules that implement delay()
+
+    def delay(self, session, nbytes, proxy, literal=False):
+        """Seconds to wait before nbytes of server data go to the client (pacing rules);
+        literal: they belong to a response that carries a literal (FETCH BODY[] data)."""
+        return 0.0
 
 
 class _Counting(Rule):
@@ -291,6 +312,113 @@ def refuse(predicate, status='NO', text=MAX_SIZE, bye=None):
     return Refuse(predicate, status, text, bye)
 
 
+class NotConnected(Rule):
+    name = 'not-connected'
+
+    def __init__(self, commands):
+        self.commands = tuple(c.upper() for c in commands) if commands else None
+
+    def decide(self, cmd, proxy):
+        if not cmd.session.authenticated or cmd.name in ('', 'LOGOUT'):
+            return None
+        if self.commands is not None and cmd.name not in self.commands:
+            return None
+        return Injection('BAD', NOT_CONNECTED)
+
+
+def not_connected(commands=None):
+    """After the real server accepted a login, every further command of that connection (but
+    LOGOUT; only the names in commands, if given) gets `<tag> BAD User is authenticated but
+    not connected.`: Microsoft 365's answer when an app-only token is valid but the
+    mailbox is not reachable for it (no service principal, no FullAccess, IMAP off)."""
+    return NotConnected(commands)
+
+
+class LoginFailed(_Counting):
+    name = 'login-failed'
+
+    def __init__(self, first):
+        super().__init__(('AUTHENTICATE', 'LOGIN'), False)
+        self.first = first
+
+    def decide(self, cmd, proxy):
+        k = self.count(cmd)
+        if k and (self.first is None or k <= self.first):
+            return Injection('NO', AUTHENTICATE_FAILED if cmd.name == 'AUTHENTICATE'
+                             else LOGIN_FAILED)
+        return None
+
+
+def login_failed(first=None):
+    """The first `first` logins (None: every one) get Exchange's refusal: `<tag> NO
+    AUTHENTICATE failed.` for AUTHENTICATE, `<tag> NO LOGIN failed.` for the LOGIN command;
+    the connection stays open."""
+    return LoginFailed(first)
+
+
+class SlowDown(Rule):
+    name = 'slow-down'
+    paces = True
+
+    def __init__(self, rate, seconds, after, literals_only):
+        if rate <= 0:
+            raise ValueError('rate must be positive')
+        self.rate, self.seconds, self.after = float(rate), seconds, after
+        self.literals_only = literals_only
+        self.passed = 0        # bytes let through at full speed before the limit began
+        self.limited = 0       # bytes sent under the limit
+        self.start = None      # monotonic time the limit began
+        self.next_free = None  # when the limit lets the next byte go
+        self.ended = False
+
+    def window(self):
+        """(start, end) of the limit in monotonic seconds: start None if it never began,
+        end None while it lasts (for ever, or not over yet)."""
+        if self.start is None:
+            return (None, None)
+        end = self.start + self.seconds if self.seconds is not None else None
+        return (self.start, end if end is not None and time.monotonic() >= end else None)
+
+    def delay(self, session, nbytes, proxy, literal=False):
+        if self.literals_only and not literal:
+            return 0.0
+        now = time.monotonic()
+        if self.start is None:
+            if self.passed < self.after:
+                self.passed += nbytes
+                return 0.0
+            self.start = self.next_free = now
+            proxy._event('limit', session.id, rule=self.name,
+                         text='server data limited to %d bytes/s%s' % (
+                             self.rate, '' if self.seconds is None else
+                             ' for %g s' % self.seconds))
+        if self.seconds is not None and now >= self.start + self.seconds:
+            if not self.ended:
+                self.ended = True
+                proxy._event('limit', session.id, rule=self.name,
+                             text='server data at full speed again (%d bytes limited)' %
+                             self.limited)
+            return 0.0
+        begin = max(self.next_free, now)
+        self.next_free = begin + nbytes / self.rate
+        self.limited += nbytes
+        return self.next_free - now
+
+
+def slow_down(rate, seconds=None, after=0, literals_only=False):
+    """Once `after` bytes of server data have gone to the client, everything the server sends
+    (greetings, responses, FETCH literals; all connections together, as an account's budget)
+    flows at `rate` bytes a second for `seconds` seconds (None: for ever), in pieces of at
+    most PACE_PIECE bytes, and then at full speed again: Gmail's way of letting a spent
+    bandwidth budget show as a collapsing rate. literals_only: only responses that carry a
+    literal (message data) are slowed and counted; the limit begins with the first of them.
+    slow.window() says when it was in force."""
+    return SlowDown(rate, seconds, after, literals_only)
+
+
+PACE_PIECE = 512
+
+
 # -- the proxy ------------------------------------------------------------------------------
 
 class _Closed(Exception):
@@ -306,6 +434,8 @@ class _Session:
         self.errors = 0
         self.sasl_tag = None  # AUTHENTICATE in progress: client lines are SASL responses
         self.closed = False
+        self.login_tag = None  # the tag of a login forwarded to the server, until answered
+        self.authenticated = False  # the server accepted a login on this connection
 
     def to_client(self, data):
         if not self.closed:
@@ -486,6 +616,10 @@ class ThrottleProxy:
         """Every answer the proxy gave in the server's place (and each BYE of its own)."""
         return self.select('inject', rule=rule)
 
+    def limits(self):
+        """The pacing rules' events: when a limit began and when it ended."""
+        return self.select('limit')
+
     def connect_times(self):
         return [e.t for e in self.select('connect')]
 
@@ -563,14 +697,32 @@ class ThrottleProxy:
                 chunk = [self._greeting(line)]
             if self.drop_capabilities and len(chunk) == 1:
                 chunk = [self._capabilities(chunk[0])]
-            s.to_client(b''.join(chunk))
             t = _TAGGED.match(line)
+            if t is not None and s.login_tag is not None and t.group(1) == s.login_tag:
+                s.login_tag = None
+                s.authenticated = t.group(2).upper() == b'OK'
+            await self._send(s, b''.join(chunk), literal=len(chunk) > 1)
             if t is None:
                 continue
             if s.sasl_tag is not None and t.group(1) == s.sasl_tag:
                 s.sasl_tag = None
             if t.group(2).upper() in (b'NO', b'BAD') and s.count_error():
                 await self._error_limit(s)
+                return
+
+    async def _send(self, s, data, literal=False):
+        """Server data to the client, at the pace the pacing rules allow."""
+        pacers = [r for r in self.rules if r.paces]
+        if not pacers:
+            s.to_client(data)
+            return
+        for i in range(0, len(data), PACE_PIECE):
+            piece = data[i:i + PACE_PIECE]
+            wait = max(r.delay(s, len(piece), self, literal) for r in pacers)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            s.to_client(piece)
+            if s.closed:
                 return
 
     def _capabilities(self, line):
@@ -626,6 +778,8 @@ class ThrottleProxy:
                     continue
                 if cmd.name == 'AUTHENTICATE' and not cmd.has_initial_response:
                     s.sasl_tag = cmd.tag
+                if cmd.name in ('AUTHENTICATE', 'LOGIN'):
+                    s.login_tag = cmd.tag
                 for r in self.rules:
                     r.forwarded(cmd, self)
                 s.swriter.write(cmd.wire())
