@@ -400,9 +400,12 @@ cli_finish(const GError *error, int rc)
 		return rc;
 	fflush(stdout);
 	code = cli_provider_exit_code(error, &advice);
-	if (advice != NULL && strstr(error->message, advice) == NULL)
-		mh_log(MH_LOG_ERROR, "%s: %s", error->message, advice);
-	else
+	if (advice != NULL && strstr(error->message, advice) == NULL) {
+		size_t n = strlen(error->message);
+		bool stop = n > 0 && strchr(".!?", error->message[n - 1]) != NULL;
+
+		mh_log(MH_LOG_ERROR, "%s%s %s", error->message, stop ? "" : ":", advice);
+	} else
 		mh_log(MH_LOG_ERROR, "%s", error->message);
 	return code >= 0 ? code : cli_exit_code(error);
 }

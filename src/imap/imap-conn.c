@@ -123,6 +123,7 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	g_byte_array_free(conn->in, true);
 	g_free(conn->greeting);
 	g_free(conn->last_refusal);
+	g_clear_error(&conn->abandon);
 	g_free(conn->auth_mech);
 	g_clear_error(&conn->error);
 	g_free((char *)conn->set.host);
@@ -539,10 +540,25 @@ bool
 mh_imap_conn_wait_below(struct mh_imap_conn *conn, unsigned n, GError **error)
 {
 	while (g_queue_get_length(&conn->pending) + g_queue_get_length(&conn->inflight) > n) {
+		if (conn->abandon != NULL) {
+			/* Outside any callback: the commands in flight end with the reason. */
+			g_autoptr(GError) why = g_steal_pointer(&conn->abandon);
+
+			imap_conn_fail(conn, why);
+			g_propagate_error(error, g_error_copy(why));
+			return false;
+		}
 		if (!imap_conn_check_usable(conn, error) || !imap_conn_step(conn, error))
 			return false;
 	}
 	return true;
+}
+
+void
+mh_imap_conn_abandon(struct mh_imap_conn *conn, const GError *why)
+{
+	if (conn->abandon == NULL)
+		conn->abandon = g_error_copy(why);
 }
 
 bool

@@ -147,6 +147,7 @@ struct mh_imap_conn {
 	GPtrArray *caps;               /* owned; char *, NULL-terminated */
 	char *greeting;                /* owned */
 	unsigned errors;               /* tagged NO and BAD answers since connecting */
+	GError *abandon;               /* owned; set by mh_imap_conn_abandon(), or NULL */
 	char *last_refusal;            /* owned; the last tagged NO or BAD, as "NO [CODE] text" */
 	char *auth_mech;               /* owned */
 	GError *error;                 /* owned; set once the connection failed */

@@ -127,6 +127,11 @@ const char *mh_imap_conn_greeting(const struct mh_imap_conn *conn);
  * session after about ten; callers reconnect before that). */
 unsigned mh_imap_conn_errors(const struct mh_imap_conn *conn);
 
+/* Gives up on the connection from inside a callback: the next wait closes it, and the
+ * commands in flight (and the wait) end with @why, instead of reading every answer still
+ * due. For a server that has become too slow to wait for. */
+void mh_imap_conn_abandon(struct mh_imap_conn *conn, const GError *why);
+
 /* The last tagged NO or BAD of the connection ("NO [CODE] text"), or NULL. */
 const char *mh_imap_conn_last_refusal(const struct mh_imap_conn *conn);
 

@@ -321,6 +321,9 @@ copy_rate_collapsed(struct sync_copy *c)
 	                       "the transfer rate fell to %.0f bytes/s (below %" G_GUINT64_FORMAT
 	                       " bytes/s, --min-rate): the server's bandwidth budget looks spent",
 	                       rate, o->min_rate);
+	/* Reading what is still requested would take as long again: drop the source. */
+	if (c->w->src->ops->abandon != NULL)
+		c->w->src->ops->abandon(c->w->src, c->fatal);
 	return true;
 }
 

@@ -100,6 +100,15 @@ imap_store_connect(struct mh_store *st, GError **error)
 	return true;
 }
 
+static void
+imap_store_abandon(struct mh_store *st, const GError *why)
+{
+	struct store_imap *si = store_imap(st);
+
+	if (si->conn != NULL)
+		mh_imap_conn_abandon(si->conn, why);
+}
+
 static const struct mh_store_info *
 imap_store_info(struct mh_store *st)
 {
@@ -645,6 +654,7 @@ static const struct mh_store_ops store_imap_ops = {
 	.add_labels = imap_store_add_labels,
 	.find_message_id = imap_store_find_message_id,
 	.info = imap_store_info,
+	.abandon = imap_store_abandon,
 };
 
 struct mh_store *

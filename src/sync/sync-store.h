@@ -139,6 +139,9 @@ struct mh_store_ops {
 	                        GError **error);
 	/* Valid while connected; NULL before. */
 	const struct mh_store_info *(*info)(struct mh_store *st);
+	/* From a body sink callback: stop reading what was requested and drop the
+	 * connection; fetch_bodies then fails with @why. */
+	void (*abandon)(struct mh_store *st, const GError *why);
 };
 
 struct mh_store {
