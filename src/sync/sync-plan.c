@@ -342,6 +342,19 @@ plan_skip_reason(const struct plan_ctx *ctx, const char *name)
 	return NULL;
 }
 
+/* Whether --folder names @name: the user asked for it, whatever a provider rule says. */
+static bool
+plan_named_by_folder(const struct plan_ctx *ctx, const char *name)
+{
+	const GPtrArray *folders = ctx->opts->folders;
+
+	for (guint i = 0; folders != NULL && i < folders->len; i++) {
+		if (plan_names_equal(name, g_ptr_array_index(folders, i), ctx->src.sep))
+			return true;
+	}
+	return false;
+}
+
 static bool
 plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **error)
 {
@@ -353,7 +366,8 @@ plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **e
 	e->container_only = (f->attrs & PLAN_ATTR_CONTAINER) != 0;
 	e->skip_reason = plan_skip_reason(ctx, f->name);
 	if (e->skip_reason == NULL && ctx->opts->rules != NULL &&
-	    ctx->opts->rules->src_skip != NULL && !plan_is_inbox(f->name)) {
+	    ctx->opts->rules->src_skip != NULL && !plan_is_inbox(f->name) &&
+	    !plan_named_by_folder(ctx, f->name)) {
 		const char *why = ctx->opts->rules->src_skip(ctx->opts->rules->ctx, f->name,
 		                                             ctx->src.sep, f->attrs);
 

@@ -227,6 +227,18 @@ static const struct plan_case plan_cases[] = {
 		.note = "[Gmail]/Odd^Name|renamed 'Odd_Name' (refused character)",
 	},
 	{
+		/* --folder names a folder a provider rule leaves out: the user wins. */
+		.path = "/sync/plan/rules/folder-option-wins",
+		.src = {"INBOX", "Calendar", "Keep"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.folders = {"Calendar"},
+		.test_rules = true,
+		.want = {"INBOX skipped", "Calendar -> Calendar", "Keep skipped"},
+		.creates = {"Calendar"},
+	},
+	{
 		.path = "/sync/plan/automap/all-mail-without-archive",
 		.src = {"INBOX", "[Gmail]/All Mail\t\\All"},
 		.dst = {"INBOX"},
