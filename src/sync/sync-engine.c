@@ -20,9 +20,10 @@ struct engine {
 	void *fctx;
 	struct mh_sync_progress *progress;
 	struct mh_sync_result *result;
-	GPtrArray *work; /* struct mh_sync_folder_result *, borrowed from result */
-	gint next;       /* index of the next folder to take */
-	char *gave_up;   /* owned; why a server kept asking to wait, or NULL */
+	GPtrArray *work;      /* struct mh_sync_folder_result *, borrowed from result */
+	gint next;            /* index of the next folder to take */
+	char *gave_up;        /* owned; why a server kept asking to wait, or NULL */
+	struct mh_plan *plan; /* owned; the folder plan, once made */
 	GMutex lock;
 };
 
@@ -560,12 +561,13 @@ engine_delete_folders(struct engine *e, struct mh_plan *plan, struct side *dst, 
 static bool
 engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **error)
 {
-	g_autoptr(mh_plan) plan = NULL;
+	struct mh_plan *plan;
 	const GPtrArray *entries;
 
+	g_clear_pointer(&e->plan, mh_plan_free);
 	if (!side_list(src, error) || !side_list(dst, error))
 		return false;
-	plan = engine_plan(e, src, dst, error);
+	plan = e->plan = engine_plan(e, src, dst, error);
 	if (plan == NULL || !engine_apply_folders(e, plan, dst, error) ||
 	    (e->opts->delete2folders && !engine_delete_folders(e, plan, dst, error)))
 		return false;
@@ -584,22 +586,30 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 		g_ptr_array_add(e->result->folders, engine_folder_result(pe));
 	}
 	e->progress->folders_total = (gint)e->result->folders->len;
-	if (e->opts->labels != MH_SYNC_LABELS_NONE && !e->opts->justfolders) {
-		bool stateless = e->opts->dry || e->opts->verify_only;
-		struct mh_state *state =
-			stateless ? NULL : mh_state_open(e->opts->state_path, error);
-
-		if (!stateless && state == NULL)
-			return false;
-		g_clear_pointer(&e->labels, sync_labels_free);
-		e->labels = sync_labels_new(src->st, entries, e->opts->labels,
-		                            e->opts->size_in_identity, state, error);
-		mh_state_close(state);
-		if (e->labels == NULL)
-			return false;
-		e->shared.labels = e->labels;
-	}
 	return true;
+}
+
+/* Gmail labels: before the workers start (and only when some folder needs one), every
+ * selected source folder is listed for its messages' identities, so that each message
+ * has one owner folder. */
+static bool
+engine_labels(struct engine *e, struct side *src, GError **error)
+{
+	bool stateless = e->opts->dry || e->opts->verify_only;
+	struct mh_state *state = NULL;
+
+	if (e->opts->labels == MH_SYNC_LABELS_NONE)
+		return true;
+	if (!stateless) {
+		state = mh_state_open(e->opts->state_path, error);
+		if (state == NULL)
+			return false;
+	}
+	e->labels = sync_labels_new(src->st, mh_plan_entries(e->plan), e->opts->labels,
+	                            e->opts->size_in_identity, state, error);
+	mh_state_close(state);
+	e->shared.labels = e->labels;
+	return e->labels != NULL;
 }
 
 /* Once both sides are connected: the caller's adjustments (provider detection), and the
@@ -686,8 +696,11 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	ok = engine_start(&e, &src, &dst, error);
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);
-		if (e.work->len > 0)
-			engine_run_workers(&e, src.st, dst.st);
+		if (e.work->len > 0) {
+			ok = engine_labels(&e, &src, error);
+			if (ok)
+				engine_run_workers(&e, src.st, dst.st);
+		}
 		g_ptr_array_unref(e.work);
 	}
 	src.st->ops->close(src.st);
@@ -702,6 +715,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	e.result->gave_up = g_steal_pointer(&e.gave_up);
 	g_mutex_clear(&e.lock);
 	g_clear_pointer(&e.labels, sync_labels_free);
+	g_clear_pointer(&e.plan, mh_plan_free);
 	if (!ok) {
 		mh_sync_result_free(e.result);
 		return false;
