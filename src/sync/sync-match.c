@@ -132,6 +132,26 @@ store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delet
 
 /* Carries flag changes from the source over to mapped destination messages (source wins),
  * grouping messages that get the same flags into one STORE. */
+/* The flags a copy should have after a flag change on the source: the source's, except
+ * \\Deleted, which stays as the copy has it. A source message flagged \\Deleted since
+ * the copy is on its way out (an expunge pending, --delete1 interrupted between its
+ * STORE and its EXPUNGE): carrying that over would mark the only remaining copy for
+ * deletion. Caller frees. */
+static char *
+carry_flags_wanted(const char *src_flags, const char *recorded, const struct mh_store_box *box,
+                   const char *drop)
+{
+	g_autofree char *dropped = g_strconcat(drop != NULL ? drop : "", " \\Deleted", NULL);
+	g_autofree char *base = sync_flags_for_dest(src_flags, box, dropped);
+	g_auto(GStrv) had = g_strsplit(recorded != NULL ? recorded : "", " ", -1);
+	g_autofree char *with = NULL;
+
+	if (!g_strv_contains((const char *const *)had, "\\Deleted"))
+		return g_steal_pointer(&base);
+	with = g_strconcat(base, *base != '\0' ? " " : "", "\\Deleted", NULL);
+	return sync_flags_for_dest(with, box, drop);
+}
+
 bool
 sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 {
@@ -151,7 +171,8 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
-		want = sync_flags_for_dest(m->flags, mc->dst_box, mc->w->opts->drop_keywords);
+		want = carry_flags_wanted(m->flags, e->flags, mc->dst_box,
+		                          mc->w->opts->drop_keywords);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
 			g_free(want);
 			continue;

@@ -12,7 +12,7 @@ from mhtest.synctest import Checks, Job
 PW1, PW2 = 'Modes-src-pw-5150', 'Modes-dst-pw-6160'
 SEED = 7331
 S = {}
-SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big')
+SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk')
 
 
 @contextlib.contextmanager
@@ -25,7 +25,7 @@ def setup():
             S.update(src=src, dst=dst, quota=quota)
             base = corpus.generate(seed=SEED, scale=80, mix=corpus.SMALL_MIX)
             S['base'] = base
-            for user in ('d2', 'd1', 'd1k', 'uv', 'jf'):
+            for user in ('d2', 'd1', 'd1k', 'uv', 'jf', 'dk'):
                 corpus.load(src, user, base.folders)
             yield
 
@@ -248,6 +248,40 @@ def uidvalidity_change_on_the_source_copies_no_duplicates():
     expect_code(r, 0, 'run after the source UIDVALIDITY change')
     must_equal(source, snap('dst', 'uv'), 'after the source UIDVALIDITY change', r)
     tap.eq(r.totals.get('copied'), 0, 'copied')
+
+
+# -- flags carried over ------------------------------------------------------------------------
+
+def _uids_with(server, user, folder, key):
+    with imapcheck.session(server, user) as conn:
+        conn.select('"%s"' % folder, readonly=True)
+        typ, data = conn.uid('SEARCH', key)
+        return set(data[0].split()) if typ == 'OK' and data and data[0] else set()
+
+
+@tap.test
+def a_source_message_flagged_deleted_later_leaves_its_copy_unflagged():
+    """A source message marked \\Deleted after it was copied (an expunge pending, or
+    --delete1 killed between its STORE and its EXPUNGE) must not mark the only other copy
+    for deletion; other flag changes are still carried over."""
+    src, dst = S['src'], S['dst']
+    job = Job(src, 'dk', dst, 'dk', name='deleted-flag')
+    expect_code(job.run(), 0, 'first run')
+    with imapcheck.session(src, 'dk') as conn:
+        conn.select('INBOX')
+        typ, data = conn.uid('SEARCH', 'UNFLAGGED')
+        uids = data[0].split()
+        tap.check(len(uids) >= 2, 'INBOX has two unflagged messages: %r' % uids)
+        conn.uid('STORE', uids[0], '+FLAGS', '(\\Deleted)')
+        conn.uid('STORE', uids[1], '+FLAGS', '(\\Flagged)')
+    flagged_before = len(_uids_with(dst, 'dk', 'INBOX', 'FLAGGED'))
+    deleted_before = _uids_with(dst, 'dk', 'INBOX', 'DELETED')  # copied as they were
+    r = job.run()
+    expect_code(r, 0, 'run after the flag changes')
+    tap.eq(_uids_with(dst, 'dk', 'INBOX', 'DELETED'), deleted_before,
+           'destination messages flagged \\Deleted in INBOX\n%s' % r)
+    tap.eq(len(_uids_with(dst, 'dk', 'INBOX', 'FLAGGED')), flagged_before + 1,
+           'flagged destination messages in INBOX (the \\Flagged change carried over)')
 
 
 # -- --justfolders -----------------------------------------------------------------------------
