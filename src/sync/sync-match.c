@@ -132,15 +132,16 @@ store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delet
 
 /* Carries flag changes from the source over to mapped destination messages (source wins),
  * grouping messages that get the same flags into one STORE. */
-/* The flags a copy should have after a flag change on the source: the source's, except
- * \\Deleted, which stays as the copy has it. A source message flagged \\Deleted since
- * the copy is on its way out (an expunge pending, --delete1 interrupted between its
- * STORE and its EXPUNGE): carrying that over would mark the only remaining copy for
- * deletion. Caller frees. */
+/* The flags a copy should have after a flag change on the source: the source's. With
+ * --delete1, though, \\Deleted stays as the copy has it: on the source it is (or may be)
+ * our own mark of a move interrupted between its STORE and its EXPUNGE, and carrying it
+ * over would mark the only remaining copy for deletion. Caller frees. */
 static char *
 carry_flags_wanted(const char *src_flags, const char *recorded, const struct mh_store_box *box,
-                   const char *drop)
+                   const char *drop, bool delete1)
 {
+	if (!delete1)
+		return sync_flags_for_dest(src_flags, box, drop);
 	g_autofree char *dropped = g_strconcat(drop != NULL ? drop : "", " \\Deleted", NULL);
 	g_autofree char *base = sync_flags_for_dest(src_flags, box, dropped);
 	g_auto(GStrv) had = g_strsplit(recorded != NULL ? recorded : "", " ", -1);
@@ -172,7 +173,7 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 		if (e == NULL || e->dst_uid == 0)
 			continue;
 		want = carry_flags_wanted(m->flags, e->flags, mc->dst_box,
-		                          mc->w->opts->drop_keywords);
+		                          mc->w->opts->drop_keywords, mc->w->opts->delete1);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
 			g_free(want);
 			continue;

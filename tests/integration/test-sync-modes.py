@@ -260,28 +260,31 @@ def _uids_with(server, user, folder, key):
 
 
 @tap.test
-def a_source_message_flagged_deleted_later_leaves_its_copy_unflagged():
-    """A source message marked \\Deleted after it was copied (an expunge pending, or
-    --delete1 killed between its STORE and its EXPUNGE) must not mark the only other copy
-    for deletion; other flag changes are still carried over."""
+def delete1_interrupted_after_its_store_leaves_the_copies_unflagged():
+    """--delete1 marks the source messages \\Deleted, then expunges them. Killed between
+    the two, the next --delete1 run sees them flagged \\Deleted: that mark must not be
+    carried to the copies (the only ones left once the move ends); a real flag change
+    still is."""
     src, dst = S['src'], S['dst']
     job = Job(src, 'dk', dst, 'dk', name='deleted-flag')
     expect_code(job.run(), 0, 'first run')
     with imapcheck.session(src, 'dk') as conn:
         conn.select('INBOX')
-        typ, data = conn.uid('SEARCH', 'UNFLAGGED')
+        typ, data = conn.uid('SEARCH', 'UNFLAGGED UNDELETED')
         uids = data[0].split()
         tap.check(len(uids) >= 2, 'INBOX has two unflagged messages: %r' % uids)
-        conn.uid('STORE', uids[0], '+FLAGS', '(\\Deleted)')
-        conn.uid('STORE', uids[1], '+FLAGS', '(\\Flagged)')
+        # What an interrupted --delete1 leaves: its \\Deleted marks, no EXPUNGE yet.
+        conn.uid('STORE', b','.join(uids[:-1]), '+FLAGS', '(\\Deleted)')
+        conn.uid('STORE', uids[-1], '+FLAGS', '(\\Flagged)')
     flagged_before = len(_uids_with(dst, 'dk', 'INBOX', 'FLAGGED'))
     deleted_before = _uids_with(dst, 'dk', 'INBOX', 'DELETED')  # copied as they were
-    r = job.run()
-    expect_code(r, 0, 'run after the flag changes')
+    r = job.run('--delete1')
+    expect_code(r, 0, 'the --delete1 run after the interruption')
     tap.eq(_uids_with(dst, 'dk', 'INBOX', 'DELETED'), deleted_before,
            'destination messages flagged \\Deleted in INBOX\n%s' % r)
     tap.eq(len(_uids_with(dst, 'dk', 'INBOX', 'FLAGGED')), flagged_before + 1,
            'flagged destination messages in INBOX (the \\Flagged change carried over)')
+    tap.eq(_uids_with(src, 'dk', 'INBOX', 'ALL'), set(), 'source INBOX after the move')
 
 
 # -- --justfolders -----------------------------------------------------------------------------
