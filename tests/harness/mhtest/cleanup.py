@@ -14,6 +14,7 @@ server (SIGTERM, then SIGKILL) and removes its directories.
 """
 import atexit
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -156,10 +157,41 @@ if __name__ == '__main__':
 
 
 class ServerProcess:
-    """Stop, context manager and is_running for a test server run as a child process.
-    The subclass sets self._lock (a threading.Lock), self._proc (Popen or None),
-    self._guard (a Guard or None), self._handle (from register() or None) and self.dir
-    (its scratch directory, removed on stop)."""
+    """Readiness, log, stop, context manager and is_running for a test server run as a
+    child process that prints "READY <port>" on stdout once it listens. The subclass sets
+    self._lock (a threading.Lock), self._proc (Popen or None), self._guard (a Guard or
+    None), self._handle (from register() or None), self.dir (its scratch directory,
+    removed on stop), self.log_path (its stderr) and self.start_timeout (seconds)."""
+
+    def _wait_ready(self, error_cls, what):
+        """The port from the server's "READY <port>" line; error_cls when it says
+        anything else, exits or takes longer than start_timeout."""
+        deadline = time.monotonic() + self.start_timeout
+        buf = b''
+        fd = self._proc.stdout.fileno()
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                chunk = os.read(fd, 256)
+                if not chunk:
+                    break
+                buf += chunk
+                if b'\n' in buf:
+                    line = buf.split(b'\n', 1)[0].decode(errors='replace')
+                    if line.startswith('READY '):
+                        return int(line.split()[1])
+                    raise error_cls('unexpected output from %s: %r' % (what, line))
+            elif self._proc.poll() is not None:
+                break
+        raise error_cls('%s did not start:\n%s' % (what, self.log()[-3000:]))
+
+    def log(self):
+        """What the server wrote on stderr so far ('' before it started)."""
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ''
 
     def stop(self):
         """Stop the server and remove its directory. Safe to call twice."""

@@ -35,12 +35,10 @@ import imaplib
 import json
 import os
 import re
-import select
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 
 from . import cleanup, imapcheck, ports
 
@@ -218,39 +216,11 @@ class Hoodiecrow(cleanup.ServerProcess):
                     ['node', SERVER_JS, conf, '0'], cwd=HC_DIR, stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, close_fds=True)
             self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-            self._port = self._wait_ready()
+            self._port = self._wait_ready(HoodiecrowError, 'hoodiecrow')
             return self
         except BaseException:
             self.stop()
             raise
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + self.start_timeout
-        buf = b''
-        fd = self._proc.stdout.fileno()
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                chunk = os.read(fd, 256)
-                if not chunk:
-                    break
-                buf += chunk
-                if b'\n' in buf:
-                    line = buf.split(b'\n', 1)[0].decode(errors='replace')
-                    if line.startswith('READY '):
-                        return int(line.split()[1])
-                    raise HoodiecrowError('unexpected output from server.js: %r' % line)
-            elif self._proc.poll() is not None:
-                break
-        raise HoodiecrowError('hoodiecrow did not start:\n' + self.log()[-3000:])
-
-    def log(self):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except (OSError, TypeError):
-            return ''
-
 
     def cli_args(self, side):
         """mailhaul sync options for this server as side 1 or 2 (cleartext: --notlsN)."""

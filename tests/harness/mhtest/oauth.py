@@ -26,7 +26,6 @@ import http.cookiejar
 import json
 import os
 import secrets
-import select
 import shutil
 import subprocess
 import tempfile
@@ -168,13 +167,6 @@ class OAuthServer(cleanup.ServerProcess):
     def log_path(self):
         return os.path.join(self.dir, 'server.log')
 
-    def log(self):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except (OSError, TypeError):
-            return ''
-
     # -- configuration --------------------------------------------------------------------
 
     def _clients(self):
@@ -247,32 +239,11 @@ class OAuthServer(cleanup.ServerProcess):
             # If the test is killed (even by SIGKILL) the watchdog stops the server and
             # removes its directory; the server also exits when its stdin closes.
             self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-            self.port = self._wait_ready()
+            self.port = self._wait_ready(OAuthError, 'the OAuth2 server')
             return self
         except BaseException:
             self.stop()
             raise
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + self.start_timeout
-        buf = b''
-        fd = self._proc.stdout.fileno()
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                chunk = os.read(fd, 256)
-                if not chunk:
-                    break
-                buf += chunk
-                if b'\n' in buf:
-                    line = buf.split(b'\n', 1)[0].decode(errors='replace')
-                    if line.startswith('READY '):
-                        return int(line.split()[1])
-                    raise OAuthError('unexpected output from server.mjs: %r' % line)
-            elif self._proc.poll() is not None:
-                break
-        raise OAuthError('the OAuth2 server did not start:\n' + self.log()[-3000:])
-
 
     def __repr__(self):
         return '<OAuthServer %s>' % (self.issuer if self.port else 'stopped')
