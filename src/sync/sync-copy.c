@@ -464,6 +464,66 @@ on_body_more(void *ctx)
 	return c->fatal == NULL && (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
 }
 
+/* A Gmail destination's further labels: one UID STORE per distinct label set (most
+ * messages share theirs), not one per message. A refusal is a warning. */
+static void
+copy_add_labels(struct sync_copy *c, GError **error)
+{
+	struct mh_store *dst = c->w->dst;
+	g_autoptr(GHashTable) sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                                   (GDestroyNotify)g_array_unref);
+	g_autoptr(GHashTable) labels_of = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTableIter it;
+	gpointer key, value;
+
+	for (guint i = 0; i < c->label_jobs->len; i++) {
+		struct label_job *j = c->label_jobs->pdata[i];
+		char *joined;
+		GArray *uids;
+
+		if (j->dst_uid == 0) {
+			mh_log(MH_LOG_WARN,
+			       "%s: message UID %u: its other labels were not added (the destination "
+			       "did not say which UID the copy got)",
+			       c->res->src_name, j->src_uid);
+			continue;
+		}
+		g_ptr_array_add(j->labels, NULL);
+		joined = g_strjoinv("\n", (char **)j->labels->pdata);
+		g_ptr_array_remove_index(j->labels, j->labels->len - 1);
+		uids = g_hash_table_lookup(sets, joined);
+		if (uids == NULL) {
+			uids = g_array_new(false, false, sizeof(guint32));
+			g_hash_table_insert(sets, joined, uids);
+			g_hash_table_insert(labels_of, joined, j->labels);
+		} else {
+			g_free(joined);
+		}
+		g_array_append_val(uids, j->dst_uid);
+	}
+	g_hash_table_iter_init(&it, sets);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		GArray *uids = value;
+		const GPtrArray *labels = g_hash_table_lookup(labels_of, key);
+		guint at = 0;
+
+		g_array_sort(uids, sync_uid_cmp);
+		while (at < uids->len) {
+			g_autofree char *set = mh_store_uidset(uids, at, 500, &at);
+			g_autoptr(GError) local = NULL;
+
+			if (dst->ops->add_labels(dst, set, labels, &local))
+				continue;
+			mh_log(MH_LOG_WARN, "%s: adding labels to %s: %s", c->res->dst_name, set,
+			       local->message);
+			if (sync_error_is_fatal(local) && error != NULL && *error == NULL) {
+				g_propagate_error(error, g_steal_pointer(&local));
+				return;
+			}
+		}
+	}
+}
+
 /* The STOREs that follow the APPENDs: \\Flagged where the destination forgets it on
  * APPEND, and a Gmail destination's further labels. A refusal is a warning. */
 static void
@@ -509,28 +569,7 @@ copy_after_append(struct sync_copy *c, GError **error)
 				mh_state_rollback(c->w->state);
 		}
 	}
-	for (guint i = 0; i < c->label_jobs->len; i++) {
-		struct label_job *j = c->label_jobs->pdata[i];
-		g_autofree char *set = NULL;
-		g_autoptr(GError) local = NULL;
-
-		if (j->dst_uid == 0) {
-			mh_log(MH_LOG_WARN,
-			       "%s: message UID %u: its other labels were not added (the destination "
-			       "did not say which UID the copy got)",
-			       c->res->src_name, j->src_uid);
-			continue;
-		}
-		set = g_strdup_printf("%u", j->dst_uid);
-		if (dst->ops->add_labels(dst, set, j->labels, &local))
-			continue;
-		mh_log(MH_LOG_WARN, "%s: adding labels to UID %u: %s", c->res->dst_name, j->dst_uid,
-		       local->message);
-		if (sync_error_is_fatal(local) && error != NULL && *error == NULL) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return;
-		}
-	}
+	copy_add_labels(c, error);
 }
 
 bool
