@@ -361,6 +361,23 @@ cli_imap_exit_code(int code)
 	}
 }
 
+const char *
+cli_error_status(const GError *error)
+{
+	if (error->domain != MH_IMAP_ERROR)
+		return "";
+	switch (error->code) {
+	case MH_IMAP_ERROR_NO:
+		return "NO";
+	case MH_IMAP_ERROR_BAD:
+		return "BAD";
+	case MH_IMAP_ERROR_BYE:
+		return "BYE";
+	default:
+		return "";
+	}
+}
+
 /* What a provider's error text means for the exit code: a server that refuses
  * connections or throttles is a connection problem (never a wrong password), a sign-in
  * or setup refusal an authentication problem; -1 when the text is no provider's. */
@@ -368,13 +385,10 @@ static int
 cli_provider_exit_code(const GError *error, const char **advice_r)
 {
 	struct mh_provider_verdict v = {0};
-	const char *status = error->code == MH_IMAP_ERROR_NO    ? "NO"
-	                     : error->code == MH_IMAP_ERROR_BAD ? "BAD"
-	                     : error->code == MH_IMAP_ERROR_BYE ? "BYE"
-	                                                        : "";
 
 	*advice_r = NULL;
-	if (error->domain != MH_IMAP_ERROR || !mh_provider_classify(status, error->message, &v))
+	if (error->domain != MH_IMAP_ERROR ||
+	    !mh_provider_classify(cli_error_status(error), error->message, &v))
 		return -1;
 	*advice_r = v.advice;
 	switch (v.cls) {

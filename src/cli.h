@@ -100,6 +100,10 @@ void cli_scrub_argv(int argc, char **argv);
  * what stdout holds) and returns the error's exit code. */
 int cli_finish(const GError *error, int rc);
 
+/* "NO", "BAD" or "BYE" for a server's refusal from the IMAP layer, else "" (what the
+ * providers' error rules are keyed on). */
+const char *cli_error_status(const GError *error);
+
 /* Maps an error to the documented exit code. */
 int cli_exit_code(const GError *error);
 

@@ -61,24 +61,6 @@ rule_dst_name(void *ctx, const char *name, char sep, const char **why_r)
 	return mh_provider_dest_name(sp->p[1], name, sep, why_r);
 }
 
-/* "NO", "BAD" or "BYE" and the server's text, from an error of the IMAP layer. */
-static const char *
-profile_status(const GError *error)
-{
-	if (error->domain != MH_IMAP_ERROR)
-		return "";
-	switch (error->code) {
-	case MH_IMAP_ERROR_NO:
-		return "NO";
-	case MH_IMAP_ERROR_BAD:
-		return "BAD";
-	case MH_IMAP_ERROR_BYE:
-		return "BYE";
-	default:
-		return "";
-	}
-}
-
 static bool
 profile_classify(void *ctx, const GError *error, struct mh_sync_verdict *v)
 {
@@ -100,7 +82,7 @@ profile_classify(void *ctx, const GError *error, struct mh_sync_verdict *v)
 	(void)ctx;
 	memset(v, 0, sizeof(*v));
 	if (error->domain != MH_IMAP_ERROR ||
-	    !mh_provider_classify(profile_status(error), error->message, &pv))
+	    !mh_provider_classify(cli_error_status(error), error->message, &pv))
 		return false;
 	v->kind = kinds[pv.cls];
 	v->wait_ms = pv.backoff_ms;
