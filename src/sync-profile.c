@@ -192,14 +192,14 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 	}
 	so->dst_nocase = dst->dst_case_insensitive;
 	so->size_in_identity = !dst->dst_rerenders && !dst->dst_dedups;
-	so->flagged_after_append = sp->fixups_set ? (sp->fixups & MH_PROVIDER_FIXUP_FLAGGED) != 0
-	                                          : dst->flagged_after_append;
+	/* Every destination quirk below is a fix-up bit: the profile's, or --fixups. */
 	if (!sp->fixups_set)
 		sp->fixups = dst->fixups;
 	sp->max_line = dst->max_line > 0 ? dst->max_line : 10000;
-	so->drop_keywords = (sp->fixups & MH_PROVIDER_FIXUP_MDNSENT) ? "$MDNSent" : NULL;
-	if (dst->drop_keywords != NULL && !sp->fixups_set)
-		so->drop_keywords = dst->drop_keywords;
+	so->flagged_after_append = (sp->fixups & MH_PROVIDER_FIXUP_FLAGGED) != 0;
+	so->drop_keywords = !(sp->fixups & MH_PROVIDER_FIXUP_MDNSENT) ? NULL
+	                    : dst->drop_keywords != NULL              ? dst->drop_keywords
+	                                                              : "$MDNSent";
 	so->fixup = (sp->fixups & (MH_PROVIDER_FIXUP_RECEIPTS | MH_PROVIDER_FIXUP_WRAP))
 	                    ? &sp->fixup_ops
 	                    : NULL;
