@@ -282,20 +282,20 @@ copy_budget_spent(struct sync_copy *c)
 {
 	const struct mh_sync_options *o = c->w->opts;
 	struct sync_shared *sh = c->w->shared;
-	gint64 up, down;
+	gint64 moved;
 
 	if (sh == NULL || (o->upload_per_day == 0 && o->download_per_day == 0))
 		return false;
-	up = __atomic_load_n(&sh->up_bytes, __ATOMIC_RELAXED);
-	down = __atomic_load_n(&sh->down_bytes, __ATOMIC_RELAXED);
-	if ((o->upload_per_day == 0 || (uint64_t)up < o->upload_per_day) &&
-	    (o->download_per_day == 0 || (uint64_t)down < o->download_per_day))
+	/* Every message copied is fetched from one side and appended to the other. */
+	moved = __atomic_load_n(&sh->moved_bytes, __ATOMIC_RELAXED);
+	if ((o->upload_per_day == 0 || (uint64_t)moved < o->upload_per_day) &&
+	    (o->download_per_day == 0 || (uint64_t)moved < o->download_per_day))
 		return false;
 	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
 	                       "the daily transfer budget is spent (%" G_GINT64_FORMAT
-	                       " bytes appended, %" G_GINT64_FORMAT " fetched; see "
-	                       "--max-upload-per-day and --max-download-per-day)",
-	                       up, down);
+	                       " bytes copied; see --max-upload-per-day and "
+	                       "--max-download-per-day)",
+	                       moved);
 	return true;
 }
 
@@ -437,8 +437,7 @@ on_body_end(void *ctx)
 	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
 	c->rate_bytes += c->cur_size;
 	if (sh != NULL && c->cur != NULL) {
-		__atomic_add_fetch(&sh->up_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&sh->down_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->moved_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
 	}
 	c->cur = NULL;
 	c->discard = false;

@@ -138,8 +138,7 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 		g_usleep((gulong)MIN(100000, until - g_get_monotonic_time() + 1));
 	}
 	if (v->kind == MH_SYNC_VERDICT_BUDGET) {
-		__atomic_store_n(&e->shared.up_bytes, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&e->shared.down_bytes, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->shared.moved_bytes, 0, __ATOMIC_RELAXED);
 	}
 	return true;
 }

@@ -12,8 +12,7 @@ struct sync_labels;
 struct sync_shared {
 	const struct sync_labels *labels; /* Gmail label owners, or NULL */
 	gint pace_permille; /* the share of opts->pace in force (lowered after throttling) */
-	gint64 up_bytes;    /* appended since the last pause */
-	gint64 down_bytes;  /* fetched since the last pause */
+	gint64 moved_bytes; /* fetched and appended since the last pause */
 	guint waits;        /* back-offs and pauses so far */
 };
 
