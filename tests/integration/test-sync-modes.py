@@ -12,7 +12,7 @@ from mhtest.synctest import Checks, Job
 PW1, PW2 = 'Modes-src-pw-5150', 'Modes-dst-pw-6160'
 SEED = 7331
 S = {}
-SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk')
+SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk', 'bud')
 
 
 @contextlib.contextmanager
@@ -25,7 +25,7 @@ def setup():
             S.update(src=src, dst=dst, quota=quota)
             base = corpus.generate(seed=SEED, scale=80, mix=corpus.SMALL_MIX)
             S['base'] = base
-            for user in ('d2', 'd1', 'd1k', 'uv', 'jf', 'dk'):
+            for user in ('d2', 'd1', 'd1k', 'uv', 'jf', 'dk', 'bud'):
                 corpus.load(src, user, base.folders)
             yield
 
@@ -285,6 +285,20 @@ def delete1_interrupted_after_its_store_leaves_the_copies_unflagged():
     tap.eq(len(_uids_with(dst, 'dk', 'INBOX', 'FLAGGED')), flagged_before + 1,
            'flagged destination messages in INBOX (the \\Flagged change carried over)')
     tap.eq(_uids_with(src, 'dk', 'INBOX', 'ALL'), set(), 'source INBOX after the move')
+
+
+@tap.test
+def a_spent_daily_budget_pauses_and_resumes():
+    """--max-upload-per-day: once that many bytes were copied the run pauses (here for
+    --max-backoff 1 s), then goes on; everything arrives once."""
+    src, dst = S['src'], S['dst']
+    job = Job(src, 'bud', dst, 'bud', name='budget')
+    source = snap('src', 'bud')
+    r = job.run('--max-upload-per-day', '100000', '--max-backoff', '1', '--jobs', '1')
+    expect_code(r, 0, 'run with a small budget')
+    tap.contains('pausing', r.stderr, 'stderr (the budget pause)')
+    tap.contains('daily transfer budget is spent', r.stderr, 'stderr (why it paused)')
+    must_equal(source, snap('dst', 'bud'), 'after the budget pauses', r)
 
 
 # -- --justfolders -----------------------------------------------------------------------------
