@@ -20,6 +20,7 @@ a plain `assert` or any other exception fails the test too (with its traceback).
 """
 import contextlib
 import re
+import os
 import sys
 import time
 import traceback
@@ -108,6 +109,10 @@ def main(tests=None, setup=None, requires=()):
         sys.exit(0)
     cleanup.install()
     tests = list(_tests if tests is None else tests)
+    only = os.environ.get('MH_TEST_ONLY')
+    if only:
+        names = set(only.split(','))
+        tests = [t for t in tests if t[0] in names]
     print('1..%d' % len(tests))
     sys.stdout.flush()
     failed = 0
