@@ -368,7 +368,7 @@ mh_imap_append_stream_write(struct mh_imap_conn *conn, const void *data, size_t 
 	cmd->stream_left -= len;
 	if (imap_conn_out(conn, data, len, &local))
 		return true;
-	imap_conn_fail(conn, local);
+	imap_conn_broke(conn, &local);
 	g_propagate_error(error, local);
 	return false;
 }
@@ -385,7 +385,7 @@ mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
 	cmd->next_seg++;
 	if (imap_cmd_send_from(conn, cmd, false, &local))
 		return true;
-	imap_conn_fail(conn, local);
+	imap_conn_broke(conn, &local);
 	g_propagate_error(error, local);
 	return false;
 }

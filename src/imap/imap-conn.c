@@ -523,6 +523,41 @@ conn_pump(struct mh_imap_conn *conn, GError **error)
 	return conn_parse_input(conn, error);
 }
 
+/* Fails the connection after *@error broke it. A server that answers and hangs up
+ * (Exchange: "NO Request is throttled...", then "* BYE", then the close) can do so while
+ * we are still sending: the send fails, or the stream ends, before its last words were
+ * parsed. Those words say why and for how long, so what is left is read without waiting
+ * and dispatched first: the tagged answers complete their commands, and a BYE replaces
+ * *@error with its own text. */
+void
+imap_conn_broke(struct mh_imap_conn *conn, GError **error)
+{
+	GError *bye = NULL;
+
+	if (!conn->salvaging && conn->net.fd >= 0 && *error != NULL &&
+	    g_error_matches(*error, MH_IMAP_ERROR, MH_IMAP_ERROR_DISCONNECTED)) {
+		conn->salvaging = true;
+		for (;;) {
+			guint before = conn->in->len;
+			GError *ignored = NULL;
+
+			if (!conn_read_raw(conn, &ignored) || conn->in->len == before) {
+				g_clear_error(&ignored);
+				break;
+			}
+		}
+		if (!conn_parse_input(conn, &bye) &&
+		    !g_error_matches(bye, MH_IMAP_ERROR, MH_IMAP_ERROR_BYE))
+			g_clear_error(&bye);
+		conn->salvaging = false;
+	}
+	if (bye != NULL) {
+		g_clear_error(error);
+		*error = bye;
+	}
+	imap_conn_fail(conn, *error);
+}
+
 /* Runs one pump round; on failure fails the whole connection. */
 bool
 imap_conn_step(struct mh_imap_conn *conn, GError **error)
@@ -531,7 +566,7 @@ imap_conn_step(struct mh_imap_conn *conn, GError **error)
 
 	if (conn_pump(conn, &local))
 		return true;
-	imap_conn_fail(conn, local);
+	imap_conn_broke(conn, &local);
 	g_propagate_error(error, local);
 	return false;
 }

@@ -161,6 +161,7 @@ struct mh_imap_conn {
 	size_t in_pos;
 	bool utf8;
 	bool hold_input;                    /* stop parsing after a tagged reply (STARTTLS) */
+	bool salvaging;                     /* reading what a broken connection left */
 	bool wake;                          /* the caller can proceed: stop pumping */
 	struct mh_imap_cmd *stream_pending; /* borrowed; APPEND waiting to stream */
 	struct mh_imap_cmd *streaming;      /* borrowed; APPEND whose bytes we write */
@@ -175,6 +176,7 @@ bool imap_conn_flush(struct mh_imap_conn *conn, GError **error);
 void imap_conn_wire_log(struct mh_imap_conn *conn, const char *dir, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 void imap_conn_fail(struct mh_imap_conn *conn, const GError *error);
+void imap_conn_broke(struct mh_imap_conn *conn, GError **error);
 bool imap_conn_step(struct mh_imap_conn *conn, GError **error);
 bool imap_conn_check_usable(struct mh_imap_conn *conn, GError **error);
 void imap_cmd_finish(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd,

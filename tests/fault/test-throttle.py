@@ -24,7 +24,8 @@ from mhtest import certs, cli, compare, dovecot, imapcheck, tap
 from mhtest.synctest import Checks, Job
 
 PW1, PW2 = 'Throttle-src-pw-4711', 'Throttle-dst-pw-5822'
-USERS = ('t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8')
+USERS = ('t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9')
+BIG = 8 * 1024 * 1024  # more than loopback's socket buffers hold: still sending at the close
 MAX_BACKOFF = 2
 BASE = ('--jobs', '1', '--nocompress', '--max-backoff', str(MAX_BACKOFF))
 M365_DST = ('--provider2', 'm365', '--pace', '50')
@@ -61,8 +62,11 @@ def setup():
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in USERS}, separator='/')
         with dovecot.running(src, dst):
             S.update(pki=pki, src=src, dst=dst)
-            for k, user in enumerate(USERS[1:]):
+            for k, user in enumerate(USERS[1:-1]):
                 src.preload(user, mailbox(1000 * (k + 1), refused=user == 't6'))
+            src.preload('t9', {'INBOX': [imapcheck.Mail(imapcheck.make_message(9000 + i,
+                                                                               size=BIG))
+                                         for i in range(3)]})
             yield
 
 
@@ -238,6 +242,31 @@ def throttled_append_then_bye_waits_and_resumes():
         checks.eq(again.totals.get('copied'), 0, 'messages copied by the rerun')
     check_copied_once(checks, 't1', 'after the rerun')
     finish(checks, proxy, r, again)
+
+
+@tap.test
+def throttled_while_still_sending_waits_and_resumes():
+    # The answer and the BYE arrive while mailhaul is still sending the message: the send
+    # fails, but what the server said before hanging up decides the wait.
+    rule = tp.throttle_nth('APPEND', 2, early=True)
+    proxy = proxy_for(S['dst'], [rule], 'm365', error_limit=10)
+    with proxy:
+        job = Job(S['src'], 't9', proxy, 't9', name='throttled-while-sending')
+        r = run(job, proxy, *(BASE + M365_DST))
+    checks = Checks()
+    checks.code(r, 0, 'exit code after a throttled APPEND cut off mid-message')
+    inj = proxy.injections('throttled')
+    checks.eq(len(inj), 1, 'throttled answers the proxy gave')
+    checks.check(says(everything_said(r), r'throttled'),
+                 'neither stderr nor the log has a line with "throttled"')
+    if inj:
+        nxt = first_connect_after(proxy, inj[0].t)
+        checks.check(nxt is not None and nxt - inj[0].t >= 1.2,
+                     'mailhaul reconnected %s after the BYE; the server suggested 1200 '
+                     'milliseconds' % ('never' if nxt is None else '%.3f s' % (nxt - inj[0].t)))
+    check_nothing_left_out(checks, r)
+    check_copied_once(checks, 't9', 'after the throttled run')
+    finish(checks, proxy, r)
 
 
 @tap.test

@@ -34,9 +34,11 @@ are read with their literals, so literal data is never mistaken for a response l
 
 Rules (each decides for one complete client command; the first that fires wins):
   throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False,
-               match=None)
+               match=None, early=False)
       the nth matching command (or every one from the nth on) gets Exchange's throttling text,
-      then `* BYE Connection closed. 14` and the connection is closed
+      then `* BYE Connection closed. 14` and the connection is closed; early: as soon as the
+      command's first line arrives, before its literal, so the client is still sending when
+      the connection closes (a server that answers and hangs up without reading on)
   too_many_connections(first=3)       the first K logins (AUTHENTICATE or LOGIN; None: all)
                                       get Gmail's `[ALERT] Too many simultaneous connections`
   overquota_after(nbytes, seconds)    APPENDs after nbytes of APPENDed data get Gmail's
@@ -102,6 +104,7 @@ class Command:
         self.lines = lines
         self.literals = literals
         self.sync = sync  # per literal: whether the client sent it synchronizing
+        self.early = None  # (rule, injection) when a rule answered before the literals
         first = lines[0]
         parts = first.split(b' ', 3)
         self.tag = parts[0]
@@ -158,6 +161,7 @@ class Rule:
     forwarded(cmd, proxy) is called for every command passed on to the server."""
 
     name = 'rule'
+    early = False  # decide on a command's first line, before its literals are read
 
     def decide(self, cmd, proxy):
         return None
@@ -206,13 +210,17 @@ class ThrottleNth(_Counting):
 
 
 def throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever=False,
-                 bye=True, match=None):
+                 bye=True, match=None, early=False):
     """The nth command named command ('APPEND', 'UID FETCH', or a tuple of names), counted
     across connections (or per connection), gets `<tag> STATUS Request is throttled.
     Suggested Backoff Time: MS milliseconds`, then `* BYE Connection closed. 14`, and the
     connection is closed. forever: every matching command from the nth on. match: a regex
-    (bytes) the command's first line must contain to count, e.g. rb'BODY\.PEEK\[\]'."""
-    return ThrottleNth(command, n, status, ms, per_connection, forever, bye, match)
+    (bytes) the command's first line must contain to count, e.g. rb'BODY\.PEEK\[\]'.
+    early: decide on the command's first line, before its literal is read; the connection
+    closes while the client is still sending the literal (only for commands with one)."""
+    rule = ThrottleNth(command, n, status, ms, per_connection, forever, bye, match)
+    rule.early = early
+    return rule
 
 
 class TooManyConnections(_Counting):
@@ -752,6 +760,13 @@ class ThrottleProxy:
             m = _LITERAL.search(line)
             if m is None or s.sasl_tag is not None:
                 return Command(s, lines, literals, sync)
+            if len(lines) == 1:
+                head = Command(s, lines, [], [])
+                for r in self.rules:
+                    inj = r.decide(head, self) if r.early else None
+                    if inj is not None:
+                        head.early = (r, inj)
+                        return head
             n = int(m.group(2))
             synchronizing = m.group(3) == b''
             if synchronizing:
@@ -766,9 +781,12 @@ class ThrottleProxy:
                 s.swriter.write(cmd.lines[0] + b'\r\n')
                 continue
             self._event('command', s.id, command=cmd.name, text=cmd.describe())
+            if cmd.early is not None:
+                await self._inject(s, cmd, *cmd.early)
+                continue
             injection, rule = None, None
             for r in self.rules:
-                injection = r.decide(cmd, self)
+                injection = None if r.early else r.decide(cmd, self)
                 if injection is not None:
                     rule = r
                     break
