@@ -318,3 +318,61 @@ mh_state_msg_free(struct mh_state_msg *m)
 	g_free(m->fingerprint);
 	g_free(m);
 }
+
+/* --- transfers --- */
+
+bool
+mh_state_transfer_add(struct mh_state *st, const char *account, enum mh_state_direction dir,
+                      int64_t slot, uint64_t bytes, GError **error)
+{
+	sqlite3_stmt *stmt = mh_state_stmt_get(st, STATE_STMT_TRANSFER_ADD, error);
+
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_text(stmt, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 2, (int)dir);
+	sqlite3_bind_int64(stmt, 3, slot);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)bytes);
+	return mh_state_stmt_run(st, stmt, "recording bytes moved", error);
+}
+
+GArray *
+mh_state_transfer_list(struct mh_state *st, const char *account, enum mh_state_direction dir,
+                       int64_t since, GError **error)
+{
+	sqlite3_stmt *stmt = mh_state_stmt_get(st, STATE_STMT_TRANSFER_LIST, error);
+	GArray *rows;
+	int rc;
+
+	if (stmt == NULL)
+		return NULL;
+	rows = g_array_new(false, false, sizeof(struct mh_state_transfer));
+	sqlite3_bind_text(stmt, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 2, (int)dir);
+	sqlite3_bind_int64(stmt, 3, since);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct mh_state_transfer t = {
+			.slot = sqlite3_column_int64(stmt, 0),
+			.bytes = (uint64_t)MAX(0, sqlite3_column_int64(stmt, 1)),
+		};
+
+		g_array_append_val(rows, t);
+	}
+	if (rc != SQLITE_DONE) {
+		mh_state_set_error(st, error, "reading the bytes moved for %s", account);
+		g_clear_pointer(&rows, g_array_unref);
+	}
+	mh_state_stmt_done(stmt);
+	return rows;
+}
+
+bool
+mh_state_transfer_prune(struct mh_state *st, int64_t before, GError **error)
+{
+	sqlite3_stmt *stmt = mh_state_stmt_get(st, STATE_STMT_TRANSFER_PRUNE, error);
+
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_int64(stmt, 1, before);
+	return mh_state_stmt_run(st, stmt, "forgetting old transfer counts", error);
+}

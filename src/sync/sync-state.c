@@ -42,6 +42,14 @@ static const char *const state_migrations[] = {
 	" fingerprint TEXT,"
 	" size INTEGER NOT NULL,"
 	" PRIMARY KEY (folder_id, src_uid)) WITHOUT ROWID;",
+	/* Version 2: bytes moved per account, direction and time slot, for the daily
+         * transfer budgets (kept in a file of its own that every job shares). */
+	"CREATE TABLE transfers ("
+	" account TEXT NOT NULL,"
+	" direction INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" PRIMARY KEY (account, direction, slot)) WITHOUT ROWID;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(state_migrations) == MH_STATE_SCHEMA_VERSION);
@@ -79,6 +87,13 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 	[STATE_STMT_MSG_GET] =
 		"SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1 AND src_uid = ?2",
 	[STATE_STMT_MSG_LOAD] = "SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1",
+	[STATE_STMT_TRANSFER_ADD] =
+		"INSERT INTO transfers (account, direction, slot, bytes) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (account, direction, slot) DO UPDATE SET bytes = bytes + excluded.bytes",
+	[STATE_STMT_TRANSFER_LIST] = "SELECT slot, bytes FROM transfers"
+				     " WHERE account = ?1 AND direction = ?2 AND slot >= ?3"
+				     " ORDER BY slot",
+	[STATE_STMT_TRANSFER_PRUNE] = "DELETE FROM transfers WHERE slot < ?1",
 };
 
 void

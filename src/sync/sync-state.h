@@ -21,7 +21,7 @@
 #include "sync-error.h"
 
 /* The schema version this build writes; a file with a newer one is refused. */
-#define MH_STATE_SCHEMA_VERSION 1
+#define MH_STATE_SCHEMA_VERSION 2
 
 struct mh_state; /* one SQLite connection */
 
@@ -127,6 +127,30 @@ GHashTable *mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **
 
 /* Frees @m and its strings; NULL allowed. */
 void mh_state_msg_free(struct mh_state_msg *m);
+
+/* Bytes moved to or from one account in one time slot: the daily transfer budgets.
+ * Slots are unix times (the start of a slot); the caller chooses their length. */
+struct mh_state_transfer {
+	int64_t slot;
+	uint64_t bytes;
+};
+
+enum mh_state_direction {
+	MH_STATE_DOWNLOAD = 0, /* fetched from the account */
+	MH_STATE_UPLOAD = 1,   /* appended to the account */
+};
+
+/* Adds @bytes to the row of (@account, @dir, @slot), creating it. */
+bool mh_state_transfer_add(struct mh_state *st, const char *account, enum mh_state_direction dir,
+                           int64_t slot, uint64_t bytes, GError **error);
+
+/* Returns the rows of (@account, @dir) whose slot is @since or later, oldest first, as a
+ * new array of struct mh_state_transfer, or NULL on error. */
+GArray *mh_state_transfer_list(struct mh_state *st, const char *account,
+                               enum mh_state_direction dir, int64_t since, GError **error);
+
+/* Deletes every row whose slot is older than @before, of every account. */
+bool mh_state_transfer_prune(struct mh_state *st, int64_t before, GError **error);
 
 /* g_autoptr() / g_auto() need plain type names; code still writes struct mh_state... */
 typedef struct mh_state mh_state;

@@ -109,6 +109,86 @@ test_open_not_ours(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	assert_open_fails(foreign, "not a mailhaul state database");
 }
 
+/* A file written by the first version (folders and messages only) is upgraded in place:
+ * its rows stay, and the transfer counts work. */
+static void
+test_open_upgrades_version_1(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GHashTable) msgs = NULL;
+	g_autoptr(GArray) rows = NULL;
+	g_autoptr(GError) error = NULL;
+	int64_t id = folder_put_ok(f->st, "INBOX", 2);
+
+	msg_put_ok(f->st, id, 7, "\\Seen");
+	g_clear_pointer(&f->st, mh_state_close);
+	raw_exec(f->path, "DROP TABLE transfers; PRAGMA user_version = 1");
+	f->st = open_ok(f->path);
+	g_assert_cmpint(folder_id_of(f->st, "INBOX"), ==, id);
+	msgs = load_ok(f->st, id);
+	g_assert_cmpuint(g_hash_table_size(msgs), ==, 1);
+	g_assert_true(mh_state_transfer_add(f->st, "a@h", MH_STATE_UPLOAD, 600, 5, &error));
+	g_assert_no_error(error);
+	rows = mh_state_transfer_list(f->st, "a@h", MH_STATE_UPLOAD, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(rows->len, ==, 1);
+}
+
+static GArray *
+transfers_ok(struct mh_state *st, const char *account, enum mh_state_direction dir, int64_t since)
+{
+	g_autoptr(GError) error = NULL;
+	GArray *rows = mh_state_transfer_list(st, account, dir, since, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(rows);
+	return rows;
+}
+
+static void
+transfer_add_ok(struct mh_state *st, const char *account, enum mh_state_direction dir, int64_t slot,
+                uint64_t bytes)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(mh_state_transfer_add(st, account, dir, slot, bytes, &error));
+	g_assert_no_error(error);
+}
+
+/* Counts add up per account, direction and slot; a listing starts at its slot; pruning
+ * forgets old slots of every account. */
+static void
+test_transfers(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GArray) up = NULL;
+	g_autoptr(GArray) down = NULL;
+	g_autoptr(GArray) later = NULL;
+	g_autoptr(GArray) other = NULL;
+	g_autoptr(GError) error = NULL;
+
+	transfer_add_ok(f->st, "a@h", MH_STATE_UPLOAD, 1000, 10);
+	transfer_add_ok(f->st, "a@h", MH_STATE_UPLOAD, 1000, 32);
+	transfer_add_ok(f->st, "a@h", MH_STATE_UPLOAD, 1600, 5000000000);
+	transfer_add_ok(f->st, "a@h", MH_STATE_DOWNLOAD, 1000, 7);
+	transfer_add_ok(f->st, "b@h", MH_STATE_UPLOAD, 1000, 1);
+	up = transfers_ok(f->st, "a@h", MH_STATE_UPLOAD, 0);
+	g_assert_cmpuint(up->len, ==, 2);
+	g_assert_cmpint(g_array_index(up, struct mh_state_transfer, 0).slot, ==, 1000);
+	g_assert_cmpuint(g_array_index(up, struct mh_state_transfer, 0).bytes, ==, 42);
+	g_assert_cmpuint(g_array_index(up, struct mh_state_transfer, 1).bytes, ==, 5000000000);
+	down = transfers_ok(f->st, "a@h", MH_STATE_DOWNLOAD, 0);
+	g_assert_cmpuint(down->len, ==, 1);
+	g_assert_cmpuint(g_array_index(down, struct mh_state_transfer, 0).bytes, ==, 7);
+	later = transfers_ok(f->st, "a@h", MH_STATE_UPLOAD, 1001);
+	g_assert_cmpuint(later->len, ==, 1);
+	g_assert_true(mh_state_transfer_prune(f->st, 1600, &error));
+	g_assert_no_error(error);
+	g_clear_pointer(&up, g_array_unref);
+	up = transfers_ok(f->st, "a@h", MH_STATE_UPLOAD, 0);
+	g_assert_cmpuint(up->len, ==, 1);
+	other = transfers_ok(f->st, "b@h", MH_STATE_UPLOAD, 0);
+	g_assert_cmpuint(other->len, ==, 0);
+}
+
 static void
 assert_folder_eq(const struct mh_state_folder *a, const struct mh_state_folder *b)
 {
@@ -525,6 +605,8 @@ main(int argc, char **argv)
 	ADD("/sync/state/open/reopen", test_open_reopen, NULL);
 	ADD("/sync/state/open/newer-schema", test_open_newer_schema, NULL);
 	ADD("/sync/state/open/not-ours", test_open_not_ours, NULL);
+	ADD("/sync/state/open/upgrades-version-1", test_open_upgrades_version_1, NULL);
+	ADD("/sync/state/transfers", test_transfers, NULL);
 	ADD("/sync/state/folder/put-get", test_folder_put_get, NULL);
 	ADD("/sync/state/folder/list", test_folder_list, NULL);
 	ADD("/sync/state/folder/forget-messages", test_folder_forget_messages, NULL);
