@@ -34,6 +34,7 @@ struct sync_cli {
 	int max_backoff;
 	gint64 min_rate;
 	int rate_window;
+	int budget_window;
 };
 
 struct sides {
@@ -189,6 +190,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Pause after fetching this many bytes (default: the profile's; 2500 MB for "
 	         "gmail, 0 = no budget)",
 	         "BYTES"},
+		{"budget-window", 0, 0, G_OPTION_ARG_INT, &o->budget_window,
+	         "The period the two budgets above cover, counted across runs (default 86400: "
+	         "the last 24 hours)",
+	         "SECONDS"},
 		{"max-backoff", 0, 0, G_OPTION_ARG_INT, &o->max_backoff,
 	         "The longest single wait when a server throttles or a budget is spent "
 	         "(default 3600)",
@@ -254,6 +259,8 @@ sync_check_options(struct sync_cli *o, GError **error)
 	         o->min_rate < -1 || o->rate_window < 0)
 		bad = "--pace, --max-upload-per-day, --max-download-per-day and --max-backoff must "
 		      "not be negative";
+	else if (o->budget_window < 0 || o->budget_window > 7 * 86400)
+		bad = "--budget-window must be between 1 and 604800 seconds (7 days)";
 	if (bad != NULL) {
 		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
 		return false;
@@ -303,6 +310,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.max_backoff = (unsigned)o->max_backoff,
 		.min_rate = o->min_rate > 0 ? (uint64_t)o->min_rate : 0,
 		.rate_window = (unsigned)o->rate_window,
+		.budget_window = (unsigned)o->budget_window,
 		.state_path = state_path,
 		.interrupted = &sync_interrupted,
 	};
@@ -424,6 +432,15 @@ sync_profiles_setup(struct sync_cli *o, struct sides *s, struct sync_profiles *s
 	return sync_profiles_init(sp, names, from_account, error);
 }
 
+/* "user@host[:port]" of side @i: the key of its transfer budgets. */
+static char *
+sync_account_key(const struct sides *s, int i)
+{
+	if (s->set[i].port == 0)
+		return g_strdup_printf("%s@%s", s->cred[i].user, s->set[i].host);
+	return g_strdup_printf("%s@%s:%u", s->cred[i].user, s->set[i].host, s->set[i].port);
+}
+
 static int
 sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 {
@@ -438,7 +455,18 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	struct mh_progress_display *display;
 	int rc;
 
+	g_autofree char *budget_path =
+		g_build_filename(g_get_user_state_dir(), "mailhaul", "transfers.db", NULL);
+	g_autofree char *src_account = NULL;
+	g_autofree char *dst_account = NULL;
+
 	sync_fill_options(o, verify, state_path, &so);
+	/* Whose budgets the bytes count to: every job into or out of an account shares them. */
+	src_account = sync_account_key(s, 0);
+	dst_account = sync_account_key(s, 1);
+	so.src_account = src_account;
+	so.dst_account = dst_account;
+	so.budget_path = budget_path;
 	if (!sync_profiles_setup(o, s, &sp, error)) {
 		sync_options_clear(&so);
 		return -1;

@@ -280,22 +280,14 @@ copy_new_rec(struct sync_copy *c, uint64_t size)
 static bool
 copy_budget_spent(struct sync_copy *c)
 {
-	const struct mh_sync_options *o = c->w->opts;
-	struct sync_shared *sh = c->w->shared;
-	gint64 moved;
+	g_autofree char *why = NULL;
 
-	if (sh == NULL || (o->upload_per_day == 0 && o->download_per_day == 0))
+	if (c->w->shared == NULL || !sync_budget_spent(c->w->shared->budget, NULL, &why))
 		return false;
-	/* Every message copied is fetched from one side and appended to the other. */
-	moved = __atomic_load_n(&sh->moved_bytes, __ATOMIC_RELAXED);
-	if ((o->upload_per_day == 0 || (uint64_t)moved < o->upload_per_day) &&
-	    (o->download_per_day == 0 || (uint64_t)moved < o->download_per_day))
-		return false;
-	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
-	                       "the daily transfer budget is spent (%" G_GINT64_FORMAT
-	                       " bytes copied; see --max-upload-per-day and "
-	                       "--max-download-per-day)",
-	                       moved);
+	c->fatal = g_error_new_literal(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET, why);
+	/* What is still requested would be fetched for nothing, spending more: drop it. */
+	if (c->w->src->ops->abandon != NULL)
+		c->w->src->ops->abandon(c->w->src, c->fatal);
 	return true;
 }
 
@@ -354,6 +346,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
 	c->cur_size = size;
 	c->discard = true;
+	c->uploading = false;
 	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c) || copy_rate_collapsed(c))
 		return;
 	paced = g_get_monotonic_time();
@@ -366,11 +359,13 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		c->spool = g_byte_array_sized_new((guint)MIN(size + size / 64 + 64, 1u << 26));
 		c->spool_rec = rec;
 		c->discard = false;
+		c->uploading = true;
 		return;
 	}
 	if (!copy_append_begin(c, rec, size))
 		return;
 	c->discard = false;
+	c->uploading = true;
 }
 
 static void
@@ -436,9 +431,9 @@ on_body_end(void *ctx)
 	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
 	c->rate_bytes += c->cur_size;
-	if (sh != NULL && c->cur != NULL) {
-		__atomic_add_fetch(&sh->moved_bytes, (gint64)c->cur_size, __ATOMIC_RELAXED);
-	}
+	if (sh != NULL)
+		sync_budget_add(sh->budget, c->cur_size, c->uploading ? c->cur_size : 0);
+	c->uploading = false;
 	c->cur = NULL;
 	c->discard = false;
 }

@@ -77,16 +77,6 @@ engine_interrupted(struct engine *e)
 
 /* --- waiting when a server asks for it --- */
 
-static const char *
-engine_seconds(double s, char *buf, size_t len)
-{
-	if (s >= 120)
-		g_snprintf(buf, len, "%.0f min", s / 60);
-	else
-		g_snprintf(buf, len, "%.1f s", s);
-	return buf;
-}
-
 /* Waits as @v asks (the server's suggestion or a default, with up to 10% jitter, capped
  * by --max-backoff), telling the user why; false when interrupted. */
 static bool
@@ -94,9 +84,19 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 {
 	uint64_t cap = (uint64_t)(e->opts->max_backoff > 0 ? e->opts->max_backoff : 3600) * 1000;
 	uint64_t ms = v->wait_ms;
+	int64_t room_s;
 	gint64 until;
 	char buf[32];
 
+	/* A budget of our own knows when it has room again: wait that long, however long,
+	 * unless --max-backoff says otherwise. */
+	if (v->kind == MH_SYNC_VERDICT_BUDGET &&
+	    g_error_matches(error, MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET) &&
+	    sync_budget_spent(e->shared.budget, &room_s, NULL)) {
+		ms = (uint64_t)room_s * 1000;
+		if (e->opts->max_backoff == 0)
+			cap = G_MAXUINT64;
+	}
 	if (ms == 0) {
 		ms = v->kind == MH_SYNC_VERDICT_BUDGET        ? 3600000
 		     : v->kind == MH_SYNC_VERDICT_CONNECTIONS ? 60000
@@ -105,7 +105,7 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 	}
 	ms += (uint64_t)g_random_int_range(0, (gint32)MIN(ms / 10 + 1, G_MAXINT32));
 	ms = MIN(ms, cap);
-	engine_seconds(ms / 1000.0, buf, sizeof(buf));
+	sync_seconds_text(ms / 1000.0, buf, sizeof(buf));
 	switch (v->kind) {
 	case MH_SYNC_VERDICT_BACKOFF:
 		mh_log(MH_LOG_WARN, "throttled by the server (%s); waiting %s, then reconnecting",
@@ -136,9 +136,6 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 		if (engine_interrupted(e))
 			return false;
 		g_usleep((gulong)MIN(100000, until - g_get_monotonic_time() + 1));
-	}
-	if (v->kind == MH_SYNC_VERDICT_BUDGET) {
-		__atomic_store_n(&e->shared.moved_bytes, 0, __ATOMIC_RELAXED);
 	}
 	return true;
 }
@@ -696,9 +693,16 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);
 		if (e.work->len > 0) {
-			ok = engine_labels(&e, &src, error);
+			GError *local = NULL;
+
+			/* After engine_start(): the profiles found on connecting set the limits. */
+			e.shared.budget = sync_budget_new(e.opts, &local);
+			ok = local == NULL && engine_labels(&e, &src, error);
+			if (local != NULL)
+				g_propagate_error(error, local);
 			if (ok)
 				engine_run_workers(&e, src.st, dst.st);
+			g_clear_pointer(&e.shared.budget, sync_budget_free);
 		}
 		g_ptr_array_unref(e.work);
 	}

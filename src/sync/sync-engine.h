@@ -97,8 +97,15 @@ struct mh_sync_options {
 	double pace; /* at most this many messages a second per connection (0: no limit) */
 	unsigned dst_error_limit;  /* the destination drops a session after this many NO/BAD (0:
 	                              never) */
-	uint64_t upload_per_day;   /* pause when this many bytes were appended (0: no budget) */
-	uint64_t download_per_day; /* pause when this many bytes were fetched (0: no budget) */
+	uint64_t upload_per_day;   /* pause when this many bytes were appended to dst_account
+	                              within budget_window (0: no budget) */
+	uint64_t download_per_day; /* pause when this many bytes were fetched from src_account
+	                              within budget_window (0: no budget) */
+	unsigned budget_window;    /* seconds a budget covers (0: a day) */
+	const char *src_account;   /* "user@host:port": whose budget a download counts to */
+	const char *dst_account;   /* "user@host:port": whose budget an upload counts to */
+	const char *budget_path;   /* the state file that keeps the counts across runs and
+	                              jobs (NULL: the counts of this run only) */
 	unsigned max_backoff;      /* seconds: the longest single wait (0: 3600) */
 	uint64_t min_rate;         /* bytes/s: a copy slower than this over rate_window means a
 	                              spent budget (Gmail slows down instead of refusing); 0: off */

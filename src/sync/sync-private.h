@@ -12,9 +12,30 @@ struct sync_labels;
 struct sync_shared {
 	const struct sync_labels *labels; /* Gmail label owners, or NULL */
 	gint pace_permille; /* the share of opts->pace in force (lowered after throttling) */
-	gint64 moved_bytes; /* fetched and appended since the last pause */
-	guint waits;        /* back-offs and pauses so far */
+	struct sync_budget *budget; /* the daily transfer budgets, or NULL */
+	guint waits;                /* back-offs and pauses so far */
 };
+
+/* sync-budget.c: the daily transfer budgets, counted across runs */
+struct sync_budget;
+
+/* A new budget for the limits in @o, loading what earlier runs moved from o->budget_path;
+ * NULL when nothing is copied or counted (no error then), or NULL with @error set. */
+struct sync_budget *sync_budget_new(const struct mh_sync_options *o, GError **error);
+
+/* Counts @down bytes fetched from the source and @up bytes appended to the destination.
+ * NULL allowed. */
+void sync_budget_add(struct sync_budget *b, uint64_t down, uint64_t up);
+
+/* Whether a budget is spent; then *wait_s_r is how long until it has room again and
+ * *why_r (a new string) says which, how much and when. NULL allowed (false). */
+bool sync_budget_spent(struct sync_budget *b, int64_t *wait_s_r, char **why_r);
+
+/* Saves what is not yet saved and frees @b; NULL allowed. */
+void sync_budget_free(struct sync_budget *b);
+
+/* @s seconds for people: "1.5 s", "12 min", "3.5 h"; returns @buf. */
+const char *sync_seconds_text(double s, char *buf, size_t len);
 
 /* One worker: a connection pair and its own state database connection. */
 struct sync_worker {
@@ -50,6 +71,7 @@ struct sync_copy {
 	/* the message being streamed */
 	struct sync_msg *cur;
 	bool discard;
+	bool uploading; /* its APPEND began (it counts to the upload budget) */
 	uint64_t cur_size;
 	/* fix-ups: the rewritten message is held here, then appended */
 	void *fix;

@@ -5,14 +5,16 @@
 plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders and a 20 MB
 attachment. Checked with the independent imaplib checker (mhtest.compare)."""
 import contextlib
+import re
 
-from mhtest import certs, compare, corpus, dovecot, imapcheck, synctest, tap
+from mhtest import certs, cli, compare, corpus, dovecot, imapcheck, synctest, tap
 from mhtest.synctest import Checks, Job
 
 PW1, PW2 = 'Modes-src-pw-5150', 'Modes-dst-pw-6160'
 SEED = 7331
 S = {}
-SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk', 'bud')
+SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk', 'bud', 'bud2',
+                'bud3')
 
 
 @contextlib.contextmanager
@@ -289,16 +291,45 @@ def delete1_interrupted_after_its_store_leaves_the_copies_unflagged():
 
 @tap.test
 def a_spent_daily_budget_pauses_and_resumes():
-    """--max-upload-per-day: once that many bytes were copied the run pauses (here for
-    --max-backoff 1 s), then goes on; everything arrives once."""
+    """--max-upload-per-day: once that many bytes were copied within --budget-window (a day
+    by default; 2 s here) the run pauses until the oldest bytes leave the window, then goes
+    on; everything arrives once."""
     src, dst = S['src'], S['dst']
     job = Job(src, 'bud', dst, 'bud', name='budget')
     source = snap('src', 'bud')
-    r = job.run('--max-upload-per-day', '100000', '--max-backoff', '1', '--jobs', '1')
+    r = job.run('--max-upload-per-day', '250000', '--budget-window', '2', '--jobs', '1')
     expect_code(r, 0, 'run with a small budget')
     tap.contains('pausing', r.stderr, 'stderr (the budget pause)')
-    tap.contains('daily transfer budget is spent', r.stderr, 'stderr (why it paused)')
+    tap.match(r'daily upload budget of bud@127\.0\.0\.1:\d+ is spent: \d+ bytes in the last '
+              r'2\.0 s \(--max-upload-per-day 250000\); room again in \d', r.stderr,
+              'stderr (why it paused, and for how long)')
     must_equal(source, snap('dst', 'bud'), 'after the budget pauses', r)
+
+
+@tap.test
+def the_daily_budget_counts_what_earlier_runs_moved():
+    """Bytes are counted per account across runs and jobs: after one job moved N bytes into
+    an account, another job into it with a budget below N pauses before its first message,
+    and (waits capped by --max-backoff 1) gives up with exit 10, copying nothing."""
+    src, dst = S['src'], S['dst']
+    synctest.add_messages(src, 'bud2', {'INBOX': corpus.new_messages(SEED + 20, 12)})
+    synctest.add_messages(src, 'bud3', {'INBOX': corpus.new_messages(SEED + 21, 3)})
+    first = Job(src, 'bud2', dst, 'bud2', name='budget-first').run()
+    expect_code(first, 0, 'the first job (no budget)')
+    moved = first.totals.get('copied_bytes') or 0
+    tap.check(moved > 20000, 'the first job copied %d bytes\n%s' % (moved, first))
+    before = snap('dst', 'bud2')
+    r = Job(src, 'bud3', dst, 'bud2', name='budget-second').run(
+        '--max-upload-per-day', str(moved // 2), '--max-backoff', '1', '--jobs', '1')
+    expect_code(r, cli.EXIT_CONNECT, 'a job into an account whose budget earlier runs spent')
+    m = re.search(r'daily upload budget of bud2@127\.0\.0\.1:\d+ is spent: (\d+) bytes in the '
+                  r'last 24 h', r.stderr)
+    tap.check(m is not None, 'stderr does not say the upload budget is spent\n%s' % r)
+    tap.check(int(m.group(1)) >= moved, 'the budget counted %s bytes; the first job moved %d'
+              % (m.group(1), moved))
+    tap.contains('room again in', r.stderr, 'stderr (when to come back)')
+    tap.eq(r.totals.get('copied'), 0, 'messages copied by the second job')
+    must_equal(before, snap('dst', 'bud2'), 'the destination after the refused job', r)
 
 
 # -- --justfolders -----------------------------------------------------------------------------
