@@ -303,3 +303,72 @@ mh_provider_fixup_finish(struct mh_provider_fixup *f, GByteArray *out)
 	g_byte_array_append(out, f->w_line->data, f->w_line->len);
 	g_byte_array_set_size(f->w_line, 0);
 }
+
+/* --- the placeholder of a message the server could not convert --- */
+
+/* The unfolded value of the header line starting at @line (after "Subject:"), blanks
+ * collapsed, at most @cap bytes; NULL when the header may continue past @end. */
+static GString *
+placeholder_unfold(const unsigned char *line, const unsigned char *end, size_t cap)
+{
+	GString *v = g_string_new(NULL);
+	bool blank = true; /* drop leading blanks */
+
+	for (const unsigned char *q = line; v->len < cap; q++) {
+		if (q == end) {
+			g_string_free(v, true);
+			return NULL;
+		}
+		if (*q == '\r')
+			continue;
+		if (*q == '\n') {
+			if (q + 1 == end) {
+				g_string_free(v, true);
+				return NULL; /* a continuation line may follow */
+			}
+			if (q[1] != ' ' && q[1] != '\t')
+				break;
+			continue;
+		}
+		if (*q == ' ' || *q == '\t') {
+			if (!blank)
+				g_string_append_c(v, ' ');
+			blank = true;
+			continue;
+		}
+		g_string_append_c(v, (char)*q);
+		blank = false;
+	}
+	return v;
+}
+
+bool
+mh_provider_is_placeholder(const struct mh_provider *p, const unsigned char *head, size_t len,
+                           bool *header_done_r)
+{
+	size_t want = p->placeholder_subject != NULL ? strlen(p->placeholder_subject) : 0;
+	const unsigned char *end = head + len;
+
+	*header_done_r = true;
+	if (want == 0)
+		return false;
+	for (const unsigned char *line = head; line < end;) {
+		const unsigned char *nl = memchr(line, '\n', (size_t)(end - line));
+		g_autoptr(GString) value = NULL;
+
+		if (nl == NULL)
+			break;
+		if (nl == line || (nl == line + 1 && line[0] == '\r'))
+			return false; /* the end of the header: no placeholder subject */
+		if (nl - line >= 8 && g_ascii_strncasecmp((const char *)line, "Subject:", 8) == 0) {
+			value = placeholder_unfold(line + 8, end, want);
+			if (value == NULL)
+				break;
+			return value->len >= want &&
+			       g_ascii_strncasecmp(value->str, p->placeholder_subject, want) == 0;
+		}
+		line = nl + 1;
+	}
+	*header_done_r = false;
+	return false;
+}

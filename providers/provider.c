@@ -66,6 +66,9 @@ static const struct mh_provider provider_m365 = {
 		       "flows.\n"
 		       "Then put its Application (client) ID as client-id (and your tenant as "
 		       "tenant) in a [provider m365] section of the config file.",
+	/* PROVIDERS.md 2.2: what Exchange serves for an item it cannot convert to MIME */
+	.placeholder_subject =
+		"Retrieval using the IMAP4 protocol failed for the following message",
 	/* PROVIDERS.md 2.2, 2.3, 2.5: case-insensitive names, MAPI re-rendering, \Flagged and
          * $MDNSent on APPEND */
 	.dst_case_insensitive = true,

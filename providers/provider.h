@@ -44,6 +44,9 @@ struct mh_provider {
 	const char *client_help;       /* three lines: how to get a client id, where to put it */
 	/* Behaviour as a source */
 	bool labels; /* folders are labels: one message may sit in several */
+	/* The subject of what the server serves instead of a message it cannot convert
+	 * (Exchange: "Retrieval using the IMAP4 protocol failed ..."), or NULL */
+	const char *placeholder_subject;
 	/* Behaviour as a destination */
 	bool dst_labels;           /* more labels go on with STORE +X-GM-LABELS (X-GM-EXT-1) */
 	bool dst_dedups;           /* drops duplicate APPENDs silently: identity by Message-ID */
@@ -163,6 +166,13 @@ struct mh_provider_verdict {
  * standard response codes of RFC 5530 last. Returns cls != UNKNOWN. "Mailbox already exists"
  * and [ALREADYEXISTS] stay UNKNOWN (false) with an advice: the folder is there, maybe in
  * another case on Microsoft 365, and the caller uses it. */
+/* Whether @head (the start of a message as @p serves it: at least its header, or all of it)
+ * is @p's placeholder for a message it could not convert: its Subject starts with
+ * p->placeholder_subject. *header_done_r: whether @head holds the whole header (else more
+ * bytes may still decide). */
+bool mh_provider_is_placeholder(const struct mh_provider *p, const unsigned char *head, size_t len,
+                                bool *header_done_r);
+
 bool mh_provider_classify(const char *status, const char *text, struct mh_provider_verdict *v);
 
 const char *mh_provider_error_class_name(enum mh_provider_error_class cls);

@@ -85,6 +85,7 @@ show_behaviour(const struct mh_provider *p)
 	show_line("fixups", fixups);
 	show_line("max-line", max_line);
 	show_line("skipped-folders", mh_provider_source_skip_summary(p));
+	show_line("placeholder", p->placeholder_subject);
 }
 
 static int

@@ -171,6 +171,14 @@ sync_profiles_init(struct sync_profiles *sp, const char *const names[2],
 	return true;
 }
 
+static bool
+profile_placeholder(void *ctx, const unsigned char *head, size_t len, bool *done_r)
+{
+	struct sync_profiles *sp = ctx;
+
+	return mh_provider_is_placeholder(sp->p[0], head, len, done_r);
+}
+
 void
 sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 {
@@ -190,6 +198,8 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 		so->labels = MH_SYNC_LABELS_COPY;
 		mh_log(MH_LOG_INFO, "host2 is Gmail without X-GM-EXT-1: each label gets its copy");
 	}
+	so->src_placeholder = src->placeholder_subject != NULL ? profile_placeholder : NULL;
+	so->src_placeholder_ctx = sp;
 	so->dst_nocase = dst->dst_case_insensitive;
 	so->size_in_identity = !dst->dst_rerenders && !dst->dst_dedups;
 	/* Every destination quirk below is a fix-up bit: the profile's, or --fixups. */

@@ -9,6 +9,8 @@
 #include "sync-private.h"
 
 #define COMMIT_EVERY 100
+/* The most of a message held to tell a placeholder: its header is far shorter. */
+#define PEEK_MAX     (64 * 1024)
 
 /* A copy that gets \\Flagged by a STORE after its APPEND. */
 struct flag_later {
@@ -124,6 +126,30 @@ copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 	g_ptr_array_add(res->errors, g_strdup_printf("message UID %u: %s", uid, error->message));
 	mh_log(MH_LOG_WARN, "%s: message UID %u not copied: %s", res->src_name, uid,
 	       error->message);
+}
+
+/* The source served a placeholder instead of the message (Exchange, for an item it cannot
+ * convert): nothing is copied and nothing recorded, so a rerun tries again. */
+static void
+copy_record_placeholder(struct sync_copy *c)
+{
+	struct mh_sync_folder_result *res = c->res;
+	uint32_t uid = c->cur->uid;
+
+	res->failed++;
+	if (res->refused == NULL)
+		res->refused = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
+	g_ptr_array_add(res->errors,
+	                g_strdup_printf("message UID %u: the source server sent a placeholder "
+	                                "(\"Retrieval using the IMAP4 protocol failed\") instead "
+	                                "of the message: it stays on the source; rerun later, or "
+	                                "export it with Outlook",
+	                                uid));
+	mh_log(MH_LOG_WARN,
+	       "%s: message UID %u not copied: the source server could not serve it and sent a "
+	       "placeholder instead",
+	       res->src_name, uid);
 }
 
 /* Writes the recorded copies in one short transaction: never one held across network
@@ -362,10 +388,51 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		c->uploading = true;
 		return;
 	}
+	if (o->src_placeholder != NULL) {
+		/* Appended once its start shows it is no placeholder. */
+		c->peek = g_byte_array_new();
+		c->peek_rec = rec;
+		c->discard = false;
+		return;
+	}
 	if (!copy_append_begin(c, rec, size))
 		return;
 	c->discard = false;
 	c->uploading = true;
+}
+
+/* Decides on the held start of the message: a placeholder is dropped, anything else is
+ * appended and the rest streams after it. @complete: the whole message is held. */
+static void
+copy_peek_decide(struct sync_copy *c, bool complete)
+{
+	const struct mh_sync_options *o = c->w->opts;
+	g_autoptr(GByteArray) peek = NULL;
+	g_autoptr(GError) error = NULL;
+	struct append_rec *rec;
+	bool done = false;
+	bool placeholder =
+		o->src_placeholder(o->src_placeholder_ctx, c->peek->data, c->peek->len, &done);
+
+	if (!placeholder && !done && !complete && c->peek->len < PEEK_MAX)
+		return;
+	peek = g_steal_pointer(&c->peek);
+	rec = g_steal_pointer(&c->peek_rec);
+	c->discard = true;
+	if (placeholder) {
+		copy_record_placeholder(c);
+		append_rec_free(rec);
+		return;
+	}
+	if (!copy_append_begin(c, rec, c->cur_size))
+		return;
+	c->discard = false;
+	c->uploading = true;
+	if (!c->w->dst->ops->append_write(c->w->dst, peek->data, peek->len, &error)) {
+		c->discard = true;
+		if (c->fatal == NULL)
+			c->fatal = g_error_copy(error);
+	}
 }
 
 static void
@@ -376,6 +443,11 @@ on_body_data(void *ctx, const unsigned char *data, size_t len)
 
 	if (c->discard)
 		return;
+	if (c->peek != NULL) {
+		g_byte_array_append(c->peek, data, (guint)len);
+		copy_peek_decide(c, false);
+		return;
+	}
 	if (c->spool != NULL) {
 		c->w->opts->fixup->feed(c->fix, data, len, c->spool);
 		return;
@@ -408,6 +480,14 @@ copy_spooled(struct sync_copy *c)
 		append_rec_free(rec);
 		return;
 	}
+	if (c->w->opts->src_placeholder != NULL &&
+	    c->w->opts->src_placeholder(c->w->opts->src_placeholder_ctx, spool->data, spool->len,
+	                                &(bool){false})) {
+		copy_record_placeholder(c);
+		append_rec_free(rec);
+		c->uploading = false;
+		return;
+	}
 	rec->size = spool->len;
 	if (!copy_append_begin(c, rec, spool->len))
 		return;
@@ -424,6 +504,8 @@ on_body_end(void *ctx)
 	g_autoptr(GError) error = NULL;
 	struct sync_shared *sh = c->w->shared;
 
+	if (c->peek != NULL)
+		copy_peek_decide(c, true);
 	if (c->spool != NULL)
 		copy_spooled(c);
 	else if (!c->discard && !c->w->dst->ops->append_end(c->w->dst, &error) && c->fatal == NULL)
@@ -633,6 +715,8 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		g_free(c->w->opts->fixup->end(g_steal_pointer(&c->fix)));
 		g_clear_pointer(&c->spool_rec, append_rec_free);
 	}
+	g_clear_pointer(&c->peek, g_byte_array_unref);
+	g_clear_pointer(&c->peek_rec, append_rec_free);
 	copy_commit_maybe(c, true);
 	if (local == NULL || !sync_error_is_fatal(local))
 		copy_after_append(c, local == NULL ? &local : NULL);

@@ -92,6 +92,11 @@ struct mh_sync_options {
 	const struct mh_sync_folder_rules *rules; /* NULL: none */
 	mh_sync_classify_cb *classify;            /* NULL: none */
 	void *classify_ctx;
+	/* Whether the start of a source message (its header at least, or all of it) is the
+	 * source server's placeholder for a message it could not serve (Exchange); *done_r
+	 * false: more bytes may still decide. NULL: the source sends no placeholders. */
+	bool (*src_placeholder)(void *ctx, const unsigned char *head, size_t len, bool *done_r);
+	void *src_placeholder_ctx;
 	mh_sync_adjust_cb *adjust; /* NULL: none */
 	void *adjust_ctx;
 	double pace; /* at most this many messages a second per connection (0: no limit) */

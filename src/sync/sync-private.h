@@ -73,6 +73,10 @@ struct sync_copy {
 	bool discard;
 	bool uploading; /* its APPEND began (it counts to the upload budget) */
 	uint64_t cur_size;
+	/* a source that sends placeholders: the start of the message is held here until it
+	 * tells (then appended, and the rest streams) */
+	GByteArray *peek;
+	struct append_rec *peek_rec;
 	/* fix-ups: the rewritten message is held here, then appended */
 	void *fix;
 	GByteArray *spool;

@@ -14,26 +14,43 @@ those may reach the destination.
 import contextlib
 import re
 
-from mhtest import certs, compare, dovecot, imapcheck, providerlike as pl, tap
+from mhtest import certs, cli, compare, corpus, dovecot, imapcheck, providerlike as pl, synctest, tap
 from mhtest.synctest import Checks, Job
 
 PW_M, PW_G, PW_X = 'M365-like-pw-7714', 'Gmail-like-pw-8825', 'Generic-pw-9936'
 S = {}
+# What Exchange Online serves, instead of the message, for an item it cannot convert to MIME
+# (PROVIDERS.md: the text as users of IMAP clients report it); stored as a plain message
+# on the Microsoft-like Dovecot, it is what mailhaul receives.
+PLACEHOLDER = imapcheck.Mail(
+    b'From: Microsoft Exchange Server\r\n'
+    b'Subject: Retrieval using the IMAP4 protocol failed for the following\r\n'
+    b' message: 752\r\n'
+    b'Date: Mon, 20 Jan 2020 10:00:00 +0000\r\n'
+    b'Content-Type: text/plain; charset="us-ascii"\r\n\r\n'
+    b'The server couldn\'t retrieve the following message:\r\n\r\n'
+    b'Subject: "Quarterly figures"\r\nFrom: "Carol" ("carol@example.com")\r\n\r\n'
+    b'The message hasn\'t been deleted. You might be able to view it using either Outlook or '
+    b'Outlook Web App. You can also contact the sender to find out what the message says.\r\n',
+    ('\\Seen',), None)
 NOT_COPIED = set(pl.NON_MAIL) | {'Outbox', 'Files'}
 
 
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        msrc = pl.m365_like(pki, {'bob': PW_M, 'bob2': PW_M})
-        mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M, 'gen2mnone': PW_M})
+        msrc = pl.m365_like(pki, {'bob': PW_M, 'bob2': PW_M, 'ph': PW_M})
+        mdst = pl.m365_like(pki, {'m2m': PW_M, 'gen2m': PW_M, 'gen2mnone': PW_M, 'ph2m': PW_M})
         gdst = pl.gmail_like(pki, {'m2g': PW_G, 'gen2g': PW_G})
         mdet = pl.m365_like(pki, {'det': PW_M}, exchange_greeting=True)
-        gen = dovecot.Dovecot(pki, users={'gen': PW_X}, separator='/')
+        gen = dovecot.Dovecot(pki, users={'gen': PW_X, 'ph2gen': PW_X}, separator='/')
         with dovecot.running(msrc, mdst, gdst, mdet, gen):
             S.update(msrc=msrc, mdst=mdst, gdst=gdst, mdet=mdet, gen=gen)
             S['seed'] = pl.seed_m365(msrc, 'bob')
             S['seed2'] = pl.seed_m365(msrc, 'bob2', seed=4, odd_folder=False)
+            S['ph_mail'] = corpus.new_messages(6, 3, mix=corpus.SMALL_MIX)
+            synctest.add_messages(msrc, 'ph', {'INBOX': S['ph_mail'][:2] + [PLACEHOLDER] +
+                                               S['ph_mail'][2:]})
             S['gseed'] = pl.seed_folders(gen, 'gen', pl.generic_messages(oversize=True))
             S['oversize_size'] = len(pl.imaplib_crlf(S['gseed'].by_name['oversize'].mail.body))
             for user in ('m2g', 'gen2g'):
@@ -218,6 +235,37 @@ def generic_to_m365(server, user, *options, fixups=True):
         else:
             checks.check(pl.longest_line(body) <= 10000, 'a line of %d characters is left'
                          % pl.longest_line(body))
+    checks.done()
+
+
+# -- Exchange's placeholder for a message it cannot serve ----------------------------------
+
+@tap.test
+def exchange_placeholders_are_not_copied():
+    """A message Exchange cannot convert arrives as a placeholder ("Retrieval using the IMAP4
+    protocol failed ..."): it is not copied, neither streamed (into a generic server) nor
+    through the fix-ups (into Microsoft 365); the run names it and exits 111, and a rerun
+    tries it again."""
+    checks = Checks()
+    want = sorted(imapcheck.sha256(m.body) for m in S['ph_mail'])
+    for server, user, options in ((S['gen'], 'ph2gen', ('--office1',)),
+                                  (S['mdst'], 'ph2m', ('--office1', '--office2',
+                                                        '--fixups', 'receipts'))):
+        job = Job(S['msrc'], 'ph', server, user, name=user)
+        for attempt in ('run', 'rerun'):
+            r = job.run(*options)
+            what = '%s into %s' % (attempt, user)
+            checks.code(r, cli.EXIT_MESSAGES, what)
+            errors = (r.folder('INBOX') or {}).get('errors') or []
+            checks.check(len(errors) == 1 and 'placeholder' in errors[0] and
+                         'stays on the source' in errors[0],
+                         '%s: the report should name the placeholder: %r' % (what, errors))
+            checks.check('placeholder' in r.stderr, '%s: stderr does not mention the '
+                         'placeholder' % what)
+            with imapcheck.session(server, user) as conn:
+                got = sorted(m.sha256 for m in imapcheck.mailbox_snapshot(conn, 'INBOX'))
+            checks.eq(got, want, '%s: the INBOX copies (the real messages, once each)' % what)
+            checks.attach(r)
     checks.done()
 
 

@@ -264,6 +264,53 @@ test_bounded(void)
 	mh_provider_fixup_free(NULL);
 }
 
+/* Exchange's placeholder for an item it cannot convert is recognised by its subject, also
+ * folded or in other case; nothing else is, and a header cut short may still decide. */
+static void
+test_placeholder(void)
+{
+	static const struct {
+		const char *head;
+		bool placeholder, done;
+	} cases[] = {
+		{"From: Microsoft Exchange Server\r\nSubject: Retrieval using the IMAP4 protocol failed "
+	         "for the following message: 752\r\n\r\nThe server couldn't retrieve ...",
+	         true, true},
+		{"Subject: Retrieval using the IMAP4 protocol failed for the\r\n following message: "
+	         "367\r\nFrom: x\r\n\r\n",
+	         true, true},
+		{"subject:retrieval using the imap4  protocol failed for the following message: 1\n\n",
+	         true, true},
+		{"Subject: Fwd: Retrieval using the IMAP4 protocol failed for the following message: "
+	         "7\r\n\r\n",
+	         false, true},
+		{"Subject: Retrieval using the IMAP4 protocol\r\n\r\n", false, true},
+		{"From: a@example.com\r\nSubject: Lunch\r\n\r\nRetrieval using the IMAP4 protocol "
+	         "failed for the following message: 3",
+	         false, true},
+		{"From: a@example.com\r\n\r\nSubject: Retrieval using the IMAP4 protocol failed for the "
+	         "following message: 3\r\n",
+	         false, true},
+		{"From: a@example.com\r\nSubj", false, false},
+		{"Subject: Retrieval using the IMAP4 protocol failed for the\r\n", false, false},
+	};
+	const struct mh_provider *m365 = mh_provider_find("m365");
+	bool done;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const unsigned char *h = (const unsigned char *)cases[i].head;
+
+		g_test_message("case %zu", i);
+		g_assert_cmpint(mh_provider_is_placeholder(m365, h, strlen(cases[i].head), &done),
+		                ==, cases[i].placeholder);
+		g_assert_cmpint(done, ==, cases[i].done);
+	}
+	g_assert_false(mh_provider_is_placeholder(mh_provider_generic(),
+	                                          (const unsigned char *)cases[0].head,
+	                                          strlen(cases[0].head), &done));
+	g_assert_true(done);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,5 +318,6 @@ main(int argc, char **argv)
 	g_test_add_func("/provider/fixup/cases", test_cases);
 	g_test_add_func("/provider/fixup/random", test_random);
 	g_test_add_func("/provider/fixup/bounded", test_bounded);
+	g_test_add_func("/provider/fixup/placeholder", test_placeholder);
 	return g_test_run();
 }

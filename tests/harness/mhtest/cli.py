@@ -27,6 +27,7 @@ EXIT_AUTH = 16
 EXIT_USAGE = 64
 EXIT_NOINPUT = 66
 EXIT_PROTOCOL = 76
+EXIT_MESSAGES = 111  # some messages failed
 
 ERROR_PREFIX = 'mailhaul: error: '
 WARNING_PREFIX = 'mailhaul: warning: '
