@@ -110,15 +110,22 @@ sync_error_is_fatal(const GError *error)
 	return error->code != MH_IMAP_ERROR_NO && error->code != MH_IMAP_ERROR_BAD;
 }
 
+/* Counts @uid as failed and keeps it from being offered again in this run. */
+static void
+copy_mark_failed(struct mh_sync_folder_result *res, uint32_t uid)
+{
+	res->failed++;
+	if (res->refused == NULL)
+		res->refused = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
+}
+
 static void
 copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 {
 	struct mh_sync_folder_result *res = c->res;
 
-	res->failed++;
-	if (res->refused == NULL)
-		res->refused = g_hash_table_new(NULL, NULL);
-	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
+	copy_mark_failed(res, uid);
 	if (copy_error_is_quota(c->w->opts, error))
 		res->quota = true;
 	else
@@ -136,10 +143,7 @@ copy_record_placeholder(struct sync_copy *c)
 	struct mh_sync_folder_result *res = c->res;
 	uint32_t uid = c->cur->uid;
 
-	res->failed++;
-	if (res->refused == NULL)
-		res->refused = g_hash_table_new(NULL, NULL);
-	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
+	copy_mark_failed(res, uid);
 	g_ptr_array_add(res->errors,
 	                g_strdup_printf("message UID %u: the source server sent a placeholder "
 	                                "(\"Retrieval using the IMAP4 protocol failed\") instead "
