@@ -65,7 +65,7 @@ budget_load(struct sync_budget *b, struct budget_side *side, int64_t now, GError
 {
 	g_autoptr(GArray) rows = NULL;
 
-	if (b->ledger == NULL)
+	if (b->ledger == NULL || side->limit == 0) /* counted, never asked */
 		return true;
 	rows = mh_state_transfer_list(b->ledger, side->account, side->dir,
 	                              now - b->window - b->slot_len, error);

@@ -306,6 +306,16 @@ copy_new_rec(struct sync_copy *c, uint64_t size)
 	return rec;
 }
 
+/* Stops the folder for a pause (c->fatal takes @why): what is still requested from the
+ * source would be fetched for nothing, or as slowly again, so the source is dropped. */
+static void
+copy_pause(struct sync_copy *c, GError *why)
+{
+	c->fatal = why;
+	if (c->w->src->ops->abandon != NULL)
+		c->w->src->ops->abandon(c->w->src, c->fatal);
+}
+
 /* Whether a daily budget is spent (then c->fatal says so and the engine pauses). */
 static bool
 copy_budget_spent(struct sync_copy *c)
@@ -314,10 +324,7 @@ copy_budget_spent(struct sync_copy *c)
 
 	if (c->w->shared == NULL || !sync_budget_spent(c->w->shared->budget, NULL, &why))
 		return false;
-	c->fatal = g_error_new_literal(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET, why);
-	/* What is still requested would be fetched for nothing, spending more: drop it. */
-	if (c->w->src->ops->abandon != NULL)
-		c->w->src->ops->abandon(c->w->src, c->fatal);
+	copy_pause(c, g_error_new_literal(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET, why));
 	return true;
 }
 
@@ -339,13 +346,11 @@ copy_rate_collapsed(struct sync_copy *c)
 	c->rate_bytes = 0;
 	if (rate >= (double)o->min_rate)
 		return false;
-	c->fatal = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
+	copy_pause(c,
+	           g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET,
 	                       "the transfer rate fell to %.0f bytes/s (below %" G_GUINT64_FORMAT
 	                       " bytes/s, --min-rate): the server's bandwidth budget looks spent",
-	                       rate, o->min_rate);
-	/* Reading what is still requested would take as long again: drop the source. */
-	if (c->w->src->ops->abandon != NULL)
-		c->w->src->ops->abandon(c->w->src, c->fatal);
+	                       rate, o->min_rate));
 	return true;
 }
 

@@ -697,9 +697,9 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 
 			/* After engine_start(): the profiles found on connecting set the limits. */
 			e.shared.budget = sync_budget_new(e.opts, &local);
-			ok = local == NULL && engine_labels(&e, &src, error);
 			if (local != NULL)
 				g_propagate_error(error, local);
+			ok = local == NULL && engine_labels(&e, &src, error);
 			if (ok)
 				engine_run_workers(&e, src.st, dst.st);
 			g_clear_pointer(&e.shared.budget, sync_budget_free);
