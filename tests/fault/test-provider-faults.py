@@ -19,7 +19,6 @@ reconnects and, once the server is fast again, finishes with every message copie
 """
 import contextlib
 import datetime
-import imaplib
 import re
 import time
 
@@ -81,32 +80,6 @@ def exchange_proxy(server, rules, drop=()):
                             drop_capabilities=('AUTH=CRAM-MD5',) + tuple(drop))
 
 
-def everything_said(r):
-    """stderr and the log file of a run, as one text."""
-    try:
-        with open(r.log_path, errors='replace') as f:
-            log = f.read()
-    except (OSError, TypeError):
-        log = ''
-    return r.stderr + '\n' + log
-
-
-def run(job, proxy, *args):
-    """job.run(*args) with the proxy's transcript added to a timeout failure."""
-    try:
-        return job.run(*args, timeout=RUN_TIMEOUT)
-    except tap.Failure as e:
-        raise tap.Failure('%s\n%s' % (e, proxy.summary()))
-
-
-def finish(checks, proxy, *runs):
-    for r in runs:
-        checks.attach(r)
-    if checks.failures:
-        checks.context.append(proxy.summary())
-    checks.done()
-
-
 def check_error_line(checks, r, code, *words):
     """cli.expect_error's rules (exit code, exactly one error line, last on stderr, with
     every word), gathered into checks instead of failing at once."""
@@ -126,15 +99,6 @@ def logins(proxy):
 
 
 # -- the proxy's new rules themselves ---------------------------------------------------------
-
-def answer(conn, fn, *args):
-    """(status, text) of an imaplib call, also when imaplib raises for NO/BAD/BYE."""
-    try:
-        typ, dat = fn(*args)
-        return typ, b' '.join(d if isinstance(d, bytes) else d[0] for d in dat if d).decode()
-    except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as e:
-        return 'raised', str(e)
-
 
 def timed_fetch(proxy, user, folder):
     """Seconds to fetch every message of folder through proxy, and the bytes fetched."""
@@ -156,26 +120,26 @@ def proxy_injects_the_sign_in_texts_and_slows_down():
     src, pki = S['src'], S['pki']
     with tp.ThrottleProxy(src, rules=[tp.not_connected()], pki=pki) as px:
         conn = imapcheck.connect(px.host, px.port('ssl'), 'ssl', px.cafile)
-        tap.eq(answer(conn, conn.noop)[0], 'OK', 'NOOP before the login (passed on)')
-        tap.eq(answer(conn, conn.login, 'f1', PW1)[0], 'OK', 'login (relayed)')
-        got = answer(conn, conn.select, 'INBOX')
+        tap.eq(imapcheck.answer(conn, conn.noop)[0], 'OK', 'NOOP before the login (passed on)')
+        tap.eq(imapcheck.answer(conn, conn.login, 'f1', PW1)[0], 'OK', 'login (relayed)')
+        got = imapcheck.answer(conn, conn.select, 'INBOX')
         tap.check(got[0] == 'raised' and 'BAD' in got[1] and tp.NOT_CONNECTED in got[1],
                   'SELECT after the login: %r' % (got,))
-        tap.eq(answer(conn, conn.logout)[0], 'BYE', 'LOGOUT (passed on)')
+        tap.eq(imapcheck.answer(conn, conn.logout)[0], 'BYE', 'LOGOUT (passed on)')
     with tp.ThrottleProxy(src, rules=[tp.not_connected()], pki=pki) as px:
         conn = imapcheck.connect(px.host, px.port('ssl'), 'ssl', px.cafile)
-        answer(conn, conn.login, 'f1', 'not the password')
-        tap.check('not connected' not in answer(conn, conn.noop)[1],
+        imapcheck.answer(conn, conn.login, 'f1', 'not the password')
+        tap.check('not connected' not in imapcheck.answer(conn, conn.noop)[1],
                   'a refused login counts as a login for not_connected')
     with tp.ThrottleProxy(src, rules=[tp.login_failed(first=2)], pki=pki) as px:
         conn = imapcheck.connect(px.host, px.port('ssl'), 'ssl', px.cafile)
         blob = ('\0f1\0%s' % PW1).encode()
-        got = answer(conn, conn.authenticate, 'PLAIN', lambda _c: blob)
+        got = imapcheck.answer(conn, conn.authenticate, 'PLAIN', lambda _c: blob)
         tap.check(got[0] == 'raised' and tp.AUTHENTICATE_FAILED in got[1],
                   'AUTHENTICATE: %r' % (got,))
-        got = answer(conn, conn.login, 'f1', PW1)
+        got = imapcheck.answer(conn, conn.login, 'f1', PW1)
         tap.check(got[0] == 'raised' and tp.LOGIN_FAILED in got[1], 'LOGIN: %r' % (got,))
-        tap.eq(answer(conn, conn.login, 'f1', PW1)[0], 'OK', 'third login (relayed)')
+        tap.eq(imapcheck.answer(conn, conn.login, 'f1', PW1)[0], 'OK', 'third login (relayed)')
     full, nbytes = timed_fetch(src, 'f4', 'INBOX')
     tap.check(nbytes > 100000, 'test setup: only %d bytes in INBOX of f4' % nbytes)
     rate = 4 * nbytes  # the whole folder in about a quarter of a second
@@ -199,7 +163,7 @@ def not_connected_after_login_is_a_configuration_error():
     proxy = exchange_proxy(S['dst'], [tp.not_connected()])
     with proxy:
         job = Job(S['src'], 'f1', proxy, 'f1', name='not-connected')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     inj = proxy.injections('not-connected')
     checks.check(inj, 'the proxy never answered "User is authenticated but not connected"')
@@ -209,7 +173,7 @@ def not_connected_after_login_is_a_configuration_error():
     checks.check(len(logins(proxy)) <= 2, 'mailhaul logged in %d times into a mailbox it cannot '
                  'reach: a configuration error is not worth retrying' % len(logins(proxy)))
     check_nothing_copied(checks, 'f1')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 # -- Microsoft 365: the token or the password is refused ---------------------------------------
@@ -219,7 +183,7 @@ def authenticate_failed_is_explained():
     proxy = exchange_proxy(S['dst'], [tp.login_failed()])
     with proxy:
         job = Job(S['src'], 'f2', proxy, 'f2', name='authenticate-failed')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     names = sorted({e.command for e in proxy.injections('login-failed')})
     checks.eq(names, ['AUTHENTICATE'], 'logins the proxy refused')
@@ -228,7 +192,7 @@ def authenticate_failed_is_explained():
     checks.check(len(logins(proxy)) <= 2, 'mailhaul tried %d logins after "AUTHENTICATE '
                  'failed" (a refresh at most, then stop)' % len(logins(proxy)))
     check_nothing_copied(checks, 'f2')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 @tap.test
@@ -237,7 +201,7 @@ def login_failed_is_explained():
     proxy = exchange_proxy(S['dst'], [tp.login_failed()], drop=('AUTH=PLAIN', 'AUTH=LOGIN'))
     with proxy:
         job = Job(S['src'], 'f3', proxy, 'f3', name='login-failed')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     names = sorted({e.command for e in proxy.injections('login-failed')})
     checks.eq(names, ['LOGIN'], 'logins the proxy refused')
@@ -245,7 +209,7 @@ def login_failed_is_explained():
     checks.check(len(logins(proxy)) <= 2, 'mailhaul tried %d logins after "LOGIN failed"' %
                  len(logins(proxy)))
     check_nothing_copied(checks, 'f3')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 # -- Gmail: the rate collapses for a while -----------------------------------------------------
@@ -276,8 +240,8 @@ def collapsing_rate_pauses_and_resumes():
     wall_minus_mono = time.time() - time.monotonic()
     with proxy:
         job = Job(proxy, 'f4', S['dst'], 'f4', name='collapsing-rate')
-        r = run(job, proxy, *(BASE + RATE_ARGS))
-        again = run(job, proxy, *(BASE + RATE_ARGS))
+        r = tp.run(job, proxy, *(BASE + RATE_ARGS), timeout=RUN_TIMEOUT)
+        again = tp.run(job, proxy, *(BASE + RATE_ARGS), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after the rate came back')
     start, end = slow.window()
@@ -313,7 +277,7 @@ def collapsing_rate_pauses_and_resumes():
     checks.code(again, 0, 'exit code of the rerun')
     if again.report is not None:
         checks.eq(again.totals.get('copied'), 0, 'messages copied by the rerun')
-    finish(checks, proxy, r, again)
+    tp.finish(checks, proxy, r, again)
 
 
 if __name__ == '__main__':

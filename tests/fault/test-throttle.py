@@ -15,7 +15,6 @@ reconnects and finishes with every message copied exactly once; it gives up with
 one line after five waits without progress, and never calls a busy server a wrong password.
 """
 import contextlib
-import imaplib
 import re
 import time
 
@@ -78,16 +77,6 @@ def proxy_for(server, rules, provider, error_limit=None):
                             error_limit=error_limit, drop_capabilities=('AUTH=CRAM-MD5',))
 
 
-def everything_said(r):
-    """stderr and the log file of a run, as one text."""
-    try:
-        with open(r.log_path, errors='replace') as f:
-            log = f.read()
-    except (OSError, TypeError):
-        log = ''
-    return r.stderr + '\n' + log
-
-
 def source_without(user, drop=None):
     s = compare.take(S['src'], user, label='source')
     if drop is None:
@@ -103,14 +92,6 @@ def check_copied_once(checks, user, what, drop=None):
     checks.check(c.ok, '%s: the destination differs from the source:\n%s' % (what, c.text()))
 
 
-def run(job, proxy, *args):
-    """job.run(*args) with the proxy's transcript added to a timeout failure."""
-    try:
-        return job.run(*args, timeout=RUN_TIMEOUT)
-    except tap.Failure as e:
-        raise tap.Failure('%s\n%s' % (e, proxy.summary()))
-
-
 def check_nothing_left_out(checks, r):
     """The report lists no message as skipped, failed or missing."""
     if r.report is None:
@@ -120,14 +101,6 @@ def check_nothing_left_out(checks, r):
         for key in ('failed', 'missing'):
             checks.eq(f.get(key), 0, 'report %s of %s' % (key, f.get('source')))
         checks.eq(f.get('skipped'), [], 'report skipped of %s' % f.get('source'))
-
-
-def finish(checks, proxy, *runs):
-    for r in runs:
-        checks.attach(r)
-    if checks.failures:
-        checks.context.append(proxy.summary())
-    checks.done()
 
 
 def first_connect_after(proxy, t):
@@ -140,15 +113,6 @@ def says(text, pattern):
 
 
 # -- the proxy itself --------------------------------------------------------------------------
-
-def answer(conn, fn, *args):
-    """(status, text) of an imaplib call, also when imaplib raises for NO/BAD/BYE."""
-    try:
-        typ, dat = fn(*args)
-        return typ, b' '.join(d if isinstance(d, bytes) else d[0] for d in dat if d).decode()
-    except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as e:
-        return 'raised', str(e)
-
 
 def closed_by_server(conn):
     """True if the server has closed conn (end of stream within 2 s)."""
@@ -170,18 +134,18 @@ def proxy_relays_and_injects_the_real_texts():
         conn = imapcheck.connect(px.host, px.port('ssl'), 'ssl', px.cafile)
         tap.contains(b'Microsoft Exchange IMAP4', conn.welcome, 'greeting')
         blob = ('\0t0\0%s' % PW2).encode()
-        got = answer(conn, conn.authenticate, 'PLAIN', lambda _c: blob)
+        got = imapcheck.answer(conn, conn.authenticate, 'PLAIN', lambda _c: blob)
         tap.check(got[0] == 'raised' and tp.TOO_MANY in got[1], 'first login: %r' % (got,))
         answers = [b't0', PW2.encode()]  # AUTHENTICATE LOGIN: two rounds relayed to Dovecot
-        tap.eq(answer(conn, conn.authenticate, 'LOGIN', lambda _c: answers.pop(0))[0], 'OK',
-               'second login (relayed)')
-        tap.eq(answer(conn, conn.append, 'INBOX', '(\\Seen)', None, body)[0], 'OK',
+        got = imapcheck.answer(conn, conn.authenticate, 'LOGIN', lambda _c: answers.pop(0))
+        tap.eq(got[0], 'OK', 'second login (relayed)')
+        tap.eq(imapcheck.answer(conn, conn.append, 'INBOX', '(\\Seen)', None, body)[0], 'OK',
                'APPEND with a synchronizing literal')
-        tap.eq(answer(conn, conn.append, 'INBOX', None, None, refused),
+        tap.eq(imapcheck.answer(conn, conn.append, 'INBOX', None, None, refused),
                ('NO', tp.MAX_SIZE), 'refused APPEND')
-        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body),
+        tap.eq(imapcheck.answer(conn, conn.append, 'INBOX', None, None, body),
                ('NO', tp.THROTTLED.format(ms=1200)), 'second APPEND (throttled)')
-        got = answer(conn, conn.noop)
+        got = imapcheck.answer(conn, conn.noop)
         tap.check(got[0] == 'raised' and 'Connection closed. 14' in got[1],
                   'after the throttled APPEND: %r' % (got,))
         tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
@@ -192,19 +156,19 @@ def proxy_relays_and_injects_the_real_texts():
                                       tp.overquota_after(0, 1.0)], pki=pki,
                           error_limit=3) as px:
         conn = imapcheck.imap_client(px, 't0')            # CAPABILITY, LOGIN
-        got = answer(conn, conn.noop)
+        got = imapcheck.answer(conn, conn.noop)
         tap.check(got[0] == 'raised' and 'Session expired, please login again' in got[1],
                   'third command: %r' % (got,))
         tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
         conn = imapcheck.imap_client(px, 't0')
-        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body), ('NO', tp.OVERQUOTA),
-               'APPEND within the [OVERQUOTA] window')
+        tap.eq(imapcheck.answer(conn, conn.append, 'INBOX', None, None, body),
+               ('NO', tp.OVERQUOTA), 'APPEND within the [OVERQUOTA] window')
         time.sleep(1.0)
-        tap.eq(answer(conn, conn.append, 'INBOX', None, None, body)[0], 'OK',
+        tap.eq(imapcheck.answer(conn, conn.append, 'INBOX', None, None, body)[0], 'OK',
                'APPEND after the window')
         for _ in range(2):
-            answer(conn, conn.select, 'No such folder')
-        got = answer(conn, conn.noop)
+            imapcheck.answer(conn, conn.select, 'No such folder')
+        got = imapcheck.answer(conn, conn.noop)
         tap.check(got[0] == 'raised' and 'Connection closed. 14' in got[1],
                   'after the third NO with error_limit=3: %r' % (got,))
         tap.check(closed_by_server(conn), 'the connection stayed open after the BYE')
@@ -220,7 +184,7 @@ def check_one_throttle_waited_out(checks, proxy, user, r, again=None):
     1200 ms; everything copied once; a rerun (if any) copies nothing."""
     inj = proxy.injections('throttled')
     checks.eq(len(inj), 1, 'throttled answers the proxy gave')
-    checks.check(says(everything_said(r), r'throttled'),
+    checks.check(says(r.everything_said(), r'throttled'),
                  'neither stderr nor the log has a line with "throttled"')
     if inj:
         nxt = first_connect_after(proxy, inj[0].t)
@@ -234,7 +198,7 @@ def check_one_throttle_waited_out(checks, proxy, user, r, again=None):
         if again.report is not None:
             checks.eq(again.totals.get('copied'), 0, 'messages copied by the rerun')
         check_copied_once(checks, user, 'after the rerun')
-    finish(checks, proxy, r, *(() if again is None else (again,)))
+    tp.finish(checks, proxy, r, *(() if again is None else (again,)))
 
 
 @tap.test
@@ -242,8 +206,8 @@ def throttled_append_then_bye_waits_and_resumes():
     proxy = proxy_for(S['dst'], [tp.throttle_nth('APPEND', 5)], 'm365', error_limit=10)
     with proxy:
         job = Job(S['src'], 't1', proxy, 't1', name='throttled-append')
-        r = run(job, proxy, *(BASE + M365_DST))
-        again = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
+        again = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after a throttled APPEND')
     check_one_throttle_waited_out(checks, proxy, 't1', r, again)
@@ -257,7 +221,7 @@ def throttled_while_still_sending_waits_and_resumes():
     proxy = proxy_for(S['dst'], [rule], 'm365', error_limit=10)
     with proxy:
         job = Job(S['src'], 't9', proxy, 't9', name='throttled-while-sending')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after a throttled APPEND cut off mid-message')
     check_one_throttle_waited_out(checks, proxy, 't9', r)
@@ -269,8 +233,8 @@ def throttled_source_fetch_as_bad_waits_and_resumes():
     proxy = proxy_for(S['src'], [rule], 'm365', error_limit=10)
     with proxy:
         job = Job(proxy, 't2', S['dst'], 't2', name='throttled-fetch')
-        r = run(job, proxy, *(BASE + ('--provider1', 'm365')))
-        again = run(job, proxy, *(BASE + ('--provider1', 'm365')))
+        r = tp.run(job, proxy, *(BASE + ('--provider1', 'm365')), timeout=RUN_TIMEOUT)
+        again = tp.run(job, proxy, *(BASE + ('--provider1', 'm365')), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after a throttled UID FETCH (BAD)')
     check_one_throttle_waited_out(checks, proxy, 't2', r, again)
@@ -287,13 +251,13 @@ def too_many_connections_at_login_is_waited_out():
     proxy = proxy_for(S['dst'], [tp.too_many_connections(first=3)], 'gmail')
     with proxy:
         job = Job(S['src'], 't3', proxy, 't3', name='too-many-connections')
-        r = run(job, proxy, *(BASE + GMAIL_DST))
+        r = tp.run(job, proxy, *(BASE + GMAIL_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.check(r.code != cli.EXIT_AUTH, 'exit 16: a busy server was taken for a refused login')
     checks.code(r, 0, 'exit code after three refused logins')
     refusals = proxy.injections('too-many-connections')
     checks.eq(len(refusals), 3, 'logins refused with "Too many simultaneous connections"')
-    said = everything_said(r)
+    said = r.everything_said()
     checks.check(says(said, r'too many simultaneous connections'),
                  'neither stderr nor the log says "too many simultaneous connections"')
     bad = re.search(WRONG_PASSWORD, said, re.I)
@@ -307,7 +271,7 @@ def too_many_connections_at_login_is_waited_out():
                      '%.3f s' % (retry[0] - last) if retry else 'never'))
     check_nothing_left_out(checks, r)
     check_copied_once(checks, 't3', 'after the refused logins')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 @tap.test
@@ -315,12 +279,13 @@ def too_many_connections_forever_is_a_connection_error():
     proxy = proxy_for(S['dst'], [tp.too_many_connections(first=None)], 'gmail')
     with proxy:
         job = Job(S['src'], 't4', proxy, 't4', name='too-many-forever')
-        r = run(job, proxy, '--jobs', '1', '--nocompress', '--max-backoff', '1', *GMAIL_DST)
+        r = tp.run(job, proxy, '--jobs', '1', '--nocompress', '--max-backoff', '1', *GMAIL_DST,
+                   timeout=RUN_TIMEOUT)
     try:
         cli.expect_error(r, cli.EXIT_CONNECT, 'too many simultaneous connections')
     except tap.Failure as e:
         tap.fail('%s\n%s' % (e, proxy.summary()))
-    bad = re.search(WRONG_PASSWORD, everything_said(r), re.I)
+    bad = re.search(WRONG_PASSWORD, r.everything_said(), re.I)
     tap.check(bad is None, 'mailhaul calls the busy server a login failure: %r\n%s' % (
         bad.group(0) if bad else None, r))
 
@@ -333,12 +298,12 @@ def overquota_pauses_and_resumes():
     proxy = proxy_for(S['dst'], [tp.overquota_after(15000, window)], 'gmail')
     with proxy:
         job = Job(S['src'], 't5', proxy, 't5', name='overquota')
-        r = run(job, proxy, *(BASE + GMAIL_DST))
+        r = tp.run(job, proxy, *(BASE + GMAIL_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after the bandwidth budget came back')
     refusals = [e.t for e in proxy.injections('overquota')]
     checks.check(refusals, 'the proxy never answered [OVERQUOTA] (the rule did not fire)')
-    checks.check(says(everything_said(r), r'pausing'),
+    checks.check(says(r.everything_said(), r'pausing'),
                  'neither stderr nor the log has a line with "pausing"')
     # Refusals of APPENDs already in flight come together; between bursts mailhaul waited.
     bursts = []
@@ -358,7 +323,7 @@ def overquota_pauses_and_resumes():
                          '--max-backoff %d allows' % (later[0] - t, MAX_BACKOFF))
     check_nothing_left_out(checks, r)
     check_copied_once(checks, 't5', 'after the pause')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 @tap.test
@@ -366,12 +331,12 @@ def session_expired_pauses_and_resumes():
     proxy = proxy_for(S['dst'], [tp.session_expired_after(3, commands=('APPEND',))], 'gmail')
     with proxy:
         job = Job(S['src'], 't8', proxy, 't8', name='session-expired')
-        r = run(job, proxy, *(BASE + GMAIL_DST))
+        r = tp.run(job, proxy, *(BASE + GMAIL_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     checks.code(r, 0, 'exit code after "Session expired"')
     bye = proxy.injections('session-expired')
     checks.eq(len(bye), 1, 'sessions the proxy expired (at their third APPEND)')
-    checks.check(says(everything_said(r), r'pausing'),
+    checks.check(says(r.everything_said(), r'pausing'),
                  'neither stderr nor the log has a line with "pausing"')
     if bye:
         nxt = first_connect_after(proxy, bye[0].t)
@@ -381,7 +346,7 @@ def session_expired_pauses_and_resumes():
                          'never' if nxt is None else '%.3f s' % (nxt - bye[0].t), MAX_BACKOFF))
     check_nothing_left_out(checks, r)
     check_copied_once(checks, 't8', 'after the expired session')
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 # -- Exchange: refused messages and the ten-errors session limit ------------------------------
@@ -391,7 +356,7 @@ def refused_messages_survive_the_ten_errors_limit():
     proxy = proxy_for(S['dst'], [tp.refuse(lambda m: REFUSE_MARK in m)], 'm365', error_limit=10)
     with proxy:
         job = Job(S['src'], 't6', proxy, 't6', name='ten-errors')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     with imapcheck.session(S['src'], 't6') as conn:
         marked = marked_uids(conn, 'INBOX')
     checks = Checks()
@@ -411,7 +376,7 @@ def refused_messages_survive_the_ten_errors_limit():
     marked_set = set(marked)
     check_copied_once(checks, 't6', 'all but the refused messages',
                       drop=lambda f, i: f == 'INBOX' and i.uid in marked_set)
-    finish(checks, proxy, r)
+    tp.finish(checks, proxy, r)
 
 
 def marked_uids(conn, folder):
@@ -430,7 +395,7 @@ def throttled_forever_gives_up_after_five_waits():
                       error_limit=10)
     with proxy:
         job = Job(S['src'], 't7', proxy, 't7', name='throttled-forever')
-        r = run(job, proxy, *(BASE + M365_DST))
+        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     try:
         cli.expect_error(r, cli.EXIT_CONNECT, ('throttl', 'back off', 'backoff'))
     except tap.Failure as e:

@@ -826,3 +826,25 @@ class ThrottleProxy:
     async def _error_limit(self, s):
         self._event('inject', s.id, rule='error-limit', text=EXCHANGE_BYE)
         await s.bye(EXCHANGE_BYE, 'error-limit')
+
+
+# -- for the tests that run mailhaul through a proxy ---------------------------------------------
+
+def run(job, proxy, *args, timeout=None):
+    """job.run(*args) (a synctest.Job) with the proxy's transcript added to a timeout
+    failure."""
+    from mhtest import tap
+    try:
+        return job.run(*args, timeout=timeout)
+    except tap.Failure as e:
+        raise tap.Failure('%s\n%s' % (e, proxy.summary()))
+
+
+def finish(checks, proxy, *runs):
+    """checks.done() (a synctest.Checks) showing the runs, and the proxy's transcript when
+    something failed."""
+    for r in runs:
+        checks.attach(r)
+    if checks.failures:
+        checks.context.append(proxy.summary())
+    checks.done()

@@ -438,3 +438,12 @@ def make_message(n, subject=None, body=None, size=None, sender='sender@example.c
         pad, line = size - len(data), b'x' * 76 + b'\r\n'
         data += line * (pad // len(line)) + b'y' * (pad % len(line))
     return data
+
+
+def answer(conn, fn, *args):
+    """(status, text) of an imaplib call, also when imaplib raises for NO/BAD/BYE."""
+    try:
+        typ, dat = fn(*args)
+        return typ, b' '.join(d if isinstance(d, bytes) else d[0] for d in dat if d).decode()
+    except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as e:
+        return 'raised', str(e)

@@ -83,6 +83,15 @@ class SyncResult(cli.Result):
     def totals(self):
         return self.need_report().get('totals', {})
 
+    def everything_said(self):
+        """stderr and the log file of the run, as one text."""
+        try:
+            with open(self.log_path, errors='replace') as f:
+                log = f.read()
+        except (OSError, TypeError):
+            log = ''
+        return self.stderr + '\n' + log
+
     def log_tail(self, lines=40):
         try:
             with open(self.log_path, errors='replace') as f:
