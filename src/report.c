@@ -41,14 +41,25 @@ report_row(GPtrArray *rows, char **cells)
 	g_ptr_array_add(rows, g_strdupv(cells));
 }
 
-static void
-report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
+static char *
+report_folder_name(const struct mh_sync_folder_result *f)
 {
-	g_autofree char *name = f->dst_name != NULL && strcmp(f->src_name, f->dst_name) != 0
-	                                ? g_strdup_printf("%s -> %s", f->src_name, f->dst_name)
-	                                : g_strdup(f->src_name);
+	GString *s = g_string_new(f->src_name);
+
+	if (f->dst_name != NULL && strcmp(f->src_name, f->dst_name) != 0)
+		g_string_append_printf(s, " -> %s", f->dst_name);
+	if (f->unfinished && !f->not_reached)
+		g_string_append(s, " (unfinished)");
+	return g_string_free(s, false);
+}
+
+/* A row of the table; an unfinished folder's (or total's) counts are not known. */
+static void
+report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const char *name)
+{
+	static const int counted_at_end[] = {COL_SMSG, COL_SSIZE, COL_DMSG, COL_DSIZE, COL_MISSING};
 	char *cells[N_COLS + 1] = {
-		name,
+		(char *)name,
 		report_count(f->src_count),
 		mh_report_bytes(f->src_bytes),
 		report_count(f->dst_count),
@@ -61,10 +72,17 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f)
 		NULL,
 	};
 
-	if (f->container_only) {
+	if (f->container_only || f->not_reached) {
 		for (int i = 1; i < N_COLS; i++) {
 			g_free(cells[i]);
-			cells[i] = g_strdup(i == COL_COPIED ? "container" : "");
+			cells[i] = g_strdup(i != COL_COPIED     ? ""
+			                    : f->container_only ? "container"
+			                                        : "not reached");
+		}
+	} else if (f->unfinished) {
+		for (size_t i = 0; i < G_N_ELEMENTS(counted_at_end); i++) {
+			g_free(cells[counted_at_end[i]]);
+			cells[counted_at_end[i]] = g_strdup("");
 		}
 	}
 	report_row(rows, cells);
@@ -143,15 +161,28 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->fixed_up += f->fixed_up;
 		t->deleted_src += f->deleted_src;
 		t->deleted_dst += f->deleted_dst;
+		t->unfinished |= f->unfinished;
 		t->quota |= f->quota;
 		t->append_refused |= f->append_refused;
 	}
+}
+
+static guint
+report_unfinished(const struct mh_sync_result *r)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < r->folders->len; i++)
+		n += ((const struct mh_sync_folder_result *)r->folders->pdata[i])->unfinished;
+	return n;
 }
 
 static void
 report_print_verdict(FILE *out, const struct mh_sync_result *r,
                      const struct mh_sync_folder_result *t, guint skipped, bool dry)
 {
+	guint unfinished = report_unfinished(r);
+
 	if (dry)
 		fprintf(out,
 		        "Dry run: nothing was changed. %" G_GUINT64_FORMAT
@@ -178,7 +209,18 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        "Fix-ups: %" G_GUINT64_FORMAT " messages were adapted for the destination "
 		        "(see the log; --fixups).\n",
 		        t->fixed_up);
-	if (t->missing == 0 && t->failed == 0)
+	if (unfinished > 0 && t->missing > 0)
+		fprintf(out,
+		        "Verdict: NOT OK, %u folder(s) unfinished and %" G_GUINT64_FORMAT
+		        " source messages missing on the destination; run the same command "
+		        "again to finish.\n",
+		        unfinished, t->missing);
+	else if (unfinished > 0)
+		fprintf(out,
+		        "Verdict: NOT OK, %u folder(s) unfinished; run the same command again to "
+		        "finish.\n",
+		        unfinished);
+	else if (t->missing == 0 && t->failed == 0)
 		fprintf(out,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
 		        "destination.\n",
@@ -210,14 +252,15 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	for (guint i = 0; i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
 
-		report_folder_row(rows, f);
+		g_autofree char *name = report_folder_name(f);
+
+		report_folder_row(rows, f, name);
 		skipped += f->skipped->len;
 	}
 	report_totals(r, &t);
-	t.src_name = "Total";
 	t.skipped = g_ptr_array_new();
 	g_ptr_array_set_size(t.skipped, skipped);
-	report_folder_row(rows, &t);
+	report_folder_row(rows, &t, "Total");
 	g_ptr_array_free(t.skipped, true);
 	report_print_rows(out, rows);
 	for (guint i = 0; i < r->folders->len; i++) {
@@ -243,7 +286,7 @@ mh_report_exit_code(const struct mh_sync_result *r)
 		return MH_EXIT_APPEND;
 	if (t.failed > 0)
 		return MH_EXIT_MESSAGES;
-	if (t.missing > 0)
+	if (t.missing > 0 || t.unfinished)
 		return MH_EXIT_FAILURE; /* also with --dry: differences remain */
 	return MH_EXIT_OK;
 }
@@ -262,6 +305,8 @@ report_folder_json(const struct mh_sync_folder_result *f)
 		json_object_object_add(o, "note", json_object_new_string(f->note));
 	json_object_object_add(o, "container_only", json_object_new_boolean(f->container_only));
 	json_object_object_add(o, "unchanged", json_object_new_boolean(f->unchanged));
+	json_object_object_add(o, "unfinished", json_object_new_boolean(f->unfinished));
+	json_object_object_add(o, "not_reached", json_object_new_boolean(f->not_reached));
 	json_object_object_add(o, "source_messages", json_object_new_uint64(f->src_count));
 	json_object_object_add(o, "source_bytes", json_object_new_uint64(f->src_bytes));
 	json_object_object_add(o, "destination_messages", json_object_new_uint64(f->dst_count));
@@ -350,6 +395,8 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
 	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
 	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));
+	json_object_object_add(totals, "unfinished_folders",
+	                       json_object_new_uint64(report_unfinished(r)));
 	json_object_object_add(root, "waits", json_object_new_uint64(r->waits));
 	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up != NULL));
 	if (r->gave_up != NULL)

@@ -237,14 +237,17 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 	if (res->container_only)
 		return;
 	g_atomic_pointer_set(&e->progress->current, res->src_name);
+	res->not_reached = false;
 	for (;;) {
 		g_autoptr(GError) error = NULL;
 		uint64_t before = res->copied + res->matched + res->labelled;
 		struct mh_sync_verdict v;
 		bool known;
 
-		if (sync_folder(w, res, NULL, &error))
+		if (sync_folder(w, res, NULL, &error)) {
+			res->unfinished = false;
 			break;
+		}
 		if (res->copied + res->matched + res->labelled > before)
 			waits = 0;
 		if (engine_interrupted(e)) {
@@ -405,10 +408,12 @@ engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 			dst->boxes != NULL ? g_hash_table_lookup(dst->boxes, res->dst_name) : NULL;
 
 		if (res->container_only ||
-		    (w.state != NULL && sync_folder_check_unchanged(&w, res, sbox, dbox)))
+		    (w.state != NULL && sync_folder_check_unchanged(&w, res, sbox, dbox))) {
 			g_atomic_int_inc(&e->progress->folders_done);
-		else
+		} else {
+			res->unfinished = res->not_reached = true;
 			g_ptr_array_add(work, res);
+		}
 	}
 	mh_state_close(w.state);
 	return work;

@@ -137,7 +137,9 @@ struct mh_sync_folder_result {
 	char *dst_name; /* owned */
 	char *note;     /* owned; from the plan (mapping, renaming), or NULL */
 	bool container_only;
-	bool unchanged; /* skipped: nothing changed since the last run */
+	bool unchanged;   /* skipped: nothing changed since the last run */
+	bool unfinished;  /* the run did not finish this folder (a failure, a stop) */
+	bool not_reached; /* nor start it: its counts are unknown */
 	uint64_t src_count, src_bytes;
 	uint64_t dst_count, dst_bytes;
 	uint64_t copied, copied_bytes;

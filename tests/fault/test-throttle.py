@@ -408,6 +408,26 @@ def throttled_forever_gives_up_after_five_waits():
     short = ['%.3f' % (b - a) for a, b in zip(times, times[1:]) if b - a < 1.2]
     tap.check(not short, 'mailhaul retried sooner than the suggested 1.2 s: after %s s\n%s' % (
         ', '.join(short), proxy.summary()))
+    check_unfinished_report(r, 'INBOX')
+
+
+def check_unfinished_report(r, started):
+    """A run that gave up in folder `started` (with --jobs 1) says so: that folder is
+    unfinished, the others were not reached, and neither shows counts it does not know."""
+    folders = r.need_report()['folders']
+    unfinished = [f['source'] for f in folders if f['unfinished']]
+    unreached = [f['source'] for f in folders if f['not_reached']]
+    tap.eq(unfinished, [f['source'] for f in folders if not f['container_only']],
+           'unfinished folders in the report')
+    tap.eq(unreached, [name for name in unfinished if name != started],
+           'folders the report calls not reached')
+    tap.eq(r.report['totals']['unfinished_folders'], len(unfinished), 'unfinished_folders')
+    tap.eq(r.verdict, 'Verdict: NOT OK, %d folder(s) unfinished; run the same command again '
+           'to finish.' % len(unfinished), 'verdict')
+    tap.eq(r.table.get(started + ' (unfinished)'), ['0', '0', '0'],
+           'the row of %s (copied, flags, skipped; no counts) in\n%s' % (started, r.stdout))
+    for name in unreached:
+        tap.eq(r.table.get(name), ['not reached'], 'the table row of %s' % name)
 
 
 if __name__ == '__main__':
