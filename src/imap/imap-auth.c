@@ -91,6 +91,25 @@ on_auth_continuation(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, const c
 	return ok;
 }
 
+/* Whether a refused AUTHENTICATE (@text as imap_run_check_status words it, "[CODE] text")
+ * is about the credentials: no response code, or one of RFC 5530's credential codes. Gmail
+ * sends its error challenge before any refusal, also before "[ALERT] Too many simultaneous
+ * connections", which says nothing about the token. */
+static bool
+auth_refusal_is_about_credentials(const char *text)
+{
+	static const char *const codes[] = {"[AUTHENTICATIONFAILED]", "[AUTHORIZATIONFAILED]",
+	                                    "[EXPIRED]"};
+
+	if (text[0] != '[')
+		return true;
+	for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
+		if (g_str_has_prefix(text, codes[i]))
+			return true;
+	}
+	return false;
+}
+
 /* Passes @local on, but for a token the server explained (its JSON report) gives that
  * explanation and whether a fresh token may help. */
 static void
@@ -100,6 +119,7 @@ auth_token_error(struct mh_sasl_client *sasl, GError *local, GError **error)
 	g_autofree char *message = NULL;
 
 	if (local->domain != MH_IMAP_ERROR || local->code != MH_IMAP_ERROR_NO ||
+	    !auth_refusal_is_about_credentials(local->message) ||
 	    !mh_sasl_client_error(sasl, &status, &message)) {
 		g_propagate_error(error, local);
 		return;

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 """`mailhaul check` against a FAKE IMAP server (fakeimap.py) for faults that real servers do
 not produce on demand: malformed responses and an oversized line (76), a connection dropped
-after the greeting (10), and a server offering only a mechanism mailhaul lacks (16)."""
+after the greeting (10), a server offering only a mechanism mailhaul lacks (16), and Gmail
+refusing an OAuth2 sign-in with its error challenge, once for a bad token (16) and once because
+the account has too many connections (10: a busy account, not a bad token)."""
+import base64
 import contextlib
 
 from fakeimap import FakeImap
@@ -146,6 +149,62 @@ def starttls_not_offered_is_tls_error():
         tap.check(not any(b'AUTHENTICATE' in line.upper() or b' LOGIN ' in line.upper()
                           for line in fk.transcript),
                   'credentials were sent over cleartext:\n%s' % fk.sent_by_client())
+
+
+# Gmail's capabilities, and its error challenge (base64 JSON, decoded from MailKit#377's
+# capture), which Gmail sends inside AUTHENTICATE before the tagged refusal, whatever the
+# refusal is (../shared/PROVIDERS.md).
+GMAIL_CAPS = ('IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 '
+              'XYZZY SASL-IR AUTH=XOAUTH2 AUTH=PLAIN AUTH=PLAIN-CLIENTTOKEN AUTH=OAUTHBEARER')
+GMAIL_CHALLENGE = b'{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}'
+TOO_MANY = b'NO [ALERT] Too many simultaneous connections. (Failure)'
+INVALID = b'NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)'
+TOKEN_WORDS = ('rejected the access token', 'mailhaul login', 'sign in again', 'password')
+
+
+def gmail_refusal(refusal):
+    """An AUTHENTICATE handler: Gmail's error challenge, then (after the client's dummy
+    response) `<tag> refusal`."""
+    def handler(session, tag, args):
+        session.send(b'+ ' + base64.b64encode(GMAIL_CHALLENGE) + b'\r\n')
+        if session.readline() is not None:
+            session.send(tag + b' ' + refusal + b'\r\n')
+    return handler
+
+
+def oauth_check(fk):
+    return cli.run(['check', '--host', fk.host, '--port', fk.port, '--ssl', '--cafile',
+                    S['pki'].ca, '--user', 'alice@example.com', '--oauthaccesstoken',
+                    'ya29.mhtest-token'], timeout=60)
+
+
+@tap.test
+def too_many_connections_inside_oauth_is_not_a_token_error():
+    # OAUTHBEARER where offered (as Gmail does), XOAUTH2 alone on an older server.
+    for caps, mech, dummy in ((GMAIL_CAPS, b'OAUTHBEARER', b'AQ=='),
+                              (GMAIL_CAPS.replace(' AUTH=OAUTHBEARER', ''), b'XOAUTH2', b'')):
+        with fake(capabilities=caps, handlers={'AUTHENTICATE': gmail_refusal(TOO_MANY)},
+                  implicit_tls=True) as fk:
+            r = oauth_check(fk)
+            line = expect(r, fk, cli.EXIT_CONNECT, 'too many simultaneous connections',
+                          '--jobs')
+            said = [w for w in TOKEN_WORDS if w in r.stderr.lower()]
+            tap.check(not said, 'a busy account is called a credentials problem (%s):\n%s'
+                      % (', '.join(said), line))
+            sent = [x.split() for x in fk.transcript]
+            tap.check([mech] in [x[2:3] for x in sent if x[1:2] == [b'AUTHENTICATE']],
+                      'no AUTHENTICATE %s:\n%s' % (mech.decode(), fk.sent_by_client()))
+            tap.check(dummy in fk.transcript, 'the error challenge was not answered with %r:'
+                      '\n%s' % (dummy, fk.sent_by_client()))
+
+
+@tap.test
+def bad_token_refusal_inside_oauth_is_an_auth_error():
+    with fake(capabilities=GMAIL_CAPS, handlers={'AUTHENTICATE': gmail_refusal(INVALID)},
+              implicit_tls=True) as fk:
+        r = oauth_check(fk)
+        expect(r, fk, cli.EXIT_AUTH, 'rejected the access token', 'status 400',
+               'Invalid credentials')
 
 
 if __name__ == '__main__':
