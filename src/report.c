@@ -59,7 +59,7 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const 
 {
 	static const int counted_at_end[] = {COL_SMSG, COL_SSIZE, COL_DMSG, COL_DSIZE, COL_MISSING};
 	char *cells[N_COLS + 1] = {
-		(char *)name,
+		g_strdup(name),
 		report_count(f->src_count),
 		mh_report_bytes(f->src_bytes),
 		report_count(f->dst_count),
@@ -86,7 +86,7 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const 
 		}
 	}
 	report_row(rows, cells);
-	for (int i = 1; i < N_COLS; i++)
+	for (int i = 0; i < N_COLS; i++)
 		g_free(cells[i]);
 }
 
