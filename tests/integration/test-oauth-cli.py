@@ -60,21 +60,7 @@ def setup():
 
 
 def provider_section(name, dv, client_id=True):
-    idp = S['idp']
-    lines = ['[provider %s]' % name,
-             'imap-host = %s' % dv.host,
-             'imap-port = %d' % dv.port('ssl'),
-             'imap-tls = ssl',
-             'cafile = %s' % dv.cafile,
-             'auth-url = %s' % idp.authorization_endpoint,
-             'token-url = %s' % idp.token_endpoint,
-             'device-url = %s' % idp.device_authorization_endpoint,
-             'revoke-url = %s' % idp.revocation_endpoint,
-             'scopes = %s' % SCOPE]
-    if client_id:
-        lines.append('client-id = %s' % idp.native_client_id)
-    lines += ['flow = device', 'token-store = file']
-    return '\n'.join(lines) + '\n'
+    return S['idp'].provider_section(name, dv, SCOPE, client_id=None if client_id else False)
 
 
 class Home:

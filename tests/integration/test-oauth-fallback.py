@@ -47,20 +47,7 @@ def setup():
 
 
 def config_text():
-    idp, dv = S['idp'], S['dv']
-    return '\n'.join(['[provider m365like]',
-                      'imap-host = %s' % dv.host,
-                      'imap-port = %d' % dv.port('ssl'),
-                      'imap-tls = ssl',
-                      'cafile = %s' % dv.cafile,
-                      'auth-url = %s' % idp.authorization_endpoint,
-                      'token-url = %s' % idp.token_endpoint,
-                      'device-url = %s' % idp.device_authorization_endpoint,
-                      'revoke-url = %s' % idp.revocation_endpoint,
-                      'scopes = %s' % SCOPE,
-                      'client-id = %s' % idp.native_client_id,
-                      'flow = device',
-                      'token-store = file']) + '\n'
+    return S['idp'].provider_section('m365like', S['dv'], SCOPE)
 
 
 class Home:

@@ -59,21 +59,7 @@ def setup():
 
 
 def provider_section(name, dv, idp, client_id=None, client_secret=None, store='file'):
-    lines = ['[provider %s]' % name,
-             'imap-host = %s' % dv.host,
-             'imap-port = %d' % dv.port('ssl'),
-             'imap-tls = ssl',
-             'cafile = %s' % dv.cafile,
-             'auth-url = %s' % idp.authorization_endpoint,
-             'token-url = %s' % idp.token_endpoint,
-             'device-url = %s' % idp.device_authorization_endpoint,
-             'revoke-url = %s' % idp.revocation_endpoint,
-             'scopes = %s' % SCOPE,
-             'client-id = %s' % (client_id or idp.native_client_id)]
-    if client_secret is not None:
-        lines.append('client-secret = %s' % client_secret)
-    lines += ['flow = device', 'token-store = %s' % store]
-    return '\n'.join(lines) + '\n'
+    return idp.provider_section(name, dv, SCOPE, client_id, client_secret, store)
 
 
 class Home:

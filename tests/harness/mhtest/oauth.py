@@ -167,6 +167,27 @@ class OAuthServer(cleanup.ServerProcess):
     def log_path(self):
         return os.path.join(self.dir, 'server.log')
 
+    def provider_section(self, name, dv, scope, client_id=None, client_secret=None,
+                         store='file', flow='device'):
+        """A mailhaul config file section `[provider name]` for Dovecot dv (implicit TLS)
+        signing in at this server. client_id: None for the native client, False for none."""
+        lines = ['[provider %s]' % name,
+                 'imap-host = %s' % dv.host,
+                 'imap-port = %d' % dv.port('ssl'),
+                 'imap-tls = ssl',
+                 'cafile = %s' % dv.cafile,
+                 'auth-url = %s' % self.authorization_endpoint,
+                 'token-url = %s' % self.token_endpoint,
+                 'device-url = %s' % self.device_authorization_endpoint,
+                 'revoke-url = %s' % self.revocation_endpoint,
+                 'scopes = %s' % scope]
+        if client_id is not False:
+            lines.append('client-id = %s' % (client_id or self.native_client_id))
+        if client_secret is not None:
+            lines.append('client-secret = %s' % client_secret)
+        lines += ['flow = %s' % flow, 'token-store = %s' % store]
+        return '\n'.join(lines) + '\n'
+
     # -- configuration --------------------------------------------------------------------
 
     def _clients(self):
