@@ -223,17 +223,18 @@ def throttle_nth(command, n, status='NO', ms=1200, per_connection=False, forever
     return rule
 
 
-class TooManyConnections(_Counting):
-    name = 'too-many-connections'
+class _FirstLogins(_Counting):
+    """Refuses the first `first` logins (AUTHENTICATE or LOGIN, across connections; None:
+    every one) with `<tag> NO text(cmd)`; the connection stays open."""
 
-    def __init__(self, first):
+    def __init__(self, name, first, text):
         super().__init__(('AUTHENTICATE', 'LOGIN'), False)
-        self.first = first
+        self.name, self.first, self.text = name, first, text
 
     def decide(self, cmd, proxy):
         k = self.count(cmd)
         if k and (self.first is None or k <= self.first):
-            return Injection('NO', TOO_MANY)
+            return Injection('NO', self.text(cmd))
         return None
 
 
@@ -241,7 +242,7 @@ def too_many_connections(first=3):
     """The first `first` logins (AUTHENTICATE or LOGIN, across connections; None: every one)
     get `<tag> NO [ALERT] Too many simultaneous connections. (Failure)`; the connection stays
     open, as Gmail leaves it."""
-    return TooManyConnections(first)
+    return _FirstLogins('too-many-connections', first, lambda cmd: TOO_MANY)
 
 
 class OverQuota(Rule):
@@ -342,26 +343,12 @@ def not_connected(commands=None):
     return NotConnected(commands)
 
 
-class LoginFailed(_Counting):
-    name = 'login-failed'
-
-    def __init__(self, first):
-        super().__init__(('AUTHENTICATE', 'LOGIN'), False)
-        self.first = first
-
-    def decide(self, cmd, proxy):
-        k = self.count(cmd)
-        if k and (self.first is None or k <= self.first):
-            return Injection('NO', AUTHENTICATE_FAILED if cmd.name == 'AUTHENTICATE'
-                             else LOGIN_FAILED)
-        return None
-
-
 def login_failed(first=None):
     """The first `first` logins (None: every one) get Exchange's refusal: `<tag> NO
     AUTHENTICATE failed.` for AUTHENTICATE, `<tag> NO LOGIN failed.` for the LOGIN command;
     the connection stays open."""
-    return LoginFailed(first)
+    return _FirstLogins('login-failed', first, lambda cmd: AUTHENTICATE_FAILED
+                        if cmd.name == 'AUTHENTICATE' else LOGIN_FAILED)
 
 
 class SlowDown(Rule):
