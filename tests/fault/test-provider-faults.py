@@ -178,38 +178,34 @@ def not_connected_after_login_is_a_configuration_error():
 
 # -- Microsoft 365: the token or the password is refused ---------------------------------------
 
-@tap.test
-def authenticate_failed_is_explained():
-    proxy = exchange_proxy(S['dst'], [tp.login_failed()])
+def check_login_refused(user, refused, text, advice, drop=()):
+    """Every `refused` login (AUTHENTICATE or LOGIN) into the Microsoft-like destination gets
+    Exchange's refusal: exit 16 with the server's text and advice, a refresh at most, nothing
+    copied."""
+    proxy = exchange_proxy(S['dst'], [tp.login_failed()], drop=drop)
     with proxy:
-        job = Job(S['src'], 'f2', proxy, 'f2', name='authenticate-failed')
+        job = Job(S['src'], user, proxy, user, name='%s-failed' % refused.lower())
         r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
     checks = Checks()
     names = sorted({e.command for e in proxy.injections('login-failed')})
-    checks.eq(names, ['AUTHENTICATE'], 'logins the proxy refused')
-    check_error_line(checks, r, cli.EXIT_AUTH, tp.AUTHENTICATE_FAILED.rstrip('.'),
-                     *AUTHENTICATE_ADVICE)
-    checks.check(len(logins(proxy)) <= 2, 'mailhaul tried %d logins after "AUTHENTICATE '
-                 'failed" (a refresh at most, then stop)' % len(logins(proxy)))
-    check_nothing_copied(checks, 'f2')
+    checks.eq(names, [refused], 'logins the proxy refused')
+    check_error_line(checks, r, cli.EXIT_AUTH, text.rstrip('.'), *advice)
+    checks.check(len(logins(proxy)) <= 2, 'mailhaul tried %d logins after "%s" (a refresh at '
+                 'most, then stop)' % (len(logins(proxy)), text.rstrip('.')))
+    check_nothing_copied(checks, user)
     tp.finish(checks, proxy, r)
+
+
+@tap.test
+def authenticate_failed_is_explained():
+    check_login_refused('f2', 'AUTHENTICATE', tp.AUTHENTICATE_FAILED, AUTHENTICATE_ADVICE)
 
 
 @tap.test
 def login_failed_is_explained():
     # Without SASL mechanisms on offer, mailhaul uses the LOGIN command.
-    proxy = exchange_proxy(S['dst'], [tp.login_failed()], drop=('AUTH=PLAIN', 'AUTH=LOGIN'))
-    with proxy:
-        job = Job(S['src'], 'f3', proxy, 'f3', name='login-failed')
-        r = tp.run(job, proxy, *(BASE + M365_DST), timeout=RUN_TIMEOUT)
-    checks = Checks()
-    names = sorted({e.command for e in proxy.injections('login-failed')})
-    checks.eq(names, ['LOGIN'], 'logins the proxy refused')
-    check_error_line(checks, r, cli.EXIT_AUTH, tp.LOGIN_FAILED.rstrip('.'), *LOGIN_ADVICE)
-    checks.check(len(logins(proxy)) <= 2, 'mailhaul tried %d logins after "LOGIN failed"' %
-                 len(logins(proxy)))
-    check_nothing_copied(checks, 'f3')
-    tp.finish(checks, proxy, r)
+    check_login_refused('f3', 'LOGIN', tp.LOGIN_FAILED, LOGIN_ADVICE,
+                        drop=('AUTH=PLAIN', 'AUTH=LOGIN'))
 
 
 # -- Gmail: the rate collapses for a while -----------------------------------------------------
