@@ -293,7 +293,6 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.delete2folders = o->delete2folders,
 		.automap = !o->noautomap,
 		.subscribe_all = o->subscribeall,
-		.size_in_identity = true,
 		.maxsize = o->maxsize > 0 ? (uint64_t)o->maxsize : 0,
 		.minsize = (uint64_t)o->minsize,
 		.maxage = o->maxage,

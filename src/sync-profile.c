@@ -201,7 +201,6 @@ sync_profiles_apply(struct sync_profiles *sp, struct mh_sync_options *so)
 	so->src_placeholder = src->placeholder_subject != NULL ? profile_placeholder : NULL;
 	so->src_placeholder_ctx = sp;
 	so->dst_nocase = dst->dst_case_insensitive;
-	so->size_in_identity = !dst->dst_rerenders && !dst->dst_dedups;
 	/* Every destination quirk below is a fix-up bit: the profile's, or --fixups. */
 	if (!sp->fixups_set)
 		sp->fixups = dst->fixups;

@@ -606,8 +606,8 @@ engine_labels(struct engine *e, struct side *src, GError **error)
 		if (state == NULL)
 			return false;
 	}
-	e->labels = sync_labels_new(src->st, mh_plan_entries(e->plan), e->opts->labels,
-	                            e->opts->size_in_identity, state, error);
+	e->labels =
+		sync_labels_new(src->st, mh_plan_entries(e->plan), e->opts->labels, state, error);
 	mh_state_close(state);
 	e->shared.labels = e->labels;
 	return e->labels != NULL;

@@ -60,26 +60,25 @@ typedef void mh_sync_adjust_cb(void *ctx, const struct mh_store_info *src,
                                const struct mh_store_info *dst, struct mh_sync_options *opts);
 
 struct mh_sync_options {
-	bool dry;               /* change nothing anywhere; count what would be done */
-	bool verify_only;       /* compare the two sides by fingerprint; copy nothing */
-	bool justfolders;       /* create folders only */
-	bool delete1;           /* delete source messages verified on the destination */
-	bool delete2;           /* delete destination messages no longer on the source */
-	bool delete2folders;    /* delete destination folders absent on the source */
-	bool automap;           /* map special folders by role */
-	bool subscribe_all;     /* subscribe every destination folder */
-	bool size_in_identity;  /* use RFC822.SIZE in fingerprints (off where servers re-render) */
-	uint64_t maxsize;       /* skip larger source messages (0 = no limit) */
-	uint64_t minsize;       /* skip smaller source messages */
-	int maxage;             /* skip messages older than this many days (-1 = none) */
-	int minage;             /* skip messages newer than this many days (-1 = none) */
-	const char *search;     /* only source messages matching these IMAP search keys */
-	GPtrArray *folders;     /* char *: only these source folders, or NULL */
-	GPtrArray *include;     /* char *: regexes on source folder names (--include) */
-	GPtrArray *exclude;     /* char *: (--exclude) */
-	GPtrArray *regextrans;  /* char *: "s/OLD/NEW/gi" rules (--regextrans2) */
-	unsigned jobs;          /* folder pairs in parallel (each with two connections) */
-	const char *state_path; /* the state database */
+	bool dry;                  /* change nothing anywhere; count what would be done */
+	bool verify_only;          /* compare the two sides by fingerprint; copy nothing */
+	bool justfolders;          /* create folders only */
+	bool delete1;              /* delete source messages verified on the destination */
+	bool delete2;              /* delete destination messages no longer on the source */
+	bool delete2folders;       /* delete destination folders absent on the source */
+	bool automap;              /* map special folders by role */
+	bool subscribe_all;        /* subscribe every destination folder */
+	uint64_t maxsize;          /* skip larger source messages (0 = no limit) */
+	uint64_t minsize;          /* skip smaller source messages */
+	int maxage;                /* skip messages older than this many days (-1 = none) */
+	int minage;                /* skip messages newer than this many days (-1 = none) */
+	const char *search;        /* only source messages matching these IMAP search keys */
+	GPtrArray *folders;        /* char *: only these source folders, or NULL */
+	GPtrArray *include;        /* char *: regexes on source folder names (--include) */
+	GPtrArray *exclude;        /* char *: (--exclude) */
+	GPtrArray *regextrans;     /* char *: "s/OLD/NEW/gi" rules (--regextrans2) */
+	unsigned jobs;             /* folder pairs in parallel (each with two connections) */
+	const char *state_path;    /* the state database */
 	volatile int *interrupted; /* set by a signal handler: stop after the message in flight */
 	/* Provider behaviour (the CLI fills these from the profiles) */
 	enum mh_sync_labels labels; /* the source's folders are Gmail labels */

@@ -2,8 +2,9 @@
 /* Header fingerprints for matching messages without sync state. Scans an RFC 5322
  * header section (section 2.2: fields, section 2.2.3: unfolding) for the first
  * occurrence of each wanted field, normalises the values (section 3.2.2 comments and
- * section 3.6.4 msg-id for Message-ID) and hashes a length-prefixed serialisation. */
-#include "sync-fingerprint.h"
+ * section 3.6.4 msg-id for Message-ID; sync-fingerprint-norm.c for what servers rewrite)
+ * and hashes a length-prefixed serialisation. docs/internals/identity.md explains why. */
+#include "sync-fingerprint-private.h"
 
 #include <glib.h>
 #include <string.h>
@@ -187,6 +188,29 @@ sync_fp_normalise_mid(const struct sync_fp_span *span, GString *out)
 		sync_fp_mid_byte(&s, out, *p);
 }
 
+/* The identity form of a field other than Message-ID: encoded words decoded, folded,
+ * lower-cased, 8-bit runs as one 'x'; addresses as their addr-specs, a date as UTC. */
+static void
+sync_fp_normalise_value(int field, const struct sync_fp_span *span, GString *out)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	sync_fp_normalise_text(span, text);
+	sync_fp_decode_words(text->str, text->len, out);
+	sync_fp_fold(out);
+	if (field == SYNC_FP_FROM || field == SYNC_FP_TO || field == SYNC_FP_CC) {
+		g_string_truncate(text, 0);
+		g_string_append_len(text, out->str, (gssize)out->len);
+		sync_fp_addresses(text, out);
+	} else if (field == SYNC_FP_DATE) {
+		g_string_truncate(text, 0);
+		if (sync_fp_date(out, text)) {
+			g_string_truncate(out, 0);
+			g_string_append_len(out, text->str, (gssize)text->len);
+		}
+	}
+}
+
 static void
 sync_fp_digest_field(GChecksum *sum, const char *tag, const char *value, size_t len)
 {
@@ -200,27 +224,26 @@ sync_fp_digest_field(GChecksum *sum, const char *tag, const char *value, size_t 
 }
 
 char *
-mh_fingerprint_compute(const char *headers, size_t len, uint64_t size, bool use_size)
+mh_fingerprint_compute(const char *headers, size_t len)
 {
 	struct sync_fp_span spans[SYNC_FP_COUNT];
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
 	g_autoptr(GString) value = g_string_new(NULL);
-	char num[24] = "";
 
 	g_return_val_if_fail(headers != NULL || len == 0, NULL);
 	g_return_val_if_fail(len <= G_MAXSSIZE, NULL);
 
 	sync_fp_scan(headers, len, spans);
+	sync_fp_digest_field(sum, "identity", "2", 1);
 	for (int i = 0; i < SYNC_FP_COUNT; i++) {
-		if (i == SYNC_FP_MID)
+		if (i == SYNC_FP_MID) {
 			sync_fp_normalise_mid(&spans[i], value);
-		else
-			sync_fp_normalise_text(&spans[i], value);
+			sync_fp_mask_8bit(value);
+		} else {
+			sync_fp_normalise_value(i, &spans[i], value);
+		}
 		sync_fp_digest_field(sum, sync_fp_defs[i].tag, value->str, value->len);
 	}
-	if (use_size)
-		g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT, (guint64)size);
-	sync_fp_digest_field(sum, "size", num, strlen(num));
 	return g_strdup(g_checksum_get_string(sum));
 }
 

@@ -139,7 +139,7 @@ folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, boo
 	}
 	if (!w->dst->ops->search(w->dst, "ALL", &uids, error))
 		return false;
-	msgs = sync_list_uids(w->dst, uids, MH_STORE_META_SIZE, false, error);
+	msgs = sync_list_uids(w->dst, uids, MH_STORE_META_SIZE, error);
 	if (msgs == NULL)
 		return false;
 	for (guint i = 0; i < msgs->len; i++)
@@ -163,7 +163,7 @@ folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArr
 		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
 			return false;
 		mh_store_box_clear(&box);
-		dst = sync_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
+		dst = sync_list_msgs(w->dst, "1:*", items, 0, error);
 		if (dst == NULL)
 			return false;
 	} else {
@@ -647,12 +647,12 @@ folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
 		folder_index_msgs(fr);
 		return true;
 	}
-	fr->msgs = sync_list_msgs(w->src, new_set, items, w->opts->size_in_identity, 0, error);
+	fr->msgs = sync_list_msgs(w->src, new_set, items, 0, error);
 	if (fr->msgs == NULL)
 		return false;
 	folder_index_msgs(fr);
-	changed = sync_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, false,
-	                         fr->sf.src_highestmodseq, error);
+	changed =
+		sync_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, fr->sf.src_highestmodseq, error);
 	if (changed == NULL)
 		return false;
 	/* "N:*" names the last message even when N is past it: that one is known and only
@@ -672,10 +672,9 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	                  fr->sf.src_uidvalidity == fr->sbox.uidvalidity;
 	if (fr->incremental)
 		return folder_list_incremental(fr, items, error);
-	fr->msgs =
-		fr->sbox.exists > 0
-			? sync_list_msgs(w->src, "1:*", items, w->opts->size_in_identity, 0, error)
-			: g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	fr->msgs = fr->sbox.exists > 0
+	                   ? sync_list_msgs(w->src, "1:*", items, 0, error)
+	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 	if (fr->msgs == NULL)
 		return false;
 	folder_index_msgs(fr);
@@ -709,8 +708,7 @@ folder_list_unmapped(struct folder_run *fr, GError **error)
 		return true;
 	g_array_sort(want, sync_uid_cmp);
 	more = sync_list_uids(fr->w->src, want,
-	                      MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE,
-	                      fr->w->opts->size_in_identity, error);
+	                      MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE, error);
 	if (more == NULL)
 		return false;
 	folder_merge_msgs(fr, more);

@@ -99,8 +99,7 @@ on_label_meta(const struct mh_store_meta *m, void *ctx)
 
 /* Lists the identities of one source folder. */
 static bool
-labels_list_folder(struct mh_store *st, bool gmail_ext, bool use_size, struct sync_label_folder *f,
-                   GError **error)
+labels_list_folder(struct mh_store *st, bool gmail_ext, struct sync_label_folder *f, GError **error)
 {
 	struct mh_store_box box = {0};
 	bool ok;
@@ -120,7 +119,7 @@ labels_list_folder(struct mh_store *st, bool gmail_ext, bool use_size, struct sy
 		                         error);
 	} else {
 		g_autoptr(GPtrArray) msgs = sync_list_msgs(
-			st, "1:*", MH_STORE_META_HEADERS | MH_STORE_META_SIZE, use_size, 0, error);
+			st, "1:*", MH_STORE_META_HEADERS | MH_STORE_META_SIZE, 0, error);
 
 		ok = msgs != NULL;
 		for (guint i = 0; ok && i < msgs->len; i++) {
@@ -209,7 +208,7 @@ labels_assign(struct sync_labels *sl)
 
 struct sync_labels *
 sync_labels_new(struct mh_store *src, const GPtrArray *entries, enum mh_sync_labels mode,
-                bool use_size, struct mh_state *state, GError **error)
+                struct mh_state *state, GError **error)
 {
 	struct sync_labels *sl = g_new0(struct sync_labels, 1);
 	const struct mh_store_info *info = src->ops->info != NULL ? src->ops->info(src) : NULL;
@@ -242,7 +241,7 @@ sync_labels_new(struct mh_store *src, const GPtrArray *entries, enum mh_sync_lab
 	for (guint i = 0; i < sl->folders->len; i++) {
 		struct sync_label_folder *f = sl->folders->pdata[i];
 
-		if (!labels_list_folder(src, gmail_ext, use_size, f, error) ||
+		if (!labels_list_folder(src, gmail_ext, f, error) ||
 		    !labels_load_placed(state, f, error)) {
 			g_prefix_error(error, "%s: listing the labels of %s: ", src->label,
 			               f->src_name);

@@ -68,7 +68,6 @@ sync_flags_for_dest(const char *flags, const struct mh_store_box *box, const cha
 struct meta_load {
 	GPtrArray *msgs; /* struct sync_msg * */
 	bool fingerprints;
-	bool use_size;
 };
 
 static void
@@ -83,8 +82,7 @@ on_meta(const struct mh_store_meta *m, void *ctx)
 	msg->date = g_strdup(m->date);
 	if (ml->fingerprints)
 		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
-		                                          m->headers != NULL ? m->headers_len : 0,
-		                                          m->size, ml->use_size);
+		                                          m->headers != NULL ? m->headers_len : 0);
 	g_ptr_array_add(ml->msgs, msg);
 }
 
@@ -99,13 +97,12 @@ sync_msg_cmp(gconstpointer a, gconstpointer b)
 
 /* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
 GPtrArray *
-sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
-               uint64_t changedsince, GError **error)
+sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+               GError **error)
 {
 	struct meta_load ml = {
 		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
 		.fingerprints = (items & MH_STORE_META_HEADERS) != 0,
-		.use_size = use_size,
 	};
 
 	if (!st->ops->fetch_meta(st, uidset, items, changedsince, on_meta, &ml, error)) {
@@ -118,15 +115,14 @@ sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use
 
 /* Lists the messages with UIDs @uids (fetched in ranges). */
 GPtrArray *
-sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool use_size,
-               GError **error)
+sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, GError **error)
 {
 	GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 	guint i = 0;
 
 	while (i < uids->len) {
 		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
-		GPtrArray *part = sync_list_msgs(st, set, items, use_size, 0, error);
+		GPtrArray *part = sync_list_msgs(st, set, items, 0, error);
 
 		if (part == NULL) {
 			g_ptr_array_free(all, true);

@@ -46,6 +46,35 @@ match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *
 	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
 }
 
+/* Takes from @q the destination message that best answers for a source message of
+ * @size: one of the same size, else the nearest in size. Servers change sizes (an added
+ * CRLF, re-rendered MIME), so size only decides between messages of equal identity;
+ * among very many equal ones the first is taken, to keep this linear. */
+static struct sync_msg *
+match_take(GQueue *q, uint64_t size)
+{
+	GList *best = q->head;
+	uint64_t best_gap = G_MAXUINT64;
+	guint n = 0;
+	struct sync_msg *taken;
+
+	g_assert(best != NULL);
+	for (GList *l = q->head; l != NULL && n < 64; l = l->next, n++) {
+		const struct sync_msg *d = l->data;
+		uint64_t gap = d->size > size ? d->size - size : size - d->size;
+
+		if (gap < best_gap) {
+			best = l;
+			best_gap = gap;
+		}
+		if (gap == 0)
+			break;
+	}
+	taken = best->data;
+	g_queue_delete_link(q, best);
+	return taken;
+}
+
 /* Matches new source messages against destination messages nobody accounts for
  * (a first run into a non-empty destination, a lost state, a crash before a record),
  * counting multiplicity: each destination message answers for one source message. */
@@ -53,7 +82,6 @@ bool
 sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, GError **error)
 {
 	struct sync_worker *w = mc->w;
-	bool use_size = w->opts->size_in_identity;
 	g_autoptr(GArray) src_new = g_array_new(false, false, sizeof(guint32));
 	g_autoptr(GPtrArray) src_h = NULL;
 	g_autoptr(GPtrArray) dst_h = NULL;
@@ -68,13 +96,12 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 	}
 	if (src_new->len == 0 || dst_unknown->len == 0)
 		return true;
-	src_h = sync_list_uids(w->src, src_new, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
-	                       use_size, error);
+	src_h = sync_list_uids(w->src, src_new, MH_STORE_META_SIZE | MH_STORE_META_HEADERS, error);
 	if (src_h == NULL)
 		return false;
 	dst_h = sync_list_uids(w->dst, dst_unknown,
 	                       MH_STORE_META_FLAGS | MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
-	                       use_size, error);
+	                       error);
 	if (dst_h == NULL)
 		return false;
 	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
@@ -97,7 +124,7 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 			continue;
 		g_free(m->fingerprint);
 		m->fingerprint = g_strdup(h->fingerprint);
-		match_record(mc, m, g_queue_pop_head(q), &local);
+		match_record(mc, m, match_take(q, h->size), &local);
 	}
 	if (!sync_state_end(w, local == NULL, local == NULL ? &local : NULL)) {
 		g_propagate_error(error, local != NULL

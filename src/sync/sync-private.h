@@ -106,7 +106,7 @@ struct match_ctx {
 /* Lists the identities of the selected entries (struct mh_plan_entry *) of the source and
  * assigns each message its owner folder; NULL on a listing error. */
 struct sync_labels *sync_labels_new(struct mh_store *src, const GPtrArray *entries,
-                                    enum mh_sync_labels mode, bool use_size, struct mh_state *state,
+                                    enum mh_sync_labels mode, struct mh_state *state,
                                     GError **error);
 
 void sync_labels_free(struct sync_labels *sl);
@@ -126,12 +126,11 @@ GPtrArray *sync_labels_others(const struct sync_labels *sl, const char *folder, 
 /* Lists @uidset ("1:*" or explicit) of the selected folder of @st with @items
  * (MH_STORE_META_*), fingerprints computed when headers are asked for; with
  * @changedsince only messages changed after it. Sorted by UID; NULL on error. */
-GPtrArray *sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, bool use_size,
+GPtrArray *sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items,
                           uint64_t changedsince, GError **error);
 
 /* Lists the messages with UIDs @uids (sorted), fetched in ranges. */
-GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, bool use_size,
-                          GError **error);
+GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, GError **error);
 
 gint sync_msg_cmp(gconstpointer a, gconstpointer b);
 gint sync_uid_cmp(gconstpointer a, gconstpointer b);
