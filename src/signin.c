@@ -228,6 +228,7 @@ struct mh_token_source {
 	struct mh_keyring *kr;         /* owned */
 	struct mh_oauth2_token *token; /* owned */
 	gint64 refreshed;              /* monotonic µs of the last refresh, 0 = never */
+	gint64 lifetime;               /* seconds the token had left when last refreshed */
 	struct mh_oauth2_sa_key *sa;   /* owned; a Google service account (JWT bearer) */
 	bool app_only;                 /* client credentials (Microsoft app-only) */
 	GMutex lock;
@@ -315,20 +316,33 @@ mh_token_source_get(struct mh_token_source *ts, bool force, GError **error)
 	return token_source_get_stored(ts, force, error);
 }
 
+/* Whether the token refreshed last is still good for a new connection: it has more than
+ * a third of its lifetime left, or REFRESH_MARGIN_S when that is less. A short-lived token
+ * (minutes, or seconds in tests) is then refreshed in time for every login, and a long one
+ * is not refreshed at every connection (which would only rotate the refresh token). */
+static bool
+token_source_fresh(const struct mh_token_source *ts)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 margin = MIN(REFRESH_MARGIN_S, ts->lifetime / 3);
+
+	return ts->refreshed != 0 && ts->token->expires_at != 0 &&
+	       ts->token->expires_at - margin > now;
+}
+
 static char *
 token_source_get_stored(struct mh_token_source *ts, bool force, GError **error)
 {
-	gint64 now = g_get_monotonic_time();
 	bool refreshed = false;
 	char *copy = NULL;
 
 	g_mutex_lock(&ts->lock);
-	/* A token refreshed moments ago is as new as it gets, even near its expiry (short
-	 * lifetimes): refreshing again would only rotate the refresh token. */
-	if ((!force && ts->refreshed != 0 && now - ts->refreshed < 30 * G_USEC_PER_SEC) ||
+	if ((!force && token_source_fresh(ts)) ||
 	    mh_signin_refresh(ts->kr, ts->acct, ts->token, force, &refreshed, error)) {
-		if (refreshed)
-			ts->refreshed = now;
+		if (refreshed) {
+			ts->refreshed = g_get_monotonic_time();
+			ts->lifetime = ts->token->expires_at - g_get_real_time() / G_USEC_PER_SEC;
+		}
 		copy = mh_secret_strdup(ts->token->access_token);
 	}
 	g_mutex_unlock(&ts->lock);
