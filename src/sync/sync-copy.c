@@ -39,33 +39,6 @@ label_job_free(struct label_job *j)
 	g_free(j);
 }
 
-bool
-sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
-                      struct mh_sync_verdict *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_BUDGET) {
-		v->kind = MH_SYNC_VERDICT_BUDGET;
-		return true;
-	}
-	if (error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_RECONNECT) {
-		v->kind = MH_SYNC_VERDICT_RETRY;
-		return true;
-	}
-	if (o->classify != NULL && o->classify(o->classify_ctx, error, v)) {
-		switch (v->kind) {
-		case MH_SYNC_VERDICT_RETRY:
-		case MH_SYNC_VERDICT_BACKOFF:
-		case MH_SYNC_VERDICT_CONNECTIONS:
-		case MH_SYNC_VERDICT_BUDGET:
-			return true;
-		default:
-			return false;
-		}
-	}
-	return false;
-}
-
 void
 sync_pace(struct sync_worker *w)
 {
@@ -80,34 +53,6 @@ sync_pace(struct sync_worker *w)
 	if (w->next_msg_at > now)
 		g_usleep((gulong)(w->next_msg_at - now));
 	w->next_msg_at = MAX(now, w->next_msg_at) + gap;
-}
-
-bool
-sync_error_is_quota(const GError *error)
-{
-	g_autofree char *lower = g_ascii_strdown(error->message, -1);
-
-	return strstr(lower, "overquota") != NULL || strstr(lower, "quota") != NULL;
-}
-
-/* A refusal that is this message's alone (too big, lines too long): by the providers'
- * classification, else any NO that is not about quota. */
-static bool
-copy_error_is_quota(const struct mh_sync_options *o, const GError *error)
-{
-	struct mh_sync_verdict v = {0};
-
-	if (o->classify != NULL && o->classify(o->classify_ctx, error, &v))
-		return v.kind == MH_SYNC_VERDICT_QUOTA;
-	return sync_error_is_quota(error);
-}
-
-bool
-sync_error_is_fatal(const GError *error)
-{
-	if (error->domain != MH_IMAP_ERROR)
-		return error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_STATE;
-	return error->code != MH_IMAP_ERROR_NO && error->code != MH_IMAP_ERROR_BAD;
 }
 
 /* Counts @uid as failed and keeps it from being offered again in this run. */
@@ -125,8 +70,11 @@ copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 {
 	struct mh_sync_folder_result *res = c->res;
 
+	struct sync_error_class ec;
+
+	sync_error_classify(c->w->opts, error, &ec);
 	copy_mark_failed(res, uid);
-	if (copy_error_is_quota(c->w->opts, error))
+	if (ec.action == SYNC_ERROR_ACT_QUOTA)
 		res->quota = true;
 	else
 		res->append_refused = true;
@@ -221,11 +169,12 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 {
 	struct append_rec *rec = ctx;
 	struct sync_copy *c = rec->c;
-	struct mh_sync_verdict v;
+	struct sync_error_class ec = {0};
 
 	(void)uidvalidity;
-	if (error != NULL &&
-	    (sync_error_is_fatal(error) || sync_error_wants_wait(c->w->opts, error, &v))) {
+	if (error != NULL)
+		sync_error_classify(c->w->opts, error, &ec);
+	if (error != NULL && (ec.ends_connection || ec.action == SYNC_ERROR_ACT_WAIT)) {
 		/* The connection went (or the server asks to wait), not the message: the
 		 * folder is retried after a reconnect, and this message with it. */
 		if (c->fatal == NULL)

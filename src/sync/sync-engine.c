@@ -161,16 +161,11 @@ engine_classify_last_refusal(struct engine *e, struct mh_store *st, struct mh_sy
 static bool
 engine_classify(struct engine *e, const GError *error, struct mh_sync_verdict *v)
 {
-	if (sync_error_wants_wait(e->opts, error, v))
-		return true;
-	memset(v, 0, sizeof(*v));
-	if (error->domain == MH_IMAP_ERROR &&
-	    (error->code == MH_IMAP_ERROR_DISCONNECTED || error->code == MH_IMAP_ERROR_BYE ||
-	     error->code == MH_IMAP_ERROR_TIMEOUT)) {
-		v->kind = MH_SYNC_VERDICT_RETRY;
-		return true;
-	}
-	return false;
+	struct sync_error_class ec;
+
+	sync_error_classify(e->opts, error, &ec);
+	*v = ec.v;
+	return ec.action == SYNC_ERROR_ACT_WAIT || ec.action == SYNC_ERROR_ACT_RETRY;
 }
 
 /* Connects @st; a server that asks to wait (too many connections, throttling), even in

@@ -803,6 +803,7 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	struct folder_run fr = {.w = w, .res = res};
 	g_autoptr(GTimer) timer = g_timer_new();
 	GError *local = NULL;
+	struct sync_error_class ec;
 	bool ok;
 
 	/* State writes happen in short transactions of their own (never across network
@@ -814,14 +815,11 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	res->seconds += g_timer_elapsed(timer, NULL);
 	if (ok)
 		return true;
-	if (!sync_error_is_fatal(local)) {
-		struct mh_sync_verdict v;
-
-		if (sync_error_wants_wait(w->opts, local, &v)) {
-			/* The engine waits, reconnects and runs the folder again. */
-			g_propagate_prefixed_error(error, local, "folder %s: ", res->src_name);
-			return false;
-		}
+	sync_error_classify(w->opts, local, &ec);
+	if (!ec.ends_connection && ec.action == SYNC_ERROR_ACT_WAIT) {
+		/* The engine waits, reconnects and runs the folder again. */
+		g_propagate_prefixed_error(error, local, "folder %s: ", res->src_name);
+		return false;
 	}
 	return folder_error(res, local, error);
 }

@@ -177,18 +177,37 @@ bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
  * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
 char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box, const char *drop);
 
-/* Whether @error asks for a wait and a reconnect (throttling, too many connections, a
- * spent budget, a transient failure); fills @v. */
-bool sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
-                           struct mh_sync_verdict *v);
-
 /* Waits before the next message as opts->pace says. */
 void sync_pace(struct sync_worker *w);
 
 void sync_msg_free(struct sync_msg *m);
 
-/* Classifies a destination's refusal: quota or a per-message refusal. */
-bool sync_error_is_quota(const GError *error);
+/* --- sync-error.c: the error policy --- */
+
+/* What the engine does with an error. */
+enum sync_error_action {
+	SYNC_ERROR_ACT_MESSAGE, /* a refused command: this message (or folder) only, go on */
+	SYNC_ERROR_ACT_QUOTA,   /* the destination is full: no more copies into it */
+	SYNC_ERROR_ACT_RETRY,   /* the connection went (drop, BYE, timeout): reconnect, resume */
+	SYNC_ERROR_ACT_WAIT,    /* the server (or a budget) asks to wait: wait, reconnect, resume */
+	SYNC_ERROR_ACT_STOP,    /* nothing a retry mends (sign-in, TLS, state, protocol): stop */
+};
+
+struct sync_error_class {
+	enum sync_error_action action;
+	bool ends_connection;     /* the connection that met it cannot be used any more */
+	struct mh_sync_verdict v; /* for WAIT and RETRY: what to wait, and the advice */
+};
+
+/* Classifies @error once: the provider rules of @o (may be NULL) first, then the error's
+ * domain and code. */
+void sync_error_classify(const struct mh_sync_options *o, const GError *error,
+                         struct sync_error_class *c_r);
+
+/* Whether @error asks for a wait and a reconnect (throttling, too many connections, a
+ * spent budget, a transient failure by the rules); fills @v. */
+bool sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
+                           struct mh_sync_verdict *v);
 
 /* Whether an error ends the connection (as opposed to a refused command). */
 bool sync_error_is_fatal(const GError *error);
