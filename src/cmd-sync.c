@@ -232,6 +232,18 @@ sync_context(struct sync_cli *o, bool verify)
 	return ctx;
 }
 
+/* --search reaches the wire: only IMAP search keys, on one line, are sent. */
+static bool
+sync_check_search(const char *search, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (search == NULL || mh_imap_search_check(search, &local))
+		return true;
+	g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, "--search: %s", local->message);
+	return false;
+}
+
 static bool
 sync_check_options(struct sync_cli *o, GError **error)
 {
@@ -265,7 +277,7 @@ sync_check_options(struct sync_cli *o, GError **error)
 		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
 		return false;
 	}
-	return true;
+	return sync_check_search(o->search, error);
 }
 
 static GPtrArray *
@@ -559,10 +571,6 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 		s.set[i].compress = o.compress     ? MH_IMAP_COMPRESS_ON
 		                    : o.nocompress ? MH_IMAP_COMPRESS_OFF
 		                                   : MH_IMAP_COMPRESS_AUTO;
-	for (int i = 0; i < 2; i++)
-		s.set[i].compress = o.compress     ? MH_IMAP_COMPRESS_ON
-		                    : o.nocompress ? MH_IMAP_COMPRESS_OFF
-		                                   : MH_IMAP_COMPRESS_AUTO;
 	mh_log(MH_LOG_INFO, "mailhaul %s %s: %s on %s to %s on %s", MH_VERSION,
 	       verify ? "verify" : "sync", s.cred[0].user, s.set[0].host, s.cred[1].user,
 	       s.set[1].host);
@@ -574,7 +582,8 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 		rc = sync_execute(&o, &s, verify, &error);
 out:
 	rc = cli_finish(error, rc);
-	mh_log(MH_LOG_INFO, "exit code %d", rc);
+	if (log_path != NULL) /* before the log file, the error line says it all */
+		mh_log(MH_LOG_INFO, "exit code %d", rc);
 	mh_log_file_close();
 	sync_cli_clear(&o, &s);
 	return rc;

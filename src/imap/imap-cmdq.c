@@ -172,9 +172,39 @@ imap_cmd_set_continuation(struct mh_imap_cmd *cmd, imap_continuation_cb *cb, voi
 	cmd->cont_ctx = ctx;
 }
 
+/* Whether a text segment holds CR, LF or NUL: a value that would end the command line
+ * early and start another command (values that need them go as literals). */
+static const char *
+cmd_line_break(const struct mh_imap_cmd *cmd)
+{
+	for (guint i = 0; i < cmd->segs->len; i++) {
+		const struct cmd_seg *seg = &g_array_index(cmd->segs, struct cmd_seg, i);
+
+		if (seg->type == SEG_TEXT &&
+		    (memchr(seg->text->str, '\r', seg->text->len) != NULL ||
+		     memchr(seg->text->str, '\n', seg->text->len) != NULL ||
+		     strlen(seg->text->str) != seg->text->len))
+			return seg->text->str;
+	}
+	return NULL;
+}
+
 void
 mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd)
 {
+	const char *broken = cmd_line_break(cmd);
+
+	if (broken != NULL) {
+		g_autofree char *verb = g_strndup(broken, strcspn(broken, " \r\n"));
+		GError *error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE,
+		                            "refusing to send %s: a value holds a line break or "
+		                            "NUL, which would end the command early",
+		                            verb);
+
+		imap_cmd_finish(conn, cmd, NULL, error, false);
+		g_error_free(error);
+		return;
+	}
 	if (conn->error != NULL || conn->net.fd < 0) {
 		GError *error = conn->error != NULL
 		                        ? g_error_copy(conn->error)

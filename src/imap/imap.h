@@ -337,6 +337,12 @@ void mh_imap_mailbox_free(struct mh_imap_mailbox *mb);
 bool mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
                     struct mh_imap_mailbox **mb_r, GError **error);
 
+/* Whether @criteria (a user's --search) are IMAP search keys (RFC 3501 6.4.4, with
+ * OLDER/YOUNGER, MODSEQ and Gmail's X-GM-* keys) on one line: no CR, LF, NUL or other
+ * control character, quotes and parentheses balanced, every key with its arguments.
+ * MH_IMAP_ERROR_USAGE naming the fault otherwise. */
+bool mh_imap_search_check(const char *criteria, GError **error);
+
 /* UID SEARCH @criteria (raw search keys, e.g. "ALL" or "SINCE 1-Jan-2020"). Returns
  * ascending UIDs in *uids_r (GArray of guint32, caller frees). */
 bool mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uids_r,

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """`mailhaul check` errors that need no IMAP server: usage errors (64), unreachable servers
-(10: refused, unresolvable, timed out). Each ends with exactly one "mailhaul: error:" line."""
+(10: refused, unresolvable, timed out). Each ends with exactly one "mailhaul: error:" line.
+Also `mailhaul sync --search` values that are not IMAP search keys: refused before any
+connection is made."""
 import socket
 import time
 
@@ -51,6 +53,42 @@ def usage_error_names_the_option():
 
 
 @tap.test
+def sync_search_with_a_line_break_is_refused_before_connecting():
+    # A server that would see the injected command if anything connected to it.
+    lsock = socket.socket()
+    lsock.bind(('127.0.0.1', 0))
+    lsock.listen(8)
+    lsock.setblocking(False)
+    port = lsock.getsockname()[1]
+    side = ['--host1', '127.0.0.1', '--port1', port, '--notls1', '--user1', 'alice',
+            '--host2', '127.0.0.1', '--port2', port, '--notls2', '--user2', 'bob']
+    try:
+        for search, words in (('ALL\r\nX1 CREATE chaos-inj', ('--search', 'line break')),
+                              ('ALL\nX1 DELETE INBOX', ('--search', 'line break')),
+                              ('ALL X1 DELETE INBOX', ('--search', 'not an IMAP search key',
+                                                         'X1'))):
+            r = cli.run(['sync'] + side + ['--search', search], **PW)
+            line = cli.expect_error(r, cli.EXIT_USAGE, *words)
+            tap.check('\r' not in line and 'CREATE' not in line.split('near')[0],
+                      'the error line repeats the injected text: %r' % line)
+        try:
+            conn, _ = lsock.accept()
+            conn.close()
+            tap.fail('mailhaul connected although --search was refused')
+        except BlockingIOError:
+            pass
+    finally:
+        lsock.close()
+    # Valid criteria pass the check and reach the connection (refused here: exit 10).
+    with ports.refusing_port() as port:
+        side[side.index('--port1') + 1] = side[side.index('--port2') + 1] = port
+        r = cli.run(['sync'] + side + ['--search', 'SINCE 1-Jan-2020 NOT (DELETED OR '
+                                       'FROM "a b" LARGER 10)'], **PW)
+        tap.check(r.code == cli.EXIT_CONNECT and 'refused' in r.stderr,
+                  'valid --search did not reach the connection\n%s' % r)
+
+
+@tap.test
 def help_succeeds():
     r = cli.run(['check', '--help'])
     tap.eq(r.code, 0, 'exit code of check --help')
@@ -64,7 +102,8 @@ def connection_refused():
         for mode in ('--ssl', '--tls', '--notls'):
             r = cli.run(['check', '--host', '127.0.0.1', '--port', port, mode,
                          '--user', 'alice'], **PW)
-            cli.expect_error(r, cli.EXIT_CONNECT, ('refused', 'connect'))
+            tap.check(r.code == cli.EXIT_CONNECT and 'refused' in r.stderr,
+                  'valid --search did not reach the connection\n%s' % r)
 
 
 @tap.test

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Redaction by construction: with every debug category on, a password sent with SASL
- * PLAIN (initial response and continuation), SASL LOGIN and the LOGIN command never
- * appears in the log, in clear or base64, while the server does receive it. The "server"
- * is a scripted thread on a loopback socket in this process. */
+/* What reaches the wire. Redaction by construction: with every debug category on, a
+ * password sent with SASL PLAIN (initial response and continuation), SASL LOGIN and the
+ * LOGIN command never appears in the log, in clear or base64, while the server does
+ * receive it. And no value can end a command line early: a CR or LF in search criteria
+ * is refused before anything is sent. The "server" is a scripted thread on a loopback
+ * socket in this process. */
 #include <arpa/inet.h>
 #include <glib.h>
 #include <netinet/in.h>
@@ -223,6 +225,42 @@ test_oauthbearer_error_answer(void)
 	token_error_exchange("OAUTHBEARER", "IMAP4rev1 SASL-IR AUTH=OAUTHBEARER", "AQ==");
 }
 
+/* A user value with CRLF in a command line never reaches the server; the connection stays
+ * usable and the next command is the next thing the server reads. */
+static void
+test_no_line_break_on_the_wire(void)
+{
+	static const char *const answers[] = {"A0001 OK [CAPABILITY IMAP4rev1] in\r\n",
+	                                      "A0002 OK created\r\n", NULL};
+	struct script s = {.caps = "IMAP4rev1 SASL-IR AUTH=PLAIN", .answers = answers};
+	struct mh_imap_settings set = {.host = "127.0.0.1", .tls = MH_IMAP_TLS_NONE};
+	struct mh_imap_credentials cred = {
+		.user = USER, .password = PASSWORD, .cleartext_ok = true};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) uids = NULL;
+	struct mh_imap_conn *conn;
+	GThread *thread;
+
+	script_listen(&s);
+	set.port = s.port;
+	thread = g_thread_new("server", server_thread, &s);
+	conn = mh_imap_conn_new(&set);
+	g_assert_true(mh_imap_conn_connect(conn, &error));
+	g_assert_true(mh_imap_conn_login(conn, &cred, &error));
+	g_assert_false(mh_imap_uid_search(conn, "ALL\r\nX1 CREATE chaos-inj", &uids, &error));
+	g_assert_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE);
+	g_assert_nonnull(strstr(error->message, "line break"));
+	g_clear_error(&error);
+	g_assert_true(mh_imap_create(conn, "Next", &error));
+	g_assert_no_error(error);
+	mh_imap_conn_free(conn);
+	g_thread_join(thread);
+	close(s.listen_fd);
+	g_assert_null(strstr(s.received->str, "chaos"));
+	g_assert_nonnull(strstr(s.received->str, "\r\nA0002 CREATE Next\r\n"));
+	g_string_free(s.received, true);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,5 +270,6 @@ main(int argc, char **argv)
 	g_test_add_func("/imap/redaction/login-command", test_login_command);
 	g_test_add_func("/imap/oauth/xoauth2-error-answer", test_xoauth2_error_answer);
 	g_test_add_func("/imap/oauth/oauthbearer-error-answer", test_oauthbearer_error_answer);
+	g_test_add_func("/imap/wire/no-line-break", test_no_line_break_on_the_wire);
 	return g_test_run();
 }
