@@ -340,8 +340,10 @@ mem_append_store(struct store_mem *sm, bool *drop_r)
 	if (!a->appenduid)
 		ans->uid = ans->uidvalidity = 0;
 	a->appends++;
-	if (a->fail_after > 0 && --a->fail_after == 0)
+	if (a->fail_after > 0 && --a->fail_after == 0) {
 		*drop_r = true;
+		a->down = a->down_after_fault;
+	}
 	return ans;
 }
 

@@ -35,6 +35,9 @@ struct mh_mem_account {
 	unsigned rewrite;
 	bool appenduid;
 	unsigned fail_after; /* drop after this many more stored appends (0: never) */
+	bool down_after_fault;
+	bool down;         /* connecting fails */
+	unsigned latency;  /* microseconds added to every command */
 	unsigned no_count;
 	char *no_text;
 	char *refuse;

@@ -249,6 +249,22 @@ mh_mem_account_fail_after_appends(struct mh_mem_account *a, unsigned n)
 }
 
 void
+mh_mem_account_set_down_after_fault(struct mh_mem_account *a, bool on)
+{
+	g_mutex_lock(&a->lock);
+	a->down_after_fault = on;
+	if (!on)
+		a->down = false;
+	g_mutex_unlock(&a->lock);
+}
+
+void
+mh_mem_account_set_latency(struct mh_mem_account *a, unsigned usec)
+{
+	g_atomic_int_set(&a->latency, usec);
+}
+
+void
 mh_mem_account_append_no(struct mh_mem_account *a, unsigned n, const char *text)
 {
 	g_mutex_lock(&a->lock);
@@ -289,6 +305,10 @@ store_mem(struct mh_store *st)
 bool
 sync_mem_check(struct store_mem *sm, GError **error)
 {
+	unsigned latency = g_atomic_int_get(&sm->acct->latency);
+
+	if (latency > 0)
+		g_usleep(latency);
 	if (sm->dropped != NULL) {
 		g_propagate_error(error, g_error_copy(sm->dropped));
 		return false;
@@ -392,9 +412,18 @@ mem_connect(struct mh_store *st, GError **error)
 {
 	struct store_mem *sm = store_mem(st);
 
-	(void)error;
+	bool down;
+
 	mem_close(st); /* a new session ends the old one */
 	g_clear_error(&sm->dropped);
+	g_mutex_lock(&sm->acct->lock);
+	down = sm->acct->down;
+	g_mutex_unlock(&sm->acct->lock);
+	if (down) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT,
+		            "%s: connection refused (the server is down)", st->label);
+		return false;
+	}
 	g_mutex_lock(&sm->acct->lock);
 	sm->info.caps = (const char *const *)(sm->acct->appenduid ? mem_caps : mem_caps_plain);
 	g_mutex_unlock(&sm->acct->lock);

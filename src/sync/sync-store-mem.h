@@ -77,6 +77,15 @@ void mh_mem_account_set_appenduid(struct mh_mem_account *a, bool on);
  * One shot; 0 disarms. */
 void mh_mem_account_fail_after_appends(struct mh_mem_account *a, unsigned n);
 
+/* With @on, the fault of mh_mem_account_fail_after_appends() also takes the server down:
+ * connecting fails (MH_IMAP_ERROR_CONNECT) until this is called with false, so the run
+ * ends there, as a killed one does. */
+void mh_mem_account_set_down_after_fault(struct mh_mem_account *a, bool on);
+
+/* Makes every command of the account's stores take @usec microseconds more (a network
+ * round trip), so that runs in parallel really overlap. */
+void mh_mem_account_set_latency(struct mh_mem_account *a, unsigned usec);
+
 /* Fault: the next @n APPENDs are answered "NO @text" and not stored. */
 void mh_mem_account_append_no(struct mh_mem_account *a, unsigned n, const char *text);
 
