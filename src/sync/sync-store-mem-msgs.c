@@ -173,8 +173,8 @@ mem_collect(struct store_mem *sm, const char *uidset, uint64_t changedsince, GEr
 }
 
 bool
-sync_mem_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
-                    uint64_t changedsince, mh_store_meta_cb *cb, void *ctx, GError **error)
+sync_mem_fetch_meta(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+                    mh_store_meta_cb *cb, void *ctx, GError **error)
 {
 	struct store_mem *sm = (struct store_mem *)st;
 	g_autoptr(GPtrArray) found = NULL;
@@ -253,9 +253,8 @@ sync_mem_fetch_bodies(struct mh_store *st, const GArray *uids,
 /* --- appends --- */
 
 bool
-sync_mem_append_begin(struct mh_store *st, const char *folder, const char *flags,
-                      const char *date, uint64_t size, mh_store_append_done_cb *done, void *ctx,
-                      GError **error)
+sync_mem_append_begin(struct mh_store *st, const char *folder, const char *flags, const char *date,
+                      uint64_t size, mh_store_append_done_cb *done, void *ctx, GError **error)
 {
 	struct store_mem *sm = (struct store_mem *)st;
 
@@ -327,8 +326,8 @@ mem_append_store(struct store_mem *sm, bool *drop_r)
 		                         a->no_text != NULL ? a->no_text : "APPEND refused");
 		return ans;
 	}
-	if (a->refuse != NULL && g_strstr_len((const char *)sm->app->data, sm->app->len,
-	                                      a->refuse) != NULL) {
+	if (a->refuse != NULL &&
+	    g_strstr_len((const char *)sm->app->data, sm->app->len, a->refuse) != NULL) {
 		ans->error = g_error_new(MH_IMAP_ERROR, MH_IMAP_ERROR_NO,
 		                         "Message contains invalid header");
 		return ans;

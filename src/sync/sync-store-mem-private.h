@@ -36,8 +36,8 @@ struct mh_mem_account {
 	bool appenduid;
 	unsigned fail_after; /* drop after this many more stored appends (0: never) */
 	bool down_after_fault;
-	bool down;         /* connecting fails */
-	unsigned latency;  /* microseconds added to every command */
+	bool down;        /* connecting fails */
+	unsigned latency; /* microseconds added to every command */
 	unsigned no_count;
 	char *no_text;
 	char *refuse;
@@ -113,10 +113,8 @@ bool sync_mem_append_write(struct mh_store *st, const void *data, size_t len, GE
 bool sync_mem_append_end(struct mh_store *st, GError **error);
 void sync_mem_append_abort(struct mh_store *st, const char *why);
 bool sync_mem_flush(struct mh_store *st, GError **error);
-bool sync_mem_set_flags(struct mh_store *st, const char *uidset, const char *flags,
-                        GError **error);
-bool sync_mem_add_flags(struct mh_store *st, const char *uidset, const char *flags,
-                        GError **error);
+bool sync_mem_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
+bool sync_mem_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
 bool sync_mem_delete_msgs(struct mh_store *st, const char *uidset, GError **error);
 bool sync_mem_add_labels(struct mh_store *st, const char *uidset, const GPtrArray *labels,
                          GError **error);

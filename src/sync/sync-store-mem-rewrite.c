@@ -226,8 +226,7 @@ mem_rewrite_rerender(GByteArray *msg)
 {
 	size_t body_at;
 	g_autoptr(GArray) fields = mem_fields((const char *)msg->data, msg->len, &body_at);
-	g_autofree char *body =
-		g_strndup((const char *)msg->data + body_at, msg->len - body_at);
+	g_autofree char *body = g_strndup((const char *)msg->data + body_at, msg->len - body_at);
 	g_autofree char *boundary = NULL;
 	GString *out = g_string_new(NULL);
 	bool base64 = false;

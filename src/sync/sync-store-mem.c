@@ -51,8 +51,8 @@ mem_flag_cmp(gconstpointer a, gconstpointer b)
 char *
 sync_mem_flags_norm(const char *flags, const char *more)
 {
-	g_autofree char *all = g_strdup_printf("%s %s", flags != NULL ? flags : "",
-	                                       more != NULL ? more : "");
+	g_autofree char *all =
+		g_strdup_printf("%s %s", flags != NULL ? flags : "", more != NULL ? more : "");
 	g_auto(GStrv) words = g_strsplit_set(all, " ", -1);
 	g_autoptr(GPtrArray) keep = g_ptr_array_new();
 	GString *out = g_string_new(NULL);
@@ -322,8 +322,7 @@ sync_mem_check(struct store_mem *sm, GError **error)
 }
 
 /* Refuses a command as a server's tagged NO does, counting it in the session's errors. */
-bool
-sync_mem_no(struct store_mem *sm, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+bool sync_mem_no(struct store_mem *sm, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 bool
 sync_mem_no(struct store_mem *sm, GError **error, const char *fmt, ...)
@@ -493,8 +492,8 @@ mem_folder_cmp(gconstpointer a, gconstpointer b)
 }
 
 static bool
-mem_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
-         GHashTable **boxes_r, GError **error)
+mem_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r, GHashTable **boxes_r,
+         GError **error)
 {
 	struct store_mem *sm = store_mem(st);
 	struct mh_mem_account *a = sm->acct;
@@ -577,8 +576,8 @@ static bool
 mem_select(struct mh_store *st, const char *folder, bool writable, struct mh_store_box *box_r,
            GError **error)
 {
-	static const char *const permanent[] = {"\\Answered", "\\Flagged", "\\Deleted",
-	                                        "\\Seen", "\\Draft"};
+	static const char *const permanent[] = {"\\Answered", "\\Flagged", "\\Deleted", "\\Seen",
+	                                        "\\Draft"};
 	struct store_mem *sm = store_mem(st);
 	bool found;
 

@@ -67,8 +67,9 @@ make_message(unsigned n, enum msg_kind kind)
 	case KIND_8BIT:
 		g_string_append(m, "From: J\xc3\xbcrgen M\xc3\xbcller <juergen@example.de>\r\n");
 		g_string_append(m, "To: Bob Example <bob@example.org>\r\n");
-		g_string_append_printf(m, "Subject: Gr\xc3\xbc\xc3\x9f"
-		                          "e aus K\xc3\xb6ln, Nummer %u\r\n",
+		g_string_append_printf(m,
+		                       "Subject: Gr\xc3\xbc\xc3\x9f"
+		                       "e aus K\xc3\xb6ln, Nummer %u\r\n",
 		                       n);
 		break;
 	case KIND_LONG:
@@ -76,9 +77,10 @@ make_message(unsigned n, enum msg_kind kind)
 		g_string_append(m, "To: Bob Example <bob@example.org>, Carol Example "
 		                   "<carol@example.org>, Dave Example <dave@example.org>,\r\n"
 		                   " Erin Example <erin@example.org>\r\n");
-		g_string_append_printf(m, "Subject: A rather long subject line number %u that "
-		                          "the sender folded once at its own width, as\r\n"
-		                          "\tmail programs do when a line grows past the limit\r\n",
+		g_string_append_printf(m,
+		                       "Subject: A rather long subject line number %u that "
+		                       "the sender folded once at its own width, as\r\n"
+		                       "\tmail programs do when a line grows past the limit\r\n",
 		                       n);
 		break;
 	default:
@@ -89,15 +91,16 @@ make_message(unsigned n, enum msg_kind kind)
 	}
 	g_string_append(m, "MIME-Version: 1.0\r\n");
 	if (kind == KIND_MULTIPART) {
-		g_string_append_printf(m, "Content-Type: multipart/mixed; boundary=\"b1_%u\"\r\n\r\n",
-		                       n);
-		g_string_append_printf(m,
-		                       "--b1_%u\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-		                       "The text of message %u.\r\n--b1_%u\r\n"
-		                       "Content-Type: application/octet-stream\r\n"
-		                       "Content-Transfer-Encoding: base64\r\n\r\n"
-		                       "AAECAwQFBgcICQ==\r\n--b1_%u--\r\n",
-		                       n, n, n, n);
+		g_string_append_printf(
+			m, "Content-Type: multipart/mixed; boundary=\"b1_%u\"\r\n\r\n", n);
+		g_string_append_printf(
+			m,
+			"--b1_%u\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+			"The text of message %u.\r\n--b1_%u\r\n"
+			"Content-Type: application/octet-stream\r\n"
+			"Content-Transfer-Encoding: base64\r\n\r\n"
+			"AAECAwQFBgcICQ==\r\n--b1_%u--\r\n",
+			n, n, n, n);
 		return g_string_free(m, false);
 	}
 	g_string_append(m, "Content-Type: text/plain; charset=us-ascii\r\n");
@@ -231,8 +234,10 @@ run_with(struct pair *p, const struct mh_sync_options *o, struct mh_sync_result 
 	g_test_message("%s: copied %" G_GUINT64_FORMAT " matched %" G_GUINT64_FORMAT
 	               " missing %" G_GUINT64_FORMAT " failed %" G_GUINT64_FORMAT
 	               " unfinished folders %u",
-	               o->dry ? "dry run" : o->verify_only ? "verify" : "run", t.copied, t.matched,
-	               t.missing, t.failed, t.unfinished);
+	               o->dry           ? "dry run"
+	               : o->verify_only ? "verify"
+	                                : "run",
+	               t.copied, t.matched, t.missing, t.failed, t.unfinished);
 	if (result_r != NULL)
 		*result_r = r;
 	else
@@ -283,7 +288,8 @@ folder_lines(struct mh_mem_account *a, const char *folder, bool exact)
 		g_autofree char *id = NULL;
 
 		if (exact) {
-			id = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+			id = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data,
+			                                 len);
 		} else {
 			const char *mid = g_strstr_len(data, (gssize)len, "Message-ID: ");
 			size_t n = mid != NULL ? strcspn(mid, "\r\n") : 0;
@@ -684,7 +690,8 @@ test_two_engines_at_once(struct pair *p, gconstpointer data)
 		g_thread_join(threads[i]);
 		g_test_message("engine %d: %s, copied %" G_GUINT64_FORMAT "%s%s", i,
 		               c[i].ok ? "ran" : "refused", c[i].t.copied,
-		               c[i].error != NULL ? ": " : "", c[i].error != NULL ? c[i].error : "");
+		               c[i].error != NULL ? ": " : "",
+		               c[i].error != NULL ? c[i].error : "");
 		g_free(c[i].error);
 	}
 	g_assert_true(c[0].ok || c[1].ok);
@@ -701,17 +708,21 @@ main(int argc, char **argv)
 		const char *name;
 		void (*fn)(struct pair *, gconstpointer);
 	} cases[] = {
-		{"/sync-engine/initial-copy-and-unchanged-rerun", test_initial_copy_and_unchanged_rerun},
+		{"/sync-engine/initial-copy-and-unchanged-rerun",
+	         test_initial_copy_and_unchanged_rerun},
 		{"/sync-engine/rerun-without-state-copies-nothing",
 	         test_rerun_without_state_copies_nothing},
-		{"/sync-engine/crash-between-append-and-record", test_crash_between_append_and_record},
-		{"/sync-engine/drop-between-append-and-answer", test_drop_between_append_and_answer},
+		{"/sync-engine/crash-between-append-and-record",
+	         test_crash_between_append_and_record},
+		{"/sync-engine/drop-between-append-and-answer",
+	         test_drop_between_append_and_answer},
 		{"/sync-engine/rewrite-added-crlf", test_rewrite_added_crlf},
 		{"/sync-engine/rewrite-8bit-header", test_rewrite_8bit_header},
 		{"/sync-engine/rewrite-rerendered", test_rewrite_rerendered},
 		{"/sync-engine/no-appenduid", test_no_appenduid},
 		{"/sync-engine/uidvalidity-change-source", test_uidvalidity_change_source},
-		{"/sync-engine/uidvalidity-change-destination", test_uidvalidity_change_destination},
+		{"/sync-engine/uidvalidity-change-destination",
+	         test_uidvalidity_change_destination},
 		{"/sync-engine/delete2", test_delete2},
 		{"/sync-engine/delete1", test_delete1},
 		{"/sync-engine/duplicates-on-source", test_duplicates_on_source},
@@ -723,6 +734,7 @@ main(int argc, char **argv)
 	g_test_set_nonfatal_assertions();
 	mh_log_set_sink(log_to_test, NULL);
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-		g_test_add(cases[i].name, struct pair, NULL, pair_setup, cases[i].fn, pair_teardown);
+		g_test_add(cases[i].name, struct pair, NULL, pair_setup, cases[i].fn,
+		           pair_teardown);
 	return g_test_run();
 }
