@@ -630,7 +630,22 @@ imap_store_find_message_id(struct mh_store *st, const char *message_id, GArray *
 	                                 error);
 }
 
-static void imap_store_free(struct mh_store *st);
+static void
+imap_store_free(struct mh_store *st)
+{
+	struct store_imap *si = store_imap(st);
+
+	g_clear_pointer(&si->conn, mh_imap_conn_free);
+	g_free((char *)si->set.host);
+	g_free((char *)si->set.cafile);
+	g_free((char *)si->set.label);
+	g_free((char *)si->cred.user);
+	g_free((char *)si->cred.authuser);
+	g_free((char *)si->cred.mechanism);
+	mh_secret_free((char *)si->cred.password);
+	g_free(st->label);
+	g_free(si);
+}
 
 static const struct mh_store_ops store_imap_ops = {
 	.connect = imap_store_connect,
@@ -694,23 +709,6 @@ mh_store_free(struct mh_store *st)
 {
 	if (st != NULL)
 		st->ops->free(st);
-}
-
-static void
-imap_store_free(struct mh_store *st)
-{
-	struct store_imap *si = store_imap(st);
-
-	g_clear_pointer(&si->conn, mh_imap_conn_free);
-	g_free((char *)si->set.host);
-	g_free((char *)si->set.cafile);
-	g_free((char *)si->set.label);
-	g_free((char *)si->cred.user);
-	g_free((char *)si->cred.authuser);
-	g_free((char *)si->cred.mechanism);
-	mh_secret_free((char *)si->cred.password);
-	g_free(st->label);
-	g_free(si);
 }
 
 char *
