@@ -630,9 +630,27 @@ imap_store_find_message_id(struct mh_store *st, const char *message_id, GArray *
 	                                 error);
 }
 
+static void
+imap_store_free(struct mh_store *st)
+{
+	struct store_imap *si = store_imap(st);
+
+	g_clear_pointer(&si->conn, mh_imap_conn_free);
+	g_free((char *)si->set.host);
+	g_free((char *)si->set.cafile);
+	g_free((char *)si->set.label);
+	g_free((char *)si->cred.user);
+	g_free((char *)si->cred.authuser);
+	g_free((char *)si->cred.mechanism);
+	mh_secret_free((char *)si->cred.password);
+	g_free(st->label);
+	g_free(si);
+}
+
 static const struct mh_store_ops store_imap_ops = {
 	.connect = imap_store_connect,
 	.close = imap_store_close,
+	.free = imap_store_free,
 	.list = imap_store_list,
 	.namespace = imap_store_namespace,
 	.status = imap_store_status,
@@ -689,20 +707,8 @@ mh_store_imap_set_token(struct mh_store *st, mh_store_token_cb *cb, void *ctx)
 void
 mh_store_free(struct mh_store *st)
 {
-	struct store_imap *si = (struct store_imap *)st;
-
-	if (st == NULL)
-		return;
-	g_clear_pointer(&si->conn, mh_imap_conn_free);
-	g_free((char *)si->set.host);
-	g_free((char *)si->set.cafile);
-	g_free((char *)si->set.label);
-	g_free((char *)si->cred.user);
-	g_free((char *)si->cred.authuser);
-	g_free((char *)si->cred.mechanism);
-	mh_secret_free((char *)si->cred.password);
-	g_free(st->label);
-	g_free(si);
+	if (st != NULL)
+		st->ops->free(st);
 }
 
 char *

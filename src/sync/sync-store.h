@@ -86,6 +86,8 @@ void mh_store_box_free(struct mh_store_box *box);
 struct mh_store_ops {
 	bool (*connect)(struct mh_store *st, GError **error);
 	void (*close)(struct mh_store *st);
+	/* Frees the store (closing it first when still open); see mh_store_free(). */
+	void (*free)(struct mh_store *st);
 	/* Folders (struct mh_imap_folder *) and the subscribed names (char *), owned; and,
 	 * where the server can say so in the same round trip, each folder's counters
 	 * (*boxes_r: name -> struct mh_store_box *, owned; else NULL). */
