@@ -439,7 +439,10 @@ cli_exit_code(const GError *error)
 	if (error->domain == MH_IMAP_ERROR)
 		return cli_imap_exit_code(error->code);
 	if (error->domain == MH_SYNC_ERROR)
-		return error->code == MH_SYNC_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_FAILURE;
+		return error->code == MH_SYNC_ERROR_USAGE         ? MH_EXIT_USAGE
+		       : error->code == MH_SYNC_ERROR_LOCKED      ? MH_EXIT_LOCKED
+		       : error->code == MH_SYNC_ERROR_INTERRUPTED ? MH_EXIT_INTERRUPTED
+		                                                  : MH_EXIT_FAILURE;
 	if (error->domain == MH_AUTH_ERROR)
 		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
 	return MH_EXIT_FAILURE;

@@ -30,6 +30,7 @@ enum mh_exit {
 	MH_EXIT_NOINPUT = 66,
 	MH_EXIT_UNAVAILABLE = 69,
 	MH_EXIT_SOFTWARE = 70,
+	MH_EXIT_LOCKED = 75, /* another run is using the account pair (EX_TEMPFAIL) */
 	MH_EXIT_PROTOCOL = 76,
 	MH_EXIT_MESSAGES = 111, /* some messages failed (listed) */
 	MH_EXIT_QUOTA = 113,    /* the destination is over quota */

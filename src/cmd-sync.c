@@ -13,6 +13,7 @@
 #include "mh-secret.h"
 #include "report.h"
 #include "sync-engine.h"
+#include "sync-lock.h"
 #include "sync-profile.h"
 #include "sync-state.h"
 
@@ -20,7 +21,7 @@ struct sync_cli {
 	struct cli_account a[2];
 	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders;
 	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
-	gboolean compress, nocompress;
+	gboolean compress, nocompress, wait_lock;
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
 	int maxage, minage, jobs;
@@ -204,6 +205,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "BYTES"},
 		{"rate-window", 0, 0, G_OPTION_ARG_INT, &o->rate_window,
 	         "Seconds over which --min-rate is measured (default 120)", "SECONDS"},
+		{"wait-lock", 0, 0, G_OPTION_ARG_NONE, &o->wait_lock,
+	         "When another run is using this account pair or destination account, wait for "
+	         "it to finish instead of exiting with 75",
+	         NULL},
 		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
 	         "The sync state database (default: one per account pair under "
 	         "$XDG_STATE_HOME/mailhaul/state/)",
@@ -220,9 +225,11 @@ sync_context(struct sync_cli *o, bool verify)
 			 "changes over; verify. Rerun it any time: only what changed is done.");
 	g_option_context_set_description(
 		ctx, "Exit codes: 0 all source messages are on the destination, 1 some are "
-		     "missing, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 unreadable "
-		     "file, 76 protocol error, 111 some messages failed, 113 destination over "
-		     "quota, 114 destination refused an APPEND, 130 interrupted.");
+		     "missing, 10 connection, 12 TLS, 16 authentication, 64 usage (also: both "
+		     "sides are the same mailbox), 66 unreadable file, 75 another run is using the "
+		     "account pair (see --wait-lock), 76 protocol error, 111 some messages failed, "
+		     "113 destination over quota, 114 destination refused an APPEND, 130 "
+		     "interrupted.");
 	cli_account_add_entries(g, &o->a[0], "1");
 	cli_account_add_entries(g, &o->a[1], "2");
 	g_option_group_add_entries(g, common);
@@ -443,6 +450,40 @@ sync_profiles_setup(struct sync_cli *o, struct sides *s, struct sync_profiles *s
 	return sync_profiles_init(sp, names, from_account, error);
 }
 
+/* The port side @i connects to (the settings say 0 for the default). */
+static unsigned
+sync_port(const struct sides *s, int i)
+{
+	if (s->set[i].port != 0)
+		return s->set[i].port;
+	return s->set[i].tls == MH_IMAP_TLS_IMPLICIT ? 993 : 143;
+}
+
+/* The default state file of the pair, keyed by host, port and user of both sides; a
+ * writing run first moves a file under mailhaul 0.1's name (without the ports) to it. */
+static char *
+sync_state_path(const struct sides *s, bool writes, GError **error)
+{
+	char *path = mh_state_default_path(s->cred[0].user, s->set[0].host, sync_port(s, 0),
+	                                   s->cred[1].user, s->set[1].host, sync_port(s, 1));
+	g_autofree char *old = NULL;
+	int moved;
+
+	if (!writes)
+		return path;
+	old = mh_state_legacy_path(s->cred[0].user, s->set[0].host, s->cred[1].user,
+	                           s->set[1].host);
+	moved = mh_state_adopt(path, old, error);
+	if (moved < 0) {
+		g_free(path);
+		return NULL;
+	}
+	if (moved > 0)
+		mh_log(MH_LOG_INFO, "state database renamed from %s to %s (now keyed by the ports)",
+		       old, path);
+	return path;
+}
+
 /* "user@host[:port]" of side @i: the key of its transfer budgets. */
 static char *
 sync_account_key(const struct sides *s, int i)
@@ -456,10 +497,10 @@ static int
 sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 {
 	struct sync_profiles sp = {0};
+	bool writes = !verify && !o->dry;
 	g_autofree char *state_path =
-		o->state != NULL ? g_strdup(o->state)
-				 : mh_state_default_path(s->cred[0].user, s->set[0].host,
-	                                                 s->cred[1].user, s->set[1].host);
+		o->state != NULL ? g_strdup(o->state) : sync_state_path(s, writes, error);
+	g_autofree char *dst_lock = NULL;
 	struct mh_sync_options so;
 	struct mh_sync_progress progress = {0};
 	struct mh_sync_result *result = NULL;
@@ -471,7 +512,18 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	g_autofree char *src_account = NULL;
 	g_autofree char *dst_account = NULL;
 
+	if (state_path == NULL)
+		return -1;
 	sync_fill_options(o, verify, state_path, &so);
+	for (int i = 0; i < 2; i++)
+		so.endpoints[i] = (struct mh_sync_endpoint){
+			.host = s->set[i].host, .port = sync_port(s, i), .user = s->cred[i].user};
+	if (writes) {
+		dst_lock =
+			mh_sync_lock_account_path(s->cred[1].user, s->set[1].host, sync_port(s, 1));
+		so.dst_lock_path = dst_lock;
+	}
+	so.wait_lock = o->wait_lock;
 	/* Whose budgets the bytes count to: every job into or out of an account shares them. */
 	src_account = sync_account_key(s, 0);
 	dst_account = sync_account_key(s, 1);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "mh-log.h"
+#include "sync-accounts.h"
+#include "sync-lock.h"
 #include "sync-plan.h"
 #include "sync-private.h"
 
@@ -563,6 +565,9 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 	g_clear_pointer(&e->plan, mh_plan_free);
 	if (!side_list(src, error) || !side_list(dst, error))
 		return false;
+	/* Before anything is written: never a sync of a mailbox with itself. */
+	if (!sync_accounts_check(e->opts, src->st, src->folders, dst->st, dst->folders, error))
+		return false;
 	plan = e->plan = engine_plan(e, src, dst, error);
 	if (plan == NULL || !engine_apply_folders(e, plan, dst, error) ||
 	    (e->opts->delete2folders && !engine_delete_folders(e, plan, dst, error)))
@@ -672,16 +677,47 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 	return engine_prepare(e, src, dst, error);
 }
 
+/* A run that writes owns its account pair, and its destination account, for its whole
+ * length: two runs at once would both copy what neither has recorded yet. Taken before
+ * connecting, pair first, so that two runs never wait for each other in a circle. */
+static bool
+engine_lock(const struct mh_sync_options *opts, struct mh_sync_lock **pair_r,
+            struct mh_sync_lock **dst_r, GError **error)
+{
+	g_autofree char *pair_path = NULL;
+
+	if (opts->dry || opts->verify_only || opts->state_path == NULL)
+		return true;
+	pair_path = g_strconcat(opts->state_path, ".lock", NULL);
+	*pair_r = mh_sync_lock_take(pair_path, "account pair", opts->wait_lock, opts->interrupted,
+	                            error);
+	if (*pair_r == NULL)
+		return false;
+	if (opts->dst_lock_path == NULL)
+		return true;
+	*dst_r = mh_sync_lock_take(opts->dst_lock_path, "destination account", opts->wait_lock,
+	                           opts->interrupted, error);
+	if (*dst_r == NULL) {
+		g_clear_pointer(pair_r, mh_sync_lock_release);
+		return false;
+	}
+	return true;
+}
+
 bool
 mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, void *fctx,
             struct mh_sync_progress *progress, struct mh_sync_result **result_r, GError **error)
 {
 	struct engine e = {.own = *opts, .factory = factory, .fctx = fctx, .progress = progress};
-	struct side src = {.st = factory(fctx, 1)};
-	struct side dst = {.st = factory(fctx, 2)};
+	struct mh_sync_lock *pair_lock = NULL, *dst_lock = NULL;
+	struct side src = {0}, dst = {0};
 	g_autoptr(GTimer) timer = g_timer_new();
 	bool ok;
 
+	if (!engine_lock(opts, &pair_lock, &dst_lock, error))
+		return false;
+	src.st = factory(fctx, 1);
+	dst.st = factory(fctx, 2);
 	e.opts = &e.own;
 	e.shared.pace_permille = 1000;
 	g_mutex_init(&e.lock);
@@ -719,6 +755,8 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	g_mutex_clear(&e.lock);
 	g_clear_pointer(&e.labels, sync_labels_free);
 	g_clear_pointer(&e.plan, mh_plan_free);
+	mh_sync_lock_release(dst_lock);
+	mh_sync_lock_release(pair_lock);
 	if (!ok) {
 		mh_sync_result_free(e.result);
 		return false;

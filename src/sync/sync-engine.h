@@ -54,6 +54,13 @@ struct mh_sync_fixup_ops {
 
 struct mh_sync_options;
 
+/* One side's account as the user named it, for the same-mailbox check and the locks. */
+struct mh_sync_endpoint {
+	const char *host; /* as given (a name or an address); NULL: unknown, not checked */
+	unsigned port;    /* the port connected to (never 0 when host is set) */
+	const char *user; /* the mailbox logged in to */
+};
+
 /* Called once both sides are connected: the CLI detects providers from what the servers
  * said and adjusts the options (the engine's own copy). */
 typedef void mh_sync_adjust_cb(void *ctx, const struct mh_store_info *src,
@@ -114,6 +121,11 @@ struct mh_sync_options {
 	uint64_t min_rate;         /* bytes/s: a copy slower than this over rate_window means a
 	                              spent budget (Gmail slows down instead of refusing); 0: off */
 	unsigned rate_window;      /* seconds over which the rate is measured (0: 120) */
+	/* Accounts and locks (sync-accounts.c, sync-lock.c) */
+	struct mh_sync_endpoint endpoints[2]; /* source, destination */
+	const char *dst_lock_path; /* a writing run also locks this destination account's lock
+	                              file (NULL: only the pair's, state_path + ".lock") */
+	bool wait_lock;            /* wait for another run's lock instead of failing */
 };
 
 /* Makes a new, unconnected store for @side (1 = source, 2 = destination). */

@@ -18,6 +18,7 @@ enum mh_sync_error_code {
 	MH_SYNC_ERROR_USAGE,       /* a caller setting that cannot work */
 	MH_SYNC_ERROR_BUDGET,      /* a daily transfer budget is spent: pause, then go on */
 	MH_SYNC_ERROR_RECONNECT,   /* a fresh session is needed (the server's error limit) */
+	MH_SYNC_ERROR_LOCKED,      /* another run holds the account pair's lock: run later */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -439,17 +440,14 @@ state_name_append(GString *out, const char *s)
 	}
 }
 
-char *
-mh_state_default_path(const char *user1, const char *host1, const char *user2, const char *host2)
+/* $XDG_STATE_HOME/mailhaul/state/<readable name>-<hash of the parts>.db */
+static char *
+state_pair_path(const char *const *parts, const char *const *seps, size_t n)
 {
-	const char *const parts[] = {user1, host1, user2, host2};
-	const char *const seps[] = {"@", "_to_", "@", ""};
 	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
 	g_autoptr(GString) name = g_string_new(NULL);
 
-	g_return_val_if_fail(user1 != NULL && host1 != NULL, NULL);
-	g_return_val_if_fail(user2 != NULL && host2 != NULL, NULL);
-	for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+	for (size_t i = 0; i < n; i++) {
 		state_name_append(name, parts[i]);
 		g_string_append(name, seps[i]);
 		/* With the NUL, ("a", "b@c") and ("a@b", "c") hash differently. */
@@ -460,4 +458,67 @@ mh_state_default_path(const char *user1, const char *host1, const char *user2, c
 		name->str[0] = '_';
 	g_string_append_printf(name, "-%.16s.db", g_checksum_get_string(sum));
 	return g_build_filename(g_get_user_state_dir(), "mailhaul", "state", name->str, NULL);
+}
+
+char *
+mh_state_default_path(const char *user1, const char *host1, unsigned port1, const char *user2,
+                      const char *host2, unsigned port2)
+{
+	char p1[16], p2[16];
+	const char *const parts[] = {user1, host1, p1, user2, host2, p2};
+	const char *const seps[] = {"@", "_", "_to_", "@", "_", ""};
+
+	g_return_val_if_fail(user1 != NULL && host1 != NULL, NULL);
+	g_return_val_if_fail(user2 != NULL && host2 != NULL, NULL);
+	g_snprintf(p1, sizeof(p1), "%u", port1);
+	g_snprintf(p2, sizeof(p2), "%u", port2);
+	return state_pair_path(parts, seps, G_N_ELEMENTS(parts));
+}
+
+char *
+mh_state_legacy_path(const char *user1, const char *host1, const char *user2, const char *host2)
+{
+	const char *const parts[] = {user1, host1, user2, host2};
+	const char *const seps[] = {"@", "_to_", "@", ""};
+
+	g_return_val_if_fail(user1 != NULL && host1 != NULL, NULL);
+	g_return_val_if_fail(user2 != NULL && host2 != NULL, NULL);
+	return state_pair_path(parts, seps, G_N_ELEMENTS(parts));
+}
+
+/* Renames @from to @to when @from exists: 1 renamed, 0 absent, -1 failed. */
+static int
+state_rename(const char *from, const char *to, GError **error)
+{
+	struct stat sb;
+
+	if (rename(from, to) == 0)
+		return 1;
+	if (errno == ENOENT && lstat(from, &sb) != 0)
+		return 0;
+	g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+	            "state database %s: cannot rename it to %s: %s", from, to, g_strerror(errno));
+	return -1;
+}
+
+int
+mh_state_adopt(const char *path, const char *old_path, GError **error)
+{
+	static const char *const companions[] = {"-wal", "-shm", "-journal"};
+	struct stat sb;
+
+	g_return_val_if_fail(path != NULL && old_path != NULL, -1);
+	if (strcmp(path, old_path) == 0 || lstat(path, &sb) == 0 || lstat(old_path, &sb) != 0)
+		return 0;
+	/* The companions first: a crash in between leaves the database under its old name
+	 * with nothing lost, and the next run finishes the move. */
+	for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
+		g_autofree char *from = g_strconcat(old_path, companions[i], NULL);
+		g_autofree char *to = g_strconcat(path, companions[i], NULL);
+
+		if (state_rename(from, to, error) < 0)
+			return -1;
+	}
+	/* Another run may have moved it just now: then there is nothing left to do. */
+	return state_rename(old_path, path, error);
 }

@@ -59,11 +59,23 @@ const char *mh_state_path(const struct mh_state *st);
 
 /* Returns a new string, caller frees:
  * $XDG_STATE_HOME/mailhaul/state/<name>.db (g_get_user_state_dir()), where <name> is a
- * readable, filesystem-safe rendering of "user1@host1 to user2@host2" followed by a
- * short hash of the exact four strings, so that distinct pairs never share a file.
+ * readable, filesystem-safe rendering of "user1@host1_port1_to_user2@host2_port2"
+ * followed by a short hash of the exact six values, so that distinct pairs (also two
+ * pairs through one host on different ports, as SSH tunnels are) never share a file.
  * Does not create anything. */
-char *mh_state_default_path(const char *user1, const char *host1, const char *user2,
-                            const char *host2);
+char *mh_state_default_path(const char *user1, const char *host1, unsigned port1, const char *user2,
+                            const char *host2, unsigned port2);
+
+/* Returns a new string, caller frees: the default file name of mailhaul 0.1, without the
+ * ports ("user1@host1_to_user2@host2-<hash>.db"), which unrelated pairs could share. */
+char *mh_state_legacy_path(const char *user1, const char *host1, const char *user2,
+                           const char *host2);
+
+/* Moves a state database from @old_path to @path, with its -wal, -shm and -journal
+ * files, when @old_path exists and @path does not. Returns 1 when moved, 0 when there
+ * was nothing to move, -1 with @error set (MH_SYNC_ERROR_STATE) when a rename failed;
+ * nothing is ever deleted. */
+int mh_state_adopt(const char *path, const char *old_path, GError **error);
 
 /* Starts a write transaction (BEGIN IMMEDIATE): waits up to 15 s for another
  * connection's write transaction to end, then fails. Transactions do not nest. Keep

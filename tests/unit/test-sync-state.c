@@ -463,11 +463,12 @@ assert_safe_name(const char *path)
 static void
 test_path_default(void)
 {
-	g_autofree char *path = mh_state_default_path("alice@example.com", "imap.gmail.com",
-	                                              "Bob Smith", "outlook.office365.com");
-	g_autofree char *again = mh_state_default_path("alice@example.com", "imap.gmail.com",
-	                                               "Bob Smith", "outlook.office365.com");
-	const char *prefix = "alice@example.com@imap.gmail.com_to_Bob_Smith@outlook.office365.com-";
+	g_autofree char *path = mh_state_default_path("alice@example.com", "imap.gmail.com", 993,
+	                                              "Bob Smith", "outlook.office365.com", 993);
+	g_autofree char *again = mh_state_default_path("alice@example.com", "imap.gmail.com", 993,
+	                                               "Bob Smith", "outlook.office365.com", 993);
+	const char *prefix =
+		"alice@example.com@imap.gmail.com_993_to_Bob_Smith@outlook.office365.com_993-";
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *state_dir = g_path_get_dirname(path);
 	g_autofree char *mailhaul_dir = g_path_get_dirname(state_dir);
@@ -504,8 +505,8 @@ test_path_distinct(void)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
-		char *path =
-			mh_state_default_path(pairs[i][0], pairs[i][1], pairs[i][2], pairs[i][3]);
+		char *path = mh_state_default_path(pairs[i][0], pairs[i][1], 993, pairs[i][2],
+		                                   pairs[i][3], 993);
 
 		assert_safe_name(path);
 		g_assert_false(g_hash_table_contains(seen, path));
@@ -521,14 +522,141 @@ test_path_hostile(void)
 	                             "\xff\xfe",         "a\nb\tc", "jürgen",  long_user};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(users); i++) {
-		g_autofree char *path = mh_state_default_path(users[i], "h", "u", "h");
+		g_autofree char *path = mh_state_default_path(users[i], "h", 143, "u", "h", 143);
 		g_autofree char *base = g_path_get_basename(path);
 
 		g_test_message("%s", base);
 		assert_safe_name(path);
 		if (g_str_equal(users[i], "jürgen"))
-			g_assert_true(g_str_has_prefix(base, "jürgen@h_to_u@h-"));
+			g_assert_true(g_str_has_prefix(base, "jürgen@h_143_to_u@h_143-"));
 	}
+}
+
+/* Two migrations through SSH tunnels: every server is 127.0.0.1, only the ports differ. */
+static void
+test_path_ports(void)
+{
+	const unsigned ports[][2] = {
+		{1143, 2143}, {3143, 4143}, {2143, 1143}, {1143, 21430}, {11430, 2143}};
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autofree char *legacy = mh_state_legacy_path("alice", "127.0.0.1", "alice", "127.0.0.1");
+	g_autofree char *legacy_base = g_path_get_basename(legacy);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ports); i++) {
+		char *path = mh_state_default_path("alice", "127.0.0.1", ports[i][0], "alice",
+		                                   "127.0.0.1", ports[i][1]);
+
+		assert_safe_name(path);
+		g_assert_cmpstr(path, !=, legacy);
+		g_assert_false(g_hash_table_contains(seen, path));
+		g_hash_table_add(seen, path);
+	}
+	/* mailhaul 0.1's name, so that its files are found again */
+	g_assert_true(g_str_has_prefix(legacy_base, "alice@127.0.0.1_to_alice@127.0.0.1-"));
+	assert_safe_name(legacy);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(g_file_set_contents(path, text, -1, &error));
+	g_assert_no_error(error);
+}
+
+static char *
+read_file(const char *path)
+{
+	char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	return text;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *data = NULL;
+	gsize len;
+
+	g_assert_true(g_file_get_contents(from, &data, &len, &error));
+	g_assert_true(g_file_set_contents(to, data, (gssize)len, &error));
+	g_assert_no_error(error);
+}
+
+/* A state file under the old name is moved once, with its companions, rows intact. */
+static void
+test_adopt_moves_once(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *old_path = g_build_filename(f->dir, "old.db", NULL);
+	g_autofree char *new_path = g_build_filename(f->dir, "new.db", NULL);
+	g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+	g_autofree char *old_wal = g_strconcat(old_path, "-wal", NULL);
+	g_autofree char *new_wal = g_strconcat(new_path, "-wal", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GHashTable) msgs = NULL;
+	int64_t id = folder_put_ok(f->st, "INBOX", 4);
+	struct mh_state *st;
+
+	for (uint32_t uid = 1; uid <= 3; uid++)
+		msg_put_ok(f->st, id, uid, "\\Seen");
+	/* What a killed run leaves: the rows are still in the -wal file only. */
+	copy_file(f->path, old_path);
+	copy_file(wal, old_wal);
+	g_assert_cmpint(mh_state_adopt(new_path, old_path, &error), ==, 1);
+	g_assert_no_error(error);
+	g_assert_false(g_file_test(old_path, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(old_wal, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(new_wal, G_FILE_TEST_EXISTS));
+	st = open_ok(new_path);
+	msgs = load_ok(st, folder_id_of(st, "INBOX"));
+	g_assert_cmpuint(g_hash_table_size(msgs), ==, 3);
+	mh_state_close(st);
+	/* Once: nothing left to move, and a second call changes nothing. */
+	g_assert_cmpint(mh_state_adopt(new_path, old_path, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(g_file_test(new_path, G_FILE_TEST_EXISTS));
+}
+
+/* Never over a file that exists under the new name: both stay as they are. */
+static void
+test_adopt_keeps_newer(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *old_path = g_build_filename(f->dir, "old.db", NULL);
+	g_autofree char *old_wal = g_strconcat(old_path, "-wal", NULL);
+	g_autofree char *text = NULL;
+	g_autoptr(GError) error = NULL;
+
+	write_file(old_path, "old database");
+	write_file(old_wal, "old wal");
+	g_assert_cmpint(mh_state_adopt(f->path, old_path, &error), ==, 0);
+	g_assert_no_error(error);
+	text = read_file(old_path);
+	g_assert_cmpstr(text, ==, "old database");
+	g_clear_pointer(&text, g_free);
+	text = read_file(old_wal);
+	g_assert_cmpstr(text, ==, "old wal");
+	/* Nothing under either name: nothing to do. */
+	g_assert_cmpint(mh_state_adopt(f->path, "/nonexistent/old.db", &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+/* A failed rename is an error naming the file, not a silent fresh start. */
+static void
+test_adopt_failure(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *old_path = g_build_filename(f->dir, "old.db", NULL);
+	g_autofree char *new_path = g_build_filename(f->dir, "missing-dir", "new.db", NULL);
+	g_autoptr(GError) error = NULL;
+
+	write_file(old_path, "old database");
+	g_assert_cmpint(mh_state_adopt(new_path, old_path, &error), ==, -1);
+	g_assert_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE);
+	g_assert_nonnull(strstr(error->message, old_path));
+	g_assert_true(g_file_test(old_path, G_FILE_TEST_EXISTS));
 }
 
 #define BULK_ROWS 50000
@@ -619,6 +747,10 @@ main(int argc, char **argv)
 	g_test_add_func("/sync/state/path/default", test_path_default);
 	g_test_add_func("/sync/state/path/distinct", test_path_distinct);
 	g_test_add_func("/sync/state/path/hostile", test_path_hostile);
+	g_test_add_func("/sync/state/path/ports", test_path_ports);
+	ADD("/sync/state/adopt/moves-once", test_adopt_moves_once, NULL);
+	ADD("/sync/state/adopt/keeps-newer", test_adopt_keeps_newer, NULL);
+	ADD("/sync/state/adopt/failure", test_adopt_failure, NULL);
 	ADD("/sync/state/bulk/50000", test_bulk, NULL);
 
 	ret = g_test_run();
