@@ -3,8 +3,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -86,31 +88,79 @@ cli_account_add_entries(GOptionGroup *group, struct cli_account *a, const char *
 	g_free(entries);
 }
 
+/* The longest first line a password file may have. */
+#define PASSFILE_MAX 4096
+
+/* Reads the first line of @path, a regular file, in bounded memory: a FIFO with no writer
+ * would hang and /dev/urandom would never end. A file others may read is used, with a
+ * warning. */
 static bool
 cli_read_passfile(const char *path, char **password_r, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	char *data = NULL;
-	gsize len = 0;
+	char *buf = mh_secret_alloc(PASSFILE_MAX + 1);
+	struct stat st;
+	ssize_t got = 0;
 	size_t line;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	bool ok = false;
 
-	if (!g_file_get_contents(path, &data, &len, &local)) {
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
-		            "cannot read the password file: %s", local->message);
-		return false;
+		            "cannot read the password file %s: %s", path, g_strerror(errno));
+		goto out;
 	}
-	line = strcspn(data, "\r\n");
-	if (line == 0) {
-		g_free(data);
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
+		            "the password file %s is not a regular file: give a file whose first "
+		            "line is the password",
+		            path);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		mh_log(MH_LOG_WARN, "the password file %s can be read by other users: chmod 600 %s",
+		       path, path);
+	while (got < PASSFILE_MAX) {
+		ssize_t n = read(fd, buf + got, (size_t)(PASSFILE_MAX - got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
+			            "cannot read the password file %s: %s", path,
+			            g_strerror(errno));
+			goto out;
+		}
+		if (n == 0 || memchr(buf + got, '\n', (size_t)n) != NULL) {
+			got += n;
+			break;
+		}
+		got += n;
+	}
+	for (line = 0; line < (size_t)got && buf[line] != '\r' && buf[line] != '\n'; line++)
+		;
+	if (line == (size_t)PASSFILE_MAX) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "the password file %s has no line break in its first %d bytes: its "
+		            "first line must hold the password",
+		            path, PASSFILE_MAX);
+	} else if (line == 0) {
 		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
 		            "the password file %s is empty: its first line must hold the password",
 		            path);
-		return false;
+	} else if (memchr(buf, '\0', line) != NULL) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "the password file %s holds a NUL byte in its first line: it is not a "
+		            "text file",
+		            path);
+	} else {
+		*password_r = mh_secret_strndup(buf, line);
+		ok = true;
 	}
-	*password_r = mh_secret_strndup(data, line);
-	mh_secret_wipe(data, len);
-	g_free(data);
-	return true;
+out:
+	if (fd >= 0)
+		close(fd);
+	mh_secret_free(buf);
+	return ok;
 }
 
 bool
@@ -445,6 +495,8 @@ cli_exit_code(const GError *error)
 		                                                  : MH_EXIT_FAILURE;
 	if (error->domain == MH_AUTH_ERROR)
 		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
+	if (error->domain == G_FILE_ERROR) /* an output file: the log, the report */
+		return MH_EXIT_CANTCREAT;
 	return MH_EXIT_FAILURE;
 }
 

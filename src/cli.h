@@ -30,7 +30,8 @@ enum mh_exit {
 	MH_EXIT_NOINPUT = 66,
 	MH_EXIT_UNAVAILABLE = 69,
 	MH_EXIT_SOFTWARE = 70,
-	MH_EXIT_LOCKED = 75, /* another run is using the account pair (EX_TEMPFAIL) */
+	MH_EXIT_CANTCREAT = 73, /* an output file (log, report) cannot be written (EX_CANTCREAT) */
+	MH_EXIT_LOCKED = 75,    /* another run is using the account pair (EX_TEMPFAIL) */
 	MH_EXIT_PROTOCOL = 76,
 	MH_EXIT_MESSAGES = 111, /* some messages failed (listed) */
 	MH_EXIT_QUOTA = 113,    /* the destination is over quota */

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "mh-file.h"
 #include "mh-log.h"
 #include "mh-secret.h"
 #include "report.h"
@@ -284,7 +285,11 @@ sync_check_options(struct sync_cli *o, GError **error)
 		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
 		return false;
 	}
-	return sync_check_search(o->search, error);
+	/* Output files are checked before anything connects: a missing directory found
+	 * after a long run would lose its report. */
+	return sync_check_search(o->search, error) &&
+	       (o->report == NULL || mh_file_make_parent(o->report, error)) &&
+	       (o->state == NULL || mh_file_make_parent(o->state, error));
 }
 
 static GPtrArray *

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "mh-file.h"
 #include "mh-log.h"
 #include "report.h"
 
@@ -125,7 +126,6 @@ char *
 mh_log_file_open(const char *path, const char *command, GError **error)
 {
 	g_autofree char *chosen = NULL;
-	g_autofree char *dir = NULL;
 	int fd;
 
 	if (path == NULL) {
@@ -137,12 +137,16 @@ mh_log_file_open(const char *path, const char *command, GError **error)
 	} else {
 		chosen = g_strdup(path);
 	}
-	dir = g_path_get_dirname(chosen);
-	if (g_mkdir_with_parents(dir, 0700) != 0 ||
-	    (fd = g_open(chosen, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0 ||
-	    (log_file = fdopen(fd, "a")) == NULL) {
+	fd = mh_file_open_append(chosen, 0600, error);
+	if (fd < 0) {
+		g_prefix_error(error, "the log file: ");
+		return NULL;
+	}
+	log_file = fdopen(fd, "a");
+	if (log_file == NULL) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
 		            "cannot open the log file %s: %s", chosen, g_strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	mh_log_set_sink(log_file_sink, NULL);

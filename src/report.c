@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mh-file.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
@@ -403,8 +404,7 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 		json_object_object_add(root, "gave_up_reason", json_object_new_string(r->gave_up));
 	json_object_object_add(root, "totals", totals);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-	                              error)) {
+	if (!mh_file_write(path, text, strlen(text), 0644, error)) {
 		g_prefix_error(error, "cannot write the report: ");
 		return false;
 	}

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mh-file.h"
+
 /* How long a writer waits for another connection's transaction before it fails: far
  * longer than a transaction should last, short enough to report a stuck writer. */
 #define STATE_BUSY_TIMEOUT_MS 15000
@@ -212,21 +214,20 @@ state_read_header(struct mh_state *st, int64_t values_r[3], GError **error)
 	return rc == SQLITE_ROW;
 }
 
-/* Creates the missing parent directories (0700) and the file itself (0600). SQLite
+/* Creates the missing parent directories (0700, only below mailhaul's own directories:
+ * see mh_file_make_parent()) and the file itself (0600). SQLite
  * would create it 0644 less the umask; it gives the -wal and -shm files the mode of the
  * database file, so creating that one here covers all three. An existing file keeps
  * its mode. */
 static bool
 state_create_file(const char *path, GError **error)
 {
-	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GError) local = NULL;
 	int fd, saved;
 
-	if (g_mkdir_with_parents(dir, 0700) != 0) {
-		saved = errno;
-		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
-		            "state database %s: cannot create directory %s: %s", path, dir,
-		            g_strerror(saved));
+	if (!mh_file_make_parent(path, &local)) {
+		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE, "state database %s: %s",
+		            path, local->message);
 		return false;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -8,10 +8,12 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 
 struct fixture {
 	char *dir;           /* owned: a fresh temporary directory */
-	char *path;          /* owned: DIR/a/b/state.db, whose parents do not exist yet */
+	char *path;          /* owned: DIR/a/b/state.db, whose parents do not exist yet (DIR is
+	                        below $XDG_STATE_HOME/mailhaul, where they may be created) */
 	struct mh_state *st; /* owned: open on @path */
 };
 
@@ -45,13 +47,44 @@ open_ok(const char *path)
 	return st;
 }
 
+static char *test_state_home; /* owned: $XDG_STATE_HOME for the whole test program */
+
+static inline void
+test_state_home_remove(void)
+{
+	rm_rf(test_state_home);
+	g_free(test_state_home);
+}
+
+/* A private $XDG_STATE_HOME, set before GLib first reads it (it caches the value):
+ * mailhaul creates missing directories only below its own state directory. */
+static inline const char *
+test_state_home_get(void)
+{
+	const char *set = g_getenv("XDG_STATE_HOME");
+
+	if (test_state_home == NULL && set != NULL && g_str_has_prefix(set, g_get_tmp_dir())) {
+		/* The test program chose one already (and removes it). */
+		test_state_home = g_strdup(set);
+	} else if (test_state_home == NULL) {
+		test_state_home = g_dir_make_tmp("mh-test-xdg-XXXXXX", NULL);
+		g_assert_nonnull(test_state_home);
+		g_setenv("XDG_STATE_HOME", test_state_home, TRUE);
+		atexit(test_state_home_remove);
+	}
+	return test_state_home;
+}
+
 static inline void
 fixture_setup(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
-	g_autoptr(GError) error = NULL;
+	g_autofree char *base = g_build_filename(test_state_home_get(), "mailhaul", NULL);
+	g_autofree char *tmpl = g_build_filename(base, "state-XXXXXX", NULL);
 
-	f->dir = g_dir_make_tmp("mh-test-state-XXXXXX", &error);
-	g_assert_no_error(error);
+	g_assert_cmpint(g_mkdir_with_parents(base, 0700), ==, 0);
+	f->dir = g_mkdtemp(g_steal_pointer(&tmpl));
+	g_assert_nonnull(f->dir);
+	g_assert_cmpstr(g_get_user_state_dir(), ==, test_state_home);
 	f->path = g_build_filename(f->dir, "a", "b", "state.db", NULL);
 	f->st = open_ok(f->path);
 }

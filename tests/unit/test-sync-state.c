@@ -36,6 +36,28 @@ test_open_create(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	assert_mode(shm, 0600);
 }
 
+/* Outside mailhaul's own directories a missing directory is an error, not created. */
+static void
+test_open_missing_dir_elsewhere(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *outside = g_dir_make_tmp("mh-test-outside-XXXXXX", NULL);
+	g_autofree char *missing = g_build_filename(outside, "no", "such", "state.db", NULL);
+	g_autofree char *no = g_build_filename(outside, "no", NULL);
+	g_autofree char *direct = g_build_filename(outside, "state.db", NULL);
+	struct mh_state *st;
+
+	(void)f;
+	g_assert_null(mh_state_open(missing, &error));
+	g_assert_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE);
+	g_assert_nonnull(strstr(error->message, "does not exist"));
+	g_assert_false(g_file_test(no, G_FILE_TEST_EXISTS));
+	/* An existing directory anywhere is fine. */
+	st = open_ok(direct);
+	mh_state_close(st);
+	rm_rf(outside);
+}
+
 static void
 test_open_reopen(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
@@ -730,6 +752,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 
 	ADD("/sync/state/open/create", test_open_create, NULL);
+	ADD("/sync/state/open/missing-dir-elsewhere", test_open_missing_dir_elsewhere, NULL);
 	ADD("/sync/state/open/reopen", test_open_reopen, NULL);
 	ADD("/sync/state/open/newer-schema", test_open_newer_schema, NULL);
 	ADD("/sync/state/open/not-ours", test_open_not_ours, NULL);
