@@ -175,6 +175,9 @@ static char *
 plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 {
 	const char *rel = plan_strip_prefix(e->src_name, ctx->src.prefix);
+	/* A name without the source prefix is relative to the namespace: its first
+	 * component is never the INBOX. Decided here, before a provider rule returns a copy. */
+	bool relative = rel != e->src_name;
 	g_autofree char *renamed = NULL;
 	g_auto(GStrv) comps = NULL;
 	GString *out = g_string_new(NULL);
@@ -194,8 +197,7 @@ plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 		comps = g_new0(char *, 2);
 		comps[0] = g_strdup(rel);
 	}
-	/* A stripped name is relative: its first component is not the INBOX. */
-	rooted = rel == e->src_name && comps[0] != NULL && plan_is_inbox(comps[0]);
+	rooted = !relative && comps[0] != NULL && plan_is_inbox(comps[0]);
 	if (!rooted || !plan_inbox_rooted(ctx->dst.prefix, ctx->dst.sep))
 		g_string_append(out, ctx->dst.prefix);
 	for (guint i = 0; comps[i] != NULL; i++) {
