@@ -233,11 +233,150 @@ test_inbox_children_examples(void)
 	}
 }
 
+/* --- no silent no-ops --- */
+
+static const char *const select_src[] = {"INBOX", "Newsletters",   "Sent",         "Trash",
+                                         "Work",  "Work/Projects", "Work/Reports", NULL};
+
+struct select_case {
+	const char *folders[3];
+	const char *include[3];
+	const char *exclude[3];
+	const char *message; /* NULL: a plan; else the error message, exactly */
+};
+
+static const struct select_case select_cases[] = {
+	{.folders = {"Work/Projects"}},
+	{.folders = {"inbox"}},
+	{.include = {"^Work"}},
+	{.include = {"NoMatch", "^Sent$"}},
+	{.exclude = {"^Work"}},
+	{.folders = {"Work/projects"},
+         .message = "--folder 'Work/projects' names no source folder; did you mean "
+                    "'Work/Projects'? (folder names are case-sensitive)"},
+	{.folders = {"Nonexistent"},
+         .message = "--folder 'Nonexistent' names no source folder; the source has 'INBOX', "
+                    "'Newsletters', 'Sent', 'Trash', 'Work' and 2 more (mailhaul check lists "
+                    "them)"},
+	{.folders = {"Work/Projects", "Projets", "Nwesletters"},
+         .message = "--folder 'Projets' names no source folder; did you mean 'Work/Projects'?; "
+                    "--folder 'Nwesletters' names no source folder; did you mean "
+                    "'Newsletters'?"},
+	{.folders = {"Work/Report"},
+         .message = "--folder 'Work/Report' names no source folder; did you mean "
+                    "'Work/Reports'?"},
+	{.include = {"NoMatch"},
+         .message = "--include 'NoMatch' selects no source folder; the source has 'INBOX', "
+                    "'Newsletters', 'Sent', 'Trash', 'Work' and 2 more (mailhaul check lists "
+                    "them)"},
+	{.include = {"^work/"},
+         .message = "--include '^work/' selects no source folder; did you mean 'Work/Projects' "
+                    "or 'Work/Reports'? (--include is case-sensitive; (?i) ignores case)"},
+	{.include = {"^Trsh$", "^Nope"},
+         .message = "--include '^Trsh$', '^Nope' selects no source folder; did you mean "
+                    "'Trash'?"},
+	{.include = {"^Work"},
+         .exclude = {"^Work"},
+         .message = "--exclude '^Work' leaves out every source folder (3 selected before)"},
+	{.exclude = {"."},
+         .message = "--exclude '.' leaves out every source folder (7 selected before)"},
+	{.folders = {"Sent"},
+         .include = {"^Work"},
+         .message = "--include '^Work' selects none of the folders --folder names: 'Sent'"},
+};
+
+static GPtrArray *
+select_strings(const char *const *s)
+{
+	GPtrArray *a = g_ptr_array_new();
+
+	for (size_t i = 0; i < 3 && s[i] != NULL; i++)
+		g_ptr_array_add(a, (char *)s[i]);
+	return a;
+}
+
+static void
+test_select_refuses_no_ops(void)
+{
+	const char *dst_names[] = {"INBOX", NULL};
+	g_autoptr(GPtrArray) src = names_list(select_src, '/');
+	g_autoptr(GPtrArray) dst = names_list(dst_names, '/');
+
+	for (size_t i = 0; i < G_N_ELEMENTS(select_cases); i++) {
+		const struct select_case *c = &select_cases[i];
+		g_autoptr(GPtrArray) folders = select_strings(c->folders);
+		g_autoptr(GPtrArray) include = select_strings(c->include);
+		g_autoptr(GPtrArray) exclude = select_strings(c->exclude);
+		g_autoptr(mh_plan) plan = NULL;
+		g_autoptr(GError) error = NULL;
+		struct mh_plan_options opts;
+
+		mh_plan_options_init(&opts);
+		opts.folders = folders;
+		opts.include = include;
+		opts.exclude = exclude;
+		plan = mh_plan_new(src, NULL, dst, &opts, &error);
+		if (c->message == NULL) {
+			g_assert_no_error(error);
+			g_assert_nonnull(plan);
+			continue;
+		}
+		g_assert_null(plan);
+		g_assert_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_USAGE);
+		g_assert_cmpstr(error->message, ==, c->message);
+		g_assert_null(strchr(error->message, '\n'));
+	}
+}
+
+static void
+test_name_distance(void)
+{
+	g_assert_cmpuint(mh_plan_name_distance("Work/projects", "Work/Projects"), ==, 0);
+	g_assert_cmpuint(mh_plan_name_distance("", "abc"), ==, 3);
+	g_assert_cmpuint(mh_plan_name_distance("kitten", "sitting"), ==, 3);
+	g_assert_cmpuint(mh_plan_name_distance("Projets", "Projects"), ==, 1);
+	g_assert_cmpuint(mh_plan_name_distance("Entwürfe", "ENTWÜRFE"), ==, 0);
+	g_assert_cmpuint(mh_plan_name_distance("Entwurfe", "Entwürfe"), ==, 1);
+	g_assert_cmpuint(mh_plan_name_distance("a", "\xff"), ==, G_MAXUINT);
+}
+
+static void
+test_closest_names(void)
+{
+	const char *list[] = {"INBOX", "Sent", "sent", "Work/Projects", "Projects", "Archive"};
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autoptr(GPtrArray) got = NULL;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(list); i++)
+		g_ptr_array_add(names, (char *)list[i]);
+	/* Equal ignoring case wins over anything merely close, in list order. */
+	got = mh_plan_closest_names("SENT", names, '/', 3);
+	g_assert_cmpuint(got->len, ==, 2);
+	g_assert_cmpstr(got->pdata[0], ==, "Sent");
+	g_assert_cmpstr(got->pdata[1], ==, "sent");
+	g_clear_pointer(&got, g_ptr_array_unref);
+	/* A last level counts: "Projects" itself first, then the one below Work. */
+	got = mh_plan_closest_names("Projets", names, '/', 3);
+	g_assert_cmpuint(got->len, ==, 2);
+	g_assert_cmpstr(got->pdata[0], ==, "Projects");
+	g_assert_cmpstr(got->pdata[1], ==, "Work/Projects");
+	g_clear_pointer(&got, g_ptr_array_unref);
+	got = mh_plan_closest_names("Projets", names, '/', 1);
+	g_assert_cmpuint(got->len, ==, 1);
+	g_clear_pointer(&got, g_ptr_array_unref);
+	/* Nothing close: nothing suggested. */
+	got = mh_plan_closest_names("Nonexistent", names, '/', 3);
+	g_assert_cmpuint(got->len, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sync/plan/inbox-children/matrix", test_inbox_children_matrix);
 	g_test_add_func("/sync/plan/inbox-children/examples", test_inbox_children_examples);
+	g_test_add_func("/sync/plan/select/refuses-no-ops", test_select_refuses_no_ops);
+	g_test_add_func("/sync/plan/suggest/distance", test_name_distance);
+	g_test_add_func("/sync/plan/suggest/closest", test_closest_names);
 	return g_test_run();
 }
