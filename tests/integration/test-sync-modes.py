@@ -3,7 +3,7 @@
 """`mailhaul sync` modes and hard cases against real Dovecot ('/' source, '.' destination):
 --delete2, --delete2folders, --delete1, --maxsize, a destination over quota (Dovecot's quota
 plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders and a 20 MB
-attachment. Checked with the independent imaplib checker (mhtest.compare)."""
+attachment, and a --folder / --include that selects nothing. Checked with the independent imaplib checker (mhtest.compare)."""
 import contextlib
 import re
 
@@ -14,7 +14,7 @@ PW1, PW2 = 'Modes-src-pw-5150', 'Modes-dst-pw-6160'
 SEED = 7331
 S = {}
 SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk', 'bud', 'bud2',
-                'bud3')
+                'bud3', 'sel')
 
 
 @contextlib.contextmanager
@@ -344,6 +344,39 @@ def justfolders_creates_folders_only():
     tap.eq(sorted(set(mapping.values()) - set(after.messages)), [],
            'folders missing after --justfolders\n%s' % r)
     tap.eq(after.count(), 0, 'messages on the destination after --justfolders')
+
+
+# -- a selection that selects nothing ----------------------------------------------------------
+
+@tap.test
+def a_selection_that_selects_nothing_is_refused_with_the_closest_names():
+    """--folder Nonexistent, --folder in the wrong case and --include NoMatch: exit 64, one
+    line naming the option and the folders meant, and nothing created on the destination."""
+    src, dst = S['src'], S['dst']
+    src.preload('sel', {'INBOX': [imapcheck.make_message(1)],
+                        'Work/Projects': [imapcheck.make_message(2)],
+                        'Work/Reports': [imapcheck.make_message(3)]})
+    cases = (
+        (('--folder', 'Nonexistent'),
+         ("--folder 'Nonexistent' names no source folder", "the source has 'INBOX'",
+          'mailhaul check')),
+        (('--folder', 'Work/projects'),
+         ("--folder 'Work/projects' names no source folder",
+          "did you mean 'Work/Projects'?", 'case-sensitive')),
+        (('--include', 'NoMatch'),
+         ("--include 'NoMatch' selects no source folder", "the source has 'INBOX'")),
+    )
+    before = dst.snapshot_all('sel')
+    job = Job(src, 'sel', dst, 'sel', name='select-nothing')
+    for extra, words in cases:
+        r = job.run(*extra)
+        cli.expect_error(r, cli.EXIT_USAGE, *words)
+        tap.not_contains('Verdict', r.stdout, 'stdout of %s' % ' '.join(extra))
+    after = dst.snapshot_all('sel')
+    tap.eq(sorted(n for n in after if n.startswith('Work')), [],
+           'Work folders on the destination after the refused runs')
+    tap.eq(after, before, 'the destination after the refused runs')
+    tap.eq(sum(len(v) for v in after.values()), 0, 'messages on the destination')
 
 
 # -- a 20 MB attachment -----------------------------------------------------------------------
