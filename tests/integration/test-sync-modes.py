@@ -379,6 +379,32 @@ def a_selection_that_selects_nothing_is_refused_with_the_closest_names():
     tap.eq(sum(len(v) for v in after.values()), 0, 'messages on the destination')
 
 
+# -- a wrong password ----------------------------------------------------------------------------
+
+@tap.test
+def a_wrong_password_names_the_side_and_what_to_check():
+    """A wrong password on a plain Dovecot, for the source and for the destination: exit 16,
+    one line naming the side and its options, no provider's advice."""
+    src, dst = S['src'], S['dst']
+    calls = []
+    for side in (1, 2):
+        job = Job(src, 'sel', dst, 'sel', name='wrong-password-%d' % side)
+        bad = cli.write_passfile(job.dir, 'not-the-password', 'bad')
+        if side == 1:
+            job.passfile1 = bad
+        else:
+            job.passfile2 = bad
+        calls.append(job.args())
+    # Dovecot answers a failed login after about 0.5 s: run both side by side.
+    for side, r in zip((1, 2), cli.run_parallel(calls)):
+        what = 'the %s' % ('source', 'destination')[side - 1]
+        line = cli.expect_error(r, cli.EXIT_AUTH, 'host%d:' % side,
+                                'check the user and password given for ' + what,
+                                '--user%d' % side, '--passfile%d' % side)
+        for word in ('Microsoft', 'Gmail', 'mailhaul login', 'OAuth'):
+            tap.not_contains(word, line, 'the error line for host%d' % side)
+
+
 # -- a 20 MB attachment -----------------------------------------------------------------------
 
 @tap.test
