@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """`mailhaul sync` modes and hard cases against real Dovecot ('/' source, '.' destination):
 --delete2, --delete2folders, --delete1, --maxsize, a destination over quota (Dovecot's quota
-plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders and a 20 MB
-attachment, and a --folder / --include that selects nothing. Checked with the independent imaplib checker (mhtest.compare)."""
+plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders, a 20 MB
+attachment, a --folder / --include that selects nothing and a wrong password on either side.
+Checked with the independent imaplib checker (mhtest.compare)."""
 import contextlib
 import re
 
