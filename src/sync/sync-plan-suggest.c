@@ -20,7 +20,6 @@ static guint
 suggest_distance(const gunichar *a, glong na, const gunichar *b, glong nb)
 {
 	g_autofree guint *row = g_new(guint, nb + 1);
-	guint result;
 
 	for (glong j = 0; j <= nb; j++)
 		row[j] = (guint)j;
@@ -38,8 +37,7 @@ suggest_distance(const gunichar *a, glong na, const gunichar *b, glong nb)
 			row[j] = best;
 		}
 	}
-	result = row[nb];
-	return result;
+	return row[nb];
 }
 
 /* Case-folded UCS-4 form of @s; NULL when it is not UTF-8 or too long. */
