@@ -156,16 +156,22 @@ enum mh_provider_error_class {
 
 struct mh_provider_verdict {
 	enum mh_provider_error_class cls;
-	uint64_t backoff_ms; /* BACKOFF: the server's suggestion; CONNECTIONS, BUDGET: a default */
-	const char *advice;  /* static; one sentence saying what to do, or NULL */
+	uint64_t backoff_ms;  /* BACKOFF: the server's suggestion; CONNECTIONS, BUDGET: a default */
+	const char *advice;   /* static; one sentence saying what to do, or NULL */
+	const char *provider; /* the provider whose text matched ("gmail", "m365"), or NULL */
 };
 
-/* Classifies a server's answer: @status "NO", "BAD" or "BYE", @text the rest of the line
+/* Classifies a server's answer: @p the profile of the server that sent it (chosen or
+ * detected; NULL when unknown), @status "NO", "BAD" or "BYE", @text the rest of the line
  * with its response code ("[ALERT] Too many simultaneous connections. (Failure)"). Rules
- * of every profile apply to all (a Gmail text is a Gmail text whatever the profile), the
- * standard response codes of RFC 5530 last. Returns cls != UNKNOWN. "Mailbox already exists"
- * and [ALREADYEXISTS] stay UNKNOWN (false) with an advice: the folder is there, maybe in
- * another case on Microsoft 365, and the caller uses it. */
+ * of every profile classify for all (a Gmail text is a Gmail text whatever the profile),
+ * the standard response codes of RFC 5530 last; but a provider's advice (its names,
+ * limits, `mailhaul login PROVIDER:`) is given only when @p is that provider, other
+ * servers get the class's plain advice, and a refused sign-in ([AUTHENTICATIONFAILED], or
+ * a provider's text on another server) none: the caller knows what was refused. Returns
+ * cls != UNKNOWN. "Mailbox already exists" and [ALREADYEXISTS] stay UNKNOWN (false) with an
+ * advice: the folder is there, maybe in another case on Microsoft 365, and the caller
+ * uses it. */
 /* Whether @head (the start of a message as @p serves it: at least its header, or all of it)
  * is @p's placeholder for a message it could not convert: its Subject starts with
  * p->placeholder_subject. *header_done_r: whether @head holds the whole header (else more
@@ -173,7 +179,8 @@ struct mh_provider_verdict {
 bool mh_provider_is_placeholder(const struct mh_provider *p, const unsigned char *head, size_t len,
                                 bool *header_done_r);
 
-bool mh_provider_classify(const char *status, const char *text, struct mh_provider_verdict *v);
+bool mh_provider_classify(const struct mh_provider *p, const char *status, const char *text,
+                          struct mh_provider_verdict *v);
 
 const char *mh_provider_error_class_name(enum mh_provider_error_class cls);
 

@@ -430,15 +430,17 @@ cli_error_status(const GError *error)
 
 /* What a provider's error text means for the exit code: a server that refuses
  * connections or throttles is a connection problem (never a wrong password), a sign-in
- * or setup refusal an authentication problem; -1 when the text is no provider's. */
+ * or setup refusal an authentication problem; -1 when the text is no provider's. The
+ * advice is @profile's (see mh_provider_classify()). */
 static int
-cli_provider_exit_code(const GError *error, const char **advice_r)
+cli_provider_exit_code(const GError *error, const struct mh_provider *profile,
+                       const char **advice_r)
 {
 	struct mh_provider_verdict v = {0};
 
 	*advice_r = NULL;
 	if (error->domain != MH_IMAP_ERROR ||
-	    !mh_provider_classify(cli_error_status(error), error->message, &v))
+	    !mh_provider_classify(profile, cli_error_status(error), error->message, &v))
 		return -1;
 	*advice_r = v.advice;
 	switch (v.cls) {
@@ -454,16 +456,53 @@ cli_provider_exit_code(const GError *error, const char **advice_r)
 	}
 }
 
-int
-cli_finish(const GError *error, int rc)
+/* What to check when the server of @side refused its sign-in (a new string), or NULL. */
+static char *
+cli_signin_advice(const struct cli_side *side)
 {
+	const struct cli_account *a = side->acct;
+	const char *sfx = side->suffix != NULL ? side->suffix : "";
+	const char *who = strcmp(sfx, "1") == 0   ? " for the source"
+	                  : strcmp(sfx, "2") == 0 ? " for the destination"
+	                                          : "";
+
+	if (a == NULL || a->service_account != NULL || a->app_only)
+		return NULL;
+	if (a->oauth_token != NULL)
+		return g_strdup_printf("Check the user%s and the access token given with "
+		                       "--oauthaccesstoken%s (it may have expired).",
+		                       who, sfx);
+	if (a->tokens != NULL && a->account != NULL)
+		return g_strdup_printf("Sign in again with `mailhaul login %s`.", a->account->name);
+	if (a->tokens != NULL)
+		return NULL;
+	if (a->account != NULL && a->password == NULL && a->passfile == NULL)
+		return g_strdup_printf("Check the user and password%s: the one stored for %s "
+		                       "(`mailhaul login %s` stores a new one), or give --user%s "
+		                       "and --passfile%s.",
+		                       who, a->account->name, a->account->name, sfx, sfx);
+	if (sfx[0] == '\0')
+		return g_strdup("Check the user and password given (--user, and --password, "
+		                "--passfile or MAILHAUL_PASSWORD).");
+	return g_strdup_printf("Check the user and password given%s (--user%s, and --password%s "
+	                       "or --passfile%s).",
+	                       who, sfx, sfx, sfx);
+}
+
+int
+cli_finish_side(const GError *error, int rc, const struct cli_side *side)
+{
+	g_autofree char *own = NULL;
 	const char *advice = NULL;
 	int code;
 
 	if (error == NULL)
 		return rc;
 	fflush(stdout);
-	code = cli_provider_exit_code(error, &advice);
+	code = cli_provider_exit_code(error, side != NULL ? side->profile : NULL, &advice);
+	if (advice == NULL && side != NULL && error->domain == MH_IMAP_ERROR &&
+	    error->code == MH_IMAP_ERROR_AUTH)
+		advice = own = cli_signin_advice(side);
 	if (advice != NULL && strstr(error->message, advice) == NULL) {
 		size_t n = strlen(error->message);
 		bool stop = n > 0 && strchr(".!?", error->message[n - 1]) != NULL;
@@ -472,6 +511,12 @@ cli_finish(const GError *error, int rc)
 	} else
 		mh_log(MH_LOG_ERROR, "%s", error->message);
 	return code >= 0 ? code : cli_exit_code(error);
+}
+
+int
+cli_finish(const GError *error, int rc)
+{
+	return cli_finish_side(error, rc, NULL);
 }
 
 int

@@ -99,8 +99,24 @@ void cli_account_clear(struct cli_account *acct);
 void cli_scrub_argv(int argc, char **argv);
 
 /* Ends a command: without @error returns @rc; else prints the one error line (after
- * what stdout holds) and returns the error's exit code. */
+ * what stdout holds) and returns the error's exit code. Same as cli_finish_side() with
+ * no side: no provider's advice, and no advice for a refused sign-in. */
 int cli_finish(const GError *error, int rc);
+
+struct mh_provider;
+
+/* The account an error is about, for the advice on its error line (all borrowed). */
+struct cli_side {
+	const struct cli_account *acct;    /* its options */
+	const char *suffix;                /* of its options: "1", "2" or "" (check) */
+	const struct mh_provider *profile; /* of its server (chosen or detected), or NULL */
+};
+
+/* As cli_finish(), for an error about @side (NULL: about no one account): a provider's
+ * advice only when @side's profile is that provider; a sign-in the server refused says
+ * what to check for that side: the user and password given (--userN, --passwordN or
+ * --passfileN), or to sign in again (`mailhaul login ACCOUNT`) for a stored OAuth2 sign-in. */
+int cli_finish_side(const GError *error, int rc, const struct cli_side *side);
 
 /* "NO", "BAD" or "BYE" for a server's refusal from the IMAP layer, else "" (what the
  * providers' error rules are keyed on). */

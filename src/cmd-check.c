@@ -234,6 +234,7 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	struct mh_imap_credentials cred;
 	char *password = NULL;
 	struct mh_imap_conn *conn = NULL;
+	struct cli_side side = {.acct = &o.acct, .suffix = imapsync_style ? "1" : ""};
 	int rc = MH_EXIT_OK;
 
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -260,7 +261,10 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 out:
 	/* Closing may log (debug); the error line comes last. */
 	mh_imap_conn_free(conn);
-	rc = cli_finish(error, rc);
+	side.profile = o.acct.account != NULL && o.acct.account->builtin != NULL
+	                       ? o.acct.account->builtin
+	                       : mh_provider_detect(o.acct.host, NULL, NULL, NULL);
+	rc = cli_finish_side(error, rc, &side);
 	mh_secret_free(password);
 	cli_account_clear(&o.acct);
 	g_free(o.debug);

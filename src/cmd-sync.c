@@ -42,8 +42,9 @@ struct sync_cli {
 struct sides {
 	struct mh_imap_settings set[2];
 	struct mh_imap_credentials cred[2];
-	char *password[2];                 /* mh_secret buffers */
-	struct mh_token_source *tokens[2]; /* borrowed: OAuth2 sides */
+	char *password[2];                     /* mh_secret buffers */
+	struct mh_token_source *tokens[2];     /* borrowed: OAuth2 sides */
+	const struct mh_provider *detected[2]; /* borrowed: profiles detected once connected */
 };
 
 static volatile int sync_interrupted;
@@ -544,6 +545,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	sync_install_signals();
 	display = mh_progress_start(&progress, o->quiet || verify);
 	if (!mh_sync_run(&so, sync_factory, s, &progress, &result, error)) {
+		for (int i = 0; i < 2 && sp.connected; i++)
+			s->detected[i] = sp.p[i];
 		mh_progress_stop(display);
 		sync_options_clear(&so);
 		return -1;
@@ -589,6 +592,50 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->provider2);
 	g_free(o->gmail_labels);
 	g_free(o->fixups);
+}
+
+/* The profile of side @i's server for the advice on an error line: as the user named it
+ * (--providerN, --gmailN, --officeN, the account's PROVIDER:), else as detected once
+ * connected, else by host name; NULL for a plain server. */
+static const struct mh_provider *
+sync_side_profile(const struct sync_cli *o, const struct sides *s, int i)
+{
+	const char *name = (i == 0 ? o->gmail1 : o->gmail2) ? "gmail"
+	                   : (i == 0 ? o->office1 : o->office2)
+	                           ? "m365"
+	                           : (i == 0 ? o->provider1 : o->provider2);
+
+	if (name != NULL)
+		return mh_provider_find(name);
+	if (o->a[i].account != NULL && o->a[i].account->builtin != NULL)
+		return o->a[i].account->builtin;
+	if (s->detected[i] != NULL)
+		return s->detected[i];
+	return mh_provider_detect(o->a[i].host, NULL, NULL, NULL);
+}
+
+/* Ends the command: an error about one side ("host1: ...", "host2: ...", as the stores
+ * and --justlogin prefix them) gets that side's advice. */
+static int
+sync_finish(const struct sync_cli *o, const struct sides *s, const GError *error, int rc)
+{
+	struct cli_side side;
+	int i;
+
+	if (error == NULL)
+		return rc;
+	if (g_str_has_prefix(error->message, "host1: "))
+		i = 0;
+	else if (g_str_has_prefix(error->message, "host2: "))
+		i = 1;
+	else
+		return cli_finish(error, rc);
+	side = (struct cli_side){
+		.acct = &o->a[i],
+		.suffix = i == 0 ? "1" : "2",
+		.profile = sync_side_profile(o, s, i),
+	};
+	return cli_finish_side(error, rc, &side);
 }
 
 int
@@ -638,7 +685,7 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	else
 		rc = sync_execute(&o, &s, verify, &error);
 out:
-	rc = cli_finish(error, rc);
+	rc = sync_finish(&o, &s, error, rc);
 	if (log_path != NULL) /* before the log file, the error line says it all */
 		mh_log(MH_LOG_INFO, "exit code %d", rc);
 	mh_log_file_close();

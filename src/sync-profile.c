@@ -77,13 +77,21 @@ profile_classify(void *ctx, const GError *error, struct mh_sync_verdict *v)
 		[MH_PROVIDER_ERR_FOLDER_NAME] = MH_SYNC_VERDICT_NONE,
 		[MH_PROVIDER_ERR_NO_FOLDER] = MH_SYNC_VERDICT_NONE,
 	};
+	struct sync_profiles *sp = ctx;
 	struct mh_provider_verdict pv = {0};
+	const char *status = cli_error_status(error);
 
-	(void)ctx;
 	memset(v, 0, sizeof(*v));
 	if (error->domain != MH_IMAP_ERROR ||
-	    !mh_provider_classify(cli_error_status(error), error->message, &pv))
+	    !mh_provider_classify(NULL, status, error->message, &pv))
 		return false;
+	/* The text is a provider's: its advice when one side is that provider's server. */
+	for (int i = 0; i < 2 && pv.provider != NULL; i++) {
+		if (strcmp(sp->p[i]->name, pv.provider) == 0) {
+			mh_provider_classify(sp->p[i], status, error->message, &pv);
+			break;
+		}
+	}
 	v->kind = kinds[pv.cls];
 	v->wait_ms = pv.backoff_ms;
 	v->advice = pv.advice;

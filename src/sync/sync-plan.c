@@ -34,6 +34,9 @@ struct plan_ctx {
 	GHashTable *dst_names;  /* owned normalised name -> borrowed struct mh_imap_folder * */
 	GHashTable *subscribed; /* owned normalised source names */
 	struct mh_plan *plan;   /* owned until returned */
+	guint named;            /* source folders that --folder names (all without it) */
+	guint included;         /* of those, the ones --include selects (all without it) */
+	guint selected;         /* of those, the ones no --exclude leaves out */
 };
 
 #define PLAN_ATTR_CONTAINER (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT)
@@ -175,6 +178,9 @@ static char *
 plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 {
 	const char *rel = plan_strip_prefix(e->src_name, ctx->src.prefix);
+	/* A name without the source prefix is relative to the namespace: its first
+	 * component is never the INBOX. Decided here, before a provider rule returns a copy. */
+	bool relative = rel != e->src_name;
 	g_autofree char *renamed = NULL;
 	g_auto(GStrv) comps = NULL;
 	GString *out = g_string_new(NULL);
@@ -194,8 +200,7 @@ plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 		comps = g_new0(char *, 2);
 		comps[0] = g_strdup(rel);
 	}
-	/* A stripped name is relative: its first component is not the INBOX. */
-	rooted = rel == e->src_name && comps[0] != NULL && plan_is_inbox(comps[0]);
+	rooted = !relative && comps[0] != NULL && plan_is_inbox(comps[0]);
 	if (!rooted || !plan_inbox_rooted(ctx->dst.prefix, ctx->dst.sep))
 		g_string_append(out, ctx->dst.prefix);
 	for (guint i = 0; comps[i] != NULL; i++) {
@@ -317,9 +322,10 @@ plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
 	return true;
 }
 
-/* Why @name is not selected (a new string), or NULL when it is. */
+/* Why @name is not selected (a new string), or NULL when it is; counts the folders each
+ * option lets through. */
 static char *
-plan_skip_reason(const struct plan_ctx *ctx, const char *name)
+plan_skip_reason(struct plan_ctx *ctx, const char *name)
 {
 	const GPtrArray *folders = ctx->opts->folders;
 	bool named = folders == NULL || folders->len == 0;
@@ -329,16 +335,19 @@ plan_skip_reason(const struct plan_ctx *ctx, const char *name)
 		named = plan_names_equal(name, g_ptr_array_index(folders, i), ctx->src.sep);
 	if (!named)
 		return g_strdup("not named by --folder");
+	ctx->named++;
 	for (guint i = 0; !included && i < ctx->include->len; i++)
 		included = g_regex_match(g_ptr_array_index(ctx->include, i), name, 0, NULL);
 	if (!included)
 		return g_strdup("matches no --include");
+	ctx->included++;
 	for (guint i = 0; i < ctx->exclude->len; i++) {
 		GRegex *re = g_ptr_array_index(ctx->exclude, i);
 
 		if (g_regex_match(re, name, 0, NULL))
 			return g_strdup_printf("matches --exclude '%s'", g_regex_get_pattern(re));
 	}
+	ctx->selected++;
 	return NULL;
 }
 
@@ -380,29 +389,165 @@ plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **e
 	return plan_name_entry(ctx, e, f, error);
 }
 
-/* Adds a skipped entry for each --folder name that the source does not have. */
+/* The source folders' names, in list order (borrowed). */
+static GPtrArray *
+plan_src_names(const struct plan_ctx *ctx)
+{
+	GPtrArray *names = g_ptr_array_new();
+
+	for (guint i = 0; i < ctx->src.folders->len; i++) {
+		const struct mh_imap_folder *f = g_ptr_array_index(ctx->src.folders, i);
+
+		g_ptr_array_add(names, f->name);
+	}
+	return names;
+}
+
+/* Appends "; did you mean 'A' or 'B'?" for the names in @close, else the first names the
+ * source has, so that the one line says what the user can write instead. */
 static void
-plan_add_missing(struct plan_ctx *ctx)
+plan_suggest(const struct plan_ctx *ctx, GString *msg, const GPtrArray *close,
+             const char *case_hint)
+{
+	g_autoptr(GPtrArray) names = plan_src_names(ctx);
+	guint shown = MIN(names->len, 5);
+
+	if (close->len > 0) {
+		g_string_append(msg, "; did you mean ");
+		for (guint i = 0; i < close->len; i++)
+			g_string_append_printf(msg, "%s'%s'",
+			                       i == 0                ? ""
+			                       : i + 1 == close->len ? " or "
+			                                             : ", ",
+			                       (char *)g_ptr_array_index(close, i));
+		g_string_append_printf(msg, "?%s", case_hint != NULL ? case_hint : "");
+		return;
+	}
+	g_string_append(msg, "; the source has ");
+	for (guint i = 0; i < shown; i++)
+		g_string_append_printf(msg, "%s'%s'", i == 0 ? "" : ", ",
+		                       (char *)g_ptr_array_index(names, i));
+	if (names->len > shown)
+		g_string_append_printf(msg, " and %u more", names->len - shown);
+	g_string_append(msg, " (mailhaul check lists them)");
+}
+
+/* Whether a source folder has the name @want (INBOX in any case). */
+static bool
+plan_src_has(const struct plan_ctx *ctx, const char *want)
+{
+	for (guint i = 0; i < ctx->src.folders->len; i++) {
+		const struct mh_imap_folder *f = g_ptr_array_index(ctx->src.folders, i);
+
+		if (plan_names_equal(f->name, want, ctx->src.sep))
+			return true;
+	}
+	return false;
+}
+
+/* Every --folder must name a source folder exactly (names are case-sensitive but for
+ * INBOX): one that does not, even one differing only in case, is a usage error naming it
+ * and the closest names, so that a typo never ends in a run that copies nothing. */
+static bool
+plan_check_folders(const struct plan_ctx *ctx, GError **error)
 {
 	const GPtrArray *folders = ctx->opts->folders;
-	GPtrArray *entries = ctx->plan->entries;
+	g_autoptr(GPtrArray) names = plan_src_names(ctx);
+	g_autoptr(GString) msg = g_string_new(NULL);
 
 	for (guint i = 0; folders != NULL && i < folders->len; i++) {
 		const char *want = g_ptr_array_index(folders, i);
-		struct mh_plan_entry *e;
-		bool found = false;
+		g_autoptr(GPtrArray) close = NULL;
 
-		for (guint j = 0; !found && j < entries->len; j++) {
-			e = g_ptr_array_index(entries, j);
-			found = plan_names_equal(e->src_name, want, ctx->src.sep);
-		}
-		if (found)
+		if (plan_src_has(ctx, want))
 			continue;
-		e = g_new0(struct mh_plan_entry, 1);
-		e->src_name = g_strdup(want);
-		e->skip_reason = g_strdup("no such folder on the source");
-		g_ptr_array_add(entries, e);
+		close = mh_plan_closest_names(want, names, ctx->src.sep, 3);
+		g_string_append_printf(msg, "%s--folder '%s' names no source folder",
+		                       msg->len > 0 ? "; " : "", want);
+		plan_suggest(ctx, msg, close,
+		             close->len > 0 && mh_plan_name_distance(want, close->pdata[0]) == 0
+		                     ? " (folder names are case-sensitive)"
+		                     : NULL);
 	}
+	if (msg->len == 0)
+		return true;
+	g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_USAGE, "%s", msg->str);
+	return false;
+}
+
+/* Appends the patterns of @specs quoted: "'a', 'b'". */
+static void
+plan_append_patterns(GString *msg, const GPtrArray *specs)
+{
+	for (guint i = 0; i < specs->len; i++)
+		g_string_append_printf(msg, "%s'%s'", i == 0 ? "" : ", ",
+		                       (char *)g_ptr_array_index(specs, i));
+}
+
+/* The source folders that an --include would select ignoring case, else the names
+ * closest to its text (anchors dropped). Borrowed strings of @names. */
+static GPtrArray *
+plan_include_close(const struct plan_ctx *ctx, const GPtrArray *names, bool *nocase_r)
+{
+	const GPtrArray *specs = ctx->opts->include;
+	GPtrArray *close = g_ptr_array_new();
+	g_autofree char *text = NULL;
+	size_t len;
+
+	*nocase_r = true;
+	for (guint i = 0; i < specs->len; i++) {
+		g_autoptr(GRegex) re =
+			g_regex_new(g_ptr_array_index(specs, i), G_REGEX_CASELESS, 0, NULL);
+
+		for (guint j = 0; re != NULL && j < names->len && close->len < 3; j++) {
+			if (g_regex_match(re, names->pdata[j], 0, NULL))
+				g_ptr_array_add(close, names->pdata[j]);
+		}
+	}
+	if (close->len > 0)
+		return close;
+	*nocase_r = false;
+	g_ptr_array_unref(close);
+	text = g_strdup(g_ptr_array_index(specs, 0));
+	len = strlen(text);
+	if (len > 0 && text[len - 1] == '$')
+		text[len - 1] = '\0';
+	return mh_plan_closest_names(text[0] == '^' ? text + 1 : text, names, ctx->src.sep, 3);
+}
+
+/* An --include / --exclude set that leaves no source folder selected is a usage error
+ * too: it names the options and what the user may have meant. */
+static bool
+plan_check_selection(const struct plan_ctx *ctx, GError **error)
+{
+	g_autoptr(GPtrArray) names = plan_src_names(ctx);
+	g_autoptr(GPtrArray) close = NULL;
+	g_autoptr(GString) msg = g_string_new(NULL);
+	bool nocase = false;
+
+	if (ctx->selected > 0 || (ctx->include->len == 0 && ctx->exclude->len == 0) ||
+	    ctx->named == 0)
+		return true;
+	if (ctx->included == 0 && ctx->opts->folders != NULL && ctx->opts->folders->len > 0) {
+		g_string_append(msg, "--include ");
+		plan_append_patterns(msg, ctx->opts->include);
+		g_string_append(msg, " selects none of the folders --folder names: ");
+		plan_append_patterns(msg, ctx->opts->folders);
+	} else if (ctx->included == 0) {
+		g_string_append(msg, "--include ");
+		plan_append_patterns(msg, ctx->opts->include);
+		g_string_append(msg, " selects no source folder");
+		close = plan_include_close(ctx, names, &nocase);
+		plan_suggest(ctx, msg, close,
+		             nocase ? " (--include is case-sensitive; (?i) ignores case)" : NULL);
+	} else {
+		g_string_append(msg, "--exclude ");
+		plan_append_patterns(msg, ctx->opts->exclude);
+		g_string_append_printf(msg, " leaves out every source folder (%u selected before)",
+		                       ctx->included);
+	}
+	g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_USAGE, "%s", msg->str);
+	return false;
 }
 
 /* Orders names like a tree: INBOX first, then component by component, so that a folder's
@@ -705,7 +850,8 @@ mh_plan_new(const GPtrArray *src, const GPtrArray *src_subscribed, const GPtrArr
 		if (!plan_add_source(&ctx, g_ptr_array_index(src, i), error))
 			goto out;
 	}
-	plan_add_missing(&ctx);
+	if (!plan_check_folders(&ctx, error) || !plan_check_selection(&ctx, error))
+		goto out;
 	g_ptr_array_sort_with_data(ctx.plan->entries, plan_tree_cmp, &ctx.src.sep);
 	if (opts->dst_nocase)
 		plan_fold_case(&ctx);

@@ -41,7 +41,7 @@ struct mh_plan_options {
 	                    spelt as the destination (or the first source folder) spells them */
 };
 
-/* One source folder (or one --folder name the source does not have). */
+/* One source folder. */
 struct mh_plan_entry {
 	char *src_name;       /* owned; UTF-8 source name as listed */
 	char *dst_name;       /* owned; UTF-8 destination name; NULL when !selected */
@@ -74,7 +74,10 @@ void mh_plan_options_init(struct mh_plan_options *opts);
  * through every --regextrans2 in order. Automap finds a role by attribute, or by
  * well-known name for roles that no folder of that side carries as an attribute.
  * Returns a new plan (free with mh_plan_free()), or NULL with MH_SYNC_ERROR_USAGE on a bad
- * --include, --exclude or --regextrans2. */
+ * --include, --exclude or --regextrans2, on a --folder that names no source folder
+ * exactly (INBOX in any case; "Work/projects" for "Work/Projects" is refused), and on an
+ * --include / --exclude set that selects no source folder; the message is one line that
+ * names the option and the closest source names (mh_plan_closest_names()). */
 struct mh_plan *mh_plan_new(const GPtrArray *src, const GPtrArray *src_subscribed,
                             const GPtrArray *dst, const struct mh_plan_options *opts,
                             GError **error);
@@ -86,9 +89,9 @@ void mh_plan_free(struct mh_plan *plan);
 typedef struct mh_plan mh_plan;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(mh_plan, mh_plan_free)
 
-/* struct mh_plan_entry *, one per source folder (and per missing --folder name), sorted
- * like the source tree: INBOX first, then by name component by component, a parent
- * before its children. Borrowed: valid until mh_plan_free(). */
+/* struct mh_plan_entry *, one per source folder, sorted like the source tree: INBOX first, then by
+ * name component by component, a parent before its children. Borrowed: valid until mh_plan_free().
+ */
 const GPtrArray *mh_plan_entries(const struct mh_plan *plan);
 
 /* char *: destination names to CREATE, in order (every parent before its children), no
@@ -136,5 +139,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(mh_plan_regextrans, mh_plan_regextrans_free)
  * backtracking limit). */
 char *mh_plan_regextrans_apply(const struct mh_plan_regextrans *rt, const char *name,
                                GError **error);
+
+/* --- suggestions (sync-plan-suggest.c) --- */
+
+/* The edit distance (Levenshtein) between @a and @b, counted in characters after case
+ * folding, so "Work/projects" and "Work/Projects" are 0 apart; G_MAXUINT when either is
+ * not UTF-8 or longer than 256 characters. */
+unsigned mh_plan_name_distance(const char *a, const char *b);
+
+/* The names of @names (char *) a user probably meant by @want, best first, at most @max:
+ * the names equal to @want ignoring case when there are any; else those within an edit
+ * distance of max(2, a third of @want's length), of the whole name or, when @want has no
+ * @sep, of the name's last level (plus one). Returns a new array of borrowed strings
+ * (valid as long as @names), empty when nothing is close. */
+GPtrArray *mh_plan_closest_names(const char *want, const GPtrArray *names, char sep, guint max);
 
 #endif

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """`mailhaul sync` modes and hard cases against real Dovecot ('/' source, '.' destination):
 --delete2, --delete2folders, --delete1, --maxsize, a destination over quota (Dovecot's quota
-plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders and a 20 MB
-attachment. Checked with the independent imaplib checker (mhtest.compare)."""
+plugin refuses the APPEND), a changed UIDVALIDITY on either side, --justfolders, a 20 MB
+attachment, a --folder / --include that selects nothing and a wrong password on either side.
+Checked with the independent imaplib checker (mhtest.compare)."""
 import contextlib
 import re
 
@@ -14,7 +15,7 @@ PW1, PW2 = 'Modes-src-pw-5150', 'Modes-dst-pw-6160'
 SEED = 7331
 S = {}
 SOURCE_USERS = ('d2', 'd1', 'd1k', 'max', 'quota', 'uv', 'jf', 'big', 'dk', 'bud', 'bud2',
-                'bud3')
+                'bud3', 'sel')
 
 
 @contextlib.contextmanager
@@ -344,6 +345,65 @@ def justfolders_creates_folders_only():
     tap.eq(sorted(set(mapping.values()) - set(after.messages)), [],
            'folders missing after --justfolders\n%s' % r)
     tap.eq(after.count(), 0, 'messages on the destination after --justfolders')
+
+
+# -- a selection that selects nothing ----------------------------------------------------------
+
+@tap.test
+def a_selection_that_selects_nothing_is_refused_with_the_closest_names():
+    """--folder Nonexistent, --folder in the wrong case and --include NoMatch: exit 64, one
+    line naming the option and the folders meant, and nothing created on the destination."""
+    src, dst = S['src'], S['dst']
+    src.preload('sel', {'INBOX': [imapcheck.make_message(1)],
+                        'Work/Projects': [imapcheck.make_message(2)],
+                        'Work/Reports': [imapcheck.make_message(3)]})
+    cases = (
+        (('--folder', 'Nonexistent'),
+         ("--folder 'Nonexistent' names no source folder", "the source has 'INBOX'",
+          'mailhaul check')),
+        (('--folder', 'Work/projects'),
+         ("--folder 'Work/projects' names no source folder",
+          "did you mean 'Work/Projects'?", 'case-sensitive')),
+        (('--include', 'NoMatch'),
+         ("--include 'NoMatch' selects no source folder", "the source has 'INBOX'")),
+    )
+    before = dst.snapshot_all('sel')
+    job = Job(src, 'sel', dst, 'sel', name='select-nothing')
+    for extra, words in cases:
+        r = job.run(*extra)
+        cli.expect_error(r, cli.EXIT_USAGE, *words)
+        tap.not_contains('Verdict', r.stdout, 'stdout of %s' % ' '.join(extra))
+    after = dst.snapshot_all('sel')
+    tap.eq(sorted(n for n in after if n.startswith('Work')), [],
+           'Work folders on the destination after the refused runs')
+    tap.eq(after, before, 'the destination after the refused runs')
+    tap.eq(sum(len(v) for v in after.values()), 0, 'messages on the destination')
+
+
+# -- a wrong password ----------------------------------------------------------------------------
+
+@tap.test
+def a_wrong_password_names_the_side_and_what_to_check():
+    """A wrong password on a plain Dovecot, for the source and for the destination: exit 16,
+    one line naming the side and its options, no provider's advice."""
+    src, dst = S['src'], S['dst']
+    calls = []
+    for side in (1, 2):
+        job = Job(src, 'sel', dst, 'sel', name='wrong-password-%d' % side)
+        bad = cli.write_passfile(job.dir, 'not-the-password', 'bad')
+        if side == 1:
+            job.passfile1 = bad
+        else:
+            job.passfile2 = bad
+        calls.append(job.args())
+    # Dovecot answers a failed login after about 0.5 s: run both side by side.
+    for side, r in zip((1, 2), cli.run_parallel(calls)):
+        what = 'the %s' % ('source', 'destination')[side - 1]
+        line = cli.expect_error(r, cli.EXIT_AUTH, 'host%d:' % side,
+                                'check the user and password given for ' + what,
+                                '--user%d' % side, '--passfile%d' % side)
+        for word in ('Microsoft', 'Gmail', 'mailhaul login', 'OAuth'):
+            tap.not_contains(word, line, 'the error line for host%d' % side)
 
 
 # -- a 20 MB attachment -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * 1.7, 2.2, 2.4, 2.6, 3 and 4) with its class and back-off, then the RFC 5530 codes, texts
  * with a caller's prefix, and what must stay unclassified. */
 #include <glib.h>
+#include <string.h>
 
 #include "provider.h"
 
@@ -107,7 +108,12 @@ test_every_text(void)
 	for (size_t i = 0; i < G_N_ELEMENTS(errors_cases); i++) {
 		const struct errors_case *c = &errors_cases[i];
 		struct mh_provider_verdict v = {.backoff_ms = 4711};
-		bool ok = mh_provider_classify(c->status, c->text, &v);
+		bool ok = mh_provider_classify(NULL, c->status, c->text, &v);
+
+		/* A provider's text as that provider's server sends it: with its advice. */
+		if (ok && v.provider != NULL)
+			ok = mh_provider_classify(mh_provider_find(v.provider), c->status, c->text,
+			                          &v);
 
 		if (!ok || v.cls != c->cls || v.backoff_ms != c->backoff_ms)
 			g_error("\"%s\": %s %s backoff %" G_GUINT64_FORMAT
@@ -124,10 +130,11 @@ test_every_text(void)
 static void
 test_app_only_prerequisites(void)
 {
+	const struct mh_provider *m365 = mh_provider_find("m365");
 	struct mh_provider_verdict v;
 
 	g_assert_true(mh_provider_classify(
-		"BAD", "host2: SELECT INBOX: User is authenticated but not connected.", &v));
+		m365, "BAD", "host2: SELECT INBOX: User is authenticated but not connected.", &v));
 	g_assert_cmpint(v.cls, ==, MH_PROVIDER_ERR_CONFIG);
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "IMAP.AccessAsApp"));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "admin consent"));
@@ -135,7 +142,7 @@ test_app_only_prerequisites(void)
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "Enterprise Application's object id"));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "Add-MailboxPermission"));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "FullAccess"));
-	g_assert_true(mh_provider_classify("NO", "AUTHENTICATE failed.", &v));
+	g_assert_true(mh_provider_classify(m365, "NO", "AUTHENTICATE failed.", &v));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "scope"));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "service principal"));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "IMAP is enabled"));
@@ -148,12 +155,13 @@ test_connections_not_credentials(void)
 	struct mh_provider_verdict v;
 
 	g_assert_true(mh_provider_classify(
-		"NO", "[ALERT] Too many simultaneous connections. (Failure) [AUTHENTICATIONFAILED]",
-		&v));
+		NULL, "NO",
+		"[ALERT] Too many simultaneous connections. (Failure) [AUTHENTICATIONFAILED]", &v));
 	g_assert_cmpint(v.cls, ==, MH_PROVIDER_ERR_CONNECTIONS);
 	/* Gmail's bandwidth words beat the standard [OVERQUOTA] */
 	g_assert_true(mh_provider_classify(
-		"NO", "[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)", &v));
+		NULL, "NO", "[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)",
+		&v));
 	g_assert_cmpint(v.cls, ==, MH_PROVIDER_ERR_BUDGET);
 }
 
@@ -168,15 +176,90 @@ test_unclassified(void)
 
 	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
 		v.cls = MH_PROVIDER_ERR_QUOTA;
-		if (mh_provider_classify("NO", texts[i], &v) || v.cls != MH_PROVIDER_ERR_UNKNOWN)
+		if (mh_provider_classify(NULL, "NO", texts[i], &v) ||
+		    v.cls != MH_PROVIDER_ERR_UNKNOWN)
 			g_error("\"%s\" classified as %s", texts[i],
 			        mh_provider_error_class_name(v.cls));
 	}
 	/* an existing folder is fine for the engine: no class, but a word for the log */
-	g_assert_false(mh_provider_classify("NO", "Mailbox already exists", &v));
+	g_assert_false(
+		mh_provider_classify(mh_provider_find("m365"), "NO", "Mailbox already exists", &v));
 	g_assert_nonnull(g_strstr_len(v.advice, -1, "ignoring case"));
-	g_assert_false(mh_provider_classify(NULL, NULL, &v));
+	g_assert_false(mh_provider_classify(NULL, "NO", "Mailbox already exists", &v));
+	g_assert_nonnull(g_strstr_len(v.advice, -1, "messages go into it"));
+	g_assert_null(g_strstr_len(v.advice, -1, "Microsoft"));
+	g_assert_false(mh_provider_classify(NULL, NULL, NULL, &v));
 	g_assert_cmpint(v.cls, ==, MH_PROVIDER_ERR_UNKNOWN);
+}
+
+/* Words that only belong in a provider's own advice. */
+static const char *const errors_provider_words[] = {
+	"Microsoft", "Exchange", "Gmail", "Google", "mailhaul login", "OAuth2", "m365", "gmail",
+};
+
+static void
+errors_assert_plain(const char *text, const char *profile, const struct mh_provider_verdict *v)
+{
+	for (size_t i = 0; v->advice != NULL && i < G_N_ELEMENTS(errors_provider_words); i++) {
+		if (g_strstr_len(v->advice, -1, errors_provider_words[i]) != NULL)
+			g_error("\"%s\" from a %s server: advice \"%s\" names \"%s\"", text,
+			        profile, v->advice, errors_provider_words[i]);
+	}
+}
+
+/* A provider's text from another server (a plain IMAP server whose "NO Login failed." reads
+ * like Exchange's, or the other provider) classifies the same, but its advice names no
+ * provider; from that provider's own server the advice stays. */
+static void
+test_advice_only_for_its_provider(void)
+{
+	const char *const others[] = {NULL, "generic", "gmail", "m365"};
+	unsigned tagged = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(errors_cases); i++) {
+		const struct errors_case *c = &errors_cases[i];
+		struct mh_provider_verdict own, v;
+
+		g_assert_true(mh_provider_classify(NULL, c->status, c->text, &own));
+		for (size_t k = 0; k < G_N_ELEMENTS(others); k++) {
+			const struct mh_provider *p =
+				others[k] != NULL ? mh_provider_find(others[k]) : NULL;
+
+			if (own.provider != NULL && others[k] != NULL &&
+			    strcmp(own.provider, others[k]) == 0)
+				continue;
+			g_assert_true(mh_provider_classify(p, c->status, c->text, &v));
+			g_assert_cmpint(v.cls, ==, own.cls);
+			g_assert_cmpuint(v.backoff_ms, ==, own.backoff_ms);
+			if (own.provider != NULL)
+				errors_assert_plain(c->text, others[k] ? others[k] : "unknown", &v);
+		}
+		tagged += own.provider != NULL;
+	}
+	g_assert_cmpuint(tagged, >, 20);
+}
+
+/* The texts of the issue: a wrong password on a plain server. */
+static void
+test_wrong_password_on_a_plain_server(void)
+{
+	const char *const texts[] = {"Login failed.", "LOGIN failed.",
+	                             "[AUTHENTICATIONFAILED] Authentication failed.",
+	                             "[AUTHENTICATIONFAILED] Invalid credentials (Failure)"};
+	const struct mh_provider *generic = mh_provider_find("generic");
+	struct mh_provider_verdict v;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+		g_assert_true(mh_provider_classify(generic, "NO", texts[i], &v));
+		g_assert_cmpint(v.cls, ==, MH_PROVIDER_ERR_RELOGIN);
+		/* No advice: the caller says which side's user and password to check. */
+		g_assert_null(v.advice);
+		g_assert_true(mh_provider_classify(NULL, "NO", texts[i], &v));
+		g_assert_null(v.advice);
+	}
+	g_assert_true(mh_provider_classify(mh_provider_find("m365"), "NO", "LOGIN failed.", &v));
+	g_assert_nonnull(g_strstr_len(v.advice, -1, "mailhaul login m365:USER"));
+	g_assert_cmpstr(v.provider, ==, "m365");
 }
 
 static void
@@ -199,5 +282,9 @@ main(int argc, char **argv)
 	                test_connections_not_credentials);
 	g_test_add_func("/provider/errors/unclassified", test_unclassified);
 	g_test_add_func("/provider/errors/class-names", test_class_names);
+	g_test_add_func("/provider/errors/advice-only-for-its-provider",
+	                test_advice_only_for_its_provider);
+	g_test_add_func("/provider/errors/wrong-password-on-a-plain-server",
+	                test_wrong_password_on_a_plain_server);
 	return g_test_run();
 }

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 from . import cleanup, tap
@@ -43,15 +44,19 @@ def binary():
 
 
 _home = None
+_home_lock = threading.Lock()
 
 
 def _private_home():
+    # run_parallel's threads may all ask first: one of them makes the directory.
     global _home
-    if _home is None:
-        _home = tempfile.mkdtemp(prefix='mhtest-home-')
-        cleanup.register(lambda: shutil.rmtree(_home, ignore_errors=True))
-        for sub in ('config', 'state', 'cache', 'data', 'runtime'):
-            os.mkdir(os.path.join(_home, sub), 0o700)
+    with _home_lock:
+        if _home is None:
+            home = tempfile.mkdtemp(prefix='mhtest-home-')
+            cleanup.register(lambda: shutil.rmtree(home, ignore_errors=True))
+            for sub in ('config', 'state', 'cache', 'data', 'runtime'):
+                os.mkdir(os.path.join(home, sub), 0o700)
+            _home = home
     return _home
 
 
