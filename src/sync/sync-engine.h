@@ -66,6 +66,7 @@ struct mh_sync_options {
 	bool delete1;           /* delete source messages verified on the destination */
 	bool delete2;           /* delete destination messages no longer on the source */
 	bool delete2folders;    /* delete destination folders absent on the source */
+	bool delete2duplicates; /* delete destination copies beyond the source's count */
 	bool automap;           /* map special folders by role */
 	bool subscribe_all;     /* subscribe every destination folder */
 	bool size_in_identity;  /* use RFC822.SIZE in fingerprints (off where servers re-render) */
@@ -126,6 +127,19 @@ struct mh_sync_skip {
 	char *reason; /* owned */
 };
 
+/* A message the report names (missing, extra, or a deleted duplicate): the header fields
+ * as the server sent them, unfolded, made valid UTF-8; NULL when absent. */
+struct mh_sync_named {
+	uint32_t uid; /* on the side it was found: source for missing, destination else */
+	uint64_t size;
+	char *message_id; /* owned */
+	char *date;       /* owned; the Date header field */
+	char *subject;    /* owned; as sent (RFC 2047 encoded words are not decoded) */
+};
+
+/* At most this many messages of each kind are named per folder (the counts are exact). */
+#define MH_SYNC_NAMED_MAX 1000
+
 /* A source message not copied into this folder: it was copied under another label. */
 struct mh_sync_labelled {
 	uint32_t uid;
@@ -147,6 +161,10 @@ struct mh_sync_folder_result {
 	uint64_t flag_updates;
 	uint64_t deleted_src, deleted_dst;
 	uint64_t missing;         /* source messages not on the destination afterwards */
+	uint64_t extra;           /* destination messages no source message answers for */
+	GPtrArray *missing_msgs;  /* owned; struct mh_sync_named *, or NULL */
+	GPtrArray *extra_msgs;    /* owned; struct mh_sync_named *, or NULL */
+	GPtrArray *deleted_dups;  /* owned; struct mh_sync_named *: duplicates deleted, or NULL */
 	uint64_t failed;          /* messages that failed (listed in errors) */
 	bool quota;               /* the destination refused for lack of space */
 	bool append_refused;      /* the destination refused an APPEND */

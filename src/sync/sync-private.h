@@ -55,7 +55,9 @@ struct sync_msg {
 	char *flags;       /* owned; as the server sent them, \Recent removed */
 	char *date;        /* owned; INTERNALDATE, may be NULL */
 	char *fingerprint; /* owned; only when needed */
-	bool copy;         /* to be copied */
+	char *headers;     /* owned; the fingerprint's header fields as fetched (with it) */
+	size_t headers_len;
+	bool copy; /* to be copied */
 };
 
 /* What the copy phase needs about the folder. */
@@ -158,6 +160,27 @@ bool sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **erro
 
 /* --delete1: deletes source messages whose copy is present on the destination now. */
 bool sync_delete_src(struct match_ctx *mc, GError **error);
+
+/* --- sync-verify.c --- */
+
+/* verify: lists the destination folder (selecting it) and compares it with @src (the
+ * source listing, with fingerprints and headers) as multisets of identities: fills the
+ * destination counts, missing and extra messages (named), labelled and skipped ones. */
+bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
+                         bool dst_exists, GError **error);
+
+/* After a sync, both folders still selected: counts and names the source messages of
+ * @src_uids that neither @map (src uid -> struct mh_state_msg *) nor res->skipped accounts
+ * for (missing), and the destination messages no record maps (extra: duplicates and
+ * strays; a copy whose source message went since is not extra here). */
+bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
+                            GHashTable *map, GHashTable *src_uids, bool dst_exists,
+                            GError **error);
+
+/* --delete2duplicates: deletes (or, dry, counts) the destination copies of an identity
+ * beyond the source's count of it, keeping those @map maps; strays are left alone. */
+bool sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
+                            GHashTable *map, GHashTable *src_uids, GError **error);
 
 /* Syncs (or compares) one folder pair; false only on a failure that ends the worker's
  * connections (they must be reconnected). Folder-level problems go into job's result. */

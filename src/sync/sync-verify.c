@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/* Verification that looks both ways: per folder pair, the source messages missing on the
+ * destination and the destination messages no source message answers for (extras: strays
+ * and duplicates), counted as multisets of message identities (the fingerprint) and named
+ * (UID, Message-ID, Date, Subject, size) for the report; and --delete2duplicates, which
+ * removes destination copies beyond the source's count of the same identity. */
+#include <string.h>
+
+#include "mh-log.h"
+#include "sync-fingerprint.h"
+#include "sync-private.h"
+
+#define UIDSET_MAX 1000
+
+/* --- naming messages --- */
+
+static void
+named_free(struct mh_sync_named *n)
+{
+	g_free(n->message_id);
+	g_free(n->date);
+	g_free(n->subject);
+	g_free(n);
+}
+
+/* The unfolded value of the first field @name in @h (a header block, not NUL-terminated),
+ * whitespace runs collapsed, trimmed, as valid UTF-8; NULL when absent or empty. */
+static char *
+verify_field(const char *h, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = h, *end = h + len;
+
+	while (h != NULL && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol != NULL ? eol + 1 : end;
+		size_t line = (size_t)((eol != NULL ? eol : end) - p);
+		g_autoptr(GString) v = NULL;
+
+		if (line == 0 || (line == 1 && *p == '\r'))
+			break; /* the end of the header */
+		if (line <= nlen || p[nlen] != ':' || g_ascii_strncasecmp(p, name, nlen) != 0) {
+			p = next;
+			continue;
+		}
+		v = g_string_new(NULL);
+		for (const char *c = p + nlen + 1;; c++) {
+			if (c == end || (*c == '\n' && (c + 1 == end || (c[1] != ' ' && c[1] != '\t'))))
+				break;
+			if (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n') {
+				if (v->len > 0 && v->str[v->len - 1] != ' ')
+					g_string_append_c(v, ' ');
+			} else {
+				g_string_append_c(v, *c != '\0' ? *c : '?');
+			}
+		}
+		if (v->len > 0 && v->str[v->len - 1] == ' ')
+			g_string_truncate(v, v->len - 1);
+		return v->len > 0 ? g_utf8_make_valid(v->str, (gssize)v->len) : NULL;
+	}
+	return NULL;
+}
+
+static struct mh_sync_named *
+named_new(const struct sync_msg *m)
+{
+	struct mh_sync_named *n = g_new0(struct mh_sync_named, 1);
+
+	n->uid = m->uid;
+	n->size = m->size;
+	n->message_id = verify_field(m->headers, m->headers_len, "Message-ID");
+	n->date = verify_field(m->headers, m->headers_len, "Date");
+	n->subject = verify_field(m->headers, m->headers_len, "Subject");
+	return n;
+}
+
+/* Adds @m to *list (made when needed), at most MH_SYNC_NAMED_MAX of them. */
+static void
+named_add(GPtrArray **list, const struct sync_msg *m)
+{
+	if (*list == NULL)
+		*list = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
+	if ((*list)->len < MH_SYNC_NAMED_MAX)
+		g_ptr_array_add(*list, named_new(m));
+}
+
+/* Names the messages @uids of the selected folder of @st in *list (the first
+ * MH_SYNC_NAMED_MAX, one header fetch). */
+static bool
+named_fetch(struct sync_worker *w, struct mh_store *st, GArray *uids, GPtrArray **list,
+            GError **error)
+{
+	g_autoptr(GPtrArray) msgs = NULL;
+
+	if (uids->len == 0)
+		return true;
+	g_array_sort(uids, sync_uid_cmp);
+	if (uids->len > MH_SYNC_NAMED_MAX)
+		g_array_set_size(uids, MH_SYNC_NAMED_MAX);
+	msgs = sync_list_uids(st, uids, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                      w->opts->size_in_identity, error);
+	if (msgs == NULL)
+		return false;
+	for (guint i = 0; i < msgs->len; i++)
+		named_add(list, msgs->pdata[i]);
+	return true;
+}
+
+static void
+verify_reset(struct mh_sync_folder_result *res)
+{
+	res->missing = 0;
+	res->extra = 0;
+	g_clear_pointer(&res->missing_msgs, g_ptr_array_unref);
+	g_clear_pointer(&res->extra_msgs, g_ptr_array_unref);
+}
+
+/* --- verify: both sides listed --- */
+
+bool
+sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
+                    bool dst_exists, GError **error)
+{
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GHashTable) pool =
+		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
+	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
+	unsigned items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
+
+	verify_reset(res);
+	if (dst_exists) {
+		struct mh_store_box box = {0};
+
+		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
+			return false;
+		mh_store_box_clear(&box);
+		dst = sync_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
+		if (dst == NULL)
+			return false;
+	} else {
+		dst = g_ptr_array_new();
+	}
+	/* Counted from the listing, never from STATUS on a selected folder. */
+	res->dst_count = res->dst_bytes = 0;
+	for (guint i = 0; i < dst->len; i++) {
+		struct sync_msg *d = dst->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+
+		if (q == NULL)
+			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+		g_queue_push_tail(q, d);
+		res->dst_count++;
+		res->dst_bytes += d->size;
+	}
+	for (guint i = 0; i < src->len; i++) {
+		struct sync_msg *m = src->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
+		const char *owner = NULL;
+		g_autofree char *record = NULL;
+
+		if (q != NULL && !g_queue_is_empty(q)) {
+			/* the lowest UID answers for it */
+			g_hash_table_add(taken, g_queue_pop_head(q));
+		} else if (w->opts->skip_deleted && m->flags != NULL &&
+		           strstr(m->flags, "\\Deleted") != NULL) {
+			struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
+
+			s->uid = m->uid;
+			s->size = m->size;
+			s->reason = g_strdup("flagged \\Deleted on the source");
+			g_ptr_array_add(res->skipped, s);
+		} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
+			struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
+
+			res->labelled++; /* its copy is in its first label's folder */
+			l->uid = m->uid;
+			l->copied_under = g_strdup(owner);
+			if (res->labelled_msgs == NULL)
+				res->labelled_msgs = g_ptr_array_new();
+			g_ptr_array_add(res->labelled_msgs, l);
+		} else {
+			res->missing++;
+			named_add(&res->missing_msgs, m);
+		}
+	}
+	/* What no source message took is extra, duplicates included. */
+	for (guint i = 0; i < dst->len; i++) {
+		struct sync_msg *d = dst->pdata[i];
+
+		if (g_hash_table_contains(taken, d))
+			continue;
+		res->extra++;
+		named_add(&res->extra_msgs, d);
+	}
+	return true;
+}
+
+/* --- after a sync: the UID map (the state's records and this run's matches and copies)
+ * says which destination message answers for which source message --- */
+
+/* The destination UIDs the records map to (a set). A record whose source message went
+ * since (deleted there, or moved by --delete1) still accounts for its copy: that copy is
+ * neither a duplicate nor a stray, and --delete2 is what removes it. */
+static GHashTable *
+verify_live_dst(GHashTable *map)
+{
+	GHashTable *live = g_hash_table_new(NULL, NULL);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (e->dst_uid != 0)
+			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+	}
+	return live;
+}
+
+bool
+sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
+                       GHashTable *map, GHashTable *src_uids, bool dst_exists, GError **error)
+{
+	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) extra = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) dst_now = NULL;
+	g_autoptr(GHashTable) live = NULL;
+	GHashTableIter it;
+	gpointer key;
+
+	verify_reset(res);
+	for (guint i = 0; i < res->skipped->len; i++)
+		g_hash_table_add(skipped, GUINT_TO_POINTER(
+						  ((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
+	g_hash_table_iter_init(&it, src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key))
+			g_array_append_val(missing, uid);
+	}
+	res->missing = missing->len;
+	if (!named_fetch(w, w->src, missing, &res->missing_msgs, error))
+		return false;
+	if (!dst_exists)
+		return true;
+	if (!w->dst->ops->search(w->dst, "ALL", &dst_now, error))
+		return false;
+	live = verify_live_dst(map);
+	for (guint i = 0; i < dst_now->len; i++) {
+		guint32 uid = g_array_index(dst_now, guint32, i);
+
+		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
+			g_array_append_val(extra, uid);
+	}
+	res->extra = extra->len;
+	if (res->extra > 0)
+		mh_log(MH_LOG_WARN,
+		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
+		       "(duplicates or strays; see the report, --delete2duplicates, --delete2)",
+		       res->src_name, res->extra);
+	return named_fetch(w, w->dst, extra, &res->extra_msgs, error);
+}
+
+/* --- --delete2duplicates --- */
+
+static GPtrArray *
+verify_list_all(struct sync_worker *w, struct mh_store *st, GArray *uids, GError **error)
+{
+	if (uids->len == 0)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	g_array_sort(uids, sync_uid_cmp);
+	return sync_list_uids(st, uids, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                      w->opts->size_in_identity, error);
+}
+
+/* Picks, per identity the source has, the destination copies beyond the source's count
+ * that no record maps (highest UIDs first); they go into @doomed. */
+static void
+verify_pick_duplicates(struct mh_sync_folder_result *res, GPtrArray *src, GPtrArray *dst,
+                       GHashTable *live, bool dry, GArray *doomed)
+{
+	g_autoptr(GHashTable) src_n = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) dst_n = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < src->len; i++) {
+		const char *fp = ((struct sync_msg *)src->pdata[i])->fingerprint;
+
+		g_hash_table_insert(src_n, (char *)fp,
+		                    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp)) + 1));
+	}
+	for (guint i = 0; i < dst->len; i++) {
+		const char *fp = ((struct sync_msg *)dst->pdata[i])->fingerprint;
+
+		g_hash_table_insert(dst_n, (char *)fp,
+		                    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp)) + 1));
+	}
+	for (guint i = dst->len; i-- > 0;) {
+		struct sync_msg *d = dst->pdata[i];
+		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, d->fingerprint));
+		guint want = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, d->fingerprint));
+
+		/* A stray (no source message at all) is --delete2's business. */
+		if (want == 0 || have <= want || g_hash_table_contains(live, GUINT_TO_POINTER(d->uid)))
+			continue;
+		g_hash_table_insert(dst_n, d->fingerprint, GUINT_TO_POINTER(have - 1));
+		g_array_append_val(doomed, d->uid);
+		named_add(&res->deleted_dups, d);
+		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u on the destination", res->dst_name,
+		       dry ? "would delete" : "deleting", d->uid);
+	}
+}
+
+bool
+sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
+                       GHashTable *map, GHashTable *src_uids, GError **error)
+{
+	g_autoptr(GArray) dst_uids = NULL;
+	g_autoptr(GArray) src_list = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GHashTable) live = verify_live_dst(map);
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer key;
+	guint i = 0;
+
+	if (!w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
+		return false;
+	if (dst_uids->len <= g_hash_table_size(live) || g_hash_table_size(src_uids) == 0)
+		return true; /* every destination message is mapped: no duplicate */
+	g_hash_table_iter_init(&it, src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		g_array_append_val(src_list, uid);
+	}
+	src = verify_list_all(w, w->src, src_list, error);
+	if (src == NULL)
+		return false;
+	dst = verify_list_all(w, w->dst, dst_uids, error);
+	if (dst == NULL)
+		return false;
+	verify_pick_duplicates(res, src, dst, live, w->opts->dry, doomed);
+	res->deleted_dst += doomed->len;
+	if (doomed->len > 0)
+		mh_log(MH_LOG_INFO, "%s: %u duplicate messages %s on the destination",
+		       res->dst_name, doomed->len, w->opts->dry ? "would be deleted" : "deleted");
+	if (w->opts->dry)
+		return true;
+	g_array_sort(doomed, sync_uid_cmp);
+	while (i < doomed->len) {
+		g_autofree char *set = mh_store_uidset(doomed, i, UIDSET_MAX, &i);
+
+		if (!w->dst->ops->delete_msgs(w->dst, set, error))
+			return false;
+	}
+	return true;
+}
