@@ -222,9 +222,9 @@ sync_context(struct sync_cli *o, bool verify)
 			 "changes over; verify. Rerun it any time: only what changed is done.");
 	g_option_context_set_description(
 		ctx, "Exit codes: 0 all source messages are on the destination and no other, 1 "
-		     "some are missing or extra, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 unreadable "
-		     "file, 76 protocol error, 111 some messages failed, 113 destination over "
-		     "quota, 114 destination refused an APPEND, 130 interrupted.");
+		     "some are missing or extra, 10 connection, 12 TLS, 16 authentication, 64 "
+		     "usage, 66 unreadable file, 76 protocol error, 111 some messages failed, 113 "
+		     "destination over quota, 114 destination refused an APPEND, 130 interrupted.");
 	cli_account_add_entries(g, &o->a[0], "1");
 	cli_account_add_entries(g, &o->a[1], "2");
 	g_option_group_add_entries(g, common);

@@ -240,7 +240,8 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " source messages are missing "
 		        "on the destination%s%s.\n",
 		        t->missing, t->failed > 0 ? " (some failed: see the errors above)" : "",
-		        t->extra > 0 ? ", and some destination messages have no source message" : "");
+		        t->extra > 0 ? ", and some destination messages have no source message"
+		                     : "");
 }
 
 void
@@ -364,9 +365,9 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	json_object_object_add(
 		o, "extra_messages",
 		report_named_json(f->extra_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
-	json_object_object_add(
-		o, "deleted_duplicates",
-		report_named_json(f->deleted_dups, f->dst_name != NULL ? f->dst_name : f->src_name));
+	json_object_object_add(o, "deleted_duplicates",
+	                       report_named_json(f->deleted_dups,
+	                                         f->dst_name != NULL ? f->dst_name : f->src_name));
 	json_object_object_add(o, "failed", json_object_new_uint64(f->failed));
 	for (guint i = 0; i < f->skipped->len; i++) {
 		const struct mh_sync_skip *s = f->skipped->pdata[i];

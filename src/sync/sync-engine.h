@@ -154,6 +154,8 @@ struct mh_sync_folder_result {
 	bool unchanged;   /* skipped: nothing changed since the last run */
 	bool unfinished;  /* the run did not finish this folder (a failure, a stop) */
 	bool not_reached; /* nor start it: its counts are unknown */
+	bool dst_shared;  /* other source folders are merged into its destination folder:
+	                     extras are not counted there, nor duplicates deleted */
 	uint64_t src_count, src_bytes;
 	uint64_t dst_count, dst_bytes;
 	uint64_t copied, copied_bytes;

@@ -171,14 +171,16 @@ bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *re
 
 /* After a sync, both folders still selected: counts and names the source messages of
  * @src_uids that neither @map (src uid -> struct mh_state_msg *) nor res->skipped accounts
- * for (missing), and the destination messages no record maps (extra: duplicates and
- * strays; a copy whose source message went since is not extra here). */
+ * for (missing), and the destination messages in excess of the source's count of their
+ * identity that no record maps (extra: duplicates and strays; a copy whose source
+ * message went since is not extra here). Identities are fetched only when some
+ * destination message is not mapped. */
 bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
-                            GHashTable *map, GHashTable *src_uids, bool dst_exists,
-                            GError **error);
+                            GHashTable *map, GHashTable *src_uids, bool dst_exists, GError **error);
 
 /* --delete2duplicates: deletes (or, dry, counts) the destination copies of an identity
- * beyond the source's count of it, keeping those @map maps; strays are left alone. */
+ * the source has beyond the source's count of it, keeping those @map maps; strays are
+ * left alone, and so are destination folders other source folders are merged into. */
 bool sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
                             GHashTable *map, GHashTable *src_uids, GError **error);
 

@@ -45,7 +45,8 @@ verify_field(const char *h, size_t len, const char *name)
 		}
 		v = g_string_new(NULL);
 		for (const char *c = p + nlen + 1;; c++) {
-			if (c == end || (*c == '\n' && (c + 1 == end || (c[1] != ' ' && c[1] != '\t'))))
+			if (c == end ||
+			    (*c == '\n' && (c + 1 == end || (c[1] != ' ' && c[1] != '\t'))))
 				break;
 			if (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n') {
 				if (v->len > 0 && v->str[v->len - 1] != ' ')
@@ -170,7 +171,8 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 			s->size = m->size;
 			s->reason = g_strdup("flagged \\Deleted on the source");
 			g_ptr_array_add(res->skipped, s);
-		} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
+		} else if (sl != NULL &&
+		           !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
 			struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
 
 			res->labelled++; /* its copy is in its first label's folder */
@@ -184,8 +186,9 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 			named_add(&res->missing_msgs, m);
 		}
 	}
-	/* What no source message took is extra, duplicates included. */
-	for (guint i = 0; i < dst->len; i++) {
+	/* What no source message took is extra, duplicates included; not countable where
+	 * other source folders are merged into the destination folder. */
+	for (guint i = 0; !res->dst_shared && i < dst->len; i++) {
 		struct sync_msg *d = dst->pdata[i];
 
 		if (g_hash_table_contains(taken, d))
@@ -219,54 +222,6 @@ verify_live_dst(GHashTable *map)
 	return live;
 }
 
-bool
-sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
-                       GHashTable *map, GHashTable *src_uids, bool dst_exists, GError **error)
-{
-	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
-	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GArray) extra = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GArray) dst_now = NULL;
-	g_autoptr(GHashTable) live = NULL;
-	GHashTableIter it;
-	gpointer key;
-
-	verify_reset(res);
-	for (guint i = 0; i < res->skipped->len; i++)
-		g_hash_table_add(skipped, GUINT_TO_POINTER(
-						  ((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
-	g_hash_table_iter_init(&it, src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		guint32 uid = GPOINTER_TO_UINT(key);
-
-		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key))
-			g_array_append_val(missing, uid);
-	}
-	res->missing = missing->len;
-	if (!named_fetch(w, w->src, missing, &res->missing_msgs, error))
-		return false;
-	if (!dst_exists)
-		return true;
-	if (!w->dst->ops->search(w->dst, "ALL", &dst_now, error))
-		return false;
-	live = verify_live_dst(map);
-	for (guint i = 0; i < dst_now->len; i++) {
-		guint32 uid = g_array_index(dst_now, guint32, i);
-
-		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
-			g_array_append_val(extra, uid);
-	}
-	res->extra = extra->len;
-	if (res->extra > 0)
-		mh_log(MH_LOG_WARN,
-		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
-		       "(duplicates or strays; see the report, --delete2duplicates, --delete2)",
-		       res->src_name, res->extra);
-	return named_fetch(w, w->dst, extra, &res->extra_msgs, error);
-}
-
-/* --- --delete2duplicates --- */
-
 static GPtrArray *
 verify_list_all(struct sync_worker *w, struct mh_store *st, GArray *uids, GError **error)
 {
@@ -277,81 +232,163 @@ verify_list_all(struct sync_worker *w, struct mh_store *st, GArray *uids, GError
 	                      w->opts->size_in_identity, error);
 }
 
-/* Picks, per identity the source has, the destination copies beyond the source's count
- * that no record maps (highest UIDs first); they go into @doomed. */
-static void
-verify_pick_duplicates(struct mh_sync_folder_result *res, GPtrArray *src, GPtrArray *dst,
-                       GHashTable *live, bool dry, GArray *doomed)
+/* The destination messages in excess: per identity, the copies beyond the source's
+ * count of it that no record maps (highest UIDs first; a mapped copy is never extra,
+ * whatever became of its source message). With @strays false, only identities the
+ * source has (duplicates). Returns struct sync_msg * borrowed from @dst, ascending. */
+static GPtrArray *
+verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays)
 {
 	g_autoptr(GHashTable) src_n = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) dst_n = g_hash_table_new(g_str_hash, g_str_equal);
+	GPtrArray *out = g_ptr_array_new();
 
 	for (guint i = 0; i < src->len; i++) {
 		const char *fp = ((struct sync_msg *)src->pdata[i])->fingerprint;
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp));
 
-		g_hash_table_insert(src_n, (char *)fp,
-		                    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp)) + 1));
+		g_hash_table_insert(src_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = 0; i < dst->len; i++) {
 		const char *fp = ((struct sync_msg *)dst->pdata[i])->fingerprint;
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp));
 
-		g_hash_table_insert(dst_n, (char *)fp,
-		                    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp)) + 1));
+		g_hash_table_insert(dst_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = dst->len; i-- > 0;) {
 		struct sync_msg *d = dst->pdata[i];
 		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, d->fingerprint));
 		guint want = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, d->fingerprint));
 
-		/* A stray (no source message at all) is --delete2's business. */
-		if (want == 0 || have <= want || g_hash_table_contains(live, GUINT_TO_POINTER(d->uid)))
+		if (have <= want || (want == 0 && !strays) ||
+		    g_hash_table_contains(live, GUINT_TO_POINTER(d->uid)))
 			continue;
 		g_hash_table_insert(dst_n, d->fingerprint, GUINT_TO_POINTER(have - 1));
-		g_array_append_val(doomed, d->uid);
-		named_add(&res->deleted_dups, d);
-		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u on the destination", res->dst_name,
-		       dry ? "would delete" : "deleting", d->uid);
+		g_ptr_array_insert(out, 0, d);
 	}
+	return out;
 }
 
-bool
-sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
-                       GHashTable *map, GHashTable *src_uids, GError **error)
+/* Lists both folders with identities when some destination message is not mapped
+ * (*src_r and *dst_r stay NULL when every one is: then nothing is in excess). */
+static bool
+verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_uids,
+                     GPtrArray **src_r, GPtrArray **dst_r, GError **error)
 {
 	g_autoptr(GArray) dst_uids = NULL;
 	g_autoptr(GArray) src_list = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GHashTable) live = verify_live_dst(map);
-	g_autoptr(GPtrArray) src = NULL;
-	g_autoptr(GPtrArray) dst = NULL;
-	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
 	GHashTableIter it;
 	gpointer key;
-	guint i = 0;
+	bool unmapped = false;
 
+	*src_r = *dst_r = NULL;
 	if (!w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
 		return false;
-	if (dst_uids->len <= g_hash_table_size(live) || g_hash_table_size(src_uids) == 0)
-		return true; /* every destination message is mapped: no duplicate */
+	for (guint i = 0; !unmapped && i < dst_uids->len; i++)
+		unmapped = !g_hash_table_contains(
+			live, GUINT_TO_POINTER(g_array_index(dst_uids, guint32, i)));
+	if (!unmapped)
+		return true;
 	g_hash_table_iter_init(&it, src_uids);
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		guint32 uid = GPOINTER_TO_UINT(key);
 
 		g_array_append_val(src_list, uid);
 	}
-	src = verify_list_all(w, w->src, src_list, error);
-	if (src == NULL)
+	*src_r = verify_list_all(w, w->src, src_list, error);
+	if (*src_r == NULL)
 		return false;
-	dst = verify_list_all(w, w->dst, dst_uids, error);
-	if (dst == NULL)
+	*dst_r = verify_list_all(w, w->dst, dst_uids, error);
+	if (*dst_r == NULL) {
+		g_clear_pointer(src_r, g_ptr_array_unref);
 		return false;
-	verify_pick_duplicates(res, src, dst, live, w->opts->dry, doomed);
-	res->deleted_dst += doomed->len;
-	if (doomed->len > 0)
-		mh_log(MH_LOG_INFO, "%s: %u duplicate messages %s on the destination",
-		       res->dst_name, doomed->len, w->opts->dry ? "would be deleted" : "deleted");
-	if (w->opts->dry)
+	}
+	return true;
+}
+
+bool
+sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
+                       GHashTable *src_uids, bool dst_exists, GError **error)
+{
+	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GHashTable) live = NULL;
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GPtrArray) extra = NULL;
+	GHashTableIter it;
+	gpointer key;
+
+	verify_reset(res);
+	for (guint i = 0; i < res->skipped->len; i++)
+		g_hash_table_add(
+			skipped,
+			GUINT_TO_POINTER(((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
+	g_hash_table_iter_init(&it, src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key))
+			g_array_append_val(missing, uid);
+	}
+	res->missing = missing->len;
+	if (!named_fetch(w, w->src, missing, &res->missing_msgs, error))
+		return false;
+	if (!dst_exists || res->dst_shared)
 		return true;
-	g_array_sort(doomed, sync_uid_cmp);
+	live = verify_live_dst(map);
+	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+		return false;
+	if (dst == NULL)
+		return true;
+	extra = verify_excess(src, dst, live, true);
+	res->extra = extra->len;
+	for (guint i = 0; i < extra->len; i++)
+		named_add(&res->extra_msgs, extra->pdata[i]);
+	if (res->extra > 0)
+		mh_log(MH_LOG_WARN,
+		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
+		       "(duplicates or strays; see the report, --delete2duplicates, --delete2)",
+		       res->src_name, res->extra);
+	return true;
+}
+
+/* --- --delete2duplicates --- */
+
+bool
+sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
+                       GHashTable *src_uids, GError **error)
+{
+	g_autoptr(GHashTable) live = verify_live_dst(map);
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GPtrArray) dups = NULL;
+	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	guint i = 0;
+
+	if (res->dst_shared) {
+		mh_log(MH_LOG_WARN,
+		       "%s: --delete2duplicates leaves '%s' alone: other source folders are merged "
+		       "into it",
+		       res->src_name, res->dst_name);
+		return true;
+	}
+	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+		return false;
+	if (dst == NULL)
+		return true;
+	dups = verify_excess(src, dst, live, false);
+	for (guint k = 0; k < dups->len; k++) {
+		const struct sync_msg *d = dups->pdata[k];
+
+		g_array_append_val(doomed, d->uid);
+		named_add(&res->deleted_dups, d);
+		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u", res->dst_name,
+		       w->opts->dry ? "would delete" : "deleting", d->uid);
+	}
+	res->deleted_dst += doomed->len;
+	if (doomed->len == 0 || w->opts->dry)
+		return true;
 	while (i < doomed->len) {
 		g_autofree char *set = mh_store_uidset(doomed, i, UIDSET_MAX, &i);
 
