@@ -163,6 +163,19 @@ bool sync_delete_src(struct match_ctx *mc, GError **error);
 
 /* --- sync-verify.c --- */
 
+/* The unfolded value of the first field @name (case-insensitive) in @h, a header block of
+ * @len bytes (not NUL-terminated; CRLF or LF; parsing stops at the empty line), with
+ * whitespace runs collapsed, trimmed, NULs as '?', made valid UTF-8. Returns a new string,
+ * or NULL when the field is absent or empty. */
+char *sync_verify_header_field(const char *h, size_t len, const char *name);
+
+/* The destination messages in excess: per identity (fingerprint), the copies of @dst
+ * beyond @src's count of it that @live (a set of destination UIDs the records map) does
+ * not hold, highest UIDs first; a mapped copy is never in excess, whatever became of its
+ * source message. With @strays false, only identities @src has (duplicates). Returns a
+ * new array of struct sync_msg * borrowed from @dst, in ascending UID order. */
+GPtrArray *sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays);
+
 /* verify: lists the destination folder (selecting it) and compares it with @src (the
  * source listing, with fingerprints and headers) as multisets of identities: fills the
  * destination counts, missing and extra messages (named), labelled and skipped ones. */

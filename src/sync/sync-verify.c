@@ -23,10 +23,8 @@ named_free(struct mh_sync_named *n)
 	g_free(n);
 }
 
-/* The unfolded value of the first field @name in @h (a header block, not NUL-terminated),
- * whitespace runs collapsed, trimmed, as valid UTF-8; NULL when absent or empty. */
-static char *
-verify_field(const char *h, size_t len, const char *name)
+char *
+sync_verify_header_field(const char *h, size_t len, const char *name)
 {
 	size_t nlen = strlen(name);
 	const char *p = h, *end = h + len;
@@ -69,9 +67,9 @@ named_new(const struct sync_msg *m)
 
 	n->uid = m->uid;
 	n->size = m->size;
-	n->message_id = verify_field(m->headers, m->headers_len, "Message-ID");
-	n->date = verify_field(m->headers, m->headers_len, "Date");
-	n->subject = verify_field(m->headers, m->headers_len, "Subject");
+	n->message_id = sync_verify_header_field(m->headers, m->headers_len, "Message-ID");
+	n->date = sync_verify_header_field(m->headers, m->headers_len, "Date");
+	n->subject = sync_verify_header_field(m->headers, m->headers_len, "Subject");
 	return n;
 }
 
@@ -232,12 +230,8 @@ verify_list_all(struct sync_worker *w, struct mh_store *st, GArray *uids, GError
 	                      w->opts->size_in_identity, error);
 }
 
-/* The destination messages in excess: per identity, the copies beyond the source's
- * count of it that no record maps (highest UIDs first; a mapped copy is never extra,
- * whatever became of its source message). With @strays false, only identities the
- * source has (duplicates). Returns struct sync_msg * borrowed from @dst, ascending. */
-static GPtrArray *
-verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays)
+GPtrArray *
+sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays)
 {
 	g_autoptr(GHashTable) src_n = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) dst_n = g_hash_table_new(g_str_hash, g_str_equal);
@@ -341,7 +335,7 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 		return false;
 	if (dst == NULL)
 		return true;
-	extra = verify_excess(src, dst, live, true);
+	extra = sync_verify_excess(src, dst, live, true);
 	res->extra = extra->len;
 	for (guint i = 0; i < extra->len; i++)
 		named_add(&res->extra_msgs, extra->pdata[i]);
@@ -377,7 +371,7 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 		return false;
 	if (dst == NULL)
 		return true;
-	dups = verify_excess(src, dst, live, false);
+	dups = sync_verify_excess(src, dst, live, false);
 	for (guint k = 0; k < dups->len; k++) {
 		const struct sync_msg *d = dups->pdata[k];
 
