@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "mh-log.h"
-#include "sync-fingerprint.h"
 #include "sync-private.h"
 
 #define UIDSET_MAX 1000
@@ -116,6 +115,53 @@ verify_reset(struct mh_sync_folder_result *res)
 
 /* --- verify: both sides listed --- */
 
+/* A source message no destination message answers for: skipped (flagged \Deleted, where
+ * such messages are not copied), copied under another Gmail label, or missing. */
+static void
+verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const struct sync_msg *m)
+{
+	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
+	const char *owner = NULL;
+	g_autofree char *record = NULL;
+
+	if (w->opts->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+		struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
+
+		s->uid = m->uid;
+		s->size = m->size;
+		s->reason = g_strdup("flagged \\Deleted on the source");
+		g_ptr_array_add(res->skipped, s);
+	} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
+		struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
+
+		res->labelled++; /* its copy is in its first label's folder */
+		l->uid = m->uid;
+		l->copied_under = g_strdup(owner);
+		if (res->labelled_msgs == NULL)
+			res->labelled_msgs = g_ptr_array_new();
+		g_ptr_array_add(res->labelled_msgs, l);
+	} else {
+		res->missing++;
+		named_add(&res->missing_msgs, m);
+	}
+}
+
+/* The destination folder's messages with identities (selecting it), or none. */
+static GPtrArray *
+verify_list_dst(struct sync_worker *w, struct mh_sync_folder_result *res, bool dst_exists,
+                GError **error)
+{
+	struct mh_store_box box = {0};
+
+	if (!dst_exists)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
+		return NULL;
+	mh_store_box_clear(&box);
+	return sync_list_msgs(w->dst, "1:*", MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
+	                      w->opts->size_in_identity, 0, error);
+}
+
 bool
 sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
                     bool dst_exists, GError **error)
@@ -124,22 +170,11 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	g_autoptr(GHashTable) pool =
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
 	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
-	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
-	unsigned items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
 
 	verify_reset(res);
-	if (dst_exists) {
-		struct mh_store_box box = {0};
-
-		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
-			return false;
-		mh_store_box_clear(&box);
-		dst = sync_list_msgs(w->dst, "1:*", items, w->opts->size_in_identity, 0, error);
-		if (dst == NULL)
-			return false;
-	} else {
-		dst = g_ptr_array_new();
-	}
+	dst = verify_list_dst(w, res, dst_exists, error);
+	if (dst == NULL)
+		return false;
 	/* Counted from the listing, never from STATUS on a selected folder. */
 	res->dst_count = res->dst_bytes = 0;
 	for (guint i = 0; i < dst->len; i++) {
@@ -155,34 +190,11 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	for (guint i = 0; i < src->len; i++) {
 		struct sync_msg *m = src->pdata[i];
 		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
-		const char *owner = NULL;
-		g_autofree char *record = NULL;
 
-		if (q != NULL && !g_queue_is_empty(q)) {
-			/* the lowest UID answers for it */
-			g_hash_table_add(taken, g_queue_pop_head(q));
-		} else if (w->opts->skip_deleted && m->flags != NULL &&
-		           strstr(m->flags, "\\Deleted") != NULL) {
-			struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
-
-			s->uid = m->uid;
-			s->size = m->size;
-			s->reason = g_strdup("flagged \\Deleted on the source");
-			g_ptr_array_add(res->skipped, s);
-		} else if (sl != NULL &&
-		           !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
-			struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
-
-			res->labelled++; /* its copy is in its first label's folder */
-			l->uid = m->uid;
-			l->copied_under = g_strdup(owner);
-			if (res->labelled_msgs == NULL)
-				res->labelled_msgs = g_ptr_array_new();
-			g_ptr_array_add(res->labelled_msgs, l);
-		} else {
-			res->missing++;
-			named_add(&res->missing_msgs, m);
-		}
+		if (q != NULL && !g_queue_is_empty(q))
+			g_hash_table_add(taken, g_queue_pop_head(q)); /* the lowest UID answers */
+		else
+			verify_unmatched(w, res, m);
 	}
 	/* What no source message took is extra, duplicates included; not countable where
 	 * other source folders are merged into the destination folder. */
