@@ -17,7 +17,6 @@ sync_msg_free(struct sync_msg *m)
 	g_free(m->flags);
 	g_free(m->date);
 	g_free(m->fingerprint);
-	g_free(m->headers);
 	g_free(m);
 }
 
@@ -86,13 +85,6 @@ on_meta(const struct mh_store_meta *m, void *ctx)
 		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
 		                                          m->headers != NULL ? m->headers_len : 0,
 		                                          m->size, ml->use_size);
-	if (ml->fingerprints && m->headers != NULL) {
-		/* kept for naming the message in reports (sync-verify.c) */
-		msg->headers = g_malloc(m->headers_len + 1);
-		memcpy(msg->headers, m->headers, m->headers_len);
-		msg->headers[m->headers_len] = '\0';
-		msg->headers_len = m->headers_len;
-	}
 	g_ptr_array_add(ml->msgs, msg);
 }
 

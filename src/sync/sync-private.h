@@ -55,9 +55,7 @@ struct sync_msg {
 	char *flags;       /* owned; as the server sent them, \Recent removed */
 	char *date;        /* owned; INTERNALDATE, may be NULL */
 	char *fingerprint; /* owned; only when needed */
-	char *headers;     /* owned; the fingerprint's header fields as fetched (with it) */
-	size_t headers_len;
-	bool copy; /* to be copied */
+	bool copy;         /* to be copied */
 };
 
 /* What the copy phase needs about the folder. */

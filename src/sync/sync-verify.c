@@ -59,9 +59,10 @@ sync_verify_header_field(const char *h, size_t len, const char *name)
 	return NULL;
 }
 
-static struct mh_sync_named *
-named_new(const struct sync_msg *m)
+static void
+on_named_meta(const struct mh_store_meta *m, void *ctx)
 {
+	GPtrArray *list = ctx;
 	struct mh_sync_named *n = g_new0(struct mh_sync_named, 1);
 
 	n->uid = m->uid;
@@ -69,39 +70,53 @@ named_new(const struct sync_msg *m)
 	n->message_id = sync_verify_header_field(m->headers, m->headers_len, "Message-ID");
 	n->date = sync_verify_header_field(m->headers, m->headers_len, "Date");
 	n->subject = sync_verify_header_field(m->headers, m->headers_len, "Subject");
-	return n;
+	g_ptr_array_add(list, n);
 }
 
-/* Adds @m to *list (made when needed), at most MH_SYNC_NAMED_MAX of them. */
-static void
-named_add(GPtrArray **list, const struct sync_msg *m)
+static gint
+named_cmp(gconstpointer a, gconstpointer b)
 {
-	if (*list == NULL)
-		*list = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
-	if ((*list)->len < MH_SYNC_NAMED_MAX)
-		g_ptr_array_add(*list, named_new(m));
+	const struct mh_sync_named *x = *(struct mh_sync_named *const *)a;
+	const struct mh_sync_named *y = *(struct mh_sync_named *const *)b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Names the messages @uids of the selected folder of @st in *list (the first
- * MH_SYNC_NAMED_MAX, one header fetch). */
+/* Names the messages @uids of the selected folder of @st (the first MH_SYNC_NAMED_MAX) in
+ * *list, made when there is any; their header fields are fetched only now, so that
+ * listings need not keep them. */
 static bool
-named_fetch(struct sync_worker *w, struct mh_store *st, GArray *uids, GPtrArray **list,
-            GError **error)
+named_fetch(struct mh_store *st, GArray *uids, GPtrArray **list, GError **error)
 {
-	g_autoptr(GPtrArray) msgs = NULL;
+	guint i = 0;
 
+	g_clear_pointer(list, g_ptr_array_unref);
 	if (uids->len == 0)
 		return true;
 	g_array_sort(uids, sync_uid_cmp);
 	if (uids->len > MH_SYNC_NAMED_MAX)
 		g_array_set_size(uids, MH_SYNC_NAMED_MAX);
-	msgs = sync_list_uids(st, uids, MH_STORE_META_SIZE | MH_STORE_META_HEADERS,
-	                      w->opts->size_in_identity, error);
-	if (msgs == NULL)
-		return false;
-	for (guint i = 0; i < msgs->len; i++)
-		named_add(list, msgs->pdata[i]);
+	*list = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
+	while (i < uids->len) {
+		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+
+		if (!st->ops->fetch_meta(st, set, MH_STORE_META_SIZE | MH_STORE_META_HEADERS, 0,
+		                         on_named_meta, *list, error))
+			return false;
+	}
+	g_ptr_array_sort(*list, named_cmp);
 	return true;
+}
+
+/* The UIDs of @msgs (struct sync_msg *), a new array. */
+static GArray *
+named_uids_of(GPtrArray *msgs)
+{
+	GArray *uids = g_array_new(false, false, sizeof(guint32));
+
+	for (guint i = 0; i < msgs->len; i++)
+		g_array_append_val(uids, ((struct sync_msg *)msgs->pdata[i])->uid);
+	return uids;
 }
 
 static void
@@ -118,7 +133,8 @@ verify_reset(struct mh_sync_folder_result *res)
 /* A source message no destination message answers for: skipped (flagged \Deleted, where
  * such messages are not copied), copied under another Gmail label, or missing. */
 static void
-verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const struct sync_msg *m)
+verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const struct sync_msg *m,
+                 GArray *missing)
 {
 	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
 	const char *owner = NULL;
@@ -142,7 +158,7 @@ verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const
 		g_ptr_array_add(res->labelled_msgs, l);
 	} else {
 		res->missing++;
-		named_add(&res->missing_msgs, m);
+		g_array_append_val(missing, m->uid);
 	}
 }
 
@@ -170,6 +186,8 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	g_autoptr(GHashTable) pool =
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
 	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) extra = g_array_new(false, false, sizeof(guint32));
 
 	verify_reset(res);
 	dst = verify_list_dst(w, res, dst_exists, error);
@@ -194,19 +212,19 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 		if (q != NULL && !g_queue_is_empty(q))
 			g_hash_table_add(taken, g_queue_pop_head(q)); /* the lowest UID answers */
 		else
-			verify_unmatched(w, res, m);
+			verify_unmatched(w, res, m, missing);
 	}
 	/* What no source message took is extra, duplicates included; not countable where
 	 * other source folders are merged into the destination folder. */
 	for (guint i = 0; !res->dst_shared && i < dst->len; i++) {
 		struct sync_msg *d = dst->pdata[i];
 
-		if (g_hash_table_contains(taken, d))
-			continue;
-		res->extra++;
-		named_add(&res->extra_msgs, d);
+		if (!g_hash_table_contains(taken, d))
+			g_array_append_val(extra, d->uid);
 	}
-	return true;
+	res->extra = extra->len;
+	return named_fetch(w->src, missing, &res->missing_msgs, error) &&
+	       named_fetch(w->dst, extra, &res->extra_msgs, error);
 }
 
 /* --- after a sync: the UID map (the state's records and this run's matches and copies)
@@ -322,6 +340,7 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	g_autoptr(GPtrArray) src = NULL;
 	g_autoptr(GPtrArray) dst = NULL;
 	g_autoptr(GPtrArray) extra = NULL;
+	g_autoptr(GArray) extra_uids = NULL;
 	GHashTableIter it;
 	gpointer key;
 
@@ -338,7 +357,7 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 			g_array_append_val(missing, uid);
 	}
 	res->missing = missing->len;
-	if (!named_fetch(w, w->src, missing, &res->missing_msgs, error))
+	if (!named_fetch(w->src, missing, &res->missing_msgs, error))
 		return false;
 	if (!dst_exists || res->dst_shared)
 		return true;
@@ -349,8 +368,9 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 		return true;
 	extra = sync_verify_excess(src, dst, live, true);
 	res->extra = extra->len;
-	for (guint i = 0; i < extra->len; i++)
-		named_add(&res->extra_msgs, extra->pdata[i]);
+	extra_uids = named_uids_of(extra);
+	if (!named_fetch(w->dst, extra_uids, &res->extra_msgs, error))
+		return false;
 	if (res->extra > 0)
 		mh_log(MH_LOG_WARN,
 		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
@@ -369,7 +389,8 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 	g_autoptr(GPtrArray) src = NULL;
 	g_autoptr(GPtrArray) dst = NULL;
 	g_autoptr(GPtrArray) dups = NULL;
-	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) doomed = NULL;
+	g_autoptr(GArray) named = NULL;
 	guint i = 0;
 
 	if (res->dst_shared) {
@@ -384,15 +405,16 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 	if (dst == NULL)
 		return true;
 	dups = sync_verify_excess(src, dst, live, false);
-	for (guint k = 0; k < dups->len; k++) {
-		const struct sync_msg *d = dups->pdata[k];
-
-		g_array_append_val(doomed, d->uid);
-		named_add(&res->deleted_dups, d);
+	doomed = named_uids_of(dups);
+	named = named_uids_of(dups);
+	for (guint k = 0; k < doomed->len; k++)
 		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u", res->dst_name,
-		       w->opts->dry ? "would delete" : "deleting", d->uid);
-	}
+		       w->opts->dry ? "would delete" : "deleting",
+		       g_array_index(doomed, guint32, k));
 	res->deleted_dst += doomed->len;
+	/* named while they are still there */
+	if (!named_fetch(w->dst, named, &res->deleted_dups, error))
+		return false;
 	if (doomed->len == 0 || w->opts->dry)
 		return true;
 	while (i < doomed->len) {
