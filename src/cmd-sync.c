@@ -20,7 +20,7 @@
 
 struct sync_cli {
 	struct cli_account a[2];
-	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders;
+	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders, delete2duplicates;
 	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
 	gboolean compress, nocompress, wait_lock;
 	char **folder, **include, **exclude, **regextrans2;
@@ -157,6 +157,8 @@ sync_context(struct sync_cli *o, bool verify)
 	         NULL},
 		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
 	         "Delete destination messages that are not on the source", NULL},
+		{"delete2duplicates", 0, 0, G_OPTION_ARG_NONE, &o->delete2duplicates,
+	         "Delete destination copies beyond the source's count of the same message", NULL},
 		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
 	         "Delete destination folders that are not on the source", NULL},
 		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
@@ -226,12 +228,12 @@ sync_context(struct sync_cli *o, bool verify)
 			 "destination (side 2) lacks, with its flags and date; carry flag "
 			 "changes over; verify. Rerun it any time: only what changed is done.");
 	g_option_context_set_description(
-		ctx, "Exit codes: 0 all source messages are on the destination, 1 some are "
-		     "missing, 10 connection, 12 TLS, 16 authentication, 64 usage (also: both "
-		     "sides are the same mailbox), 66 unreadable file, 75 another run is using the "
-		     "account pair (see --wait-lock), 76 protocol error, 111 some messages failed, "
-		     "113 destination over quota, 114 destination refused an APPEND, 130 "
-		     "interrupted.");
+		ctx, "Exit codes: 0 all source messages are on the destination and no other, 1 "
+		     "some are missing or extra, 10 connection, 12 TLS, 16 authentication, 64 "
+		     "usage (also: both sides are the same mailbox), 66 unreadable file, 73 an "
+		     "output file cannot be written, 75 another run is using the account pair (see "
+		     "--wait-lock), 76 protocol error, 111 some messages failed, 113 destination "
+		     "over quota, 114 destination refused an APPEND, 130 interrupted.");
 	cli_account_add_entries(g, &o->a[0], "1");
 	cli_account_add_entries(g, &o->a[1], "2");
 	g_option_group_add_entries(g, common);
@@ -316,6 +318,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.delete1 = o->delete1,
 		.delete2 = o->delete2,
 		.delete2folders = o->delete2folders,
+		.delete2duplicates = o->delete2duplicates,
 		.automap = !o->noautomap,
 		.subscribe_all = o->subscribeall,
 		.maxsize = o->maxsize > 0 ? (uint64_t)o->maxsize : 0,

@@ -33,6 +33,7 @@ enum {
 	COL_FLAGS,
 	COL_SKIPPED,
 	COL_MISSING,
+	COL_EXTRA,
 	N_COLS
 };
 
@@ -58,7 +59,8 @@ report_folder_name(const struct mh_sync_folder_result *f)
 static void
 report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const char *name)
 {
-	static const int counted_at_end[] = {COL_SMSG, COL_SSIZE, COL_DMSG, COL_DSIZE, COL_MISSING};
+	static const int counted_at_end[] = {COL_SMSG,  COL_SSIZE,   COL_DMSG,
+	                                     COL_DSIZE, COL_MISSING, COL_EXTRA};
 	char *cells[N_COLS + 1] = {
 		g_strdup(name),
 		report_count(f->src_count),
@@ -70,6 +72,7 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const 
 		report_count(f->flag_updates),
 		report_count(f->skipped->len),
 		report_count(f->missing),
+		report_count(f->extra),
 		NULL,
 	};
 
@@ -156,6 +159,7 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->copied_bytes += f->copied_bytes;
 		t->flag_updates += f->flag_updates;
 		t->missing += f->missing;
+		t->extra += f->extra;
 		t->failed += f->failed;
 		t->matched += f->matched;
 		t->labelled += f->labelled;
@@ -221,16 +225,24 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        "Verdict: NOT OK, %u folder(s) unfinished; run the same command again to "
 		        "finish.\n",
 		        unfinished);
-	else if (t->missing == 0 && t->failed == 0)
+	else if (t->missing == 0 && t->failed == 0 && t->extra == 0)
 		fprintf(out,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
 		        "destination.\n",
 		        t->src_count - skipped);
+	else if (t->missing == 0 && t->failed == 0)
+		fprintf(out,
+		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " destination messages have no "
+		        "source message (duplicates or strays, named in the report; "
+		        "--delete2duplicates or --delete2 removes them).\n",
+		        t->extra);
 	else
 		fprintf(out,
 		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " source messages are missing "
-		        "on the destination%s.\n",
-		        t->missing, t->failed > 0 ? " (some failed: see the errors above)" : "");
+		        "on the destination%s%s.\n",
+		        t->missing, t->failed > 0 ? " (some failed: see the errors above)" : "",
+		        t->extra > 0 ? ", and some destination messages have no source message"
+		                     : "");
 }
 
 void
@@ -243,7 +255,7 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	                          "Dst size", verify ? "" : (dry ? "To copy" : "Copied"),
 	                          "",         verify ? "" : "Flags",
 	                          "Skipped",  "Missing",
-	                          NULL};
+	                          "Extra",    NULL};
 	guint skipped = 0;
 
 	report_totals(r, &t);
@@ -287,9 +299,36 @@ mh_report_exit_code(const struct mh_sync_result *r)
 		return MH_EXIT_APPEND;
 	if (t.failed > 0)
 		return MH_EXIT_MESSAGES;
-	if (t.missing > 0 || t.unfinished)
+	if (t.missing > 0 || t.extra > 0 || t.unfinished)
 		return MH_EXIT_FAILURE; /* also with --dry: differences remain */
 	return MH_EXIT_OK;
+}
+
+static json_object *
+report_str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+/* The named messages of @list (struct mh_sync_named *; NULL: none), in folder @folder. */
+static json_object *
+report_named_json(const GPtrArray *list, const char *folder)
+{
+	json_object *a = json_object_new_array();
+
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		const struct mh_sync_named *n = list->pdata[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "folder", json_object_new_string(folder));
+		json_object_object_add(o, "uid", json_object_new_uint64(n->uid));
+		json_object_object_add(o, "message_id", report_str_or_null(n->message_id));
+		json_object_object_add(o, "date", report_str_or_null(n->date));
+		json_object_object_add(o, "subject", report_str_or_null(n->subject));
+		json_object_object_add(o, "size", json_object_new_uint64(n->size));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 static json_object *
@@ -321,6 +360,15 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	json_object_object_add(o, "deleted_on_source", json_object_new_uint64(f->deleted_src));
 	json_object_object_add(o, "deleted_on_destination", json_object_new_uint64(f->deleted_dst));
 	json_object_object_add(o, "missing", json_object_new_uint64(f->missing));
+	json_object_object_add(o, "extra", json_object_new_uint64(f->extra));
+	json_object_object_add(o, "missing_messages",
+	                       report_named_json(f->missing_msgs, f->src_name));
+	json_object_object_add(
+		o, "extra_messages",
+		report_named_json(f->extra_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
+	json_object_object_add(o, "deleted_duplicates",
+	                       report_named_json(f->deleted_dups,
+	                                         f->dst_name != NULL ? f->dst_name : f->src_name));
 	json_object_object_add(o, "failed", json_object_new_uint64(f->failed));
 	for (guint i = 0; i < f->skipped->len; i++) {
 		const struct mh_sync_skip *s = f->skipped->pdata[i];
@@ -393,6 +441,7 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "copied_bytes", json_object_new_uint64(t.copied_bytes));
 	json_object_object_add(totals, "flag_updates", json_object_new_uint64(t.flag_updates));
 	json_object_object_add(totals, "missing", json_object_new_uint64(t.missing));
+	json_object_object_add(totals, "extra", json_object_new_uint64(t.extra));
 	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
 	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
 	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));

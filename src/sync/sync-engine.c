@@ -51,6 +51,9 @@ folder_result_free(struct mh_sync_folder_result *r)
 		g_free(l);
 	}
 	g_clear_pointer(&r->labelled_msgs, g_ptr_array_unref);
+	g_clear_pointer(&r->missing_msgs, g_ptr_array_unref);
+	g_clear_pointer(&r->extra_msgs, g_ptr_array_unref);
+	g_clear_pointer(&r->deleted_dups, g_ptr_array_unref);
 	g_free(r);
 }
 
@@ -432,6 +435,27 @@ engine_folder_result(const struct mh_plan_entry *pe)
 	return r;
 }
 
+/* Marks the folders whose destination folder another source folder shares (merged). */
+static void
+engine_mark_shared(GPtrArray *folders)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < folders->len; i++) {
+		struct mh_sync_folder_result *r = folders->pdata[i];
+		struct mh_sync_folder_result *first;
+
+		if (r->dst_name == NULL || r->container_only)
+			continue;
+		first = g_hash_table_lookup(seen, r->dst_name);
+		if (first == NULL) {
+			g_hash_table_insert(seen, r->dst_name, r);
+			continue;
+		}
+		first->dst_shared = r->dst_shared = true;
+	}
+}
+
 static void
 side_clear(struct side *s)
 {
@@ -586,6 +610,7 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 			       pe->src_name, pe->dst_name, pe->note);
 		g_ptr_array_add(e->result->folders, engine_folder_result(pe));
 	}
+	engine_mark_shared(e->result->folders);
 	e->progress->folders_total = (gint)e->result->folders->len;
 	return true;
 }

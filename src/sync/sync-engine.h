@@ -73,6 +73,7 @@ struct mh_sync_options {
 	bool delete1;              /* delete source messages verified on the destination */
 	bool delete2;              /* delete destination messages no longer on the source */
 	bool delete2folders;       /* delete destination folders absent on the source */
+	bool delete2duplicates;    /* delete destination copies beyond the source's count */
 	bool automap;              /* map special folders by role */
 	bool subscribe_all;        /* subscribe every destination folder */
 	uint64_t maxsize;          /* skip larger source messages (0 = no limit) */
@@ -137,6 +138,19 @@ struct mh_sync_skip {
 	char *reason; /* owned */
 };
 
+/* A message the report names (missing, extra, or a deleted duplicate): the header fields
+ * as the server sent them, unfolded, made valid UTF-8; NULL when absent. */
+struct mh_sync_named {
+	uint32_t uid; /* on the side it was found: source for missing, destination else */
+	uint64_t size;
+	char *message_id; /* owned */
+	char *date;       /* owned; the Date header field */
+	char *subject;    /* owned; as sent (RFC 2047 encoded words are not decoded) */
+};
+
+/* At most this many messages of each kind are named per folder (the counts are exact). */
+#define MH_SYNC_NAMED_MAX 1000
+
 /* A source message not copied into this folder: it was copied under another label. */
 struct mh_sync_labelled {
 	uint32_t uid;
@@ -151,6 +165,8 @@ struct mh_sync_folder_result {
 	bool unchanged;   /* skipped: nothing changed since the last run */
 	bool unfinished;  /* the run did not finish this folder (a failure, a stop) */
 	bool not_reached; /* nor start it: its counts are unknown */
+	bool dst_shared;  /* other source folders are merged into its destination folder:
+	                     extras are not counted there, nor duplicates deleted */
 	uint64_t src_count, src_bytes;
 	uint64_t dst_count, dst_bytes;
 	uint64_t copied, copied_bytes;
@@ -158,6 +174,10 @@ struct mh_sync_folder_result {
 	uint64_t flag_updates;
 	uint64_t deleted_src, deleted_dst;
 	uint64_t missing;         /* source messages not on the destination afterwards */
+	uint64_t extra;           /* destination messages no source message answers for */
+	GPtrArray *missing_msgs;  /* owned; struct mh_sync_named *, or NULL */
+	GPtrArray *extra_msgs;    /* owned; struct mh_sync_named *, or NULL */
+	GPtrArray *deleted_dups;  /* owned; struct mh_sync_named *: duplicates deleted, or NULL */
 	uint64_t failed;          /* messages that failed (listed in errors) */
 	bool quota;               /* the destination refused for lack of space */
 	bool append_refused;      /* the destination refused an APPEND */

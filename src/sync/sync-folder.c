@@ -147,59 +147,6 @@ folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, boo
 	return true;
 }
 
-/* verify: both sides listed with fingerprints; missing = source multiset minus
- * destination multiset. */
-static bool
-folder_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
-               bool dst_exists, GError **error)
-{
-	g_autoptr(GPtrArray) dst = NULL;
-	g_autoptr(GHashTable) pool = g_hash_table_new(g_str_hash, g_str_equal);
-	unsigned items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS;
-
-	if (dst_exists) {
-		struct mh_store_box box = {0};
-
-		if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
-			return false;
-		mh_store_box_clear(&box);
-		dst = sync_list_msgs(w->dst, "1:*", items, 0, error);
-		if (dst == NULL)
-			return false;
-	} else {
-		dst = g_ptr_array_new();
-	}
-	for (guint i = 0; i < dst->len; i++) {
-		struct sync_msg *d = dst->pdata[i];
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pool, d->fingerprint));
-
-		g_hash_table_insert(pool, d->fingerprint, GUINT_TO_POINTER(n + 1));
-		res->dst_count++;
-		res->dst_bytes += d->size;
-	}
-	for (guint i = 0; i < src->len; i++) {
-		struct sync_msg *m = src->pdata[i];
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pool, m->fingerprint));
-		const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
-		const char *owner = NULL;
-		g_autofree char *record = NULL;
-
-		if (n == 0 && w->opts->skip_deleted && m->flags != NULL &&
-		    strstr(m->flags, "\\Deleted") != NULL)
-			folder_add_skip(res, m, "flagged \\Deleted on the source");
-		else if (n == 0 && sl != NULL &&
-		         !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
-			res->labelled++; /* its copy is in its first label's folder */
-			folder_note_labelled(res, m->uid, owner);
-		} else if (n == 0) {
-			res->missing++;
-		} else {
-			g_hash_table_insert(pool, m->fingerprint, GUINT_TO_POINTER(n - 1));
-		}
-	}
-	return true;
-}
-
 /* --- the folder --- */
 
 struct folder_run {
@@ -454,26 +401,6 @@ folder_copy(struct folder_run *fr, GError **error)
 	return sync_copy_messages(&c, fr->msgs, error);
 }
 
-static void
-folder_count_missing(struct folder_run *fr)
-{
-	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
-
-	for (guint i = 0; i < fr->res->skipped->len; i++)
-		g_hash_table_add(
-			skipped,
-			GUINT_TO_POINTER(((struct mh_sync_skip *)fr->res->skipped->pdata[i])->uid));
-	GHashTableIter it;
-	gpointer key;
-
-	fr->res->missing = 0;
-	g_hash_table_iter_init(&it, fr->src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		if (!g_hash_table_contains(fr->map, key) && !g_hash_table_contains(skipped, key))
-			fr->res->missing++;
-	}
-}
-
 /* Gmail labels: a new message that another folder owns is not copied here but recorded
  * as copied under that label (dst_uid 0, a "label:" fingerprint), so reruns and the
  * missing count know it. With --gmail-labels keywords, every listed message carries its
@@ -587,7 +514,6 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	}
 	if (o->delete1 && !sync_delete_src(&mc, error))
 		goto fail;
-	folder_count_missing(fr);
 	g_hash_table_unref(mc.dst_taken);
 	return true;
 fail:
@@ -758,9 +684,12 @@ folder_run_all(struct folder_run *fr, GError **error)
 		return false;
 	if (w->opts->verify_only) {
 		folder_count_source(fr);
-		return folder_compare(w, res, fr->msgs, fr->dst_exists, error);
+		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
 	if (!folder_sync_messages(fr, error))
+		return false;
+	if (w->opts->delete2duplicates && fr->dst_exists &&
+	    !sync_delete_duplicates(w, res, fr->map, fr->src_uids, error))
 		return false;
 	folder_count_source(fr);
 	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, error))
@@ -770,12 +699,17 @@ folder_run_all(struct folder_run *fr, GError **error)
 		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
 			return false;
 	}
+	if (!sync_verify_after_sync(w, res, fr->map, fr->src_uids, fr->dst_exists, error))
+		return false;
 	/* The counters that let the next run skip this folder are recorded only when it is
 	 * complete: an interrupted or failed folder is looked at again. */
 	/* A folder with messages skipped on purpose is looked at again too: only a listing
 	 * tells them from missing ones. */
-	return folder_record_state(
-		fr, res->missing == 0 && res->failed == 0 && res->skipped->len == 0, error);
+	/* And one with extra messages, so that they are counted again. */
+	return folder_record_state(fr,
+	                           res->missing == 0 && res->extra == 0 && res->failed == 0 &&
+	                                   res->skipped->len == 0,
+	                           error);
 }
 
 bool

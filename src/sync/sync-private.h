@@ -158,6 +158,42 @@ bool sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **erro
 /* --delete1: deletes source messages whose copy is present on the destination now. */
 bool sync_delete_src(struct match_ctx *mc, GError **error);
 
+/* --- sync-verify.c --- */
+
+/* The unfolded value of the first field @name (case-insensitive) in @h, a header block of
+ * @len bytes (not NUL-terminated; CRLF or LF; parsing stops at the empty line), with
+ * whitespace runs collapsed, trimmed, NULs as '?', made valid UTF-8. Returns a new string,
+ * or NULL when the field is absent or empty. */
+char *sync_verify_header_field(const char *h, size_t len, const char *name);
+
+/* The destination messages in excess: per identity (fingerprint), the copies of @dst
+ * beyond @src's count of it that @live (a set of destination UIDs the records map) does
+ * not hold, highest UIDs first; a mapped copy is never in excess, whatever became of its
+ * source message. With @strays false, only identities @src has (duplicates). Returns a
+ * new array of struct sync_msg * borrowed from @dst, in ascending UID order. */
+GPtrArray *sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays);
+
+/* verify: lists the destination folder (selecting it) and compares it with @src (the
+ * source listing, with fingerprints and headers) as multisets of identities: fills the
+ * destination counts, missing and extra messages (named), labelled and skipped ones. */
+bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
+                         bool dst_exists, GError **error);
+
+/* After a sync, both folders still selected: counts and names the source messages of
+ * @src_uids that neither @map (src uid -> struct mh_state_msg *) nor res->skipped accounts
+ * for (missing), and the destination messages in excess of the source's count of their
+ * identity that no record maps (extra: duplicates and strays; a copy whose source
+ * message went since is not extra here). Identities are fetched only when some
+ * destination message is not mapped. */
+bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
+                            GHashTable *map, GHashTable *src_uids, bool dst_exists, GError **error);
+
+/* --delete2duplicates: deletes (or, dry, counts) the destination copies of an identity
+ * the source has beyond the source's count of it, keeping those @map maps; strays are
+ * left alone, and so are destination folders other source folders are merged into. */
+bool sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
+                            GHashTable *map, GHashTable *src_uids, GError **error);
+
 /* Syncs (or compares) one folder pair; false only on a failure that ends the worker's
  * connections (they must be reconnected). Folder-level problems go into job's result. */
 bool sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *folder_id,

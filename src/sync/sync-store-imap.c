@@ -22,6 +22,8 @@ struct store_imap {
 	void *token_ctx;
 	struct mh_store_info info; /* strings borrowed from conn; valid while connected */
 	bool connected;            /* info is valid */
+	char *selected;            /* owned; the folder selected on conn now, or NULL */
+	bool selected_writable;
 };
 
 static struct store_imap *
@@ -85,6 +87,7 @@ imap_store_connect(struct mh_store *st, GError **error)
 	struct store_imap *si = store_imap(st);
 
 	si->connected = false;
+	g_clear_pointer(&si->selected, g_free);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 	si->conn = mh_imap_conn_new(&si->set);
 	if (!mh_imap_conn_connect(si->conn, error) || !store_imap_login(si, error))
@@ -136,6 +139,7 @@ imap_store_close(struct mh_store *st)
 	struct store_imap *si = store_imap(st);
 
 	si->connected = false;
+	g_clear_pointer(&si->selected, g_free);
 	if (si->conn != NULL)
 		mh_imap_conn_logout(si->conn);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
@@ -175,6 +179,9 @@ imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscrib
 		return true;
 	*boxes_r = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                 (GDestroyNotify)mh_store_box_free);
+	/* LIST-STATUS is STATUS (RFC 5819): not to be trusted for the selected folder. */
+	if (si->selected != NULL)
+		g_hash_table_remove(status, si->selected);
 	g_hash_table_iter_init(&it, status);
 	while (g_hash_table_iter_next(&it, &key, &value))
 		g_hash_table_insert(
@@ -204,33 +211,18 @@ imap_store_namespace(struct mh_store *st, char **prefix_r, char *sep_r, GError *
 }
 
 static bool
-imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
-                  GError **error)
-{
-	struct store_imap *si = store_imap(st);
-	struct mh_imap_status_info info;
-
-	memset(box_r, 0, sizeof(*box_r));
-	if (!mh_imap_status(si->conn, folder, &info, error))
-		return false;
-	box_r->exists = info.messages;
-	box_r->uidvalidity = info.uidvalidity;
-	box_r->uidnext = info.uidnext;
-	box_r->highestmodseq = info.highestmodseq;
-	box_r->size = info.size;
-	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
-	return true;
-}
-
-static bool
 imap_store_select(struct mh_store *st, const char *folder, bool writable,
                   struct mh_store_box *box_r, GError **error)
 {
+	struct store_imap *si = store_imap(st);
 	struct mh_imap_mailbox *mb = NULL;
 
 	memset(box_r, 0, sizeof(*box_r));
-	if (!mh_imap_select(store_imap(st)->conn, folder, !writable, &mb, error))
+	g_clear_pointer(&si->selected, g_free);
+	if (!mh_imap_select(si->conn, folder, !writable, &mb, error))
 		return false;
+	si->selected = g_strdup(folder);
+	si->selected_writable = writable;
 	box_r->exists = mb->exists;
 	box_r->uidvalidity = mb->uidvalidity;
 	box_r->uidnext = mb->uidnext;
@@ -245,6 +237,37 @@ imap_store_select(struct mh_store *st, const char *folder, bool writable,
 			g_ptr_array_add(box_r->permanentflags, g_strdup(f));
 	}
 	mh_imap_mailbox_free(mb);
+	return true;
+}
+
+static bool
+imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
+                  GError **error)
+{
+	struct store_imap *si = store_imap(st);
+	struct mh_imap_status_info info;
+
+	memset(box_r, 0, sizeof(*box_r));
+	/* STATUS on the selected folder may answer from before our own changes (RFC 3501
+	 * 6.3.10; Courier says MESSAGES 0 after APPENDs to it): open it afresh instead,
+	 * as it was, and let the caller count the bytes. */
+	if (si->selected != NULL && strcmp(si->selected, folder) == 0) {
+		g_autofree char *name = g_strdup(folder);
+
+		if (!imap_store_select(st, name, si->selected_writable, box_r, error))
+			return false;
+		g_clear_pointer(&box_r->permanentflags, g_ptr_array_unref);
+		box_r->all_keywords = false;
+		return true;
+	}
+	if (!mh_imap_status(si->conn, folder, &info, error))
+		return false;
+	box_r->exists = info.messages;
+	box_r->uidvalidity = info.uidvalidity;
+	box_r->uidnext = info.uidnext;
+	box_r->highestmodseq = info.highestmodseq;
+	box_r->size = info.size;
+	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
 	return true;
 }
 
@@ -636,6 +659,7 @@ imap_store_free(struct mh_store *st)
 	struct store_imap *si = store_imap(st);
 
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
+	g_free(si->selected);
 	g_free((char *)si->set.host);
 	g_free((char *)si->set.cafile);
 	g_free((char *)si->set.label);

@@ -95,7 +95,10 @@ struct mh_store_ops {
 	             GHashTable **boxes_r, GError **error);
 	/* The personal namespace: prefix (caller frees) and separator. */
 	bool (*namespace)(struct mh_store *st, char **prefix_r, char *sep_r, GError **error);
-	/* Counters without selecting: exists, uidvalidity, uidnext, highestmodseq, size. */
+	/* Counters without selecting: exists, uidvalidity, uidnext, highestmodseq, size. For
+	 * the folder selected now, never from STATUS, which may answer from before this
+	 * connection's own changes (RFC 3501 6.3.10): the IMAP store selects it afresh in the
+	 * same mode (size_known is then false). */
 	bool (*status)(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
 	               GError **error);
 	bool (*select)(struct mh_store *st, const char *folder, bool writable,

@@ -59,6 +59,10 @@ Rules (each decides for one complete client command; the first that fires wins):
                                       together) flows at `rate` bytes/s for `seconds` seconds
                                       (None: for ever) once `after` bytes have passed:
                                       Gmail's collapsing rate when a bandwidth budget is spent
+  stale_status()                      a STATUS for the mailbox the connection has selected is
+                                      answered by the server, with MESSAGES and SIZE rewritten
+                                      to 0: Courier's stale counters (RFC 3501 6.3.10 allows
+                                      them; Courier says MESSAGES 0 until a NOOP)
 and the proxy option error_limit=10 closes a session after its tenth NO/BAD answer (the
 server's or an injected one) with `* BYE Connection closed. 14`, as Exchange does.
 """
@@ -170,6 +174,10 @@ class Rule:
         pass
 
     paces = False  # True for rules that implement delay()
+
+    def rewrite(self, session, data, proxy):
+        """A server response line (without literals) as the client is to see it."""
+        return data
 
     def delay(self, session, nbytes, proxy, literal=False):
         """Seconds to wait before nbytes of server data go to the client (pacing rules);
@@ -412,6 +420,48 @@ def slow_down(rate, seconds=None, after=0, literals_only=False):
 
 
 PACE_PIECE = 512
+
+
+def _mailbox(text):
+    """The mailbox name at the start of text (an atom or a quoted string), unquoted."""
+    m = re.match(rb'"((?:[^"\\]|\\.)*)"|(\S+)', text)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return re.sub(rb'\\(.)', rb'\1', m.group(1))
+    return m.group(2)
+
+
+class StaleStatus(Rule):
+    name = 'stale-status'
+
+    def __init__(self):
+        self.selected = {}  # session id -> the selected mailbox (bytes, unquoted)
+
+    def forwarded(self, cmd, proxy):
+        if cmd.name in ('SELECT', 'EXAMINE'):
+            parts = cmd.first_line.split(b' ', 2)
+            self.selected[cmd.session.id] = _mailbox(parts[2]) if len(parts) > 2 else None
+        elif cmd.name in ('CLOSE', 'UNSELECT'):
+            self.selected.pop(cmd.session.id, None)
+
+    def rewrite(self, session, data, proxy):
+        m = re.match(rb'^\* STATUS (.*) \(([^()]*)\)\r\n$', data, re.I)
+        if m is None or self.selected.get(session.id) is None or \
+                _mailbox(m.group(1)) != self.selected[session.id]:
+            return data
+        items = re.sub(rb'\b(MESSAGES|SIZE) \d+', rb'\1 0', m.group(2), flags=re.I)
+        out = b'* STATUS ' + m.group(1) + b' (' + items + b')\r\n'
+        proxy._event('inject', session.id, rule=self.name, command='STATUS',
+                     text=out.rstrip(b'\r\n').decode('utf-8', 'replace'))
+        return out
+
+
+def stale_status():
+    """STATUS on the mailbox a connection has selected is answered by the server with
+    MESSAGES and SIZE rewritten to 0, as Courier answers it after APPENDs to that mailbox
+    until a NOOP (RFC 3501 6.3.10 says not to rely on STATUS there)."""
+    return StaleStatus()
 
 
 # -- the proxy ------------------------------------------------------------------------------
@@ -692,6 +742,9 @@ class ThrottleProxy:
                 chunk = [self._greeting(line)]
             if self.drop_capabilities and len(chunk) == 1:
                 chunk = [self._capabilities(chunk[0])]
+            if len(chunk) == 1:
+                for r in self.rules:
+                    chunk = [r.rewrite(s, chunk[0], self)]
             t = _TAGGED.match(line)
             if t is not None and s.login_tag is not None and t.group(1) == s.login_tag:
                 s.login_tag = None

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/* Verification that looks both ways: per folder pair, the source messages missing on the
+ * destination and the destination messages no source message answers for (extras: strays
+ * and duplicates), counted as multisets of message identities (the fingerprint) and named
+ * (UID, Message-ID, Date, Subject, size) for the report; and --delete2duplicates, which
+ * removes destination copies beyond the source's count of the same identity. */
+#include <string.h>
+
+#include "mh-log.h"
+#include "sync-private.h"
+
+#define UIDSET_MAX 1000
+
+/* --- naming messages --- */
+
+static void
+named_free(struct mh_sync_named *n)
+{
+	g_free(n->message_id);
+	g_free(n->date);
+	g_free(n->subject);
+	g_free(n);
+}
+
+char *
+sync_verify_header_field(const char *h, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = h, *end = h + len;
+
+	while (h != NULL && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol != NULL ? eol + 1 : end;
+		size_t line = (size_t)((eol != NULL ? eol : end) - p);
+		g_autoptr(GString) v = NULL;
+
+		if (line == 0 || (line == 1 && *p == '\r'))
+			break; /* the end of the header */
+		if (line <= nlen || p[nlen] != ':' || g_ascii_strncasecmp(p, name, nlen) != 0) {
+			p = next;
+			continue;
+		}
+		v = g_string_new(NULL);
+		for (const char *c = p + nlen + 1;; c++) {
+			if (c == end ||
+			    (*c == '\n' && (c + 1 == end || (c[1] != ' ' && c[1] != '\t'))))
+				break;
+			if (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n') {
+				if (v->len > 0 && v->str[v->len - 1] != ' ')
+					g_string_append_c(v, ' ');
+			} else {
+				g_string_append_c(v, *c != '\0' ? *c : '?');
+			}
+		}
+		if (v->len > 0 && v->str[v->len - 1] == ' ')
+			g_string_truncate(v, v->len - 1);
+		return v->len > 0 ? g_utf8_make_valid(v->str, (gssize)v->len) : NULL;
+	}
+	return NULL;
+}
+
+static void
+on_named_meta(const struct mh_store_meta *m, void *ctx)
+{
+	GPtrArray *list = ctx;
+	struct mh_sync_named *n = g_new0(struct mh_sync_named, 1);
+
+	n->uid = m->uid;
+	n->size = m->size;
+	n->message_id = sync_verify_header_field(m->headers, m->headers_len, "Message-ID");
+	n->date = sync_verify_header_field(m->headers, m->headers_len, "Date");
+	n->subject = sync_verify_header_field(m->headers, m->headers_len, "Subject");
+	g_ptr_array_add(list, n);
+}
+
+static gint
+named_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct mh_sync_named *x = *(struct mh_sync_named *const *)a;
+	const struct mh_sync_named *y = *(struct mh_sync_named *const *)b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Names the messages @uids of the selected folder of @st (the first MH_SYNC_NAMED_MAX) in
+ * *list, made when there is any; their header fields are fetched only now, so that
+ * listings need not keep them. */
+static bool
+named_fetch(struct mh_store *st, GArray *uids, GPtrArray **list, GError **error)
+{
+	guint i = 0;
+
+	g_clear_pointer(list, g_ptr_array_unref);
+	if (uids->len == 0)
+		return true;
+	g_array_sort(uids, sync_uid_cmp);
+	if (uids->len > MH_SYNC_NAMED_MAX)
+		g_array_set_size(uids, MH_SYNC_NAMED_MAX);
+	*list = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
+	while (i < uids->len) {
+		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+
+		if (!st->ops->fetch_meta(st, set, MH_STORE_META_SIZE | MH_STORE_META_HEADERS, 0,
+		                         on_named_meta, *list, error))
+			return false;
+	}
+	g_ptr_array_sort(*list, named_cmp);
+	return true;
+}
+
+/* The UIDs of @msgs (struct sync_msg *), a new array. */
+static GArray *
+named_uids_of(GPtrArray *msgs)
+{
+	GArray *uids = g_array_new(false, false, sizeof(guint32));
+
+	for (guint i = 0; i < msgs->len; i++)
+		g_array_append_val(uids, ((struct sync_msg *)msgs->pdata[i])->uid);
+	return uids;
+}
+
+static void
+verify_reset(struct mh_sync_folder_result *res)
+{
+	res->missing = 0;
+	res->extra = 0;
+	g_clear_pointer(&res->missing_msgs, g_ptr_array_unref);
+	g_clear_pointer(&res->extra_msgs, g_ptr_array_unref);
+}
+
+/* --- verify: both sides listed --- */
+
+/* A source message no destination message answers for: skipped (flagged \Deleted, where
+ * such messages are not copied), copied under another Gmail label, or missing. */
+static void
+verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const struct sync_msg *m,
+                 GArray *missing)
+{
+	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
+	const char *owner = NULL;
+	g_autofree char *record = NULL;
+
+	if (w->opts->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+		struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
+
+		s->uid = m->uid;
+		s->size = m->size;
+		s->reason = g_strdup("flagged \\Deleted on the source");
+		g_ptr_array_add(res->skipped, s);
+	} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
+		struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
+
+		res->labelled++; /* its copy is in its first label's folder */
+		l->uid = m->uid;
+		l->copied_under = g_strdup(owner);
+		if (res->labelled_msgs == NULL)
+			res->labelled_msgs = g_ptr_array_new();
+		g_ptr_array_add(res->labelled_msgs, l);
+	} else {
+		res->missing++;
+		g_array_append_val(missing, m->uid);
+	}
+}
+
+/* The destination folder's messages with identities (selecting it), or none. */
+static GPtrArray *
+verify_list_dst(struct sync_worker *w, struct mh_sync_folder_result *res, bool dst_exists,
+                GError **error)
+{
+	struct mh_store_box box = {0};
+
+	if (!dst_exists)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	if (!w->dst->ops->select(w->dst, res->dst_name, false, &box, error))
+		return NULL;
+	mh_store_box_clear(&box);
+	return sync_list_msgs(w->dst, "1:*", MH_STORE_META_SIZE | MH_STORE_META_HEADERS, 0, error);
+}
+
+bool
+sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *src,
+                    bool dst_exists, GError **error)
+{
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GHashTable) pool =
+		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
+	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) extra = g_array_new(false, false, sizeof(guint32));
+
+	verify_reset(res);
+	dst = verify_list_dst(w, res, dst_exists, error);
+	if (dst == NULL)
+		return false;
+	/* Counted from the listing, never from STATUS on a selected folder. */
+	res->dst_count = res->dst_bytes = 0;
+	for (guint i = 0; i < dst->len; i++) {
+		struct sync_msg *d = dst->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+
+		if (q == NULL)
+			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+		g_queue_push_tail(q, d);
+		res->dst_count++;
+		res->dst_bytes += d->size;
+	}
+	for (guint i = 0; i < src->len; i++) {
+		struct sync_msg *m = src->pdata[i];
+		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
+
+		if (q != NULL && !g_queue_is_empty(q))
+			g_hash_table_add(taken, g_queue_pop_head(q)); /* the lowest UID answers */
+		else
+			verify_unmatched(w, res, m, missing);
+	}
+	/* What no source message took is extra, duplicates included; not countable where
+	 * other source folders are merged into the destination folder. */
+	for (guint i = 0; !res->dst_shared && i < dst->len; i++) {
+		struct sync_msg *d = dst->pdata[i];
+
+		if (!g_hash_table_contains(taken, d))
+			g_array_append_val(extra, d->uid);
+	}
+	res->extra = extra->len;
+	return named_fetch(w->src, missing, &res->missing_msgs, error) &&
+	       named_fetch(w->dst, extra, &res->extra_msgs, error);
+}
+
+/* --- after a sync: the UID map (the state's records and this run's matches and copies)
+ * says which destination message answers for which source message --- */
+
+/* The destination UIDs the records map to (a set). A record whose source message went
+ * since (deleted there, or moved by --delete1) still accounts for its copy: that copy is
+ * neither a duplicate nor a stray, and --delete2 is what removes it. */
+static GHashTable *
+verify_live_dst(GHashTable *map)
+{
+	GHashTable *live = g_hash_table_new(NULL, NULL);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mh_state_msg *e = value;
+
+		if (e->dst_uid != 0)
+			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+	}
+	return live;
+}
+
+static GPtrArray *
+verify_list_all(struct mh_store *st, GArray *uids, GError **error)
+{
+	if (uids->len == 0)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	g_array_sort(uids, sync_uid_cmp);
+	return sync_list_uids(st, uids, MH_STORE_META_SIZE | MH_STORE_META_HEADERS, error);
+}
+
+GPtrArray *
+sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays)
+{
+	g_autoptr(GHashTable) src_n = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) dst_n = g_hash_table_new(g_str_hash, g_str_equal);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (guint i = 0; i < src->len; i++) {
+		const char *fp = ((struct sync_msg *)src->pdata[i])->fingerprint;
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp));
+
+		g_hash_table_insert(src_n, (char *)fp, GUINT_TO_POINTER(n + 1));
+	}
+	for (guint i = 0; i < dst->len; i++) {
+		const char *fp = ((struct sync_msg *)dst->pdata[i])->fingerprint;
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp));
+
+		g_hash_table_insert(dst_n, (char *)fp, GUINT_TO_POINTER(n + 1));
+	}
+	for (guint i = dst->len; i-- > 0;) {
+		struct sync_msg *d = dst->pdata[i];
+		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, d->fingerprint));
+		guint want = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, d->fingerprint));
+
+		if (have <= want || (want == 0 && !strays) ||
+		    g_hash_table_contains(live, GUINT_TO_POINTER(d->uid)))
+			continue;
+		g_hash_table_insert(dst_n, d->fingerprint, GUINT_TO_POINTER(have - 1));
+		g_ptr_array_insert(out, 0, d);
+	}
+	return out;
+}
+
+/* Lists both folders with identities when some destination message is not mapped
+ * (*src_r and *dst_r stay NULL when every one is: then nothing is in excess). */
+static bool
+verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_uids,
+                     GPtrArray **src_r, GPtrArray **dst_r, GError **error)
+{
+	g_autoptr(GArray) dst_uids = NULL;
+	g_autoptr(GArray) src_list = g_array_new(false, false, sizeof(guint32));
+	GHashTableIter it;
+	gpointer key;
+	bool unmapped = false;
+
+	*src_r = *dst_r = NULL;
+	if (!w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
+		return false;
+	for (guint i = 0; !unmapped && i < dst_uids->len; i++)
+		unmapped = !g_hash_table_contains(
+			live, GUINT_TO_POINTER(g_array_index(dst_uids, guint32, i)));
+	if (!unmapped)
+		return true;
+	g_hash_table_iter_init(&it, src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		g_array_append_val(src_list, uid);
+	}
+	*src_r = verify_list_all(w->src, src_list, error);
+	if (*src_r == NULL)
+		return false;
+	*dst_r = verify_list_all(w->dst, dst_uids, error);
+	if (*dst_r == NULL) {
+		g_clear_pointer(src_r, g_ptr_array_unref);
+		return false;
+	}
+	return true;
+}
+
+bool
+sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
+                       GHashTable *src_uids, bool dst_exists, GError **error)
+{
+	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GHashTable) live = NULL;
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GPtrArray) extra = NULL;
+	g_autoptr(GArray) extra_uids = NULL;
+	GHashTableIter it;
+	gpointer key;
+
+	verify_reset(res);
+	for (guint i = 0; i < res->skipped->len; i++)
+		g_hash_table_add(
+			skipped,
+			GUINT_TO_POINTER(((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
+	g_hash_table_iter_init(&it, src_uids);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key))
+			g_array_append_val(missing, uid);
+	}
+	res->missing = missing->len;
+	if (!named_fetch(w->src, missing, &res->missing_msgs, error))
+		return false;
+	if (!dst_exists || res->dst_shared)
+		return true;
+	live = verify_live_dst(map);
+	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+		return false;
+	if (dst == NULL)
+		return true;
+	extra = sync_verify_excess(src, dst, live, true);
+	res->extra = extra->len;
+	extra_uids = named_uids_of(extra);
+	if (!named_fetch(w->dst, extra_uids, &res->extra_msgs, error))
+		return false;
+	if (res->extra > 0)
+		mh_log(MH_LOG_WARN,
+		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
+		       "(duplicates or strays; see the report, --delete2duplicates, --delete2)",
+		       res->src_name, res->extra);
+	return true;
+}
+
+/* --- --delete2duplicates --- */
+
+bool
+sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
+                       GHashTable *src_uids, GError **error)
+{
+	g_autoptr(GHashTable) live = verify_live_dst(map);
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GPtrArray) dups = NULL;
+	g_autoptr(GArray) doomed = NULL;
+	g_autoptr(GArray) named = NULL;
+	guint i = 0;
+
+	if (res->dst_shared) {
+		mh_log(MH_LOG_WARN,
+		       "%s: --delete2duplicates leaves '%s' alone: other source folders are merged "
+		       "into it",
+		       res->src_name, res->dst_name);
+		return true;
+	}
+	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+		return false;
+	if (dst == NULL)
+		return true;
+	dups = sync_verify_excess(src, dst, live, false);
+	doomed = named_uids_of(dups);
+	named = named_uids_of(dups);
+	for (guint k = 0; k < doomed->len; k++)
+		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u", res->dst_name,
+		       w->opts->dry ? "would delete" : "deleting",
+		       g_array_index(doomed, guint32, k));
+	res->deleted_dst += doomed->len;
+	/* named while they are still there */
+	if (!named_fetch(w->dst, named, &res->deleted_dups, error))
+		return false;
+	if (doomed->len == 0 || w->opts->dry)
+		return true;
+	while (i < doomed->len) {
+		g_autofree char *set = mh_store_uidset(doomed, i, UIDSET_MAX, &i);
+
+		if (!w->dst->ops->delete_msgs(w->dst, set, error))
+			return false;
+	}
+	return true;
+}
