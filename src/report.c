@@ -160,6 +160,7 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->flag_updates += f->flag_updates;
 		t->missing += f->missing;
 		t->extra += f->extra;
+		t->strays += f->strays;
 		t->failed += f->failed;
 		t->matched += f->matched;
 		t->labelled += f->labelled;
@@ -204,6 +205,13 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 	if (skipped > 0)
 		fprintf(out, "Skipped on purpose: %u messages (see the log or the report).\n",
 		        skipped);
+	if (t->strays > 0)
+		fprintf(out,
+		        "Not on the source: %" G_GUINT64_FORMAT
+		        " destination messages (its own mail "
+		        "or another source's: no difference; named in the report, --delete2 removes "
+		        "them).\n",
+		        t->strays);
 	if (t->labelled > 0)
 		fprintf(out,
 		        "Gmail labels: %" G_GUINT64_FORMAT " folder entries are further labels of "
@@ -232,17 +240,15 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        t->src_count - skipped);
 	else if (t->missing == 0 && t->failed == 0)
 		fprintf(out,
-		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " destination messages have no "
-		        "source message (duplicates or strays, named in the report; "
-		        "--delete2duplicates or --delete2 removes them).\n",
+		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " destination messages are "
+		        "duplicates (named in the report; --delete2duplicates removes them).\n",
 		        t->extra);
 	else
 		fprintf(out,
 		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " source messages are missing "
 		        "on the destination%s%s.\n",
 		        t->missing, t->failed > 0 ? " (some failed: see the errors above)" : "",
-		        t->extra > 0 ? ", and some destination messages have no source message"
-		                     : "");
+		        t->extra > 0 ? ", and some destination messages are duplicates" : "");
 }
 
 void
@@ -361,11 +367,15 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	json_object_object_add(o, "deleted_on_destination", json_object_new_uint64(f->deleted_dst));
 	json_object_object_add(o, "missing", json_object_new_uint64(f->missing));
 	json_object_object_add(o, "extra", json_object_new_uint64(f->extra));
+	json_object_object_add(o, "strays", json_object_new_uint64(f->strays));
 	json_object_object_add(o, "missing_messages",
 	                       report_named_json(f->missing_msgs, f->src_name));
 	json_object_object_add(
 		o, "extra_messages",
 		report_named_json(f->extra_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
+	json_object_object_add(
+		o, "stray_messages",
+		report_named_json(f->stray_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
 	json_object_object_add(o, "deleted_duplicates",
 	                       report_named_json(f->deleted_dups,
 	                                         f->dst_name != NULL ? f->dst_name : f->src_name));
@@ -442,6 +452,7 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "flag_updates", json_object_new_uint64(t.flag_updates));
 	json_object_object_add(totals, "missing", json_object_new_uint64(t.missing));
 	json_object_object_add(totals, "extra", json_object_new_uint64(t.extra));
+	json_object_object_add(totals, "strays", json_object_new_uint64(t.strays));
 	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
 	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
 	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));

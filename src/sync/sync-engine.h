@@ -174,9 +174,14 @@ struct mh_sync_folder_result {
 	uint64_t flag_updates;
 	uint64_t deleted_src, deleted_dst;
 	uint64_t missing;         /* source messages not on the destination afterwards */
-	uint64_t extra;           /* destination messages no source message answers for */
+	uint64_t extra;           /* duplicates: destination copies beyond the source's count of
+	                             the same message (a difference: the verdict is NOT OK) */
+	uint64_t strays;          /* destination messages the source has no copy of at all: mail
+	                             the destination had of its own or from another source
+	                             (reported, not a difference) */
 	GPtrArray *missing_msgs;  /* owned; struct mh_sync_named *, or NULL */
 	GPtrArray *extra_msgs;    /* owned; struct mh_sync_named *, or NULL */
+	GPtrArray *stray_msgs;    /* owned; struct mh_sync_named *, or NULL */
 	GPtrArray *deleted_dups;  /* owned; struct mh_sync_named *: duplicates deleted, or NULL */
 	uint64_t failed;          /* messages that failed (listed in errors) */
 	bool quota;               /* the destination refused for lack of space */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Verification that looks both ways: per folder pair, the source messages missing on the
- * destination and the destination messages no source message answers for (extras: strays
- * and duplicates), counted as multisets of message identities (the fingerprint) and named
- * (UID, Message-ID, Date, Subject, size) for the report; and --delete2duplicates, which
+ * destination and the destination messages no source message answers for, counted as
+ * multisets of message identities (the fingerprint) and named (UID, Message-ID, Date,
+ * Subject, size) for the report. Those are duplicates (more copies than the source has of
+ * that message: a difference) or strays (the source has none: the destination's own mail,
+ * or another source's, reported but no difference). And --delete2duplicates, which
  * removes destination copies beyond the source's count of the same identity. */
 #include <string.h>
 
@@ -124,8 +126,35 @@ verify_reset(struct mh_sync_folder_result *res)
 {
 	res->missing = 0;
 	res->extra = 0;
+	res->strays = 0;
 	g_clear_pointer(&res->missing_msgs, g_ptr_array_unref);
 	g_clear_pointer(&res->extra_msgs, g_ptr_array_unref);
+	g_clear_pointer(&res->stray_msgs, g_ptr_array_unref);
+}
+
+/* Sorts the destination messages no source message answers for (@unmatched, struct
+ * sync_msg *) into duplicates and strays by whether @src has their identity at all,
+ * counts them in @res and names them from @dst_store. */
+static bool
+verify_extras(struct mh_store *dst_store, struct mh_sync_folder_result *res, GPtrArray *src,
+              GPtrArray *unmatched, GError **error)
+{
+	g_autoptr(GHashTable) src_ids = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GArray) dups = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) strays = g_array_new(false, false, sizeof(guint32));
+
+	for (guint i = 0; i < src->len; i++)
+		g_hash_table_add(src_ids, ((struct sync_msg *)src->pdata[i])->fingerprint);
+	for (guint i = 0; i < unmatched->len; i++) {
+		const struct sync_msg *d = unmatched->pdata[i];
+
+		g_array_append_val(g_hash_table_contains(src_ids, d->fingerprint) ? dups : strays,
+		                   d->uid);
+	}
+	res->extra = dups->len;
+	res->strays = strays->len;
+	return named_fetch(dst_store, dups, &res->extra_msgs, error) &&
+	       named_fetch(dst_store, strays, &res->stray_msgs, error);
 }
 
 /* --- verify: both sides listed --- */
@@ -186,7 +215,7 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
 	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GArray) extra = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) extra = g_ptr_array_new();
 
 	verify_reset(res);
 	dst = verify_list_dst(w, res, dst_exists, error);
@@ -219,11 +248,10 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 		struct sync_msg *d = dst->pdata[i];
 
 		if (!g_hash_table_contains(taken, d))
-			g_array_append_val(extra, d->uid);
+			g_ptr_array_add(extra, d);
 	}
-	res->extra = extra->len;
 	return named_fetch(w->src, missing, &res->missing_msgs, error) &&
-	       named_fetch(w->dst, extra, &res->extra_msgs, error);
+	       verify_extras(w->dst, res, src, extra, error);
 }
 
 /* --- after a sync: the UID map (the state's records and this run's matches and copies)
@@ -338,7 +366,6 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	g_autoptr(GPtrArray) src = NULL;
 	g_autoptr(GPtrArray) dst = NULL;
 	g_autoptr(GPtrArray) extra = NULL;
-	g_autoptr(GArray) extra_uids = NULL;
 	GHashTableIter it;
 	gpointer key;
 
@@ -365,15 +392,18 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	if (dst == NULL)
 		return true;
 	extra = sync_verify_excess(src, dst, live, true);
-	res->extra = extra->len;
-	extra_uids = named_uids_of(extra);
-	if (!named_fetch(w->dst, extra_uids, &res->extra_msgs, error))
+	if (!verify_extras(w->dst, res, src, extra, error))
 		return false;
 	if (res->extra > 0)
 		mh_log(MH_LOG_WARN,
-		       "%s: %" G_GUINT64_FORMAT " destination messages have no source message "
-		       "(duplicates or strays; see the report, --delete2duplicates, --delete2)",
+		       "%s: %" G_GUINT64_FORMAT " destination messages are duplicates (named in "
+		       "the report; --delete2duplicates removes them)",
 		       res->src_name, res->extra);
+	if (res->strays > 0)
+		mh_log(MH_LOG_INFO,
+		       "%s: %" G_GUINT64_FORMAT " destination messages are not on the source "
+		       "(named in the report; --delete2 removes them)",
+		       res->src_name, res->strays);
 	return true;
 }
 
