@@ -84,8 +84,8 @@ def install():
 
 
 class Guard:
-    """Kill process pid (None: no process) and remove paths if this process dies before
-    release()."""
+    """Kill process pid (None: no process; negative: the whole process group -pid) and remove
+    paths if this process dies before release()."""
 
     def __init__(self, pid, paths=()):
         rfd, self._wfd = os.pipe()  # both ends are non-inheritable: only we hold _wfd
@@ -136,7 +136,7 @@ def _watchdog(pid, paths):
     if os.read(0, 1):
         return  # released
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        if pid <= 0:
+        if pid == 0:
             break
         try:
             os.kill(pid, sig)
