@@ -11,14 +11,14 @@
 A subclass writes its configuration into self.dir (_configure), names the command that runs
 the server in the foreground (_command) and may prepare more (_before_start, _after_stop).
 The server runs in its own process group, led by the process the harness started; stop()
-ends that group (SIGTERM, then SIGKILL), also on SIGTERM to the test (mhtest.cleanup) and,
-through a watchdog (cleanup.Guard), when the test is killed with SIGKILL.
+ends that process, its descendants (which may have left the group, as couriertcpd does) and
+the group (SIGTERM, then SIGKILL), also on SIGTERM to the test (mhtest.cleanup) and, through
+a watchdog (cleanup.Guard), when the test is killed with SIGKILL.
 """
 import contextlib
 import os
 import pwd
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -142,6 +142,10 @@ class PrivateImapServer:
     def _before_start(self):
         pass
 
+    def _guard_paths(self):
+        """What the watchdog removes if the test dies by SIGKILL."""
+        return [self.dir]
+
     def _after_stop(self):
         pass
 
@@ -185,7 +189,7 @@ class PrivateImapServer:
                                           stdout=log, stderr=log, close_fds=True,
                                           env=self._environment(), cwd=self.dir,
                                           start_new_session=True)
-        self._guard = cleanup.Guard(-self._proc.pid, [self.dir])
+        self._guard = cleanup.Guard(-self._proc.pid, self._guard_paths())
         want = [(self.imap_port, False), (self.imaps_port, True)]
         deadline = time.monotonic() + self.start_timeout
         while want and time.monotonic() < deadline and self._proc.poll() is None:
@@ -220,19 +224,7 @@ class PrivateImapServer:
         if proc is None:
             return
         try:
-            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline:
-                    proc.poll()
-                    if cleanup.process_gone(-proc.pid):
-                        break
-                    time.sleep(0.02)
-                if cleanup.process_gone(-proc.pid):
-                    break
+            cleanup.stop_tree(proc.pid, group=True, waits=(5.0, 5.0))
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
