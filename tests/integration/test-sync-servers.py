@@ -31,7 +31,7 @@ destination; the checker leaves it out of the expectation. verify, which cannot 
 refused, may count them as missing, and nothing else.
 
 Under AddressSanitizer (a second run of the suite in build-san) the matrix is smaller: the
-pairs with Dovecot on one side and Courier <-> Cyrus once each way (6 of 12); the file sees it
+pairs with Dovecot on one side and Courier <-> Cyrus once each way (8 of 12); the file sees it
 from the binary ($MAILHAUL links the ASan runtime). MH_SERVERS_FULL=1 forces all 12.
 """
 import contextlib
