@@ -7,7 +7,8 @@ MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Packages to build mailhaul and to run its tests against real servers.
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev"
-MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools"
+MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools
+ libpython3.11-testsuite"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2
@@ -47,6 +48,34 @@ mh_npm_ci() {
 	[ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
 	mh_say "installing the test OAuth2 server (npm ci)"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+# The Cyrus and Courier test servers conflict with dovecot-imapd as installed packages: their
+# packages are downloaded and unpacked into a private root (tests/harness/mhtest/privroot.py
+# names it and the packages), and only their runtime libraries are installed. Once per root:
+# the file .complete in it lists what was unpacked.
+mh_install_private_servers() {
+	local py=(env PYTHONPATH="$MH_ROOT/tests/harness" python3 -m mhtest.privroot)
+	local root pkgs runtime tmp sudo=() deb
+	root=$("${py[@]}") && pkgs=$("${py[@]}" packages) && runtime=$("${py[@]}" runtime) || return 1
+	# shellcheck disable=SC2086
+	mh_install_packages $runtime || return 1
+	[ -f "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$pkgs" ] && return 0
+	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
+	mh_say "unpacking the Cyrus and Courier test servers into $root"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+	tmp=$(mktemp -d) || return 1
+	chmod 755 "$tmp"
+	local rc=0
+	# shellcheck disable=SC2086
+	(cd "$tmp" && "${sudo[@]}" apt-get download -qq $pkgs >/dev/null) && mkdir -p "$root" || rc=1
+	for deb in "$tmp"/*.deb; do
+		[ $rc -eq 0 ] || break
+		dpkg-deb -x "$deb" "$root" || rc=1
+	done
+	[ $rc -eq 0 ] && chmod 755 "$root" && printf '%s\n' "$pkgs" >"$root/.complete" || rc=1
+	"${sudo[@]}" rm -rf "$tmp"
+	return $rc
 }
 
 # Configures the build directory $1 once, with meson options "${@:2}".

@@ -84,8 +84,9 @@ def install():
 
 
 class Guard:
-    """Kill process pid (None: no process) and remove paths if this process dies before
-    release()."""
+    """Kill process pid (None: no process; negative: process -pid, its descendants and its
+    process group) and remove paths (directories, or symbolic links) if this process dies
+    before release()."""
 
     def __init__(self, pid, paths=()):
         rfd, self._wfd = os.pipe()  # both ends are non-inheritable: only we hold _wfd
@@ -130,11 +131,64 @@ def process_gone(pid):
         return False
 
 
+def process_tree(pid):
+    """pid and all its descendants (Linux /proc), parents first."""
+    children = {}
+    try:
+        entries = os.listdir('/proc')
+    except OSError:
+        return [pid]
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % e, 'rb') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        rest = stat[stat.rfind(b')') + 2:].split()
+        if len(rest) > 1:
+            children.setdefault(int(rest[1]), []).append(int(e))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop(0)
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def stop_tree(pid, group=False, waits=(10.0, 5.0)):
+    """SIGTERM, then SIGKILL, to pid, its descendants (some servers' children leave the
+    process group) and, with group, its process group. True once all are gone."""
+    for sig, wait in zip((signal.SIGTERM, signal.SIGKILL), waits):
+        pids = process_tree(pid)
+        if group:
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                pass
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            # (the group is not waited for: a leader that is our child stays a zombie until
+            # its parent waits for it)
+            if all(process_gone(p) for p in pids):
+                return True
+            time.sleep(0.02)
+    return False
+
+
 def _watchdog(pid, paths):
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
     if os.read(0, 1):
         return  # released
+    if pid < 0:
+        stop_tree(-pid, group=True)
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         if pid <= 0:
             break
@@ -149,7 +203,10 @@ def _watchdog(pid, paths):
             break
     time.sleep(0.2)  # let the server's children finish writing before removing files
     for p in paths:
-        shutil.rmtree(p, ignore_errors=True)
+        if os.path.islink(p):
+            os.unlink(p)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 if __name__ == '__main__':

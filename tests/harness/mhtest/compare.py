@@ -6,6 +6,7 @@ used. A message is identified by (sha256 of its bytes, INTERNALDATE in epoch sec
 without \\Recent), and each folder is compared as a multiset of those, so duplicates count.
 
     s = compare.take(src, 'alice')                 # a Snapshot of every selectable folder
+    s = compare.take(src, 'alice', rewrites=True)  # identity that survives Cyrus and Courier
     d = compare.take(dst, 'bob')
     c = compare.compare(s, d)                      # mapping: separators translated
     c = compare.compare(s, d, mapping={'Work/a.b': 'Work.a_b', ...})
@@ -19,6 +20,11 @@ without \\Recent), and each folder is compared as a multiset of those, so duplic
 A Snapshot is also what tests keep to show that something did NOT change:
 snapshot_a.same_as(snapshot_b) compares every folder (names, messages, flags, dates) and
 .diff_text(other) says what differs.
+
+Across servers that rewrite what they store, take(..., rewrites=True) identifies a message
+by the digest of neutral_form(bytes): raw 8-bit header bytes as 'X' (Cyrus stores them so) and
+a final CRLF added when missing (Courier adds one). The same message stored by both servers
+is then the same Item; a message lost or duplicated still shows, as any other change of bytes.
 
 Folder names: map_name(name, src_sep, dst_sep) keeps the hierarchy, translates the
 separator and replaces a dst_sep character inside a source name component by '_', which is
@@ -91,9 +97,27 @@ def _header_info(conn, folder, n):
     return sorted(out.values())
 
 
-def folder_items(conn, folder):
+def neutral_form(body):
+    """body as every server of the suite stores it: what Cyrus and Courier are known to
+    rewrite is rewritten the same way here, nothing else. Raw 8-bit bytes in the header
+    become 'X' (Cyrus), and a message that does not end with CRLF gets one (Courier)."""
+    end = body.find(b'\r\n\r\n')
+    head, rest = (body, b'') if end < 0 else (body[:end], body[end:])
+    out = bytes(c if c < 0x80 else 0x58 for c in head) + rest
+    if not out.endswith(b'\r\n'):
+        out += b'\r\n'
+    return out
+
+
+def rewrite_digest(body):
+    """The sha256 of neutral_form(body): two messages with the same rewrite digest are the
+    same message stored by different servers; a lost or duplicated one is still counted."""
+    return imapcheck.sha256(neutral_form(body))
+
+
+def folder_items(conn, folder, digest=imapcheck.sha256):
     """[Item] of folder in UID order (read-only)."""
-    messages = imapcheck.mailbox_snapshot(conn, folder)
+    messages = imapcheck.mailbox_snapshot(conn, folder, digest)
     if not messages:
         return []
     info = _header_info(conn, folder, len(messages))
@@ -162,14 +186,18 @@ class Snapshot:
         return '\n'.join(lines)
 
 
-def take(server, user, folders=None, label=None):
-    """A Snapshot of user's account on server (every selectable folder, or only folders)."""
+def take(server, user, folders=None, label=None, rewrites=False):
+    """A Snapshot of user's account on server (every selectable folder, or only folders).
+
+    rewrites: identify messages by rewrite_digest instead of the sha256 of their bytes, for
+    a comparison across servers that rewrite what they store (Cyrus, Courier)."""
+    digest = rewrite_digest if rewrites else imapcheck.sha256
     with imapcheck.session(server, user) as conn:
         listed = {f.name: f for f in imapcheck.folder_list(conn)}
         names = [n for n, f in listed.items() if imapcheck.selectable(f)]
         if folders is not None:
             names = [n for n in names if n in set(folders)]
-        messages = {n: folder_items(conn, n) for n in names}
+        messages = {n: folder_items(conn, n, digest) for n in names}
     return Snapshot(listed, messages, label or '%s@%s:%s' % (user, server.host,
                                                               server.port('ssl')))
 

@@ -19,6 +19,7 @@ against half-started servers). Assertion helpers raise tap.Failure with a readab
 a plain `assert` or any other exception fails the test too (with its traceback).
 """
 import contextlib
+import fnmatch
 import re
 import os
 import sys
@@ -111,8 +112,8 @@ def main(tests=None, setup=None, requires=()):
     tests = list(_tests if tests is None else tests)
     only = os.environ.get('MH_TEST_ONLY')
     if only:
-        names = set(only.split(','))
-        tests = [t for t in tests if t[0] in names]
+        patterns = only.split(',')
+        tests = [t for t in tests if any(fnmatch.fnmatchcase(t[0], p) for p in patterns)]
     print('1..%d' % len(tests))
     sys.stdout.flush()
     failed = 0

@@ -1,0 +1,280 @@
+# SPDX-License-Identifier: MIT
+"""What the Cyrus and Courier test servers share: the same shape as mhtest.dovecot.Dovecot.
+
+    srv.host, srv.imap_port (STARTTLS), srv.imaps_port (implicit TLS), srv.cafile
+    srv.port('ssl' | 'tls' | 'notls'), srv.password(user), srv.separator, srv.prefix
+    srv.folder('Work', 'Projects')      a name under the personal namespace ('INBOX.Work...')
+    srv.preload(user, {folder: [...]}), srv.snapshot_all(user), srv.imap_client(user)
+    srv.log(), srv.log_tail()
+    with running(srv1, srv2): ...        (mhtest.dovecot.running works as well)
+
+A subclass writes its configuration into self.dir (_configure), names the command that runs
+the server in the foreground (_command) and may prepare more (_before_start, _after_stop).
+The server runs in its own process group, led by the process the harness started; stop()
+ends that process, its descendants (which may have left the group, as couriertcpd does) and
+the group (SIGTERM, then SIGKILL), also on SIGTERM to the test (mhtest.cleanup) and, through
+a watchdog (cleanup.Guard), when the test is killed with SIGKILL.
+"""
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+from . import cleanup, imapcheck, ports
+
+
+class ServerError(Exception):
+    pass
+
+
+class PortTaken(ServerError):
+    pass
+
+
+def mail_user():
+    """The user a server's mail processes run as: 'mail' as root, else the current user."""
+    if os.geteuid() == 0:
+        return pwd.getpwnam('mail')
+    return pwd.getpwuid(os.geteuid())
+
+
+def chown_tree(path, user):
+    if os.geteuid() != 0:
+        return
+    for top, dirs, files in os.walk(path):
+        os.chown(top, user.pw_uid, user.pw_gid)
+        for f in files:
+            os.lchown(os.path.join(top, f), user.pw_uid, user.pw_gid)
+
+
+class PrivateImapServer:
+    """Base class; see the module documentation."""
+
+    host = ports.LOOPBACK
+    kind = 'imap'
+    separator = '.'
+    prefix = 'INBOX.'
+
+    def __init__(self, pki, users=None, start_timeout=20.0, name=None):
+        if pki is None:
+            raise ValueError('a TestPKI is needed for TLS')
+        self.pki = pki
+        self.users = dict(users if users is not None else {'alice': 'alice-pw'})
+        self.start_timeout = start_timeout
+        self.name = name or self.kind
+        self.dir = None
+        self.imap_port = self.imaps_port = None
+        self._proc = None
+        self._guard = None
+        self._handle = None
+        self._lock = threading.Lock()
+
+    # -- what Dovecot's helper offers too ------------------------------------------------
+
+    @property
+    def cafile(self):
+        return self.pki.ca
+
+    def port(self, mode):
+        if mode == 'ssl':
+            return self.imaps_port
+        if mode in ('tls', 'notls', 'starttls', 'plain'):
+            return self.imap_port
+        raise ValueError('unknown mode %r' % (mode,))
+
+    def password(self, user):
+        return self.users[user]
+
+    def folder(self, *parts):
+        """The server's name of a personal folder: 'INBOX' stays, others get the prefix."""
+        if len(parts) == 1 and parts[0].upper() == 'INBOX':
+            return 'INBOX'
+        return self.prefix + self.separator.join(parts)
+
+    def imap_client(self, user, password=None, mode='ssl', mech=None, timeout=30):
+        return imapcheck.imap_client(self, user, password, mode=mode, mech=mech,
+                                     timeout=timeout)
+
+    def preload(self, user, folders):
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.preload(conn, folders)
+
+    def snapshot(self, user, folder):
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.mailbox_snapshot(conn, folder)
+
+    def snapshot_all(self, user):
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.snapshot_all(conn)
+
+    @property
+    def log_path(self):
+        return os.path.join(self.dir, 'server.log') if self.dir else None
+
+    def log(self):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ''
+
+    def log_tail(self, lines=40):
+        data = self.log().splitlines()
+        return 'log %s:\n%s\n' % (self.log_path, '\n'.join(data[-lines:]))
+
+    # -- for subclasses ------------------------------------------------------------------
+
+    def _configure(self):
+        raise NotImplementedError
+
+    def _command(self):
+        raise NotImplementedError
+
+    def _environment(self):
+        return dict(os.environ)
+
+    def _before_start(self):
+        pass
+
+    def _guard_paths(self):
+        """What the watchdog removes if the test dies by SIGKILL."""
+        return [self.dir]
+
+    def _after_stop(self):
+        pass
+
+    def _write(self, rel, text, mode=0o644, owner=None):
+        path = os.path.join(self.dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w' if isinstance(text, str) else 'wb') as f:
+            f.write(text)
+        os.chmod(path, mode)
+        if owner is not None and os.geteuid() == 0:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        return path
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def start(self):
+        if self._proc is not None:
+            raise ServerError('already started')
+        self._handle = cleanup.register(self.stop)
+        try:
+            self.dir = tempfile.mkdtemp(prefix='mhtest-%s-' % self.kind, dir='/tmp')
+            os.chmod(self.dir, 0o711)
+            self._before_start()
+            last = None
+            for _attempt in range(5):
+                self.imap_port, self.imaps_port = ports.free_ports(2)
+                self._configure()
+                try:
+                    self._spawn()
+                    return self
+                except PortTaken as e:
+                    last = e
+            raise ServerError('could not bind free ports: %s' % last)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self):
+        with open(self.log_path, 'ab') as log:
+            self._proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=log, close_fds=True,
+                                          env=self._environment(), cwd=self.dir,
+                                          start_new_session=True)
+        self._guard = cleanup.Guard(-self._proc.pid, self._guard_paths())
+        want = [(self.imap_port, False), (self.imaps_port, True)]
+        deadline = time.monotonic() + self.start_timeout
+        while want and time.monotonic() < deadline and self._proc.poll() is None:
+            if self._greets(*want[0]):
+                want.pop(0)
+            else:
+                time.sleep(0.05)
+        if not want and self._proc.poll() is None:
+            return
+        text = self.log_tail()
+        self._stop_process()
+        if 'in use' in text:
+            raise PortTaken(text)
+        raise ServerError('%s did not start (imap %s, imaps %s):\n%s' % (
+            self.kind, self.imap_port, self.imaps_port, text))
+
+    def _greets(self, port, tls):
+        try:
+            with socket.create_connection((self.host, port), timeout=2.0) as sock:
+                if tls:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    with ctx.wrap_socket(sock) as tsock:
+                        return tsock.recv(256).startswith(b'* OK')
+                return sock.recv(256).startswith(b'* OK')
+        except (OSError, ssl.SSLError):
+            return False
+
+    def _stop_process(self):
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            cleanup.stop_tree(proc.pid, group=True, waits=(5.0, 5.0))
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            guard, self._guard = self._guard, None
+            if guard is not None:
+                guard.release()
+
+    def stop(self):
+        """Stop the server (if running) and remove its directory. Safe to call twice."""
+        with self._lock:
+            try:
+                self._stop_process()
+            finally:
+                try:
+                    self._after_stop()
+                finally:
+                    if self._handle is not None:
+                        cleanup.unregister(self._handle)
+                        self._handle = None
+                    if self.dir and os.path.isdir(self.dir):
+                        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def is_running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    def __repr__(self):
+        return '<%s imap=%s imaps=%s>' % (self.name, self.imap_port, self.imaps_port)
+
+
+@contextlib.contextmanager
+def running(*servers):
+    """Start the given servers one after the other and stop them all together."""
+    try:
+        for s in servers:
+            s.start()
+        yield servers
+    finally:
+        threads = [threading.Thread(target=s.stop) for s in servers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`mailhaul sync` between different IMAP server implementations: Dovecot ('/' separator, no
+prefix), Cyrus with `unixhierarchysep: no` (INBOX.x), Cyrus with `unixhierarchysep: yes`
+(INBOX/x) and Courier (INBOX.x), for every ordered pair of two different kinds.
+
+Each source account holds a generated corpus (mhtest.corpus: 8-bit headers, a message without
+a final line end, duplicates, flags, keywords; on Dovecot also a folder INBOX/Newsletters) and CPython's email test messages (written by
+others; Debian's libpython3.11-testsuite) when they are installed. For each pair, one test per
+check, judged by the independent checker (mhtest.compare with rewrites=True: Cyrus's 'X' for
+8-bit header bytes and Courier's added CRLF are the same message, a lost or duplicated one is
+not):
+
+  <pair>_initial      the first sync copies everything the destination accepts; the exit code,
+                      the report and the destination say so
+  <pair>_verify       verify right after it: exit 0, nothing missing (refused messages apart)
+  <pair>_rerun        an unchanged rerun copies 0
+  <pair>_fresh_state  a rerun with the state file deleted copies 0
+  <pair>_kill9        SIGKILL in the middle of a first run, then a rerun: nothing lost, no
+                      duplicate
+
+A pair is named <source>_to_<destination> with dovecot, cyrus_dot, cyrus_slash, courier;
+MH_TEST_ONLY takes names and patterns: MH_TEST_ONLY='dovecot_to_courier_*' or '*_kill9'.
+Each check first runs what it needs (the initial sync) when it was not selected.
+
+A message the destination refuses (Cyrus: "Message contains invalid header") is found by the
+test itself (an APPEND of each source message of the CPython folder by imaplib) and must be
+reported by mailhaul as refused: exit 114, counted in the report's failed total and not in its
+missing total, named on stdout ("Error: FOLDER: message UID N: ..."), and absent from the
+destination; the checker leaves it out of the expectation. verify, which cannot know what was
+refused, may count them as missing, and nothing else.
+
+Under AddressSanitizer (a second run of the suite in build-san) the matrix is smaller: the
+pairs with Dovecot on one side and Courier <-> Cyrus once each way (8 of 12); the file sees it
+from the binary ($MAILHAUL links the ASan runtime). MH_SERVERS_FULL=1 forces all 12.
+"""
+import contextlib
+import glob
+import imaplib
+import os
+import random
+import signal
+import time
+
+from mhtest import certs, compare, corpus, courier, cyrus, dovecot, imapcheck, imapserver, tap
+from mhtest import cli
+from mhtest.synctest import Checks, Job
+
+KINDS = ('dovecot', 'cyrus_dot', 'cyrus_slash', 'courier')
+PW = {k: 'Servers-%s-pw-%d' % (k, i) for i, k in enumerate(KINDS)}
+CPYTHON = '/usr/lib/python3.11/test/test_email/data'
+SEED = 9090
+EXIT_REFUSED = 114
+S = {'servers': {}, 'loaded': {}, 'runs': {}, 'refused': {}, 'hits': []}
+
+
+def sanitized():
+    try:
+        with open(cli.binary(), 'rb') as f:
+            return b'__asan_init' in f.read()
+    except OSError:
+        return False
+
+
+def pairs():
+    every = [(s, d) for s in KINDS for d in KINDS if s != d]
+    if sanitized() and not os.environ.get('MH_SERVERS_FULL'):
+        return [(s, d) for s, d in every if 'dovecot' in (s, d)] + \
+            [('courier', 'cyrus_dot'), ('cyrus_slash', 'courier')]
+    return every
+
+
+def users_for(kind):
+    users = {'src': PW[kind], 'probe': PW[kind], 'check': PW[kind]}
+    for other in KINDS:
+        if other != kind:
+            users['from_' + other] = PW[kind]
+            users['kill_' + other] = PW[kind]
+    return users
+
+
+@contextlib.contextmanager
+def setup():
+    with certs.TestPKI() as pki:
+        servers = {'dovecot': dovecot.Dovecot(pki, users=users_for('dovecot'), separator='/')}
+        missing = {}
+        if cyrus.missing():
+            missing['cyrus_dot'] = missing['cyrus_slash'] = cyrus.missing()
+        else:
+            servers['cyrus_dot'] = cyrus.Cyrus(pki, users_for('cyrus_dot'), hierarchy='dot')
+            servers['cyrus_slash'] = cyrus.Cyrus(pki, users_for('cyrus_slash'),
+                                                 hierarchy='slash')
+        if courier.missing():
+            missing['courier'] = courier.missing()
+        else:
+            servers['courier'] = courier.Courier(pki, users_for('courier'))
+        for kind, reason in missing.items():
+            tap.diag('%s: not available: %s' % (kind, reason))
+        with imapserver.running(*servers.values()):
+            S['servers'] = servers
+            S['missing'] = missing
+            tap.diag('pairs: %d%s' % (len(pairs()), ' (smaller matrix under ASan)'
+                                      if sanitized() else ''))
+            yield
+
+
+def server(kind):
+    if kind in S['missing']:
+        tap.skip('%s is not available here: %s' % (kind, S['missing'][kind]))
+    return S['servers'][kind]
+
+
+def prefix(srv):
+    return getattr(srv, 'prefix', '')
+
+
+def on_server(srv, name, sep):
+    """The name on srv of corpus folder name (written with separator sep)."""
+    if name.upper() == 'INBOX':
+        return 'INBOX'
+    return prefix(srv) + srv.separator.join(name.split(sep))
+
+
+def dest_name(name, src, dst):
+    """Where source folder name must land: the source's personal prefix off, separators
+    translated (a destination separator inside a name becomes '_'), the destination's on."""
+    if name.upper() == 'INBOX':
+        return 'INBOX'
+    rel = name[len(prefix(src)):] if prefix(src) and name.startswith(prefix(src)) else name
+    if rel.upper().startswith('INBOX' + src.separator):
+        rel = rel[len('INBOX') + 1:]  # a child of INBOX is a personal folder on either side
+    parts = rel.split(src.separator)
+    if src.separator != dst.separator:
+        parts = [p.replace(dst.separator, '_') for p in parts]
+    return prefix(dst) + dst.separator.join(parts)
+
+
+def cpython_messages():
+    if not os.path.isdir(CPYTHON):
+        return []
+    out = []
+    for path in sorted(glob.glob(os.path.join(CPYTHON, 'msg_*.txt'))):
+        with open(path, 'rb') as f:
+            out.append((os.path.basename(path), f.read()))
+    return out
+
+
+def load_source(kind):
+    """Load the source account of kind once; returns its snapshot (rewrites=True)."""
+    if kind in S['loaded']:
+        return S['loaded'][kind]
+    srv = server(kind)
+    sep = srv.separator
+    c = corpus.generate(seed=SEED, scale=60, sep=sep, mix=corpus.SMALL_MIX,
+                        extra=[(4, 250000)])
+    folders = {on_server(srv, f, sep): ms for f, ms in c.folders.items()}
+    if not prefix(srv):
+        # A child of INBOX where INBOX is not a prefix: on a server with an INBOX. personal
+        # namespace it is INBOX.Newsletters (not INBOX.INBOX.Newsletters).
+        folders[srv.folder('INBOX', 'Newsletters')] = corpus.new_messages(SEED, 2)
+    corpus.load(srv, 'src', folders, fast=None if kind == 'dovecot' else False)
+    refused_here = []
+    extra = cpython_messages()
+    if extra:
+        with imapcheck.session(srv, 'src') as conn:
+            box = on_server(srv, 'CPython', sep)
+            imapcheck.create_folder(conn, box)
+            for i, (name, body) in enumerate(extra):
+                try:
+                    imapcheck.append(conn, box, body, (), imapcheck.DEFAULT_DATE + 3600 * i)
+                except (imapcheck.CheckError, imaplib.IMAP4.error) as e:
+                    refused_here.append('%s (%s)' % (name, e))
+    else:
+        tap.diag('CPython email test messages not installed (%s): corpus only' % CPYTHON)
+    snap = compare.take(srv, 'src', label='%s source' % kind, rewrites=True)
+    tap.diag('%s source: %d messages in %d folders; CPython messages: %d, refused by %s '
+             'itself: %d%s' % (kind, snap.count(), len(snap.selectable()), len(extra), kind,
+                               len(refused_here), ''.join('\n  ' + r for r in refused_here)))
+    S['loaded'][kind] = snap
+    return snap
+
+
+def refused_by(src_kind, dst_kind):
+    """{source folder: [Item]} of the source's CPython messages that the destination server
+    refuses, found by APPENDing each one there with imaplib (user 'probe')."""
+    key = (src_kind, dst_kind)
+    if key in S['refused']:
+        return S['refused'][key]
+    src, dst = server(src_kind), server(dst_kind)
+    snap = load_source(src_kind)
+    box = on_server(src, 'CPython', src.separator)
+    refused = {}
+    if box in snap.messages:
+        probe = on_server(dst, 'probe_' + src_kind, dst.separator)
+        with imapcheck.session(src, 'src') as sconn, imapcheck.session(dst, 'probe') as dconn:
+            imapcheck.create_folder(dconn, probe, subscribe=False)
+            for item, msg in zip(snap.messages[box], imapcheck.fetch_messages(sconn, box)):
+                typ, text = imapcheck.answer(dconn, dconn.append, imapcheck.quote(probe),
+                                             None, None, msg['body'])
+                if typ != 'OK':
+                    refused.setdefault(box, []).append(item)
+                    tap.diag('%s refuses %s (%s): %s' % (dst_kind, compare.describe(item),
+                                                         src_kind, text))
+    S['refused'][key] = refused
+    return refused
+
+
+def expectation(src_kind, dst_kind):
+    """The source snapshot without what the destination refuses, and the folder mapping."""
+    src, dst = server(src_kind), server(dst_kind)
+    snap = load_source(src_kind)
+    refused = refused_by(src_kind, dst_kind)
+    messages = {}
+    for f, items in snap.messages.items():
+        left = list(items)
+        for item in refused.get(f, []):
+            left.remove(item)
+        messages[f] = left
+    expected = compare.Snapshot(snap.folders, messages, snap.label)
+    mapping = {f: dest_name(f, src, dst) for f in snap.selectable()}
+    return expected, mapping, sum(len(v) for v in refused.values())
+
+
+def check_destination(checks, src_kind, dst_kind, user, what, full=False):
+    expected, mapping, _ = expectation(src_kind, dst_kind)
+    dst = server(dst_kind)
+    after = compare.take(dst, user, label='%s on %s' % (user, dst_kind), rewrites=True)
+    c = compare.compare(expected, after, mapping, strict_folders=False, ignore_flags=True,
+                        ignore_dates=True)
+    # Folders nobody asked for; an empty one where the source has a container is fine (Courier
+    # and Cyrus make the parents of a new folder selectable).
+    containers = {dest_name(n, server(src_kind), dst) for n in expected.containers()}
+    stray = [n for n in c.extra_folders if not (n in containers and not after.messages.get(n))]
+    c.extra_folders = []  # told below, without the containers
+    checks.check(c.ok and not stray, '%s: messages lost, duplicated or misplaced '
+                 '(checker):\n%s%s' % (what, c.text() if not c.ok else '',
+                                       '\nfolders without a source folder: %s' %
+                                       ', '.join(stray) if stray else ''))
+    if full and c.ok:
+        c2 = compare.compare(expected, after, mapping, strict_folders=False)
+        checks.check(c2.ok, '%s: dates or flags differ:\n%s' % (what, c2.text()))
+    return c
+
+
+def job(src_kind, dst_kind, user_prefix='from_'):
+    key = (src_kind, dst_kind, user_prefix)
+    if key not in S['runs']:
+        S['runs'][key] = Job(server(src_kind), 'src', server(dst_kind),
+                             user_prefix + src_kind, name='%s-%s' % (src_kind, dst_kind))
+    return S['runs'][key]
+
+
+def refused_expectations(checks, r, n_refused, what):
+    """What mailhaul must say about messages the destination refused."""
+    if n_refused:
+        checks.code(r, EXIT_REFUSED, '%s: exit code with %d refused messages' % (
+            what, n_refused))
+        failed = r.totals.get('failed') if r.report else None
+        checks.eq(failed, n_refused, '%s: report totals.failed (refused messages)' % what)
+        missing = r.totals.get('missing') if r.report else None
+        checks.eq(missing, 0, '%s: report totals.missing (refused messages are counted as '
+                  'refused, not as differences)' % what)
+        errors = [l for l in r.stdout.splitlines() if l.startswith('Error:')]
+        checks.check(len(errors) >= n_refused, '%s: %d refused messages but %d "Error:" '
+                     'lines on stdout' % (what, n_refused, len(errors)))
+    else:
+        checks.code(r, 0, '%s: exit code' % what)
+
+
+def initial(src_kind, dst_kind):
+    """The first sync of the pair (once); returns (SyncResult, seconds)."""
+    key = ('initial', src_kind, dst_kind)
+    if key not in S['runs']:
+        load_source(src_kind)
+        r = job(src_kind, dst_kind).run()
+        S['runs'][key] = r
+        tap.diag('%s -> %s: initial sync exit %s in %.1f s, copied %s' % (
+            src_kind, dst_kind, r.code, r.seconds,
+            r.totals.get('copied') if r.report else '(no report)'))
+    return S['runs'][key]
+
+
+def copied(r):
+    return r.totals.get('copied') if r.report is not None else None
+
+
+# -- the checks ---------------------------------------------------------------------------
+
+def t_initial(src_kind, dst_kind):
+    r = initial(src_kind, dst_kind)
+    _, _, n_refused = expectation(src_kind, dst_kind)
+    checks = Checks()
+    checks.attach(r)
+    refused_expectations(checks, r, n_refused, 'initial sync')
+    check_destination(checks, src_kind, dst_kind, 'from_' + src_kind, 'after the initial sync',
+                      full=True)
+    checks.done()
+
+
+def t_verify(src_kind, dst_kind):
+    initial(src_kind, dst_kind)
+    _, _, n_refused = expectation(src_kind, dst_kind)
+    r = job(src_kind, dst_kind).run(command='verify', state=False)
+    checks = Checks()
+    checks.attach(r)
+    missing = r.totals.get('missing') if r.report else None
+    checks.eq(missing, n_refused, 'verify: totals.missing (the refused messages only)')
+    checks.code(r, 0 if not n_refused else 1, 'verify: exit code (%d refused)' % n_refused)
+    checks.done()
+
+
+def t_rerun(src_kind, dst_kind):
+    initial(src_kind, dst_kind)
+    _, _, n_refused = expectation(src_kind, dst_kind)
+    r = job(src_kind, dst_kind).run()
+    tap.diag('%s -> %s: unchanged rerun copied %s, exit %s' % (src_kind, dst_kind, copied(r),
+                                                               r.code))
+    checks = Checks()
+    checks.attach(r)
+    checks.eq(copied(r), 0, 'unchanged rerun: copied')
+    refused_expectations(checks, r, n_refused, 'unchanged rerun')
+    check_destination(checks, src_kind, dst_kind, 'from_' + src_kind, 'after the rerun')
+    checks.done()
+
+
+def t_fresh_state(src_kind, dst_kind):
+    initial(src_kind, dst_kind)
+    _, _, n_refused = expectation(src_kind, dst_kind)
+    j = job(src_kind, dst_kind)
+    if os.path.exists(j.state):
+        os.unlink(j.state)
+    r = j.run()
+    tap.diag('%s -> %s: rerun with the state file deleted copied %s, exit %s' % (
+        src_kind, dst_kind, copied(r), r.code))
+    checks = Checks()
+    checks.attach(r)
+    checks.eq(copied(r), 0, 'rerun with the state file deleted: copied')
+    refused_expectations(checks, r, n_refused, 'rerun with the state file deleted')
+    check_destination(checks, src_kind, dst_kind, 'from_' + src_kind,
+                      'after a rerun with the state file deleted')
+    checks.done()
+
+
+def t_kill9(src_kind, dst_kind):
+    first = initial(src_kind, dst_kind)
+    _, _, n_refused = expectation(src_kind, dst_kind)
+    j = job(src_kind, dst_kind, 'kill_')
+    delay = random.Random('%s%s' % (src_kind, dst_kind)).uniform(0.3, 0.6) * first.seconds
+    p = j.start()
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.01)
+    hit = p.poll() is None
+    if hit:
+        os.kill(p.pid, signal.SIGKILL)
+    killed = j.finish(p, timeout=120)
+    S['hits'].append(hit)
+    r = j.run()
+    tap.diag('%s -> %s: SIGKILL after %.2f s (%s), the rerun copied %s, exit %s' % (
+        src_kind, dst_kind, delay, 'killed' if hit else 'had finished', copied(r), r.code))
+    checks = Checks()
+    checks.attach(r)
+    if hit:
+        checks.check(killed.code == -signal.SIGKILL, 'the killed run ended with %s' %
+                     killed.code)
+    refused_expectations(checks, r, n_refused, 'rerun after SIGKILL')
+    check_destination(checks, src_kind, dst_kind, 'kill_' + src_kind,
+                      'after SIGKILL and a rerun')
+    checks.done()
+
+
+CHECKS = (('initial', t_initial), ('verify', t_verify), ('rerun', t_rerun),
+          ('fresh_state', t_fresh_state), ('kill9', t_kill9))
+
+
+def register(src_kind, dst_kind):
+    for check, fn in CHECKS:
+        def run(fn=fn):
+            fn(src_kind, dst_kind)
+        tap.test(run, name='%s_to_%s_%s' % (src_kind, dst_kind, check))
+
+
+@tap.test
+def checker_sees_server_rewrites_as_the_same_message():
+    """The checker itself on real servers: the same message stored by Dovecot, Cyrus and
+    Courier is one message; a lost or a duplicated one is not."""
+    msgs = [imapcheck.make_message(1, subject='Grüße aus Köln', body='no final line end'),
+            imapcheck.make_message(2)]
+    msgs[0] = msgs[0].rstrip(b'\r\n')
+    kinds = [k for k in KINDS if k not in S['missing']]
+    snaps = {}
+    for k in kinds:
+        srv = S['servers'][k]
+        box = on_server(srv, 'Rewrites', '/')
+        srv.preload('check', {box: msgs})
+        snaps[k] = compare.take(srv, 'check', folders=[box], rewrites=True, label=k)
+    ref = 'dovecot'
+    for k in kinds:
+        if k == ref:
+            continue
+        src, dst = S['servers'][ref], S['servers'][k]
+        mapping = {on_server(src, 'Rewrites', '/'): on_server(dst, 'Rewrites', '/')}
+        c = compare.compare(snaps[ref], snaps[k], mapping, strict_folders=False)
+        tap.check(c.ok, 'dovecot and %s differ for the same messages:\n%s' % (k, c.text()))
+        box = on_server(dst, 'Rewrites', '/')
+        lost = compare.Snapshot(snaps[k].folders, {box: snaps[k].messages[box][1:]}, k)
+        c = compare.compare(snaps[ref], lost, mapping, strict_folders=False)
+        tap.eq(c.missing_count, 1, 'a lost message seen on %s' % k)
+        dup = compare.Snapshot(snaps[k].folders, {box: snaps[k].messages[box] +
+                                                  snaps[k].messages[box][:1]}, k)
+        c = compare.compare(snaps[ref], dup, mapping, strict_folders=False)
+        tap.check(not c.ok and c.extra_count == 1, 'a duplicate seen on %s: %s' % (
+            k, c.text()))
+
+
+for _s, _d in pairs():
+    register(_s, _d)
+
+
+@tap.test
+def kills_hit_running_processes():
+    hits = S['hits']
+    if not hits:
+        tap.skip('no kill9 check ran')
+    tap.check(sum(hits) * 2 >= len(hits), 'only %d of %d runs were still running when '
+              'killed: the corpus is too small for this machine' % (sum(hits), len(hits)))
+
+
+if __name__ == '__main__':
+    tap.main(setup=setup, requires=('dovecot', 'doveadm', 'openssl'))
