@@ -109,6 +109,12 @@ mh_plan_special_use_str(unsigned role)
 unsigned
 mh_plan_special_use_by_name(const char *name, char sep)
 {
+	return mh_plan_special_use_by_name_ranked(name, sep, NULL);
+}
+
+unsigned
+mh_plan_special_use_by_name_ranked(const char *name, char sep, int *rank_r)
+{
 	g_autofree char *folded = NULL;
 	g_autofree char *norm = NULL;
 
@@ -123,8 +129,11 @@ mh_plan_special_use_by_name(const char *name, char sep)
 	if (norm == NULL)
 		return 0;
 	for (size_t i = 0; i < G_N_ELEMENTS(plan_wellknown_names); i++) {
-		if (strcmp(norm, plan_wellknown_names[i].name) == 0)
+		if (strcmp(norm, plan_wellknown_names[i].name) == 0) {
+			if (rank_r != NULL)
+				*rank_r = (int)i;
 			return plan_wellknown_names[i].role;
+		}
 	}
 	return 0;
 }

@@ -21,6 +21,8 @@ struct plan_side {
 	const char *prefix;       /* borrowed; never NULL */
 	char sep;                 /* '\0': a flat name space */
 	unsigned claimed;         /* special-use roles that some folder carries as attribute */
+	GHashTable *by_name;      /* owned; role -> the one folder name (borrowed) that takes
+	                             the role by its name, where no folder has it as attribute */
 };
 
 struct plan_ctx {
@@ -134,6 +136,36 @@ plan_strip_prefix(const char *name, const char *prefix)
 	return name + n;
 }
 
+/* Without special-use attributes (Courier, old Cyrus) roles are guessed from names, and a
+ * mailbox may hold both "Drafts" and "Entwürfe": only one folder per role takes it, the
+ * most common spelling (then the first listed), so that two source folders are never
+ * merged into one destination folder by a guess. */
+static void
+plan_side_name_roles(struct plan_side *side)
+{
+	g_autoptr(GHashTable) ranks = g_hash_table_new(NULL, NULL);
+
+	side->by_name = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < side->folders->len; i++) {
+		const struct mh_imap_folder *f = g_ptr_array_index(side->folders, i);
+		int rank = 0;
+		unsigned role;
+		gpointer key, best;
+
+		if (f->attrs & PLAN_ATTR_CONTAINER)
+			continue;
+		role = mh_plan_special_use_by_name_ranked(f->name, side->sep, &rank);
+		if (role == 0 || (side->claimed & role))
+			continue;
+		key = GUINT_TO_POINTER(role);
+		if (g_hash_table_lookup_extended(ranks, key, NULL, &best) &&
+		    GPOINTER_TO_INT(best) <= rank)
+			continue;
+		g_hash_table_insert(ranks, key, GINT_TO_POINTER(rank));
+		g_hash_table_insert(side->by_name, key, (gpointer)f->name);
+	}
+}
+
 static void
 plan_side_init(struct plan_side *side, const GPtrArray *folders, const char *prefix, char sep)
 {
@@ -150,6 +182,7 @@ plan_side_init(struct plan_side *side, const GPtrArray *folders, const char *pre
 	}
 	if (folders->len == 0 && side->sep == '\0')
 		side->sep = '/';
+	plan_side_name_roles(side);
 }
 
 /* Appends one source name component, with the destination separator replaced by '_' so
@@ -215,7 +248,7 @@ plan_translate(const struct plan_ctx *ctx, struct mh_plan_entry *e)
 }
 
 /* The source folder's role: its special-use attribute, else a well-known name when no
- * source folder carries that role as an attribute. */
+ * source folder carries that role as an attribute and no better-known name claims it. */
 static unsigned
 plan_src_role(const struct plan_ctx *ctx, const struct mh_imap_folder *f)
 {
@@ -224,7 +257,12 @@ plan_src_role(const struct plan_ctx *ctx, const struct mh_imap_folder *f)
 	if (role != 0)
 		return role;
 	role = mh_plan_special_use_by_name(f->name, ctx->src.sep);
-	return (ctx->src.claimed & role) ? 0 : role;
+	if (role == 0 || (ctx->src.claimed & role))
+		return 0;
+	return g_strcmp0(g_hash_table_lookup(ctx->src.by_name, GUINT_TO_POINTER(role)), f->name) ==
+	                       0
+	               ? role
+	               : 0;
 }
 
 /* The destination folder for @role: by attribute when some destination folder carries
@@ -829,6 +867,8 @@ plan_ctx_clear(struct plan_ctx *ctx)
 	g_clear_pointer(&ctx->rules, g_ptr_array_unref);
 	g_clear_pointer(&ctx->dst_names, g_hash_table_unref);
 	g_clear_pointer(&ctx->subscribed, g_hash_table_unref);
+	g_clear_pointer(&ctx->src.by_name, g_hash_table_unref);
+	g_clear_pointer(&ctx->dst.by_name, g_hash_table_unref);
 	g_clear_pointer(&ctx->plan, mh_plan_free);
 }
 

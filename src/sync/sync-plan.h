@@ -109,6 +109,10 @@ const GPtrArray *mh_plan_subscriptions(const struct mh_plan *plan);
  * ignoring case at the top level or directly under INBOX (separator @sep); 0 if none. */
 unsigned mh_plan_special_use_by_name(const char *name, char sep);
 
+/* The same, and in *@rank_r (when not NULL and a role is found) how well-known the name
+ * is: 0 for the most common spelling; lower ranks win when several folders look alike. */
+unsigned mh_plan_special_use_by_name_ranked(const char *name, char sep, int *rank_r);
+
 /* The special-use role automap maps for @attrs (the first of \Sent \Drafts \Trash \Junk
  * \Archive \All \Flagged \Important present), 0 if none. */
 unsigned mh_plan_special_use_of_attrs(unsigned attrs);

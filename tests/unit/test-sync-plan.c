@@ -267,6 +267,19 @@ static const struct plan_case plan_cases[] = {
                          "Papierkorb -> Deleted Items", "SPAM -> Junk E-mail"},
 	},
 	{
+		/* No attributes (Courier) and two folders that look like Drafts: only the
+                 * best-known name takes the role, the other keeps its own name (no merge). */
+		.path = "/sync/plan/automap/two-names-for-one-role",
+		.src = {"INBOX", "INBOX.Entwürfe", "INBOX.Drafts", "INBOX.Gesendet", "INBOX.Sent"},
+		.dst = {"INBOX", "Drafts\t\\Drafts", "Sent\t\\Sent"},
+		.src_sep = '.',
+		.dst_sep = '/',
+		.src_prefix = "INBOX.",
+		.want = {"INBOX -> INBOX", "INBOX.Drafts -> Drafts", "INBOX.Entwürfe -> Entwürfe",
+                         "INBOX.Gesendet -> Gesendet", "INBOX.Sent -> Sent"},
+		.creates = {"Entwürfe", "Gesendet"},
+	},
+	{
 		.path = "/sync/plan/automap/localized-under-inbox",
 		.src = {"INBOX", "INBOX.Éléments envoyés", "INBOX.Corbeille",
                         "INBOX.Courrier indésirable", "INBOX.Brouillons"},
