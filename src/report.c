@@ -238,6 +238,12 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
 		        "destination.\n",
 		        t->src_count - skipped);
+	else if (t->missing == 0 && t->extra == 0)
+		fprintf(out,
+		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " source messages failed or were "
+		        "refused (see the errors above and the report); every other source message "
+		        "is on the destination.\n",
+		        t->failed);
 	else if (t->missing == 0 && t->failed == 0)
 		fprintf(out,
 		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " destination messages are "

@@ -164,7 +164,13 @@ struct folder_run {
 	GArray *dst_uids;
 	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
 	const struct mh_store_box *pre_dst;
+	bool in_doubt; /* the last pass left copies in flight (see folder_settle) */
 };
+
+/* How long a server may take to store an APPEND whose literal it had whole when the
+ * client went away (killed, or its connection dropped): Dovecot and Cyrus finish such a
+ * command after the client is gone, some milliseconds to a second later. */
+#define FOLDER_SETTLE_US (3 * G_USEC_PER_SEC)
 
 static bool folder_list_unmapped(struct folder_run *fr, GError **error);
 
@@ -366,6 +372,33 @@ folder_unknown_dst(struct folder_run *fr)
 	return unknown;
 }
 
+/* A pass that ended with copies in flight (its mark is still in the state) may have left
+ * messages the server stores only now: wait for it before listing the destination, so
+ * that they are found by fingerprint instead of copied twice. */
+static bool
+folder_settle(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	int64_t since = 0;
+	int found;
+
+	if (w->state == NULL || w->opts->dry)
+		return true;
+	found = mh_state_copying_get(w->state, fr->sf.id, &since, error);
+	if (found <= 0)
+		return found == 0;
+	fr->in_doubt = true;
+	mh_log(MH_LOG_INFO,
+	       "%s: the last pass ended with copies in flight; waiting %d s for the destination "
+	       "to store them before looking for them",
+	       fr->res->src_name, (int)(FOLDER_SETTLE_US / G_USEC_PER_SEC));
+	g_usleep(FOLDER_SETTLE_US);
+	if (!fr->dst_exists)
+		return true;
+	g_clear_pointer(&fr->dst_uids, g_array_unref);
+	return w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error);
+}
+
 static bool
 folder_copy(struct folder_run *fr, GError **error)
 {
@@ -398,7 +431,13 @@ folder_copy(struct folder_run *fr, GError **error)
 		__atomic_fetch_add(&w->progress->bytes_done, bytes, __ATOMIC_RELAXED);
 		return true;
 	}
-	return sync_copy_messages(&c, fr->msgs, error);
+	/* The mark stays when the copy ends early (a kill, a drop): the next pass settles. */
+	if (w->state != NULL && n > 0 && !mh_state_copying_set(w->state, fr->sf.id, true, error))
+		return false;
+	if (!sync_copy_messages(&c, fr->msgs, error))
+		return false;
+	return w->state == NULL || (n == 0 && !fr->in_doubt) ||
+	       mh_state_copying_set(w->state, fr->sf.id, false, error);
 }
 
 /* Gmail labels: a new message that another folder owns is not copied here but recorded
@@ -485,8 +524,8 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 		if (!w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error))
 			return false;
 	}
-	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error) ||
-	    !folder_list_unmapped(fr, error))
+	if (!folder_record_state(fr, false, error) || !folder_settle(fr, error) ||
+	    !folder_load_map(fr, error) || !folder_list_unmapped(fr, error))
 		return false;
 	mc.folder_id = fr->sf.id;
 	mc.map = fr->map;

@@ -46,33 +46,77 @@ match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *
 	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
 }
 
-/* Takes from @q the destination message that best answers for a source message of
- * @size: one of the same size, else the nearest in size. Servers change sizes (an added
- * CRLF, re-rendered MIME), so size only decides between messages of equal identity;
- * among very many equal ones the first is taken, to keep this linear. */
-static struct sync_msg *
-match_take(GQueue *q, uint64_t size)
+/* Records that destination message @d answers for listed source message @h. */
+static void
+match_pair(struct match_ctx *mc, const struct sync_msg *h, const struct sync_msg *d, GError **error)
 {
-	GList *best = q->head;
-	uint64_t best_gap = G_MAXUINT64;
-	guint n = 0;
-	struct sync_msg *taken;
+	struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
 
-	g_assert(best != NULL);
-	for (GList *l = q->head; l != NULL && n < 64; l = l->next, n++) {
-		const struct sync_msg *d = l->data;
-		uint64_t gap = d->size > size ? d->size - size : size - d->size;
+	if (m == NULL)
+		return;
+	g_free(m->fingerprint);
+	m->fingerprint = g_strdup(h->fingerprint);
+	match_record(mc, m, d, error);
+}
 
-		if (gap < best_gap) {
-			best = l;
-			best_gap = gap;
-		}
-		if (gap == 0)
+static uint64_t
+match_gap(const struct sync_msg *a, const struct sync_msg *b)
+{
+	return a->size > b->size ? a->size - b->size : b->size - a->size;
+}
+
+/* Pairs the source messages @srcs (of one identity) with the destination messages @q of
+ * the same identity. Servers change sizes (an added CRLF, re-rendered MIME), so the size
+ * only decides between messages of equal identity: equal sizes first, then, again and
+ * again, the remaining pair nearest in size, so that a source message the destination
+ * lacks (refused, say) cannot take the copy of another. Very large groups are paired in
+ * order, to stay fast. */
+static void
+match_group(struct match_ctx *mc, GPtrArray *srcs, GQueue *q, GError **error)
+{
+	guint left = srcs->len;
+
+	for (guint i = 0; i < srcs->len && !g_queue_is_empty(q); i++) {
+		const struct sync_msg *h = srcs->pdata[i];
+
+		for (GList *l = q->head; l != NULL; l = l->next) {
+			if (((const struct sync_msg *)l->data)->size != h->size)
+				continue;
+			match_pair(mc, h, l->data, error);
+			g_queue_delete_link(q, l);
+			srcs->pdata[i] = NULL;
+			left--;
 			break;
+		}
 	}
-	taken = best->data;
-	g_queue_delete_link(q, best);
-	return taken;
+	while (left > 0 && !g_queue_is_empty(q)) {
+		bool small = (guint64)left * g_queue_get_length(q) <= 4096;
+		guint best_i = 0;
+		GList *best_l = NULL;
+		uint64_t best_gap = G_MAXUINT64;
+
+		for (guint i = 0; i < srcs->len; i++) {
+			if (srcs->pdata[i] == NULL)
+				continue;
+			for (GList *l = q->head; l != NULL; l = small ? l->next : NULL) {
+				uint64_t gap = match_gap(srcs->pdata[i], l->data);
+
+				if (best_l == NULL || gap < best_gap) {
+					best_i = i;
+					best_l = l;
+					best_gap = gap;
+				}
+			}
+			if (!small)
+				break;
+		}
+		if (best_l == NULL)
+			break; /* cannot be: left > 0 and q not empty */
+		match_pair(mc, srcs->pdata[best_i], best_l->data, error);
+		g_queue_delete_link(q, best_l);
+		srcs->pdata[best_i] = NULL;
+		left--;
+	}
 }
 
 /* Matches new source messages against destination messages nobody accounts for
@@ -86,6 +130,9 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 	g_autoptr(GPtrArray) src_h = NULL;
 	g_autoptr(GPtrArray) dst_h = NULL;
 	g_autoptr(GHashTable) pool = NULL;
+	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	                                                     (GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GPtrArray) order = g_ptr_array_new(); /* identities, as first listed */
 	GError *local = NULL;
 
 	for (guint i = 0; i < msgs->len; i++) {
@@ -117,15 +164,21 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 		return false;
 	for (guint i = 0; i < src_h->len; i++) {
 		struct sync_msg *h = src_h->pdata[i];
-		struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
-		GQueue *q = g_hash_table_lookup(pool, h->fingerprint);
+		GPtrArray *group;
 
-		if (m == NULL || q == NULL || g_queue_is_empty(q))
+		if (!g_hash_table_contains(pool, h->fingerprint))
 			continue;
-		g_free(m->fingerprint);
-		m->fingerprint = g_strdup(h->fingerprint);
-		match_record(mc, m, match_take(q, h->size), &local);
+		group = g_hash_table_lookup(groups, h->fingerprint);
+		if (group == NULL) {
+			group = g_ptr_array_new();
+			g_hash_table_insert(groups, h->fingerprint, group);
+			g_ptr_array_add(order, h->fingerprint);
+		}
+		g_ptr_array_add(group, h);
 	}
+	for (guint i = 0; i < order->len && local == NULL; i++)
+		match_group(mc, g_hash_table_lookup(groups, order->pdata[i]),
+		            g_hash_table_lookup(pool, order->pdata[i]), &local);
 	if (!sync_state_end(w, local == NULL, local == NULL ? &local : NULL)) {
 		g_propagate_error(error, local != NULL
 		                                 ? local

@@ -376,3 +376,42 @@ mh_state_transfer_prune(struct mh_state *st, int64_t before, GError **error)
 	sqlite3_bind_int64(stmt, 1, before);
 	return mh_state_stmt_run(st, stmt, "forgetting old transfer counts", error);
 }
+
+bool
+mh_state_copying_set(struct mh_state *st, int64_t folder_id, bool on, GError **error)
+{
+	sqlite3_stmt *stmt;
+
+	g_return_val_if_fail(st != NULL, false);
+	stmt = mh_state_stmt_get(st, on ? STATE_STMT_COPYING_SET : STATE_STMT_COPYING_CLEAR, error);
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_int64(stmt, 1, folder_id);
+	if (on)
+		sqlite3_bind_int64(stmt, 2, g_get_real_time() / G_USEC_PER_SEC);
+	return mh_state_stmt_run(st, stmt,
+	                         on ? "marking copies in flight"
+	                            : "clearing the mark "
+	                              "of copies in flight",
+	                         error);
+}
+
+int
+mh_state_copying_get(struct mh_state *st, int64_t folder_id, int64_t *since_r, GError **error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	g_return_val_if_fail(st != NULL, -1);
+	stmt = mh_state_stmt_get(st, STATE_STMT_COPYING_GET, error);
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, folder_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && since_r != NULL)
+		*since_r = sqlite3_column_int64(stmt, 0);
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		mh_state_set_error(st, error, "reading the mark of copies in flight");
+	mh_state_stmt_done(stmt);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

@@ -53,6 +53,12 @@ static const char *const state_migrations[] = {
 	" slot INTEGER NOT NULL,"
 	" bytes INTEGER NOT NULL,"
 	" PRIMARY KEY (account, direction, slot)) WITHOUT ROWID;",
+	/* Version 3: folders whose copies were in flight when a run or a connection ended
+         * before every APPEND was answered: the next pass waits for the server to settle
+         * before it looks for them on the destination. */
+	"CREATE TABLE copying ("
+	" folder_id INTEGER PRIMARY KEY REFERENCES folders (id) ON DELETE CASCADE,"
+	" since INTEGER NOT NULL);",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(state_migrations) == MH_STATE_SCHEMA_VERSION);
@@ -97,6 +103,10 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 				     " WHERE account = ?1 AND direction = ?2 AND slot >= ?3"
 				     " ORDER BY slot",
 	[STATE_STMT_TRANSFER_PRUNE] = "DELETE FROM transfers WHERE slot < ?1",
+	[STATE_STMT_COPYING_SET] = "INSERT INTO copying (folder_id, since) VALUES (?1, ?2)"
+				   " ON CONFLICT (folder_id) DO NOTHING",
+	[STATE_STMT_COPYING_CLEAR] = "DELETE FROM copying WHERE folder_id = ?1",
+	[STATE_STMT_COPYING_GET] = "SELECT since FROM copying WHERE folder_id = ?1",
 };
 
 void

@@ -21,7 +21,7 @@
 #include "sync-error.h"
 
 /* The schema version this build writes; a file with a newer one is refused. */
-#define MH_STATE_SCHEMA_VERSION 2
+#define MH_STATE_SCHEMA_VERSION 3
 
 struct mh_state; /* one SQLite connection */
 
@@ -129,6 +129,15 @@ bool mh_state_msg_delete(struct mh_state *st, int64_t folder_id, uint32_t src_ui
 
 /* Looks up one message. Returns 1 and sets *m_r to a new struct (free with
  * mh_state_msg_free()), 0 when there is no row (*m_r = NULL), -1 on error. */
+/* Marks folder @folder_id as having copies in flight (@on; keeps an older mark's time),
+ * or clears the mark once every APPEND was answered and recorded. Autocommitted when no
+ * transaction is open. */
+bool mh_state_copying_set(struct mh_state *st, int64_t folder_id, bool on, GError **error);
+
+/* 1 with *since_r (seconds since the epoch) when folder @folder_id was left with copies
+ * in flight (a killed run, a dropped connection), 0 when not, -1 on error. */
+int mh_state_copying_get(struct mh_state *st, int64_t folder_id, int64_t *since_r, GError **error);
+
 int mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
                      struct mh_state_msg **m_r, GError **error);
 

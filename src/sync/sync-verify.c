@@ -378,7 +378,10 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		guint32 uid = GPOINTER_TO_UINT(key);
 
-		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key))
+		/* A message the destination refused (or that failed) is counted as failed and
+		 * named with its reason, not counted again as missing. */
+		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key) &&
+		    (res->refused == NULL || !g_hash_table_contains(res->refused, key)))
 			g_array_append_val(missing, uid);
 	}
 	res->missing = missing->len;

@@ -143,7 +143,7 @@ test_open_upgrades_version_1(struct fixture *f, gconstpointer data G_GNUC_UNUSED
 
 	msg_put_ok(f->st, id, 7, "\\Seen");
 	g_clear_pointer(&f->st, mh_state_close);
-	raw_exec(f->path, "DROP TABLE transfers; PRAGMA user_version = 1");
+	raw_exec(f->path, "DROP TABLE transfers; DROP TABLE copying; PRAGMA user_version = 1");
 	f->st = open_ok(f->path);
 	g_assert_cmpint(folder_id_of(f->st, "INBOX"), ==, id);
 	msgs = load_ok(f->st, id);
@@ -153,6 +153,35 @@ test_open_upgrades_version_1(struct fixture *f, gconstpointer data G_GNUC_UNUSED
 	rows = mh_state_transfer_list(f->st, "a@h", MH_STATE_UPLOAD, 0, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(rows->len, ==, 1);
+	g_assert_true(mh_state_copying_set(f->st, id, true, &error));
+	g_assert_no_error(error);
+}
+
+/* The mark of copies in flight: set, kept with its first time, cleared, gone with its
+ * folder, and kept across a reopen (a killed run). */
+static void
+test_copying(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) error = NULL;
+	int64_t id = folder_put_ok(f->st, "INBOX", 2);
+	int64_t since = 0, again = 0;
+
+	g_assert_cmpint(mh_state_copying_get(f->st, id, &since, &error), ==, 0);
+	g_assert_true(mh_state_copying_set(f->st, id, true, &error));
+	g_assert_cmpint(mh_state_copying_get(f->st, id, &since, &error), ==, 1);
+	g_assert_cmpint(since, >, 0);
+	g_assert_true(mh_state_copying_set(f->st, id, true, &error));
+	g_assert_cmpint(mh_state_copying_get(f->st, id, &again, &error), ==, 1);
+	g_assert_cmpint(again, ==, since);
+	g_clear_pointer(&f->st, mh_state_close);
+	f->st = open_ok(f->path);
+	g_assert_cmpint(mh_state_copying_get(f->st, id, NULL, &error), ==, 1);
+	g_assert_true(mh_state_copying_set(f->st, id, false, &error));
+	g_assert_cmpint(mh_state_copying_get(f->st, id, NULL, &error), ==, 0);
+	g_assert_true(mh_state_copying_set(f->st, id, true, &error));
+	g_assert_true(mh_state_folder_delete(f->st, id, &error));
+	g_assert_cmpint(mh_state_copying_get(f->st, id, NULL, &error), ==, 0);
+	g_assert_no_error(error);
 }
 
 static GArray *
@@ -758,6 +787,7 @@ main(int argc, char **argv)
 	ADD("/sync/state/open/not-ours", test_open_not_ours, NULL);
 	ADD("/sync/state/open/upgrades-version-1", test_open_upgrades_version_1, NULL);
 	ADD("/sync/state/transfers", test_transfers, NULL);
+	ADD("/sync/state/copying", test_copying, NULL);
 	ADD("/sync/state/folder/put-get", test_folder_put_get, NULL);
 	ADD("/sync/state/folder/list", test_folder_list, NULL);
 	ADD("/sync/state/folder/forget-messages", test_folder_forget_messages, NULL);
