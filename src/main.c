@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mh-log.h"
+#include "mh-secret.h"
 #include "signin.h"
 
 typedef int cmd_main_fn(int argc, char **argv);
@@ -140,11 +141,68 @@ has_arg(int argc, char **argv, const char *prefix)
 	return false;
 }
 
+/* Whether @arg names an option whose value is a secret: --password, --password1/2,
+ * --oauthaccesstoken, --oauthaccesstoken1/2. Sets *value_r to the value of the
+ * "--opt=VALUE" form, else NULL. */
+static bool
+secret_option(char *arg, char **value_r)
+{
+	static const char *const names[] = {"--password", "--oauthaccesstoken"};
+
+	*value_r = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		size_t n = strlen(names[i]);
+		char *rest = arg + n;
+
+		if (strncmp(arg, names[i], n) != 0)
+			continue;
+		if (*rest == '1' || *rest == '2')
+			rest++;
+		if (*rest == '=')
+			*value_r = rest + 1;
+		if (*rest == '=' || *rest == '\0')
+			return true;
+	}
+	return false;
+}
+
+/* A copy of the arguments that lives as long as the process (main_args owns the strings;
+ * main_argv, which the commands parse, is rearranged by GOption). */
+static char **main_args;
+static char **main_argv;
+
+/* The commands parse a copy of the arguments; the values of secret options are wiped
+ * from the original ones at once, which are what /proc/PID/cmdline and ps show to every
+ * user of the machine. Returns the copy. */
+static char **
+scrub_argv(int argc, char **argv)
+{
+	char **copy = main_argv = g_new0(char *, (gsize)argc + 1);
+
+	main_args = g_new0(char *, (gsize)argc + 1);
+	for (int i = 0; i < argc; i++)
+		copy[i] = main_args[i] = g_strdup(argv[i]);
+	for (int i = 1; i < argc; i++) {
+		char *value = NULL;
+
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (!secret_option(argv[i], &value))
+			continue;
+		if (value == NULL && i + 1 < argc)
+			value = argv[++i];
+		if (value != NULL)
+			mh_secret_wipe(value, strlen(value));
+	}
+	return copy;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct command *cmd;
 
+	argv = scrub_argv(argc, argv);
 	setlocale(LC_ALL, "");
 	g_set_prgname("mailhaul");
 	if (argc < 2) {

@@ -4,7 +4,9 @@
 (10: refused, unresolvable, timed out). Each ends with exactly one "mailhaul: error:" line.
 Also `mailhaul sync --search` values that are not IMAP search keys: refused before any
 connection is made."""
+import select
 import socket
+import subprocess
 import time
 
 from mhtest import cli, ports, tap
@@ -130,6 +132,54 @@ def silent_server_times_out():
         tap.check(took < 15, '--timeout 2 took %.1f s' % took)
     finally:
         srv.close()
+
+
+def cmdline_while_waiting(args, secret):
+    """Starts mailhaul against a server that never greets and returns what
+    /proc/PID/cmdline shows while it waits, as every local user may read it."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind((ports.LOOPBACK, 0))
+    srv.listen(8)
+    port = str(srv.getsockname()[1])
+    args = [a.replace('PORT', port) for a in args]
+    p = subprocess.Popen([cli.binary()] + args, env=cli.environment(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    seen = []
+    try:
+        # Once it connects it has parsed its options (the wipe comes before that); the
+        # moment between exec and main() cannot be helped.
+        ready, _, _ = select.select([srv], [], [], 30)
+        tap.check(ready, 'mailhaul did not connect within 30 s')
+        for _ in range(20):
+            if p.poll() is not None:
+                break
+            with open('/proc/%d/cmdline' % p.pid, 'rb') as f:
+                seen.append(f.read())
+            time.sleep(0.02)
+    finally:
+        p.kill()
+        p.wait()
+        srv.close()
+    tap.check(len(seen) >= 10, 'mailhaul ended before its command line could be read')
+    leaked = [c for c in seen if secret.encode() in c]
+    tap.check(not leaked, '%d of %d readings of /proc/PID/cmdline show the secret: %r' % (
+        len(leaked), len(seen), leaked[:1]))
+    return seen[-1]
+
+
+@tap.test
+def password_on_the_command_line_is_wiped_from_the_process_list():
+    last = cmdline_while_waiting(['check', '--host', '127.0.0.1', '--port', 'PORT', '--notls',
+                                  '--user', 'alice', '--password', 'Zebra-Canary-5823',
+                                  '--timeout', '10'], 'Zebra-Canary-5823')
+    tap.check(b'--password' in last and b'alice' in last,
+              'the rest of the command line was wiped too: %r' % last)
+    cmdline_while_waiting(['sync', '--host1', '127.0.0.1', '--port1', 'PORT', '--notls1',
+                           '--user1', 'alice', '--password1=Yak-Canary-1137', '--host2',
+                           '127.0.0.1', '--port2', 'PORT', '--notls2', '--user2', 'bob',
+                           '--oauthaccesstoken2', 'ya29.Token-Canary-7741', '--timeout1', '10',
+                           '--timeout2', '10'], 'Canary')
 
 
 if __name__ == '__main__':
