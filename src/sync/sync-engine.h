@@ -192,6 +192,8 @@ struct mh_sync_folder_result {
 	GPtrArray *labelled_msgs; /* owned; struct mh_sync_labelled *, or NULL */
 	uint64_t fixed_up;        /* messages whose bytes a fix-up changed */
 	GHashTable *refused;      /* owned; UIDs the destination refused in this run (a set) */
+	int64_t in_flight_at;     /* monotonic µs when a pass of this run ended with copies in
+	                             flight, 0 if none (the engine's own bookkeeping) */
 	double seconds;
 };
 

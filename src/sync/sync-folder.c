@@ -170,7 +170,7 @@ struct folder_run {
 /* How long a server may take to store an APPEND whose literal it had whole when the
  * client went away (killed, or its connection dropped): Dovecot and Cyrus finish such a
  * command after the client is gone, some milliseconds to a second later. */
-#define FOLDER_SETTLE_US (3 * G_USEC_PER_SEC)
+#define FOLDER_SETTLE_US (2 * G_USEC_PER_SEC)
 
 static bool folder_list_unmapped(struct folder_run *fr, GError **error);
 
@@ -379,7 +379,7 @@ static bool
 folder_settle(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
-	int64_t since = 0;
+	int64_t since = 0, left;
 	int found;
 
 	if (w->state == NULL || w->opts->dry)
@@ -388,11 +388,18 @@ folder_settle(struct folder_run *fr, GError **error)
 	if (found <= 0)
 		return found == 0;
 	fr->in_doubt = true;
+	/* After a pass of this run, the wait before the reconnect counts: settle only for
+	 * what is left. After another run, it ended at an unknown time: the whole of it. */
+	left = FOLDER_SETTLE_US;
+	if (fr->res->in_flight_at != 0)
+		left -= g_get_monotonic_time() - fr->res->in_flight_at;
+	if (left <= 0)
+		return true;
 	mh_log(MH_LOG_INFO,
-	       "%s: the last pass ended with copies in flight; waiting %d s for the destination "
+	       "%s: the last pass ended with copies in flight; waiting %.1f s for the destination "
 	       "to store them before looking for them",
-	       fr->res->src_name, (int)(FOLDER_SETTLE_US / G_USEC_PER_SEC));
-	g_usleep(FOLDER_SETTLE_US);
+	       fr->res->src_name, (double)left / G_USEC_PER_SEC);
+	g_usleep((gulong)left);
 	if (!fr->dst_exists)
 		return true;
 	g_clear_pointer(&fr->dst_uids, g_array_unref);
@@ -434,8 +441,10 @@ folder_copy(struct folder_run *fr, GError **error)
 	/* The mark stays when the copy ends early (a kill, a drop): the next pass settles. */
 	if (w->state != NULL && n > 0 && !mh_state_copying_set(w->state, fr->sf.id, true, error))
 		return false;
-	if (!sync_copy_messages(&c, fr->msgs, error))
+	if (!sync_copy_messages(&c, fr->msgs, error)) {
+		res->in_flight_at = g_get_monotonic_time();
 		return false;
+	}
 	return w->state == NULL || (n == 0 && !fr->in_doubt) ||
 	       mh_state_copying_set(w->state, fr->sf.id, false, error);
 }
