@@ -730,6 +730,31 @@ engine_lock(const struct mh_sync_options *opts, struct mh_sync_lock **pair_r,
 	return true;
 }
 
+/* Opens the state once before anything connects, under the pair lock: a damaged file is
+ * set aside (kept) and rebuilt from the destination, whose messages are then found by
+ * fingerprint; one that cannot be opened stops the run with one line saying what to do
+ * (instead of every worker failing on its own). */
+static bool
+engine_check_state(const struct mh_sync_options *opts, GError **error)
+{
+	g_autofree char *aside = NULL;
+	struct mh_state *st;
+
+	if (opts->dry || opts->verify_only || opts->state_path == NULL)
+		return true;
+	st = mh_state_open_repair(opts->state_path, &aside, error);
+	if (st == NULL)
+		return false;
+	mh_state_close(st);
+	if (aside != NULL)
+		mh_log(MH_LOG_WARN,
+		       "the state database %s was damaged: it is kept as %s, and a new one is built "
+		       "from what the destination holds (its messages are found by fingerprint, "
+		       "none is copied again)",
+		       opts->state_path, aside);
+	return true;
+}
+
 bool
 mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, void *fctx,
             struct mh_sync_progress *progress, struct mh_sync_result **result_r, GError **error)
@@ -740,8 +765,11 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	g_autoptr(GTimer) timer = g_timer_new();
 	bool ok;
 
-	if (!engine_lock(opts, &pair_lock, &dst_lock, error))
+	if (!engine_lock(opts, &pair_lock, &dst_lock, error) || !engine_check_state(opts, error)) {
+		mh_sync_lock_release(dst_lock);
+		mh_sync_lock_release(pair_lock);
 		return false;
+	}
 	src.st = factory(fctx, 1);
 	dst.st = factory(fctx, 2);
 	e.opts = &e.own;

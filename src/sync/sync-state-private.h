@@ -41,6 +41,7 @@ struct mh_state {
 	sqlite3 *db;                           /* owned */
 	char *path;                            /* owned */
 	sqlite3_stmt *stmts[STATE_STMT_COUNT]; /* owned; NULL until first used */
+	int last_rc;                           /* SQLite's code behind the last error */
 };
 
 /* Sets @error to "state database PATH: WHAT: SQLite's message for the last call". */

@@ -117,6 +117,8 @@ mh_state_set_error(struct mh_state *st, GError **error, const char *fmt, ...)
 	g_autofree char *what = NULL;
 	va_list ap;
 
+	st->last_rc = sqlite3_extended_errcode(st->db);
+
 	va_start(ap, fmt);
 	what = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -342,8 +344,10 @@ fail:
 	return false;
 }
 
-struct mh_state *
-mh_state_open(const char *path, GError **error)
+/* Opens @path; on failure *rc_r (when not NULL) is SQLite's code for it (0 when the
+ * failure was not SQLite's). */
+static struct mh_state *
+state_open(const char *path, int *rc_r, GError **error)
 {
 	struct mh_state *st;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -367,8 +371,81 @@ mh_state_open(const char *path, GError **error)
 		goto fail;
 	return st;
 fail:
+	if (rc_r != NULL)
+		*rc_r = st->last_rc;
 	mh_state_close(st);
 	return NULL;
+}
+
+struct mh_state *
+mh_state_open(const char *path, GError **error)
+{
+	return state_open(path, NULL, error);
+}
+
+/* Renames @path and its -wal and -shm companions to @aside (and its companions). */
+static bool
+state_set_aside(const char *path, const char *aside, GError **error)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", ""};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *from = g_strconcat(path, suffixes[i], NULL);
+		g_autofree char *to = g_strconcat(aside, suffixes[i], NULL);
+
+		if (rename(from, to) != 0 && errno != ENOENT) {
+			g_set_error(
+				error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+				"state database %s is damaged and cannot be set aside as %s: %s; "
+				"move it away yourself and run again",
+				path, to, g_strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+struct mh_state *
+mh_state_open_repair(const char *path, char **aside_r, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GDateTime) now = NULL;
+	g_autofree char *stamp = NULL;
+	struct mh_state *st;
+	int rc = 0;
+
+	*aside_r = NULL;
+	st = state_open(path, &rc, &local);
+	if (st != NULL)
+		return st;
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_IOERR:
+		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
+		            "%s: make the file and its folder writable, or give another file with "
+		            "--state",
+		            local->message);
+		return NULL;
+	default:
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	now = g_date_time_new_now_local();
+	stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+	*aside_r = g_strdup_printf("%s.damaged-%s", path, stamp);
+	if (!state_set_aside(path, *aside_r, error)) {
+		g_clear_pointer(aside_r, g_free);
+		return NULL;
+	}
+	st = state_open(path, NULL, error);
+	if (st == NULL)
+		g_clear_pointer(aside_r, g_free);
+	return st;
 }
 
 void

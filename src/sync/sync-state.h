@@ -129,6 +129,12 @@ bool mh_state_msg_delete(struct mh_state *st, int64_t folder_id, uint32_t src_ui
 
 /* Looks up one message. Returns 1 and sets *m_r to a new struct (free with
  * mh_state_msg_free()), 0 when there is no row (*m_r = NULL), -1 on error. */
+/* mh_state_open(), and when the file is damaged (not a database, corrupt) it is set
+ * aside as PATH.damaged-DATE (kept, with its -wal and -shm) and a new one is made:
+ * *aside_r (caller frees) names the kept copy, else NULL. A file that cannot be opened
+ * or written gets an error saying what to do. */
+struct mh_state *mh_state_open_repair(const char *path, char **aside_r, GError **error);
+
 /* Marks folder @folder_id as having copies in flight (@on; keeps an older mark's time),
  * or clears the mark once every APPEND was answered and recorded. Autocommitted when no
  * transaction is open. */

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The files `mailhaul sync` reads and writes, as an admin points them at things: the report
 to /dev/stdout, a FIFO or a symbolic link (written through, never replaced), an output file
-in a directory that does not exist (refused before anything connects, exit 73), and password
-files that are FIFOs, devices, readable by others or without a line break (refused or
+in a directory that does not exist (refused before anything connects, exit 73), a damaged
+state file (set aside and rebuilt, nothing copied twice), and password files that are FIFOs, devices, readable by others or without a line break (refused or
 warned about, never read without end)."""
 import contextlib
 import json
@@ -116,6 +116,34 @@ def output_in_a_missing_directory_is_refused_before_connecting():
                   '%s created the missing directory' % opt)
         tap.check('Connected' not in r.stdout + r.stderr and 'log:' not in r.stderr,
                   '%s: the run went on before refusing\n%s' % (opt, r))
+
+
+@tap.test
+def damaged_state_is_set_aside_and_rebuilt():
+    j = job('damaged')
+    first = run(j, '--report', os.path.join(j.dir, 'first.json'))
+    tap.eq(first.code, 0, 'first sync\n%s' % first)
+    for garbage in (b'\0' * 100, b'SQLite format 3\0' + b'\xff' * 4000):
+        for suffix in ('-wal', '-shm'):
+            if os.path.exists(j.state + suffix):
+                os.unlink(j.state + suffix)
+        with open(j.state, 'wb') as f:
+            f.write(garbage)
+        report = os.path.join(j.dir, 'again.json')
+        r = run(j, '--report', report)
+        tap.eq(r.code, 0, 'sync with a damaged state file\n%s' % r)
+        warn = [l for l in r.stderr.splitlines() if 'damaged' in l]
+        tap.check(len(warn) == 1 and 'kept as' in warn[0] and 'none is copied again' in warn[0],
+                  'no single warning naming the kept copy\n%s' % r)
+        kept = [n for n in os.listdir(j.dir) if n.startswith('state.sqlite.damaged-')]
+        tap.check(kept, 'the damaged file was not kept next to the state')
+        with open(report) as f:
+            totals = json.load(f)['totals']
+        tap.eq(totals['copied'], 0, 'copied after the state was rebuilt')
+        tap.eq(totals['missing'], 0, 'missing after the state was rebuilt')
+        tap.eq(totals['extra'], 0, 'extra after the state was rebuilt')
+        for n in kept:
+            os.unlink(os.path.join(j.dir, n))
 
 
 @tap.test

@@ -157,6 +157,37 @@ test_open_upgrades_version_1(struct fixture *f, gconstpointer data G_GNUC_UNUSED
 	g_assert_no_error(error);
 }
 
+/* A damaged file is set aside (kept) and a new one made; a healthy one is opened as is. */
+static void
+test_open_repair(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *aside = NULL;
+	g_autofree char *kept = NULL;
+	gsize len = 0;
+	struct mh_state *st;
+
+	folder_put_ok(f->st, "INBOX", 2);
+	g_clear_pointer(&f->st, mh_state_close);
+	st = mh_state_open_repair(f->path, &aside, &error);
+	g_assert_no_error(error);
+	g_assert_null(aside);
+	g_assert_cmpint(folder_id_of(st, "INBOX"), >, 0);
+	mh_state_close(st);
+	g_assert_true(g_file_set_contents(f->path, "not a database, not at all", -1, NULL));
+	g_assert_null(mh_state_open(f->path, &error));
+	g_clear_error(&error);
+	st = mh_state_open_repair(f->path, &aside, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(st);
+	g_assert_nonnull(aside);
+	g_assert_true(g_str_has_prefix(aside, f->path));
+	g_assert_true(g_file_get_contents(aside, &kept, &len, NULL));
+	g_assert_cmpstr(kept, ==, "not a database, not at all");
+	g_assert_cmpint(folder_id_of(st, "INBOX"), ==, 0);
+	mh_state_close(st);
+}
+
 /* The mark of copies in flight: set, kept with its first time, cleared, gone with its
  * folder, and kept across a reopen (a killed run). */
 static void
@@ -788,6 +819,7 @@ main(int argc, char **argv)
 	ADD("/sync/state/open/upgrades-version-1", test_open_upgrades_version_1, NULL);
 	ADD("/sync/state/transfers", test_transfers, NULL);
 	ADD("/sync/state/copying", test_copying, NULL);
+	ADD("/sync/state/open/repair", test_open_repair, NULL);
 	ADD("/sync/state/folder/put-get", test_folder_put_get, NULL);
 	ADD("/sync/state/folder/list", test_folder_list, NULL);
 	ADD("/sync/state/folder/forget-messages", test_folder_forget_messages, NULL);
