@@ -131,13 +131,13 @@ def process_gone(pid):
         return False
 
 
-def process_tree(pid):
-    """pid and all its descendants (Linux /proc), parents first."""
+def _children():
+    """{ppid: [pid, ...]} for all processes (Linux /proc; empty elsewhere)."""
     children = {}
     try:
         entries = os.listdir('/proc')
     except OSError:
-        return [pid]
+        return children
     for e in entries:
         if not e.isdigit():
             continue
@@ -146,9 +146,21 @@ def process_tree(pid):
                 stat = f.read()
         except OSError:
             continue
+        # pid (comm) state ppid ...; comm may contain spaces or parentheses
         rest = stat[stat.rfind(b')') + 2:].split()
         if len(rest) > 1:
             children.setdefault(int(rest[1]), []).append(int(e))
+    return children
+
+
+def children_of(pid):
+    """PIDs of the processes whose parent is pid (Linux /proc; empty elsewhere)."""
+    return _children().get(pid, [])
+
+
+def process_tree(pid):
+    """pid and all its descendants (Linux /proc), parents first."""
+    children = _children()
     out, todo = [], [pid]
     while todo:
         p = todo.pop(0)
@@ -213,7 +225,52 @@ if __name__ == '__main__':
     _watchdog(int(sys.argv[1]), sys.argv[2:])
 
 
-class ServerProcess:
+class ManagedProcess:
+    """Log, stop bookkeeping, context manager and is_running for a test server run as a
+    child process. The subclass sets self._proc (Popen or None), self._guard (a Guard or
+    None), self._handle (from register() or None), self.dir (its scratch directory, removed
+    on stop) and self.log_path (its log), and defines start() and stop()."""
+
+    def log(self):
+        """What the server wrote to its log so far ('' before it started)."""
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ''
+
+    def _release_guard(self):
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            guard.release()
+
+    def _forget(self, tries=1):
+        """Unregister the cleanup and remove the directory (tries times, if it stays)."""
+        if self._handle is not None:
+            unregister(self._handle)
+            self._handle = None
+        if self.dir and os.path.isdir(self.dir):
+            for attempt in range(tries):
+                if attempt:
+                    time.sleep(0.1)
+                shutil.rmtree(self.dir, ignore_errors=True)
+                if not os.path.exists(self.dir):
+                    break
+
+    def __enter__(self):
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def is_running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+
+class ServerProcess(ManagedProcess):
     """Readiness, log, stop, context manager and is_running for a test server run as a
     child process that prints "READY <port>" on stdout once it listens. The subclass sets
     self._lock (a threading.Lock), self._proc (Popen or None), self._guard (a Guard or
@@ -242,14 +299,6 @@ class ServerProcess:
                 break
         raise error_cls('%s did not start:\n%s' % (what, self.log()[-3000:]))
 
-    def log(self):
-        """What the server wrote on stderr so far ('' before it started)."""
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except (OSError, TypeError):
-            return ''
-
     def stop(self):
         """Stop the server and remove its directory. Safe to call twice."""
         with self._lock:
@@ -269,23 +318,5 @@ class ServerProcess:
                         except (OSError, AttributeError):
                             pass
             finally:
-                guard, self._guard = self._guard, None
-                if guard is not None:
-                    guard.release()
-                if self._handle is not None:
-                    unregister(self._handle)
-                    self._handle = None
-                if self.dir and os.path.isdir(self.dir):
-                    shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def is_running(self):
-        return self._proc is not None and self._proc.poll() is None
+                self._release_guard()
+                self._forget()

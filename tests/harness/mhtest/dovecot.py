@@ -17,22 +17,17 @@ process for SIGKILL); its directory is always removed.
 As root, Dovecot's unprivileged users are dovenull (login), dovecot (internal) and mail (mail
 uid/gid); as a normal user all three are the current user and chroots are switched off.
 """
-import contextlib
 import grp
 import imaplib
 import os
 import pwd
-import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 
-from . import cleanup, imapcheck, ports
+from . import cleanup, imapcheck, imapserver, ports
 
 DEFAULT_SPECIAL_USE = {
     'Sent': '\\Sent',
@@ -49,6 +44,10 @@ class DovecotError(Exception):
     pass
 
 
+class _PortTaken(DovecotError):
+    pass
+
+
 def _user(names):
     for name in names:
         try:
@@ -58,33 +57,11 @@ def _user(names):
     raise DovecotError('none of the users %s exists' % ', '.join(names))
 
 
-def _children_of(pid):
-    """PIDs of the processes whose parent is pid (Linux /proc; empty elsewhere)."""
-    found = []
-    try:
-        entries = os.listdir('/proc')
-    except OSError:
-        return found
-    for e in entries:
-        if not e.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % e, 'rb') as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may contain spaces or parentheses
-        rest = stat[stat.rfind(b')') + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == pid:
-            found.append(int(e))
-    return found
-
-
 def _quote(value):
     return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
 
 
-class Dovecot:
+class Dovecot(imapserver.ImapProcess):
     """One private Dovecot instance. All options are keyword arguments:
 
     users         {user: password} in a {PLAIN} passwd-file (add more later with add_user)
@@ -114,7 +91,12 @@ class Dovecot:
     start_timeout seconds to wait for both ports
     """
 
-    host = ports.LOOPBACK
+    error = DovecotError
+    port_taken = _PortTaken
+    in_use = 'Address already in use'
+    greet_timeout = 1.0
+    poll_interval = 0.02
+    rmtree_tries = 3
 
     def __init__(self, pki=None, users=None, separator='/', special_use=True,
                  mechanisms='plain login cram-md5', master_users=None, cert='good',
@@ -127,6 +109,7 @@ class Dovecot:
             raise ValueError("ssl must be 'yes', 'no' or 'required'")
         if ssl != 'no' and pki is None and not isinstance(cert, tuple):
             raise ValueError('TLS needs a TestPKI or a (cert, key) pair')
+        super().__init__()
         self.pki = pki
         self.users = dict(users if users is not None else {'alice': 'alice-pw'})
         self.master_users = dict(master_users or {})
@@ -146,13 +129,6 @@ class Dovecot:
         self.login_greeting = login_greeting
         self.start_timeout = start_timeout
         self.name = name or 'mhtest-' + uuid.uuid4().hex[:10]
-        self.dir = None
-        self.imap_port = None
-        self.imaps_port = None
-        self._proc = None
-        self._guard = None
-        self._handle = None
-        self._lock = threading.Lock()
 
     # -- paths and properties ------------------------------------------------------------
 
@@ -334,7 +310,7 @@ class Dovecot:
         now = time.time()
         os.utime(os.path.join(self.dir, 'users'), (now, now + 1))
 
-    def _prepare_dir(self):
+    def _prepare(self):
         base = tempfile.gettempdir()
         if os.geteuid() == 0 and not self._traversable(base):
             base = '/tmp'
@@ -364,29 +340,15 @@ class Dovecot:
 
     # -- start and stop -----------------------------------------------------------------
 
-    def start(self):
-        if self._proc is not None:
-            raise DovecotError('already started')
-        self._handle = cleanup.register(self.stop)
-        try:
-            self._prepare_dir()
-            last = None
-            for _attempt in range(5):
-                if self.ssl == 'no':
-                    self.imap_port, self.imaps_port = ports.free_port(), None
-                else:
-                    self.imap_port, self.imaps_port = ports.free_ports(2)
-                with open(self.conf_path, 'w') as f:
-                    f.write(self._config())
-                try:
-                    self._spawn()
-                    return self
-                except _PortTaken as e:
-                    last = e
-            raise DovecotError('could not bind free ports: %s' % last)
-        except BaseException:
-            self.stop()
-            raise
+    def _choose_ports(self):
+        if self.ssl == 'no':
+            self.imap_port, self.imaps_port = ports.free_port(), None
+        else:
+            self.imap_port, self.imaps_port = ports.free_ports(2)
+
+    def _configure(self):
+        with open(self.conf_path, 'w') as f:
+            f.write(self._config())
 
     def _spawn(self):
         stderr_path = os.path.join(self.dir, 'dovecot.stderr')
@@ -399,38 +361,13 @@ class Dovecot:
         # Dovecot changes credentials at start, which clears PR_SET_PDEATHSIG; a watchdog
         # stops it instead if this process dies without stopping it (SIGKILL).
         self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-        # Ready means: each port answers with an IMAP greeting (over TLS on imaps). A bare
-        # accepted connection is not enough, as another process may hold a port we chose.
-        want = [(self.imap_port, False)]
-        if self.imaps_port:
-            want.append((self.imaps_port, True))
-        deadline = time.monotonic() + self.start_timeout
-        while want and time.monotonic() < deadline and self._proc.poll() is None:
-            if self._greets(*want[0]):
-                want.pop(0)
-            else:
-                time.sleep(0.02)
-        if not want and self._proc.poll() is None:
-            return
-        text = self._stderr_tail() + self.log_tail()
-        self._stop_process()
-        if 'Address already in use' in text:
-            raise _PortTaken(text)
-        raise DovecotError('Dovecot %s did not start (imap %s, imaps %s):\n%s' %
-                           (self.name, self.imap_port, self.imaps_port, text))
+        self._await_greetings()
 
-    def _greets(self, port, tls):
-        try:
-            with socket.create_connection((self.host, port), timeout=1.0) as sock:
-                if tls:
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    with ctx.wrap_socket(sock) as tsock:
-                        return tsock.recv(256).startswith(b'* OK')
-                return sock.recv(256).startswith(b'* OK')
-        except (OSError, ssl.SSLError):
-            return False
+    def _failure_text(self):
+        return self._stderr_tail() + self.log_tail()
+
+    def _describe(self):
+        return 'Dovecot %s' % self.name
 
     def _stderr_tail(self, lines=30):
         try:
@@ -466,22 +403,11 @@ class Dovecot:
         except (OSError, ValueError):
             return None
 
-    def _stop_process(self):
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            self._stop_master(proc)
-        finally:
-            guard, self._guard = self._guard, None
-            if guard is not None:
-                guard.release()
-
-    def _stop_master(self, proc):
+    def _end_process(self, proc):
         pid = self._master_pid()
         if pid is None or pid != proc.pid:
             pid = proc.pid  # same process with -F; the pid file may not exist yet
-        children = _children_of(pid)
+        children = cleanup.children_of(pid)
         if proc.poll() is None:
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -510,34 +436,6 @@ class Dovecot:
                 break
             time.sleep(0.02)
 
-    def stop(self):
-        """Stop the server (if running) and remove its directory. Safe to call twice."""
-        with self._lock:
-            try:
-                self._stop_process()
-            finally:
-                if self._handle is not None:
-                    cleanup.unregister(self._handle)
-                    self._handle = None
-                if self.dir and os.path.isdir(self.dir):
-                    for _ in range(3):
-                        shutil.rmtree(self.dir, ignore_errors=True)
-                        if not os.path.exists(self.dir):
-                            break
-                        time.sleep(0.1)
-
-    def __enter__(self):
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def is_running(self):
-        return self._proc is not None and self._proc.poll() is None
-
     # -- tools --------------------------------------------------------------------------
 
     def doveadm(self, *args, check=True):
@@ -555,11 +453,6 @@ class Dovecot:
         """An imaplib connection logged in as user (see imapcheck.imap_client)."""
         return imapcheck.imap_client(self, user, password, mode=mode, mech=mech,
                                      authuser=authuser, timeout=timeout)
-
-    def preload(self, user, folders):
-        """Create folders and APPEND messages as user; see imapcheck.preload."""
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.preload(conn, folders)
 
     def preload_fast(self, user, folders):
         """Like preload, but writes maildir files directly and then runs doveadm
@@ -663,37 +556,9 @@ class Dovecot:
             os.chown(path, mail.pw_uid, mail.pw_gid)
         return path
 
-    def snapshot(self, user, folder):
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.mailbox_snapshot(conn, folder)
-
-    def snapshot_all(self, user):
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.snapshot_all(conn)
-
     def __repr__(self):
         return '<Dovecot %s imap=%s imaps=%s>' % (self.name, self.imap_port, self.imaps_port)
 
 
-class _PortTaken(DovecotError):
-    pass
-
-
-def stop_all(servers):
-    """Stop several servers at once (each takes about a second to shut down)."""
-    threads = [threading.Thread(target=s.stop) for s in servers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
-@contextlib.contextmanager
-def running(*servers):
-    """Start the given Dovecot instances (one after the other) and stop them all together."""
-    try:
-        for s in servers:
-            s.start()
-        yield servers
-    finally:
-        stop_all(servers)
+stop_all = imapserver.stop_all
+running = imapserver.running  # start the given servers one after the other, stop them together

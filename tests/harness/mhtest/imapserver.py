@@ -18,7 +18,6 @@ a watchdog (cleanup.Guard), when the test is killed with SIGKILL.
 import contextlib
 import os
 import pwd
-import shutil
 import socket
 import ssl
 import subprocess
@@ -53,10 +52,153 @@ def chown_tree(path, user):
             os.lchown(os.path.join(top, f), user.pw_uid, user.pw_gid)
 
 
-class PrivateImapServer:
-    """Base class; see the module documentation."""
+class ImapProcess(cleanup.ManagedProcess):
+    """Start and stop, preload and snapshots for an IMAP server run as a child process,
+    shared with mhtest.dovecot.Dovecot. start() prepares (_prepare), then up to five times picks free
+    ports (_choose_ports), writes the configuration (_configure) and runs the server
+    (_spawn, which ends with _await_greetings). Ready means: each port answers with an IMAP
+    greeting (over TLS on imaps); a bare accepted connection is not enough, as another
+    process may hold a port we chose. stop() ends the process (_end_process), runs
+    _after_stop and removes the directory (rmtree_tries times, if it stays)."""
 
     host = ports.LOOPBACK
+    error = ServerError          # raised when the server cannot start
+    port_taken = PortTaken       # raised by _await_greetings when a port is in use
+    in_use = 'in use'            # what the log says then
+    greet_timeout = 2.0          # seconds for one greeting probe
+    poll_interval = 0.05         # seconds between probes
+    rmtree_tries = 1
+
+    def __init__(self):
+        self.dir = None
+        self.imap_port = self.imaps_port = None
+        self._proc = None
+        self._guard = None
+        self._handle = None
+        self._lock = threading.Lock()
+
+    # -- over IMAP -----------------------------------------------------------------------
+
+    def preload(self, user, folders):
+        """Create folders and APPEND messages as user; see imapcheck.preload."""
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.preload(conn, folders)
+
+    def snapshot(self, user, folder):
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.mailbox_snapshot(conn, folder)
+
+    def snapshot_all(self, user):
+        with imapcheck.session(self, user) as conn:
+            return imapcheck.snapshot_all(conn)
+
+    # -- for subclasses ------------------------------------------------------------------
+
+    def _prepare(self):
+        pass
+
+    def _choose_ports(self):
+        self.imap_port, self.imaps_port = ports.free_ports(2)
+
+    def _configure(self):
+        raise NotImplementedError
+
+    def _spawn(self):
+        raise NotImplementedError
+
+    def _end_process(self, proc):
+        raise NotImplementedError
+
+    def _after_stop(self):
+        pass
+
+    def _failure_text(self):
+        return self.log_tail()
+
+    def _describe(self):
+        return self.kind
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def start(self):
+        if self._proc is not None:
+            raise self.error('already started')
+        self._handle = cleanup.register(self.stop)
+        try:
+            self._prepare()
+            last = None
+            for _attempt in range(5):
+                self._choose_ports()
+                self._configure()
+                try:
+                    self._spawn()
+                    return self
+                except self.port_taken as e:
+                    last = e
+            raise self.error('could not bind free ports: %s' % last)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _await_greetings(self):
+        """Wait for the greeting on imap_port and on imaps_port (if any); else stop the
+        process and raise port_taken (the log says in_use) or error."""
+        want = [(self.imap_port, False)]
+        if self.imaps_port:
+            want.append((self.imaps_port, True))
+        deadline = time.monotonic() + self.start_timeout
+        while want and time.monotonic() < deadline and self._proc.poll() is None:
+            if self._greets(*want[0]):
+                want.pop(0)
+            else:
+                time.sleep(self.poll_interval)
+        if not want and self._proc.poll() is None:
+            return
+        text = self._failure_text()
+        self._stop_process()
+        if self.in_use in text:
+            raise self.port_taken(text)
+        raise self.error('%s did not start (imap %s, imaps %s):\n%s' % (
+            self._describe(), self.imap_port, self.imaps_port, text))
+
+    def _greets(self, port, tls):
+        try:
+            with socket.create_connection((self.host, port),
+                                          timeout=self.greet_timeout) as sock:
+                if tls:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    with ctx.wrap_socket(sock) as tsock:
+                        return tsock.recv(256).startswith(b'* OK')
+                return sock.recv(256).startswith(b'* OK')
+        except (OSError, ssl.SSLError):
+            return False
+
+    def _stop_process(self):
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            self._end_process(proc)
+        finally:
+            self._release_guard()
+
+    def stop(self):
+        """Stop the server (if running) and remove its directory. Safe to call twice."""
+        with self._lock:
+            try:
+                self._stop_process()
+            finally:
+                try:
+                    self._after_stop()
+                finally:
+                    self._forget(self.rmtree_tries)
+
+
+class PrivateImapServer(ImapProcess):
+    """Base class; see the module documentation."""
+
     kind = 'imap'
     separator = '.'
     prefix = 'INBOX.'
@@ -64,16 +206,11 @@ class PrivateImapServer:
     def __init__(self, pki, users=None, start_timeout=20.0, name=None):
         if pki is None:
             raise ValueError('a TestPKI is needed for TLS')
+        super().__init__()
         self.pki = pki
         self.users = dict(users if users is not None else {'alice': 'alice-pw'})
         self.start_timeout = start_timeout
         self.name = name or self.kind
-        self.dir = None
-        self.imap_port = self.imaps_port = None
-        self._proc = None
-        self._guard = None
-        self._handle = None
-        self._lock = threading.Lock()
 
     # -- what Dovecot's helper offers too ------------------------------------------------
 
@@ -101,37 +238,15 @@ class PrivateImapServer:
         return imapcheck.imap_client(self, user, password, mode=mode, mech=mech,
                                      timeout=timeout)
 
-    def preload(self, user, folders):
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.preload(conn, folders)
-
-    def snapshot(self, user, folder):
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.mailbox_snapshot(conn, folder)
-
-    def snapshot_all(self, user):
-        with imapcheck.session(self, user) as conn:
-            return imapcheck.snapshot_all(conn)
-
     @property
     def log_path(self):
         return os.path.join(self.dir, 'server.log') if self.dir else None
-
-    def log(self):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except (OSError, TypeError):
-            return ''
 
     def log_tail(self, lines=40):
         data = self.log().splitlines()
         return 'log %s:\n%s\n' % (self.log_path, '\n'.join(data[-lines:]))
 
     # -- for subclasses ------------------------------------------------------------------
-
-    def _configure(self):
-        raise NotImplementedError
 
     def _command(self):
         raise NotImplementedError
@@ -146,9 +261,6 @@ class PrivateImapServer:
         """What the watchdog removes if the test dies by SIGKILL."""
         return [self.dir]
 
-    def _after_stop(self):
-        pass
-
     def _write(self, rel, text, mode=0o644, owner=None):
         path = os.path.join(self.dir, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -161,27 +273,10 @@ class PrivateImapServer:
 
     # -- start and stop ------------------------------------------------------------------
 
-    def start(self):
-        if self._proc is not None:
-            raise ServerError('already started')
-        self._handle = cleanup.register(self.stop)
-        try:
-            self.dir = tempfile.mkdtemp(prefix='mhtest-%s-' % self.kind, dir='/tmp')
-            os.chmod(self.dir, 0o711)
-            self._before_start()
-            last = None
-            for _attempt in range(5):
-                self.imap_port, self.imaps_port = ports.free_ports(2)
-                self._configure()
-                try:
-                    self._spawn()
-                    return self
-                except PortTaken as e:
-                    last = e
-            raise ServerError('could not bind free ports: %s' % last)
-        except BaseException:
-            self.stop()
-            raise
+    def _prepare(self):
+        self.dir = tempfile.mkdtemp(prefix='mhtest-%s-' % self.kind, dir='/tmp')
+        os.chmod(self.dir, 0o711)
+        self._before_start()
 
     def _spawn(self):
         with open(self.log_path, 'ab') as log:
@@ -190,79 +285,26 @@ class PrivateImapServer:
                                           env=self._environment(), cwd=self.dir,
                                           start_new_session=True)
         self._guard = cleanup.Guard(-self._proc.pid, self._guard_paths())
-        want = [(self.imap_port, False), (self.imaps_port, True)]
-        deadline = time.monotonic() + self.start_timeout
-        while want and time.monotonic() < deadline and self._proc.poll() is None:
-            if self._greets(*want[0]):
-                want.pop(0)
-            else:
-                time.sleep(0.05)
-        if not want and self._proc.poll() is None:
-            return
-        text = self.log_tail()
-        self._stop_process()
-        if 'in use' in text:
-            raise PortTaken(text)
-        raise ServerError('%s did not start (imap %s, imaps %s):\n%s' % (
-            self.kind, self.imap_port, self.imaps_port, text))
+        self._await_greetings()
 
-    def _greets(self, port, tls):
+    def _end_process(self, proc):
+        cleanup.stop_tree(proc.pid, group=True, waits=(5.0, 5.0))
         try:
-            with socket.create_connection((self.host, port), timeout=2.0) as sock:
-                if tls:
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    with ctx.wrap_socket(sock) as tsock:
-                        return tsock.recv(256).startswith(b'* OK')
-                return sock.recv(256).startswith(b'* OK')
-        except (OSError, ssl.SSLError):
-            return False
-
-    def _stop_process(self):
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            cleanup.stop_tree(proc.pid, group=True, waits=(5.0, 5.0))
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        finally:
-            guard, self._guard = self._guard, None
-            if guard is not None:
-                guard.release()
-
-    def stop(self):
-        """Stop the server (if running) and remove its directory. Safe to call twice."""
-        with self._lock:
-            try:
-                self._stop_process()
-            finally:
-                try:
-                    self._after_stop()
-                finally:
-                    if self._handle is not None:
-                        cleanup.unregister(self._handle)
-                        self._handle = None
-                    if self.dir and os.path.isdir(self.dir):
-                        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def is_running(self):
-        return self._proc is not None and self._proc.poll() is None
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
     def __repr__(self):
         return '<%s imap=%s imaps=%s>' % (self.name, self.imap_port, self.imaps_port)
+
+
+def stop_all(servers):
+    """Stop several servers at once (each takes about a second to shut down)."""
+    threads = [threading.Thread(target=s.stop) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 @contextlib.contextmanager
@@ -273,8 +315,4 @@ def running(*servers):
             s.start()
         yield servers
     finally:
-        threads = [threading.Thread(target=s.stop) for s in servers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        stop_all(servers)
