@@ -740,7 +740,9 @@ engine_check_state(const struct mh_sync_options *opts, GError **error)
 	g_autofree char *aside = NULL;
 	struct mh_state *st;
 
-	if (opts->dry || opts->verify_only || opts->state_path == NULL)
+	/* A missing file is made later, once the sides are known to be two mailboxes. */
+	if (opts->dry || opts->verify_only || opts->state_path == NULL ||
+	    !g_file_test(opts->state_path, G_FILE_TEST_EXISTS))
 		return true;
 	st = mh_state_open_repair(opts->state_path, &aside, error);
 	if (st == NULL)
