@@ -74,6 +74,7 @@ print_usage(FILE *out)
 	             "  64  usage: unknown option, missing or bad value\n"
 	             "  66  a file given cannot be read (--passfile)\n"
 	             "  69  the command is not available in this version\n"
+	             "  73  an output file (--log, --report) cannot be written\n"
 	             "  75  another run is using the account pair (see --wait-lock)\n"
 	             "  76  protocol error: the server sent a malformed or oversized response\n");
 }
