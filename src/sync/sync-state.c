@@ -383,27 +383,7 @@ mh_state_open(const char *path, GError **error)
 	return state_open(path, NULL, error);
 }
 
-/* Renames @path and its -wal and -shm companions to @aside (and its companions). */
-static bool
-state_set_aside(const char *path, const char *aside, GError **error)
-{
-	static const char *const suffixes[] = {"-wal", "-shm", ""};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
-		g_autofree char *from = g_strconcat(path, suffixes[i], NULL);
-		g_autofree char *to = g_strconcat(aside, suffixes[i], NULL);
-
-		if (rename(from, to) != 0 && errno != ENOENT) {
-			g_set_error(
-				error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
-				"state database %s is damaged and cannot be set aside as %s: %s; "
-				"move it away yourself and run again",
-				path, to, g_strerror(errno));
-			return false;
-		}
-	}
-	return true;
-}
+static int state_move_files(const char *from, const char *to, GError **error);
 
 struct mh_state *
 mh_state_open_repair(const char *path, char **aside_r, GError **error)
@@ -425,7 +405,6 @@ mh_state_open_repair(const char *path, char **aside_r, GError **error)
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
-	case SQLITE_IOERR:
 		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
 		            "%s: make the file and its folder writable, or give another file with "
 		            "--state",
@@ -438,7 +417,11 @@ mh_state_open_repair(const char *path, char **aside_r, GError **error)
 	now = g_date_time_new_now_local();
 	stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
 	*aside_r = g_strdup_printf("%s.damaged-%s", path, stamp);
-	if (!state_set_aside(path, *aside_r, error)) {
+	if (state_move_files(path, *aside_r, error) < 0) {
+		g_prefix_error(error,
+		               "state database %s is damaged and cannot be set aside "
+		               "(move it away yourself and run again): ",
+		               path);
 		g_clear_pointer(aside_r, g_free);
 		return NULL;
 	}
@@ -589,24 +572,32 @@ state_rename(const char *from, const char *to, GError **error)
 	return -1;
 }
 
+/* Moves the database @from and its companions (-wal, -shm, -journal) to @to: the
+ * companions first, so that a crash in between leaves the database under its old name
+ * with nothing lost, and a stale journal never meets a new database. 1 moved, 0 absent
+ * (another run may have moved it just now), -1 failed. */
+static int
+state_move_files(const char *from, const char *to, GError **error)
+{
+	static const char *const companions[] = {"-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
+		g_autofree char *cfrom = g_strconcat(from, companions[i], NULL);
+		g_autofree char *cto = g_strconcat(to, companions[i], NULL);
+
+		if (state_rename(cfrom, cto, error) < 0)
+			return -1;
+	}
+	return state_rename(from, to, error);
+}
+
 int
 mh_state_adopt(const char *path, const char *old_path, GError **error)
 {
-	static const char *const companions[] = {"-wal", "-shm", "-journal"};
 	struct stat sb;
 
 	g_return_val_if_fail(path != NULL && old_path != NULL, -1);
 	if (strcmp(path, old_path) == 0 || lstat(path, &sb) == 0 || lstat(old_path, &sb) != 0)
 		return 0;
-	/* The companions first: a crash in between leaves the database under its old name
-	 * with nothing lost, and the next run finishes the move. */
-	for (size_t i = 0; i < G_N_ELEMENTS(companions); i++) {
-		g_autofree char *from = g_strconcat(old_path, companions[i], NULL);
-		g_autofree char *to = g_strconcat(path, companions[i], NULL);
-
-		if (state_rename(from, to, error) < 0)
-			return -1;
-	}
-	/* Another run may have moved it just now: then there is nothing left to do. */
-	return state_rename(old_path, path, error);
+	return state_move_files(old_path, path, error);
 }
