@@ -356,23 +356,6 @@ cli_account_clear(struct cli_account *a)
 	memset(a, 0, sizeof(*a));
 }
 
-void
-cli_scrub_argv(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		char *arg = argv[i];
-		char *eq;
-
-		if (!g_str_has_prefix(arg, "--password") || g_str_has_prefix(arg, "--passfile"))
-			continue;
-		eq = strchr(arg, '=');
-		if (eq != NULL)
-			memset(eq + 1, 'x', strlen(eq + 1));
-		else if (i + 1 < argc)
-			memset(argv[i + 1], 'x', strlen(argv[i + 1]));
-	}
-}
-
 bool
 cli_set_debug(const char *spec, GError **error)
 {

@@ -94,10 +94,6 @@ bool cli_account_resolve(struct cli_account *acct, const char *suffix,
 
 void cli_account_clear(struct cli_account *acct);
 
-/* Overwrites the argv copy of --password/--password1/--password2 values so that they
- * no longer show in the process list. */
-void cli_scrub_argv(int argc, char **argv);
-
 /* Ends a command: without @error returns @rc; else prints the one error line (after
  * what stdout holds) and returns the error's exit code. Same as cli_finish_side() with
  * no side: no provider's advice, and no advice for a refused sign-in. */

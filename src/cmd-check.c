@@ -239,7 +239,6 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto out;
-	cli_scrub_argv(argc, argv);
 	if (argc > 2 || (argc == 2 && imapsync_style)) {
 		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
 		            "unexpected argument '%s'", argv[argc - 1]);
