@@ -134,6 +134,8 @@ mh_file_write(const char *path, const char *data, gsize len, int mode, GError **
 	}
 	/* A link to a regular file: replace the file it points at, not the link. */
 	target = realpath(path, NULL);
+	if (target == NULL && lstat(path, &st) == 0) /* a link to nowhere: keep the link */
+		return file_fail(error, ENOENT, "write through the link", path);
 	if (target == NULL && !mh_file_make_parent(path, error))
 		return false;
 	if (!g_file_set_contents_full(target != NULL ? target : path, data, (gssize)len,

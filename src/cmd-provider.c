@@ -163,12 +163,16 @@ provider_import_google(const char *cfg_path, const char *file, GError **error)
 	g_autofree char *dir = g_path_get_dirname(cfg_path);
 	g_autofree char *data = NULL;
 	char *secret = NULL;
+	g_autoptr(GError) local = NULL;
 	bool ok;
 
 	if (!import_read_google(file, &id, &secret, error))
 		return -1;
 	if (g_file_test(cfg_path, G_FILE_TEST_EXISTS) &&
-	    !g_key_file_load_from_file(kf, cfg_path, G_KEY_FILE_KEEP_COMMENTS, error)) {
+	    !g_key_file_load_from_file(kf, cfg_path, G_KEY_FILE_KEEP_COMMENTS, &local)) {
+		/* Reading: exit 66 (a G_FILE_ERROR would say an output file failed). */
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_NOINPUT,
+		            "cannot read the config file %s: %s", cfg_path, local->message);
 		mh_secret_free(secret);
 		return -1;
 	}

@@ -614,7 +614,7 @@ sync_side_profile(const struct sync_cli *o, const struct sides *s, int i)
 		return o->a[i].account->builtin;
 	if (s->detected[i] != NULL)
 		return s->detected[i];
-	return mh_provider_detect(o->a[i].host, NULL, NULL, NULL);
+	return mh_provider_detect(s->set[i].host, NULL, NULL, NULL);
 }
 
 /* Ends the command: an error about one side ("host1: ...", "host2: ...", as the stores
@@ -660,7 +660,6 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	(void)imapsync_style;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto out;
-	cli_scrub_argv(argc, argv);
 	if (!sync_use_accounts(&o, &s, argc, argv, &error))
 		goto out;
 	o.a[0].noauthmd5 = o.a[1].noauthmd5 = o.noauthmd5;
