@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mh-file.h"
 #include "mh-log.h"
 
 #define LOCK_POLL_US  200000 /* how often a waiting run tries again */
@@ -68,12 +69,12 @@ lock_write_holder(int fd, const char *path, GError **error)
 static int
 lock_open(const char *path, GError **error)
 {
-	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GError) local = NULL;
 	int fd;
 
-	if (g_mkdir_with_parents(dir, 0700) != 0) {
-		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE,
-		            "lock %s: cannot create %s: %s", path, dir, g_strerror(errno));
+	if (!mh_file_make_parent(path, &local)) {
+		g_set_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_STATE, "lock %s: %s", path,
+		            local->message);
 		return -1;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

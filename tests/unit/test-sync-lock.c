@@ -19,10 +19,13 @@ struct fixture {
 static void
 fixture_setup(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
-	g_autoptr(GError) error = NULL;
+	/* Below $XDG_STATE_HOME/mailhaul (set in main), where missing folders are made. */
+	g_autofree char *base = g_build_filename(g_get_user_state_dir(), "mailhaul", NULL);
+	g_autofree char *tmpl = g_build_filename(base, "lock-XXXXXX", NULL);
 
-	f->dir = g_dir_make_tmp("mh-test-lock-XXXXXX", &error);
-	g_assert_no_error(error);
+	g_assert_cmpint(g_mkdir_with_parents(base, 0700), ==, 0);
+	f->dir = g_mkdtemp(g_steal_pointer(&tmpl));
+	g_assert_nonnull(f->dir);
 	f->path = g_build_filename(f->dir, "locks", "pair.lock", NULL);
 }
 
@@ -224,5 +227,12 @@ main(int argc, char **argv)
 	ADD("/sync/lock/wait-interrupted", test_wait_interrupted);
 	g_test_add_func("/sync/lock/account-path", test_account_path);
 	g_test_add_func("/sync/accounts/endpoints", test_endpoints);
-	return g_test_run();
+	{
+		int rc = g_test_run();
+		g_autofree char *own = g_build_filename(tmp, "mailhaul", NULL);
+
+		g_rmdir(own);
+		g_rmdir(tmp);
+		return rc;
+	}
 }
