@@ -21,8 +21,9 @@ struct plan_side {
 	const char *prefix;       /* borrowed; never NULL */
 	char sep;                 /* '\0': a flat name space */
 	unsigned claimed;         /* special-use roles that some folder carries as attribute */
-	GHashTable *by_name;      /* owned; role -> the one folder name (borrowed) that takes
-	                             the role by its name, where no folder has it as attribute */
+	GHashTable *by_name;      /* owned, source side only: role -> the one folder name
+	                             (borrowed) that takes the role by its name, where no folder
+	                             has it as attribute; NULL on the destination side */
 };
 
 struct plan_ctx {
@@ -182,7 +183,6 @@ plan_side_init(struct plan_side *side, const GPtrArray *folders, const char *pre
 	}
 	if (folders->len == 0 && side->sep == '\0')
 		side->sep = '/';
-	plan_side_name_roles(side);
 }
 
 /* Appends one source name component, with the destination separator replaced by '_' so
@@ -257,8 +257,9 @@ plan_src_role(const struct plan_ctx *ctx, const struct mh_imap_folder *f)
 	if (role != 0)
 		return role;
 	role = mh_plan_special_use_by_name(f->name, ctx->src.sep);
-	if (role == 0 || (ctx->src.claimed & role))
+	if (role == 0)
 		return 0;
+	/* by_name holds no role some folder carries as attribute. */
 	return g_strcmp0(g_hash_table_lookup(ctx->src.by_name, GUINT_TO_POINTER(role)), f->name) ==
 	                       0
 	               ? role
@@ -824,6 +825,7 @@ plan_ctx_init(struct plan_ctx *ctx, const GPtrArray *src, const GPtrArray *src_s
 {
 	ctx->opts = opts;
 	plan_side_init(&ctx->src, src, opts->src_prefix, opts->src_sep);
+	plan_side_name_roles(&ctx->src);
 	plan_side_init(&ctx->dst, dst, opts->dst_prefix, opts->dst_sep);
 	ctx->dst_join = ctx->dst.sep ? ctx->dst.sep : ctx->src.sep ? ctx->src.sep : '/';
 	ctx->dst_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -868,7 +870,6 @@ plan_ctx_clear(struct plan_ctx *ctx)
 	g_clear_pointer(&ctx->dst_names, g_hash_table_unref);
 	g_clear_pointer(&ctx->subscribed, g_hash_table_unref);
 	g_clear_pointer(&ctx->src.by_name, g_hash_table_unref);
-	g_clear_pointer(&ctx->dst.by_name, g_hash_table_unref);
 	g_clear_pointer(&ctx->plan, mh_plan_free);
 }
 
