@@ -7,8 +7,6 @@
 #include "sync-fingerprint.h"
 #include "sync-private.h"
 
-#define UIDSET_MAX 1000
-
 void
 sync_msg_free(struct sync_msg *m)
 {

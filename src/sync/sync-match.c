@@ -8,8 +8,6 @@
 #include "mh-log.h"
 #include "sync-private.h"
 
-#define UIDSET_MAX 1000
-
 bool
 sync_state_begin(struct sync_worker *w, GError **error)
 {

@@ -6,6 +6,9 @@
 #include "sync-engine.h"
 #include "sync-state.h"
 
+/* UIDs named in one command (UID FETCH, UID STORE): a bounded command line. */
+#define UIDSET_MAX 1000
+
 struct sync_labels;
 
 /* What the workers share beyond the options. */
@@ -184,9 +187,11 @@ bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *re
  * for (missing), and the destination messages in excess of the source's count of their
  * identity that no record maps (extra: duplicates and strays; a copy whose source
  * message went since is not extra here). Identities are fetched only when some
- * destination message is not mapped. */
+ * destination message is not mapped. @dst_uids: the destination folder's UIDs when the
+ * caller just listed them (else NULL: they are searched). */
 bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
-                            GHashTable *map, GHashTable *src_uids, bool dst_exists, GError **error);
+                            GHashTable *map, GHashTable *src_uids, bool dst_exists,
+                            const GArray *dst_uids, GError **error);
 
 /* --delete2duplicates: deletes (or, dry, counts) the destination copies of an identity
  * the source has beyond the source's count of it, keeping those @map maps; strays are
@@ -217,6 +222,15 @@ char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box,
 void sync_pace(struct sync_worker *w);
 
 void sync_msg_free(struct sync_msg *m);
+
+/* --- sync-folder.c --- */
+
+/* Counts @m as skipped on purpose, for @why (a static text, copied). */
+void sync_folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m,
+                          const char *why);
+
+/* Notes that message @uid is not copied here: its copy is under the label @owner. */
+void sync_folder_note_labelled(struct mh_sync_folder_result *res, uint32_t uid, const char *owner);
 
 /* --- sync-error.c: the error policy --- */
 

@@ -211,14 +211,6 @@ mem_boundary(const char *ctype)
 	return n > 0 ? g_strndup(v, n) : NULL;
 }
 
-static char *
-mem_replace(const char *s, const char *from, const char *to)
-{
-	g_auto(GStrv) parts = g_strsplit(s, from, -1);
-
-	return g_strjoinv(to, parts);
-}
-
 /* Re-renders as Exchange does: every header field unfolded and folded again, a
  * multipart's boundary renamed, a single part's body re-encoded as base64. */
 static void
@@ -253,9 +245,10 @@ mem_rewrite_rerender(GByteArray *msg)
 			continue;
 		if (boundary != NULL && g_ascii_strcasecmp(name, "Content-Type") == 0) {
 			g_autofree char *renamed = g_strconcat("_000_", boundary, "_", NULL);
-			g_autofree char *v = mem_replace(value, boundary, renamed);
+			g_autoptr(GString) v = g_string_new(value);
 
-			mem_fold(out, name, v);
+			g_string_replace(v, boundary, renamed, 0);
+			mem_fold(out, name, v->str);
 			continue;
 		}
 		mem_fold(out, name, g_strchomp(value));
@@ -266,9 +259,10 @@ mem_rewrite_rerender(GByteArray *msg)
 	if (boundary != NULL) {
 		g_autofree char *from = g_strconcat("--", boundary, NULL);
 		g_autofree char *to = g_strconcat("--_000_", boundary, "_", NULL);
-		g_autofree char *b = mem_replace(body, from, to);
+		g_autoptr(GString) b = g_string_new(body);
 
-		g_string_append(out, b);
+		g_string_replace(b, from, to, 0);
+		g_string_append_len(out, b->str, (gssize)b->len);
 	} else if (!base64) {
 		g_autofree char *enc = g_base64_encode((const guchar *)body, strlen(body));
 		size_t n = strlen(enc);

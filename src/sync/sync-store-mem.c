@@ -6,6 +6,7 @@
  * UID EXPUNGE; plus the faults and rewrites of real servers, for the engine's tests. */
 #include <string.h>
 
+#include "sync-private.h"
 #include "sync-store-mem-private.h"
 #include "sync-store-mem.h"
 
@@ -42,35 +43,14 @@ mh_mem_msg_free(struct mh_mem_msg *m)
 	g_free(m);
 }
 
-static gint
-mem_flag_cmp(gconstpointer a, gconstpointer b)
-{
-	return g_ascii_strcasecmp(*(char *const *)a, *(char *const *)b);
-}
-
 char *
 sync_mem_flags_norm(const char *flags, const char *more)
 {
 	g_autofree char *all =
 		g_strdup_printf("%s %s", flags != NULL ? flags : "", more != NULL ? more : "");
-	g_auto(GStrv) words = g_strsplit_set(all, " ", -1);
-	g_autoptr(GPtrArray) keep = g_ptr_array_new();
-	GString *out = g_string_new(NULL);
 
-	for (size_t i = 0; words[i] != NULL; i++) {
-		bool seen = false;
-
-		if (*words[i] == '\0' || g_ascii_strcasecmp(words[i], "\\Recent") == 0)
-			continue;
-		for (guint k = 0; !seen && k < keep->len; k++)
-			seen = g_ascii_strcasecmp(keep->pdata[k], words[i]) == 0;
-		if (!seen)
-			g_ptr_array_add(keep, words[i]);
-	}
-	g_ptr_array_sort(keep, mem_flag_cmp);
-	for (guint i = 0; i < keep->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? " " : "", (char *)keep->pdata[i]);
-	return g_string_free(out, false);
+	/* Without a box: no \Recent, no repeats (ignoring case), sorted. */
+	return sync_flags_for_dest(all, NULL, NULL);
 }
 
 static struct mem_folder *
