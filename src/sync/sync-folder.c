@@ -12,8 +12,8 @@
 
 /* --- small helpers --- */
 
-static void
-folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m, const char *why)
+void
+sync_folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m, const char *why)
 {
 	struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
 
@@ -23,8 +23,8 @@ folder_add_skip(struct mh_sync_folder_result *res, const struct sync_msg *m, con
 	g_ptr_array_add(res->skipped, s);
 }
 
-static void
-folder_note_labelled(struct mh_sync_folder_result *res, uint32_t uid, const char *owner)
+void
+sync_folder_note_labelled(struct mh_sync_folder_result *res, uint32_t uid, const char *owner)
 {
 	struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
 
@@ -89,29 +89,29 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 		    g_hash_table_contains(res->refused, GUINT_TO_POINTER(m->uid)))
 			continue; /* refused earlier in this run, and reported */
 		if (o->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
-			folder_add_skip(res, m, "flagged \\Deleted on the source");
+			sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 			continue;
 		}
 		if (o->maxsize > 0 && m->size > o->maxsize) {
-			folder_add_skip(res, m, "larger than --maxsize");
+			sync_folder_add_skip(res, m, "larger than --maxsize");
 			continue;
 		}
 		if (o->minsize > 0 && m->size < o->minsize) {
-			folder_add_skip(res, m, "smaller than --minsize");
+			sync_folder_add_skip(res, m, "smaller than --minsize");
 			continue;
 		}
 		age = (o->maxage >= 0 || o->minage >= 0) ? days_ago(m->date) : -1;
 		if (o->maxage >= 0 && age > o->maxage) {
-			folder_add_skip(res, m, "older than --maxage");
+			sync_folder_add_skip(res, m, "older than --maxage");
 			continue;
 		}
 		if (o->minage >= 0 && age >= 0 && age < o->minage) {
-			folder_add_skip(res, m, "newer than --minage");
+			sync_folder_add_skip(res, m, "newer than --minage");
 			continue;
 		}
 		if (search_hits != NULL &&
 		    !g_hash_table_contains(search_hits, GUINT_TO_POINTER(m->uid))) {
-			folder_add_skip(res, m, "not matched by --search");
+			sync_folder_add_skip(res, m, "not matched by --search");
 			continue;
 		}
 		m->copy = true;
@@ -120,13 +120,16 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 
 /* --- measuring --- */
 
+/* Counts and sizes of the destination folder into @res and @box_r; where the sizes had to
+ * be fetched, *uids_r (caller frees) holds the folder's UIDs, else NULL. */
 static bool
 folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, bool exists,
-                   struct mh_store_box *box_r, GError **error)
+                   struct mh_store_box *box_r, GArray **uids_r, GError **error)
 {
 	g_autoptr(GArray) uids = NULL;
 	g_autoptr(GPtrArray) msgs = NULL;
 
+	*uids_r = NULL;
 	memset(box_r, 0, sizeof(*box_r));
 	if (!exists)
 		return true;
@@ -144,6 +147,7 @@ folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, boo
 		return false;
 	for (guint i = 0; i < msgs->len; i++)
 		res->dst_bytes += ((struct sync_msg *)msgs->pdata[i])->size;
+	*uids_r = g_steal_pointer(&uids);
 	return true;
 }
 
@@ -374,17 +378,18 @@ folder_unknown_dst(struct folder_run *fr)
 
 /* A pass that ended with copies in flight (its mark is still in the state) may have left
  * messages the server stores only now: wait for it before listing the destination, so
- * that they are found by fingerprint instead of copied twice. */
+ * that they are found by fingerprint instead of copied twice. Only a folder the state
+ * knows (fr->found) can carry the mark. */
 static bool
 folder_settle(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
-	int64_t since = 0, left;
+	int64_t left;
 	int found;
 
-	if (w->state == NULL || w->opts->dry)
+	if (w->state == NULL || w->opts->dry || fr->found != 1)
 		return true;
-	found = mh_state_copying_get(w->state, fr->sf.id, &since, error);
+	found = mh_state_copying_get(w->state, fr->sf.id, NULL, error);
 	if (found <= 0)
 		return found == 0;
 	fr->in_doubt = true;
@@ -400,10 +405,7 @@ folder_settle(struct folder_run *fr, GError **error)
 	       "to store them before looking for them",
 	       fr->res->src_name, (double)left / G_USEC_PER_SEC);
 	g_usleep((gulong)left);
-	if (!fr->dst_exists)
-		return true;
-	g_clear_pointer(&fr->dst_uids, g_array_unref);
-	return w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error);
+	return true;
 }
 
 static bool
@@ -488,7 +490,7 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 			continue;
 		m->copy = false;
 		res->labelled++;
-		folder_note_labelled(res, m->uid, owner);
+		sync_folder_note_labelled(res, m->uid, owner);
 		mh_log_debug(MH_LOG_CAT_SYNC, "%s: UID %u is copied under '%s'", res->src_name,
 		             m->uid, owner);
 		e = g_new0(struct mh_state_msg, 1);
@@ -527,14 +529,16 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	                       .src_uids = fr->src_uids,
 	                       .dst_box = &fr->dbox};
 
+	if (!folder_settle(fr, error))
+		return false;
 	fr->dst_uids = g_array_new(false, false, sizeof(guint32));
 	if (fr->dst_exists) {
 		g_clear_pointer(&fr->dst_uids, g_array_unref);
 		if (!w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error))
 			return false;
 	}
-	if (!folder_record_state(fr, false, error) || !folder_settle(fr, error) ||
-	    !folder_load_map(fr, error) || !folder_list_unmapped(fr, error))
+	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error) ||
+	    !folder_list_unmapped(fr, error))
 		return false;
 	mc.folder_id = fr->sf.id;
 	mc.map = fr->map;
@@ -716,6 +720,7 @@ folder_run_all(struct folder_run *fr, GError **error)
 	struct sync_worker *w = fr->w;
 	struct mh_sync_folder_result *res = fr->res;
 	unsigned items = MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE;
+	g_autoptr(GArray) measured = NULL; /* destination UIDs, when measuring listed them */
 
 	if (!folder_open(fr, error))
 		return false;
@@ -740,14 +745,15 @@ folder_run_all(struct folder_run *fr, GError **error)
 	    !sync_delete_duplicates(w, res, fr->map, fr->src_uids, error))
 		return false;
 	folder_count_source(fr);
-	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, error))
+	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, &measured,
+	                        error))
 		return false;
 	if (w->opts->delete1 && !w->opts->dry) {
 		mh_store_box_clear(&fr->sstat);
 		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
 			return false;
 	}
-	if (!sync_verify_after_sync(w, res, fr->map, fr->src_uids, fr->dst_exists, error))
+	if (!sync_verify_after_sync(w, res, fr->map, fr->src_uids, fr->dst_exists, measured, error))
 		return false;
 	/* The counters that let the next run skip this folder are recorded only when it is
 	 * complete: an interrupted or failed folder is looked at again. */

@@ -11,8 +11,6 @@
 #include "mh-log.h"
 #include "sync-private.h"
 
-#define UIDSET_MAX 1000
-
 /* --- naming messages --- */
 
 static void
@@ -170,21 +168,10 @@ verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const
 	g_autofree char *record = NULL;
 
 	if (w->opts->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
-		struct mh_sync_skip *s = g_new0(struct mh_sync_skip, 1);
-
-		s->uid = m->uid;
-		s->size = m->size;
-		s->reason = g_strdup("flagged \\Deleted on the source");
-		g_ptr_array_add(res->skipped, s);
+		sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 	} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
-		struct mh_sync_labelled *l = g_new0(struct mh_sync_labelled, 1);
-
 		res->labelled++; /* its copy is in its first label's folder */
-		l->uid = m->uid;
-		l->copied_under = g_strdup(owner);
-		if (res->labelled_msgs == NULL)
-			res->labelled_msgs = g_ptr_array_new();
-		g_ptr_array_add(res->labelled_msgs, l);
+		sync_folder_note_labelled(res, m->uid, owner);
 	} else {
 		res->missing++;
 		g_array_append_val(missing, m->uid);
@@ -323,16 +310,16 @@ sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays
  * (*src_r and *dst_r stay NULL when every one is: then nothing is in excess). */
 static bool
 verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_uids,
-                     GPtrArray **src_r, GPtrArray **dst_r, GError **error)
+                     const GArray *known_dst, GPtrArray **src_r, GPtrArray **dst_r, GError **error)
 {
-	g_autoptr(GArray) dst_uids = NULL;
+	g_autoptr(GArray) dst_uids = known_dst != NULL ? g_array_copy((GArray *)known_dst) : NULL;
 	g_autoptr(GArray) src_list = g_array_new(false, false, sizeof(guint32));
 	GHashTableIter it;
 	gpointer key;
 	bool unmapped = false;
 
 	*src_r = *dst_r = NULL;
-	if (!w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
+	if (dst_uids == NULL && !w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
 		return false;
 	for (guint i = 0; !unmapped && i < dst_uids->len; i++)
 		unmapped = !g_hash_table_contains(
@@ -358,7 +345,8 @@ verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_ui
 
 bool
 sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
-                       GHashTable *src_uids, bool dst_exists, GError **error)
+                       GHashTable *src_uids, bool dst_exists, const GArray *dst_uids,
+                       GError **error)
 {
 	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
@@ -390,7 +378,7 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	if (!dst_exists || res->dst_shared)
 		return true;
 	live = verify_live_dst(map);
-	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+	if (!verify_list_unmapped(w, live, src_uids, dst_uids, &src, &dst, error))
 		return false;
 	if (dst == NULL)
 		return true;
@@ -431,7 +419,7 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 		       res->src_name, res->dst_name);
 		return true;
 	}
-	if (!verify_list_unmapped(w, live, src_uids, &src, &dst, error))
+	if (!verify_list_unmapped(w, live, src_uids, NULL, &src, &dst, error))
 		return false;
 	if (dst == NULL)
 		return true;
