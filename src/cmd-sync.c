@@ -34,6 +34,7 @@ struct sync_cli {
 	double pace;
 	gint64 max_upload, max_download;
 	int max_backoff;
+	int max_outage;
 	gint64 min_rate;
 	int rate_window;
 	int budget_window;
@@ -203,6 +204,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "The longest single wait when a server throttles or a budget is spent "
 	         "(default 3600)",
 	         "SECONDS"},
+		{"max-outage", 0, 0, G_OPTION_ARG_INT, &o->max_outage,
+	         "How long a server reached once may stay unreachable (refused, down) before "
+	         "the run stops; meanwhile it is tried again with growing waits (default 120)",
+	         "SECONDS"},
 		{"min-rate", 0, 0, G_OPTION_ARG_INT64, &o->min_rate,
 	         "Pause when copying is slower than BYTES a second over --rate-window (a spent "
 	         "budget; default: the profile's, 1024 for gmail; 0 = never)",
@@ -279,9 +284,9 @@ sync_check_options(struct sync_cli *o, GError **error)
 	else if ((o->gmail2 || o->office2) && o->provider2 != NULL)
 		bad = "--provider2 and --gmail2/--office2 exclude each other";
 	else if (o->pace < -1 || o->max_upload < -1 || o->max_download < -1 || o->max_backoff < 0 ||
-	         o->min_rate < -1 || o->rate_window < 0)
-		bad = "--pace, --max-upload-per-day, --max-download-per-day and --max-backoff must "
-		      "not be negative";
+	         o->max_outage < 0 || o->min_rate < -1 || o->rate_window < 0)
+		bad = "--pace, --max-upload-per-day, --max-download-per-day, --max-backoff and "
+		      "--max-outage must not be negative";
 	else if (o->budget_window < 0 || o->budget_window > 7 * 86400)
 		bad = "--budget-window must be between 1 and 604800 seconds (7 days)";
 	if (bad != NULL) {
@@ -335,6 +340,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.upload_per_day = o->max_upload > 0 ? (uint64_t)o->max_upload : 0,
 		.download_per_day = o->max_download > 0 ? (uint64_t)o->max_download : 0,
 		.max_backoff = (unsigned)o->max_backoff,
+		.max_outage = (unsigned)o->max_outage,
 		.min_rate = o->min_rate > 0 ? (uint64_t)o->min_rate : 0,
 		.rate_window = (unsigned)o->rate_window,
 		.budget_window = (unsigned)o->budget_window,
@@ -563,6 +569,20 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 		mh_log(MH_LOG_ERROR,
 		       "%s; some folders are unfinished: run the same command later to resume",
 		       result->gave_up);
+	} else if (rc == MH_EXIT_CONNECT) {
+		g_autoptr(GString) names = g_string_new(NULL);
+
+		for (guint i = 0; i < result->folders->len; i++) {
+			const struct mh_sync_folder_result *f = result->folders->pdata[i];
+
+			if (f->dropped)
+				g_string_append_printf(names, "%s'%s'", names->len > 0 ? ", " : "",
+				                       f->src_name);
+		}
+		mh_log(MH_LOG_ERROR,
+		       "the connection kept dropping in %s, left unfinished (the other folders went "
+		       "on): run the same command later to resume",
+		       names->str);
 	}
 	if (o->report != NULL &&
 	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))

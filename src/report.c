@@ -170,6 +170,7 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->unfinished |= f->unfinished;
 		t->quota |= f->quota;
 		t->append_refused |= f->append_refused;
+		t->dropped |= f->dropped;
 	}
 }
 
@@ -311,6 +312,8 @@ mh_report_exit_code(const struct mh_sync_result *r)
 		return MH_EXIT_APPEND;
 	if (t.failed > 0)
 		return MH_EXIT_MESSAGES;
+	if (t.dropped)
+		return MH_EXIT_CONNECT; /* connections kept dropping: a rerun resumes */
 	if (t.missing > 0 || t.extra > 0 || t.unfinished)
 		return MH_EXIT_FAILURE; /* also with --dry: differences remain */
 	return MH_EXIT_OK;
@@ -358,6 +361,7 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	json_object_object_add(o, "container_only", json_object_new_boolean(f->container_only));
 	json_object_object_add(o, "unchanged", json_object_new_boolean(f->unchanged));
 	json_object_object_add(o, "unfinished", json_object_new_boolean(f->unfinished));
+	json_object_object_add(o, "connection_trouble", json_object_new_boolean(f->dropped));
 	json_object_object_add(o, "not_reached", json_object_new_boolean(f->not_reached));
 	json_object_object_add(o, "source_messages", json_object_new_uint64(f->src_count));
 	json_object_object_add(o, "source_bytes", json_object_new_uint64(f->src_bytes));

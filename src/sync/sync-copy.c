@@ -333,6 +333,10 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	c->uploading = false;
 	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c) || copy_rate_collapsed(c))
 		return;
+	if (c->res->pass_first_uid == 0) {
+		c->res->pass_first_uid = uid;
+		c->res->pass_first_size = size;
+	}
 	paced = g_get_monotonic_time();
 	sync_pace(c->w);
 	c->rate_t0 += g_get_monotonic_time() - paced; /* our own pacing is no slow server */

@@ -10,7 +10,18 @@
 #include "sync-plan.h"
 #include "sync-private.h"
 
-#define ENGINE_MAX_WAITS 5
+/* Waits in a row without progress before a folder gives up: a server that asks to wait
+ * (throttling, too many connections) is asked again for long; a dropped connection is
+ * retried with waits of 1 s, 2 s, 4 s ... (ENGINE_RETRY_CAP_MS at most). */
+#define ENGINE_MAX_WAITS    5
+#define ENGINE_MAX_RETRIES  8
+#define ENGINE_RETRY_CAP_MS 60000
+/* A server that cannot be reached is tried for this long at least (a restart, an outage)
+ * before the run stops, unless --max-outage says otherwise. */
+#define ENGINE_OUTAGE_S     120
+/* Passes in a row that drop while the same message is the first in flight, nothing
+ * copied, before that message is left on the source (too large for the link). */
+#define ENGINE_MAX_DROPS    3
 
 struct engine {
 	const struct mh_sync_options *opts; /* &own */
@@ -83,16 +94,18 @@ engine_interrupted(struct engine *e)
 
 /* --- waiting when a server asks for it --- */
 
-/* Waits as @v asks (the server's suggestion or a default, with up to 10% jitter, capped
- * by --max-backoff), telling the user why; false when interrupted. */
+/* Waits as @v asks (the server's suggestion, or a default that doubles with each of
+ * @attempt earlier waits in a row, with up to 10% jitter, capped by --max-backoff), telling
+ * the user why; false when interrupted. */
 static bool
-engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *error)
+engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *error,
+            unsigned attempt)
 {
 	uint64_t cap = (uint64_t)(e->opts->max_backoff > 0 ? e->opts->max_backoff : 3600) * 1000;
 	uint64_t ms = v->wait_ms;
 	int64_t room_s;
-	gint64 until;
 	char buf[32];
+	gint64 until;
 
 	/* A budget of our own knows when it has room again: wait that long, however long,
 	 * unless --max-backoff says otherwise. */
@@ -108,6 +121,10 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 		     : v->kind == MH_SYNC_VERDICT_CONNECTIONS ? 60000
 		     : v->kind == MH_SYNC_VERDICT_BACKOFF     ? 30000
 		                                              : 1000;
+		if (v->kind == MH_SYNC_VERDICT_RETRY)
+			ms = MIN(ms << MIN(attempt, 16u), ENGINE_RETRY_CAP_MS);
+		else if (v->kind != MH_SYNC_VERDICT_BUDGET)
+			ms <<= MIN(attempt, 4u);
 	}
 	ms += (uint64_t)g_random_int_range(0, (gint32)MIN(ms / 10 + 1, G_MAXINT32));
 	ms = MIN(ms, cap);
@@ -174,11 +191,31 @@ engine_classify(struct engine *e, const GError *error, struct mh_sync_verdict *v
 	return ec.action == SYNC_ERROR_ACT_WAIT || ec.action == SYNC_ERROR_ACT_RETRY;
 }
 
+/* Whether a folder that has waited @waits times in a row for @v should give up; for a
+ * reconnect (@since: when its first attempt failed, monotonic µs, or 0), a server that
+ * cannot be reached is tried for --max-outage seconds. */
+static bool
+engine_enough_waits(struct engine *e, const struct mh_sync_verdict *v, unsigned waits, gint64 since)
+{
+	gint64 outage = (gint64)(e->opts->max_outage > 0 ? e->opts->max_outage : ENGINE_OUTAGE_S) *
+	                G_USEC_PER_SEC;
+
+	if (v->kind != MH_SYNC_VERDICT_RETRY)
+		return waits >= ENGINE_MAX_WAITS;
+	if (since != 0)
+		return g_get_monotonic_time() - since >= outage;
+	return waits >= ENGINE_MAX_RETRIES;
+}
+
 /* Connects @st; a server that asks to wait (too many connections, throttling), even in
- * answer to the login, is waited for, up to ENGINE_MAX_WAITS times. */
+ * answer to the login, is waited for, up to ENGINE_MAX_WAITS times; with
+ * @retry_transient, one that cannot be reached is tried again with growing waits, for
+ * --max-outage seconds (ENGINE_OUTAGE_S by default). */
 static bool
 engine_connect_waiting(struct engine *e, struct mh_store *st, bool retry_transient, GError **error)
 {
+	gint64 since = g_get_monotonic_time();
+
 	for (unsigned waits = 0;; waits++) {
 		GError *local = NULL;
 		struct mh_sync_verdict v;
@@ -186,16 +223,21 @@ engine_connect_waiting(struct engine *e, struct mh_store *st, bool retry_transie
 		if (st->ops->connect(st, &local))
 			return true;
 		g_prefix_error(&local, "%s: ", st->label);
-		if (e == NULL || waits >= ENGINE_MAX_WAITS || engine_interrupted(e) ||
-		    !engine_classify(e, local, &v) ||
-		    (v.kind == MH_SYNC_VERDICT_RETRY && !retry_transient)) {
-			if (e != NULL && waits >= ENGINE_MAX_WAITS)
+		/* Refused or unreachable, after it was reached once: a restart, an outage. */
+		if (retry_transient && g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT))
+			v = (struct mh_sync_verdict){.kind = MH_SYNC_VERDICT_RETRY};
+		else if (e == NULL || !engine_classify(e, local, &v))
+			v.kind = MH_SYNC_VERDICT_NONE;
+		if (e == NULL || engine_interrupted(e) || v.kind == MH_SYNC_VERDICT_NONE ||
+		    (v.kind == MH_SYNC_VERDICT_RETRY && !retry_transient) ||
+		    engine_enough_waits(e, &v, waits, since)) {
+			if (e != NULL && waits > 0)
 				g_prefix_error(&local, "gave up after %u waits: ", waits);
 			g_propagate_error(error, local);
 			return false;
 		}
 		st->ops->close(st);
-		if (!engine_wait(e, &v, local)) {
+		if (!engine_wait(e, &v, local, waits)) {
 			g_propagate_error(error, local);
 			return false;
 		}
@@ -227,13 +269,104 @@ worker_fail_folder(struct mh_sync_folder_result *res, const GError *error)
 	res->failed++;
 }
 
+/* The folder stays unfinished for connection trouble: no message failed, a rerun resumes. */
+static void
+worker_drop_folder(struct mh_sync_folder_result *res, const GError *error)
+{
+	g_ptr_array_add(res->errors, g_strdup(error->message));
+	res->dropped = true;
+}
+
+/* Stops every worker: @error says why (a server that will not take more now, or that
+ * cannot be reached). */
+static void
+engine_give_up(struct engine *e, const GError *error)
+{
+	g_mutex_lock(&e->lock);
+	if (e->gave_up == NULL)
+		e->gave_up = g_strdup(error->message);
+	g_mutex_unlock(&e->lock);
+}
+
+/* A pass that dropped with nothing done while the same message was the first one in
+ * flight, ENGINE_MAX_DROPS times in a row: that message is too much for the link. It is
+ * left on the source, reported, and the folder goes on without it. True when it is. */
+static bool
+worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *strikes)
+{
+	g_autofree char *size = NULL;
+
+	if (res->pass_first_uid == 0)
+		return false;
+	if (res->pass_first_uid != *uid) {
+		*uid = res->pass_first_uid;
+		*strikes = 0;
+	}
+	if (++*strikes < ENGINE_MAX_DROPS)
+		return false;
+	size = g_format_size(res->pass_first_size);
+	res->failed++;
+	if (res->refused == NULL)
+		res->refused = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(res->refused, GUINT_TO_POINTER(*uid));
+	g_ptr_array_add(res->errors,
+	                g_strdup_printf("message UID %u: the connection dropped %u times while "
+	                                "copying it (%s), each time before anything else was "
+	                                "copied: it stays on the source; run the same command "
+	                                "again, over a steadier link if it keeps failing",
+	                                *uid, *strikes, size));
+	mh_log(MH_LOG_WARN,
+	       "%s: message UID %u not copied: the connection dropped %u times while copying it "
+	       "(%s)",
+	       res->src_name, *uid, *strikes, size);
+	*uid = 0;
+	*strikes = 0;
+	return true;
+}
+
+/* Waits before the next pass of a folder as @v asks, after *@waits waits in a row without
+ * progress; false when the folder gives up or the wait is
+ * interrupted. A folder whose connections keep dropping gives up alone; a server that keeps
+ * asking to wait stops every worker. */
+static bool
+worker_wait(struct engine *e, struct mh_sync_folder_result *res, const struct mh_sync_verdict *v,
+            GError **error, unsigned *waits)
+{
+	bool retry = v->kind == MH_SYNC_VERDICT_RETRY;
+
+	if (engine_enough_waits(e, v, *waits, 0)) {
+		g_prefix_error(error, "gave up after %u waits without progress: ", *waits);
+		mh_log(MH_LOG_WARN, "%s", (*error)->message);
+		if (retry) {
+			worker_drop_folder(res, *error);
+		} else {
+			worker_fail_folder(res, *error);
+			engine_give_up(e, *error);
+		}
+		return false;
+	}
+	++*waits;
+	if (retry && *waits == 1) {
+		/* After a drop, the first reconnect is at once. */
+		mh_log(MH_LOG_WARN, "%s; reconnecting", (*error)->message);
+		return true;
+	}
+	if (!engine_wait(e, v, *error, retry ? *waits - 2 : *waits - 1)) {
+		worker_fail_folder(res, *error);
+		return false;
+	}
+	return true;
+}
+
 /* Runs one folder pair; when a connection fails or a server asks to wait, waits as asked,
  * reconnects and runs it again (the state makes that resume where it stopped), giving up
- * after ENGINE_MAX_WAITS waits in a row without a message done. */
+ * after ENGINE_MAX_WAITS waits in a row without a message done (ENGINE_MAX_RETRIES for
+ * dropped connections: then only this folder stops). */
 static void
 worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder_result *res)
 {
-	unsigned waits = 0, plain_retries = 0;
+	unsigned waits = 0, plain_retries = 0, strikes = 0;
+	uint32_t strike_uid = 0;
 
 	if (res->container_only)
 		return;
@@ -243,14 +376,18 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 		g_autoptr(GError) error = NULL;
 		uint64_t before = res->copied + res->matched + res->labelled;
 		struct mh_sync_verdict v;
-		bool known;
+		bool known, progressed;
 
+		res->pass_first_uid = 0;
 		if (sync_folder(w, res, NULL, &error)) {
 			res->unfinished = false;
 			break;
 		}
-		if (res->copied + res->matched + res->labelled > before)
+		progressed = res->copied + res->matched + res->labelled > before;
+		if (progressed) {
 			waits = 0;
+			strikes = 0;
+		}
 		if (engine_interrupted(e)) {
 			worker_fail_folder(res, error);
 			return;
@@ -272,28 +409,23 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 			}
 			v.kind = MH_SYNC_VERDICT_RETRY;
 			v.wait_ms = 1;
-		} else if (++waits > ENGINE_MAX_WAITS) {
-			g_prefix_error(&error, "gave up after %u waits without progress: ",
-			               ENGINE_MAX_WAITS);
-			mh_log(MH_LOG_WARN, "%s", error->message);
-			worker_fail_folder(res, error);
-			/* The server will not take more now: stop every worker. */
-			g_mutex_lock(&e->lock);
-			if (e->gave_up == NULL)
-				e->gave_up = g_strdup(error->message);
-			g_mutex_unlock(&e->lock);
-			return;
-		} else if (v.kind != MH_SYNC_VERDICT_RETRY || waits > 1) {
-			if (!engine_wait(e, &v, error)) {
-				worker_fail_folder(res, error);
-				return;
-			}
-		} else {
+		} else if (v.kind == MH_SYNC_VERDICT_RETRY && !progressed &&
+		           worker_drop_strike(res, &strike_uid, &strikes)) {
+			waits = 0; /* the folder goes on without that message */
 			mh_log(MH_LOG_WARN, "%s; reconnecting", error->message);
+		} else if (!worker_wait(e, res, &v, &error, &waits)) {
+			return;
 		}
 		g_clear_error(&error);
 		if (!worker_reconnect(e, w, &error)) {
-			worker_fail_folder(res, error);
+			if (g_error_matches(error, MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT) ||
+			    (engine_classify(e, error, &v) && v.kind == MH_SYNC_VERDICT_RETRY)) {
+				/* The server cannot be reached: no folder can progress now. */
+				worker_drop_folder(res, error);
+				engine_give_up(e, error);
+			} else {
+				worker_fail_folder(res, error);
+			}
 			return;
 		}
 	}

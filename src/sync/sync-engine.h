@@ -119,6 +119,8 @@ struct mh_sync_options {
 	const char *budget_path;   /* the state file that keeps the counts across runs and
 	                              jobs (NULL: the counts of this run only) */
 	unsigned max_backoff;      /* seconds: the longest single wait (0: 3600) */
+	unsigned max_outage;       /* seconds a server reached once may stay unreachable before
+	                              the run stops (0: 120) */
 	uint64_t min_rate;         /* bytes/s: a copy slower than this over rate_window means a
 	                              spent budget (Gmail slows down instead of refusing); 0: off */
 	unsigned rate_window;      /* seconds over which the rate is measured (0: 120) */
@@ -165,6 +167,7 @@ struct mh_sync_folder_result {
 	bool unchanged;   /* skipped: nothing changed since the last run */
 	bool unfinished;  /* the run did not finish this folder (a failure, a stop) */
 	bool not_reached; /* nor start it: its counts are unknown */
+	bool dropped;     /* unfinished after connections kept dropping (a rerun resumes) */
 	bool dst_shared;  /* other source folders are merged into its destination folder:
 	                     extras are not counted there, nor duplicates deleted */
 	uint64_t src_count, src_bytes;
@@ -194,6 +197,8 @@ struct mh_sync_folder_result {
 	GHashTable *refused;      /* owned; UIDs the destination refused in this run (a set) */
 	int64_t in_flight_at;     /* monotonic µs when a pass of this run ended with copies in
 	                             flight, 0 if none (the engine's own bookkeeping) */
+	uint32_t pass_first_uid;  /* the first message a copy pass began, 0 if none, and its */
+	uint64_t pass_first_size; /* size (the engine's own bookkeeping) */
 	double seconds;
 };
 

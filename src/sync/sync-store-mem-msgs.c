@@ -342,6 +342,7 @@ mem_append_store(struct store_mem *sm, bool *drop_r)
 	if (a->fail_after > 0 && --a->fail_after == 0) {
 		*drop_r = true;
 		a->down = a->down_after_fault;
+		a->refuse_next = a->refuse_after_fault;
 	}
 	return ans;
 }
@@ -351,7 +352,7 @@ sync_mem_append_end(struct mh_store *st, GError **error)
 {
 	struct store_mem *sm = (struct store_mem *)st;
 	struct mem_answer *ans;
-	bool drop;
+	bool drop, cut;
 
 	if (!sync_mem_check(sm, error))
 		return false;
@@ -361,8 +362,16 @@ sync_mem_append_end(struct mh_store *st, GError **error)
 		return false;
 	}
 	g_mutex_lock(&sm->acct->lock);
-	ans = mem_append_store(sm, &drop);
+	cut = sm->acct->cut_on != NULL &&
+	      g_strstr_len((const char *)sm->app->data, sm->app->len, sm->acct->cut_on) != NULL;
+	ans = cut ? NULL : mem_append_store(sm, &drop);
 	g_mutex_unlock(&sm->acct->lock);
+	if (cut) {
+		/* The literal never arrived whole: nothing is stored. */
+		sync_mem_append_abort(st,
+		                      "connection lost in the middle of an APPEND (test fault)");
+		return sync_mem_check(sm, error);
+	}
 	g_clear_pointer(&sm->app, g_byte_array_unref);
 	g_clear_pointer(&sm->app_folder, g_free);
 	g_clear_pointer(&sm->app_flags, g_free);

@@ -41,6 +41,10 @@ struct mh_mem_account {
 	unsigned no_count;
 	char *no_text;
 	char *refuse;
+	char *cut_on;                /* drop mid-APPEND for a message containing this, or NULL */
+	char *cut_select;            /* drop at every SELECT of this folder, or NULL */
+	unsigned refuse_next;        /* connections still to refuse (an outage) */
+	unsigned refuse_after_fault; /* refuse_next once the fail_after fault fires */
 	unsigned appends;
 };
 

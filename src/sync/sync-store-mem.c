@@ -102,6 +102,8 @@ mh_mem_account_unref(struct mh_mem_account *a)
 	g_free(a->prefix);
 	g_free(a->no_text);
 	g_free(a->refuse);
+	g_free(a->cut_on);
+	g_free(a->cut_select);
 	g_free(a);
 }
 
@@ -263,6 +265,32 @@ mh_mem_account_refuse(struct mh_mem_account *a, const char *needle)
 	g_mutex_unlock(&a->lock);
 }
 
+void
+mh_mem_account_cut_on(struct mh_mem_account *a, const char *needle)
+{
+	g_mutex_lock(&a->lock);
+	g_free(a->cut_on);
+	a->cut_on = g_strdup(needle);
+	g_mutex_unlock(&a->lock);
+}
+
+void
+mh_mem_account_cut_select(struct mh_mem_account *a, const char *folder)
+{
+	g_mutex_lock(&a->lock);
+	g_free(a->cut_select);
+	a->cut_select = g_strdup(folder);
+	g_mutex_unlock(&a->lock);
+}
+
+void
+mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsigned n)
+{
+	g_mutex_lock(&a->lock);
+	a->refuse_after_fault = n;
+	g_mutex_unlock(&a->lock);
+}
+
 unsigned
 mh_mem_account_appends(struct mh_mem_account *a)
 {
@@ -396,7 +424,9 @@ mem_connect(struct mh_store *st, GError **error)
 	mem_close(st); /* a new session ends the old one */
 	g_clear_error(&sm->dropped);
 	g_mutex_lock(&sm->acct->lock);
-	down = sm->acct->down;
+	down = sm->acct->down || sm->acct->refuse_next > 0;
+	if (sm->acct->refuse_next > 0)
+		sm->acct->refuse_next--;
 	g_mutex_unlock(&sm->acct->lock);
 	if (down) {
 		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_CONNECT,
@@ -559,7 +589,7 @@ mem_select(struct mh_store *st, const char *folder, bool writable, struct mh_sto
 	static const char *const permanent[] = {"\\Answered", "\\Flagged", "\\Deleted", "\\Seen",
 	                                        "\\Draft"};
 	struct store_mem *sm = store_mem(st);
-	bool found;
+	bool found, cut;
 
 	memset(box_r, 0, sizeof(*box_r));
 	if (!sync_mem_check(sm, error))
@@ -568,7 +598,12 @@ mem_select(struct mh_store *st, const char *folder, bool writable, struct mh_sto
 	g_clear_pointer(&sm->selected, g_free);
 	g_mutex_lock(&sm->acct->lock);
 	found = mem_box(sm->acct, folder, box_r);
+	cut = sm->acct->cut_select != NULL && strcmp(sm->acct->cut_select, folder) == 0;
 	g_mutex_unlock(&sm->acct->lock);
+	if (cut) {
+		sync_mem_drop(sm, "connection lost at SELECT (test fault)");
+		return sync_mem_check(sm, error);
+	}
 	if (!found)
 		return sync_mem_no(sm, error, "[NONEXISTENT] Mailbox doesn't exist: %s", folder);
 	/* RFC 3501 6.3.1: SELECT gives no size. */

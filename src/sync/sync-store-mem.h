@@ -93,6 +93,19 @@ void mh_mem_account_append_no(struct mh_mem_account *a, unsigned n, const char *
  * invalid header", as Cyrus) and not stored, for good; NULL stops refusing. */
 void mh_mem_account_refuse(struct mh_mem_account *a, const char *needle);
 
+/* Fault: every APPEND of a message containing @needle loses the connection in the middle
+ * of the literal (the message is not stored), for good: a link that cannot carry it. NULL
+ * stops. */
+void mh_mem_account_cut_on(struct mh_mem_account *a, const char *needle);
+
+/* Fault: every SELECT (or EXAMINE) of @folder loses the connection, for good: a folder
+ * that cannot progress. NULL stops. */
+void mh_mem_account_cut_select(struct mh_mem_account *a, const char *folder);
+
+/* With the fault of mh_mem_account_fail_after_appends() armed: once it fires, the next @n
+ * connections are refused (MH_IMAP_ERROR_CONNECT), as during a server restart. */
+void mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsigned n);
+
 /* How many APPENDs the account has stored (including outcome-unknown ones). */
 unsigned mh_mem_account_appends(struct mh_mem_account *a);
 

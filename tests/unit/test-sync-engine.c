@@ -404,12 +404,15 @@ test_rerun_without_state_copies_nothing(struct pair *p, gconstpointer data)
 static void
 crash_case(struct pair *p, bool down)
 {
+	struct mh_sync_options o;
 	struct totals t;
 
 	mh_mem_account_fail_after_appends(p->dst, 3);
 	if (down)
 		mh_mem_account_set_down_after_fault(p->dst, true);
-	t = run(p);
+	options_init(&o, p);
+	o.max_outage = 1; /* the server stays down: the run ends there */
+	t = run_with(p, &o, NULL);
 	g_test_message("first run: %u appends stored", mh_mem_account_appends(p->dst));
 	if (down)
 		g_assert_cmpuint(t.unfinished, >, 0);
@@ -436,6 +439,130 @@ test_drop_between_append_and_answer(struct pair *p, gconstpointer data)
 {
 	(void)data;
 	crash_case(p, false);
+}
+
+/* The folder result for source folder @name. */
+static const struct mh_sync_folder_result *
+folder_of(const struct mh_sync_result *r, const char *name)
+{
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		if (strcmp(f->src_name, name) == 0)
+			return f;
+	}
+	g_assert_not_reached();
+	return NULL;
+}
+
+/* Whether one of @f's errors contains every one of the NULL-ended @words. */
+static bool
+errors_say(const struct mh_sync_folder_result *f, ...)
+{
+	for (guint i = 0; i < f->errors->len; i++) {
+		const char *e = f->errors->pdata[i];
+		bool all = true;
+		const char *w;
+		va_list ap;
+
+		va_start(ap, f);
+		while (all && (w = va_arg(ap, const char *)) != NULL)
+			all = strstr(e, w) != NULL;
+		va_end(ap);
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/* Options with reconnect waits of a second at most, as --max-backoff 1. */
+static void
+options_quick(struct mh_sync_options *o, struct pair *p)
+{
+	options_init(o, p);
+	o->max_backoff = 1;
+}
+
+/* One message the link cannot carry (every APPEND of it loses the connection mid-literal):
+ * after three drops in a row with it first in flight it is left on the source and named,
+ * everything else is copied once; when the link carries it again a rerun copies it. */
+static void
+test_message_too_large_for_link(struct pair *p, gconstpointer data)
+{
+	struct mh_sync_options o;
+	struct mh_sync_result *r = NULL;
+	const struct mh_sync_folder_result *f;
+	struct totals t;
+
+	(void)data;
+	mh_mem_account_cut_on(p->dst, "Subject: Message 6\r\n");
+	options_quick(&o, p);
+	t = run_with(p, &o, &r);
+	/* Copies whose answers the drops took are found on the destination, not made again. */
+	g_assert_cmpuint(t.copied + t.matched, ==, N_SEEDS - 1);
+	g_assert_cmpuint(t.failed, ==, 1);
+	g_assert_cmpuint(t.unfinished, ==, 0);
+	f = folder_of(r, "INBOX");
+	g_assert_true(errors_say(f, "UID 6:", "connection dropped 3 times", NULL));
+	g_assert_null(r->gave_up);
+	mh_sync_result_free(r);
+	g_assert_cmpuint(mh_mem_account_appends(p->dst), ==, N_SEEDS - 1);
+	mh_mem_account_cut_on(p->dst, NULL);
+	t = run(p);
+	g_assert_cmpuint(t.copied, ==, 1);
+	g_assert_cmpuint(t.failed, ==, 0);
+	assert_all_mirrored(p, true);
+	g_assert_cmpuint(mh_mem_account_appends(p->dst), ==, N_SEEDS);
+}
+
+/* A folder whose connection drops at every SELECT gives up alone after its waits: the
+ * other folders finish, nothing fails, the run does not stop; a rerun finishes it. */
+static void
+test_folder_that_cannot_progress(struct pair *p, gconstpointer data)
+{
+	struct mh_sync_options o;
+	struct mh_sync_result *r = NULL;
+	const struct mh_sync_folder_result *f;
+	struct totals t;
+
+	(void)data;
+	mh_mem_account_cut_select(p->src, "Work/2020");
+	options_quick(&o, p);
+	t = run_with(p, &o, &r);
+	g_assert_cmpuint(t.copied, ==, N_SEEDS - 3);
+	g_assert_cmpuint(t.failed, ==, 0);
+	g_assert_cmpuint(t.unfinished, ==, 1);
+	f = folder_of(r, "Work/2020");
+	g_assert_true(f->unfinished && f->dropped);
+	g_assert_true(errors_say(f, "gave up after 8 waits without progress", NULL));
+	g_assert_true(!folder_of(r, "INBOX")->unfinished && !folder_of(r, "Sent")->unfinished);
+	g_assert_null(r->gave_up);
+	mh_sync_result_free(r);
+	mh_mem_account_cut_select(p->src, NULL);
+	t = run(p);
+	g_assert_cmpuint(t.copied, ==, 3);
+	assert_all_mirrored(p, true);
+	g_assert_cmpuint(mh_mem_account_appends(p->dst), ==, N_SEEDS);
+}
+
+/* The destination drops a connection with APPENDs in flight and then refuses connections
+ * for a while (a restart): the run waits, growing, reconnects and finishes in one go. */
+static void
+test_outage_is_waited_out(struct pair *p, gconstpointer data)
+{
+	struct mh_sync_options o;
+	struct totals t;
+
+	(void)data;
+	mh_mem_account_fail_after_appends(p->dst, 3);
+	mh_mem_account_refuse_connects_after_fault(p->dst, 5);
+	options_quick(&o, p);
+	t = run_with(p, &o, NULL);
+	g_assert_cmpuint(t.unfinished, ==, 0);
+	g_assert_cmpuint(t.failed, ==, 0);
+	g_assert_cmpuint(t.missing, ==, 0);
+	assert_all_mirrored(p, true);
+	g_assert_cmpuint(mh_mem_account_appends(p->dst), ==, N_SEEDS);
 }
 
 /* A destination that stores messages differently from what it was given: the copy, an
@@ -715,6 +842,9 @@ main(int argc, char **argv)
 	         test_crash_between_append_and_record},
 		{"/sync-engine/drop-between-append-and-answer",
 	         test_drop_between_append_and_answer},
+		{"/sync-engine/message-too-large-for-link", test_message_too_large_for_link},
+		{"/sync-engine/folder-that-cannot-progress", test_folder_that_cannot_progress},
+		{"/sync-engine/outage-is-waited-out", test_outage_is_waited_out},
 		{"/sync-engine/rewrite-added-crlf", test_rewrite_added_crlf},
 		{"/sync-engine/rewrite-8bit-header", test_rewrite_8bit_header},
 		{"/sync-engine/rewrite-rerendered", test_rewrite_rerendered},
