@@ -8,9 +8,13 @@
 #include "mh-log.h"
 #include "sync-private.h"
 
-#define COMMIT_EVERY 100
+#define COMMIT_EVERY    100
+/* Messages asked from the source at a time: at most this many, and this many bytes
+ * unless one message alone is larger. */
+#define COPY_PART_MSGS  200
+#define COPY_PART_BYTES (16 * 1024 * 1024)
 /* The most of a message held to tell a placeholder: its header is far shorter. */
-#define PEEK_MAX     (64 * 1024)
+#define PEEK_MAX        (64 * 1024)
 
 /* A copy that gets \\Flagged by a STORE after its APPEND. */
 struct flag_later {
@@ -639,12 +643,24 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
 	c->rate_t0 = g_get_monotonic_time();
 	c->rate_bytes = 0;
-	for (guint i = 0; i < uids->len; i += 50) {
-		guint n = MIN(50, uids->len - i);
-		g_autoptr(GArray) part = g_array_sized_new(false, false, sizeof(guint32), n);
+	for (guint i = 0, n; i < uids->len; i += n) {
+		g_autoptr(GArray) part = NULL;
+		uint64_t bytes = 0;
 
+		/* A part at a time, bounded by count and bytes: the source is asked for it in
+		 * few commands, and a stop (a pause, a refusal that ends the folder) wastes
+		 * little of what is already on its way. */
+		for (n = 0;
+		     i + n < uids->len && n < COPY_PART_MSGS && (n == 0 || bytes < COPY_PART_BYTES);
+		     n++) {
+			const struct sync_msg *m = g_hash_table_lookup(
+				c->by_uid, GUINT_TO_POINTER(g_array_index(uids, guint32, i + n)));
+
+			bytes += m != NULL ? m->size : 0;
+		}
 		if (!on_body_more(c))
 			break;
+		part = g_array_sized_new(false, false, sizeof(guint32), n);
 		g_array_append_vals(part, &g_array_index(uids, guint32, i), n);
 		ok = c->w->src->ops->fetch_bodies(c->w->src, part, &sink, &local);
 		if (!ok || c->fatal != NULL)

@@ -10,7 +10,9 @@
 #include "sync-fingerprint.h"
 #include "sync-store.h"
 
-#define BODY_FETCH_DEPTH 8
+/* Bodies per ranged UID FETCH, and ranged FETCHes in flight. */
+#define BODY_FETCH_UIDS  100
+#define BODY_FETCH_DEPTH 2
 #define META_RANGE_UIDS  5000
 
 struct store_imap {
@@ -389,40 +391,35 @@ imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
 
 /* --- bodies --- */
 
-struct body_ctx;
-
-struct body_req {
+/* One ranged UID FETCH of bodies: on a big mailbox each command costs the server about
+ * the same whatever it fetches, so bodies are asked for many at a time. */
+struct body_cmd {
 	struct body_ctx *bc; /* borrowed */
-	uint32_t uid;
-	bool got_body;
+	GArray *uids;        /* owned; guint32, the UIDs it asks for */
 };
 
 struct body_ctx {
 	struct mh_imap_conn *conn; /* borrowed */
 	const struct mh_store_body_sink *sink;
-	GQueue reqs;     /* struct body_req *, requested and not yet answered */
-	bool discard;    /* the literal being read belongs to no request */
-	GError *refused; /* owned; the first FETCH the server refused (NO or BAD) */
+	GHashTable *waiting; /* UIDs requested whose body has not come yet (a set) */
+	bool discard;        /* the literal being read belongs to no request */
+	GError *refused;     /* owned; the first FETCH the server refused (NO or BAD) */
 };
 
-/* The request a FETCH body belongs to, by the UID before it in the same response.
- * Servers may answer pipelined commands in any order (Dovecot runs them in parallel), so
- * the order of the commands says nothing. */
-static struct body_req *
-body_find_req(struct body_ctx *bc)
+/* The UID a FETCH body belongs to, from the UID before it in the same response (servers
+ * answer in any order and may interleave other responses), or 0 when it was not asked
+ * for or came already. */
+static uint32_t
+body_find_uid(struct body_ctx *bc)
 {
 	const GPtrArray *siblings = mh_imap_conn_literal_siblings(bc->conn);
 	uint64_t uid = 0;
 
-	if (siblings == NULL || !mh_imap_arg_get_uint64(mh_imap_list_lookup(siblings, "UID"), &uid))
-		return NULL;
-	for (GList *l = bc->reqs.head; l != NULL; l = l->next) {
-		struct body_req *req = l->data;
-
-		if (req->uid == uid && !req->got_body)
-			return req;
-	}
-	return NULL;
+	if (siblings == NULL ||
+	    !mh_imap_arg_get_uint64(mh_imap_list_lookup(siblings, "UID"), &uid) ||
+	    uid > G_MAXUINT32 || !g_hash_table_remove(bc->waiting, GUINT_TO_POINTER(uid)))
+		return 0;
+	return (uint32_t)uid;
 }
 
 static bool
@@ -430,20 +427,19 @@ on_body_literal_begin(void *ctx, const struct mh_imap_response *resp, const char
                       uint64_t size)
 {
 	struct body_ctx *bc = ctx;
-	struct body_req *req;
+	uint32_t uid;
 
 	if (resp->kind != MH_IMAP_RESP_UNTAGGED || g_strcmp0(resp->name, "FETCH") != 0 ||
 	    prev_atom == NULL || g_ascii_strncasecmp(prev_atom, "BODY[]", 6) != 0)
 		return false;
-	req = body_find_req(bc);
-	bc->discard = req == NULL;
-	if (req == NULL) {
+	uid = body_find_uid(bc);
+	bc->discard = uid == 0;
+	if (uid == 0) {
 		mh_log(MH_LOG_WARN, "the server sent a message body without the UID it belongs "
-		                    "to before it; skipping it");
+		                    "to before it, or one not asked for; skipping it");
 		return true;
 	}
-	req->got_body = true;
-	bc->sink->begin(bc->sink->ctx, req->uid, size);
+	bc->sink->begin(bc->sink->ctx, uid, size);
 	return true;
 }
 
@@ -470,26 +466,30 @@ static void
 on_body_fetch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
                    const GError *error, void *ctx)
 {
-	struct body_req *req = ctx;
-	struct body_ctx *bc = req->bc;
+	struct body_cmd *bcmd = ctx;
+	struct body_ctx *bc = bcmd->bc;
+	bool refused = error == NULL && tagged != NULL && tagged->status != MH_IMAP_STATUS_OK;
 
 	(void)conn;
-	g_queue_remove(&bc->reqs, req);
-	if (error == NULL && tagged != NULL && tagged->status != MH_IMAP_STATUS_OK) {
-		/* Refused (throttled, say): not a vanished message. */
-		if (bc->refused == NULL)
-			bc->refused =
-				g_error_new(MH_IMAP_ERROR,
-			                    tagged->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO
-			                                                        : MH_IMAP_ERROR_BAD,
-			                    "%s%s%s%s", tagged->code != NULL ? "[" : "",
-			                    tagged->code != NULL ? tagged->code : "",
-			                    tagged->code != NULL ? "] " : "",
-			                    tagged->text != NULL ? tagged->text : "");
-	} else if (!req->got_body && error == NULL) {
-		bc->sink->missing(bc->sink->ctx, req->uid);
+	if (refused && bc->refused == NULL) {
+		/* Refused (throttled, say): not vanished messages. */
+		bc->refused = g_error_new(
+			MH_IMAP_ERROR,
+			tagged->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO : MH_IMAP_ERROR_BAD,
+			"%s%s%s%s", tagged->code != NULL ? "[" : "",
+			tagged->code != NULL ? tagged->code : "", tagged->code != NULL ? "] " : "",
+			tagged->text != NULL ? tagged->text : "");
 	}
-	g_free(req);
+	for (guint i = 0; i < bcmd->uids->len; i++) {
+		uint32_t uid = g_array_index(bcmd->uids, guint32, i);
+
+		/* Asked for, answered OK, and no body: expunged meanwhile. */
+		if (g_hash_table_remove(bc->waiting, GUINT_TO_POINTER(uid)) && error == NULL &&
+		    !refused)
+			bc->sink->missing(bc->sink->ctx, uid);
+	}
+	g_array_unref(bcmd->uids);
+	g_free(bcmd);
 }
 
 static bool
@@ -506,17 +506,23 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 	};
 	bool ok = true;
 
-	g_queue_init(&bc.reqs);
+	bc.waiting = g_hash_table_new(NULL, NULL);
 	mh_imap_conn_set_literal_sink(conn, &lsink);
-	for (guint i = 0; ok && i < uids->len && sink->more(sink->ctx); i++) {
-		struct body_req *req = g_new0(struct body_req, 1);
+	for (guint i = 0; ok && i < uids->len && sink->more(sink->ctx);) {
+		struct body_cmd *bcmd = g_new0(struct body_cmd, 1);
+		g_autofree char *set = NULL;
 		struct mh_imap_cmd *cmd;
+		guint next;
 
-		req->bc = &bc;
-		req->uid = g_array_index(uids, guint32, i);
-		g_queue_push_tail(&bc.reqs, req);
-		cmd = mh_imap_cmd_new(0, "UID FETCH %u (UID BODY.PEEK[])", req->uid);
-		mh_imap_cmd_set_callbacks(cmd, NULL, on_body_fetch_done, req);
+		set = mh_store_uidset(uids, i, BODY_FETCH_UIDS, &next);
+		bcmd->bc = &bc;
+		bcmd->uids = g_array_sized_new(false, false, sizeof(guint32), next - i);
+		g_array_append_vals(bcmd->uids, &g_array_index(uids, guint32, i), next - i);
+		for (; i < next; i++)
+			g_hash_table_add(bc.waiting,
+			                 GUINT_TO_POINTER(g_array_index(uids, guint32, i)));
+		cmd = mh_imap_cmd_new(0, "UID FETCH %s (UID BODY.PEEK[])", set);
+		mh_imap_cmd_set_callbacks(cmd, NULL, on_body_fetch_done, bcmd);
 		mh_imap_cmd_submit(conn, cmd);
 		ok = mh_imap_conn_wait_below(conn, BODY_FETCH_DEPTH, error);
 	}
@@ -524,8 +530,8 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 		ok = mh_imap_conn_drain(conn, error);
 	mh_imap_conn_set_literal_sink(conn, NULL);
 	/* Commands still queued (after a failure) were completed by the connection, which
-	 * freed their requests; nothing is left in bc.reqs then. */
-	g_queue_clear_full(&bc.reqs, g_free);
+	 * freed them. */
+	g_hash_table_unref(bc.waiting);
 	if (bc.refused != NULL) {
 		/* The refusal says why (a throttled server closes the session after it). */
 		if (error != NULL) {
