@@ -215,6 +215,16 @@ mh_imap_cmd_submit(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd)
 		g_error_free(error);
 		return;
 	}
+	if (conn->open_append != NULL) {
+		GError *error = NULL;
+
+		/* Another command ends an open MULTIAPPEND first. */
+		if (!mh_imap_append_stream_close(conn, &error)) {
+			imap_cmd_finish(conn, cmd, NULL, error, false);
+			g_error_free(error);
+			return;
+		}
+	}
 	g_queue_push_tail(&conn->pending, cmd);
 }
 
@@ -388,13 +398,24 @@ mh_imap_append_stream_begin(struct mh_imap_conn *conn, const char *mailbox, cons
 	return true;
 }
 
+/* No APPEND is streaming: the connection failed meanwhile (its error), or a misuse. */
+static bool
+append_stream_gone(struct mh_imap_conn *conn, GError **error)
+{
+	if (imap_conn_check_usable(conn, error))
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE, "no APPEND is being sent");
+	return false;
+}
+
 bool
 mh_imap_append_stream_write(struct mh_imap_conn *conn, const void *data, size_t len, GError **error)
 {
 	struct mh_imap_cmd *cmd = conn->streaming;
 	GError *local = NULL;
 
-	g_return_val_if_fail(cmd != NULL && len <= cmd->stream_left, false);
+	if (cmd == NULL)
+		return append_stream_gone(conn, error);
+	g_return_val_if_fail(len <= cmd->stream_left, false);
 	cmd->stream_left -= len;
 	if (imap_conn_out(conn, data, len, &local))
 		return true;
@@ -409,7 +430,9 @@ mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
 	struct mh_imap_cmd *cmd = conn->streaming;
 	GError *local = NULL;
 
-	g_return_val_if_fail(cmd != NULL && cmd->stream_left == 0, false);
+	if (cmd == NULL)
+		return append_stream_gone(conn, error);
+	g_return_val_if_fail(cmd->stream_left == 0, false);
 	conn->streaming = NULL;
 	conn->blocked = NULL;
 	cmd->next_seg++;
@@ -428,4 +451,74 @@ mh_imap_append_stream_abort(struct mh_imap_conn *conn, const char *why)
 
 	imap_conn_fail(conn, error);
 	g_error_free(error);
+}
+
+bool
+mh_imap_append_stream_end_more(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->streaming;
+
+	if (cmd == NULL)
+		return append_stream_gone(conn, error);
+	g_return_val_if_fail(cmd->stream_left == 0 && mh_imap_conn_has_cap(conn, "LITERAL+"),
+	                     false);
+	conn->streaming = NULL;
+	conn->open_append = cmd; /* conn->blocked stays: nothing else goes out meanwhile */
+	cmd->next_seg++;
+	return true;
+}
+
+bool
+mh_imap_append_stream_next(struct mh_imap_conn *conn, const char *flags, const char *date,
+                           uint64_t size, GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->open_append;
+	struct cmd_seg seg = {.type = SEG_STREAM, .size = size};
+	GString *text;
+	GError *local = NULL;
+
+	g_return_val_if_fail(cmd != NULL && conn->streaming == NULL, false);
+	if ((flags != NULL && strpbrk(flags, "\r\n") != NULL) ||
+	    (date != NULL && strpbrk(date, "\r\n") != NULL)) {
+		g_set_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_USAGE,
+		            "%s: a line break in the flags or date of an APPEND",
+		            imap_conn_label(conn));
+		return false;
+	}
+	conn->open_append = NULL;
+	text = imap_cmd_text(cmd);
+	if (flags != NULL)
+		g_string_append_printf(text, " (%s)", flags);
+	if (date != NULL)
+		g_string_append_printf(text, " \"%s\"", date);
+	g_string_append_c(text, ' ');
+	g_array_append_val(cmd->segs, seg);
+	if (imap_cmd_send_from(conn, cmd, false, &local))
+		return true;
+	imap_conn_broke(conn, &local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+bool
+mh_imap_append_stream_close(struct mh_imap_conn *conn, GError **error)
+{
+	struct mh_imap_cmd *cmd = conn->open_append;
+	GError *local = NULL;
+
+	if (cmd == NULL)
+		return true;
+	conn->open_append = NULL;
+	conn->blocked = NULL;
+	if (imap_cmd_send_from(conn, cmd, false, &local))
+		return true;
+	imap_conn_broke(conn, &local);
+	g_propagate_error(error, local);
+	return false;
+}
+
+bool
+mh_imap_append_stream_is_open(const struct mh_imap_conn *conn)
+{
+	return conn->open_append != NULL;
 }

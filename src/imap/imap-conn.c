@@ -97,6 +97,8 @@ imap_conn_fail(struct mh_imap_conn *conn, const GError *error)
 	imap_net_close(&conn->net);
 	imap_conn_set_state(conn, MH_IMAP_STATE_DISCONNECTED);
 	conn->blocked = NULL;
+	conn->streaming = NULL;
+	conn->open_append = NULL;
 	while ((cmd = g_queue_pop_head(&conn->inflight)) != NULL)
 		imap_cmd_finish(conn, cmd, NULL, conn->error, false);
 	while ((cmd = g_queue_pop_head(&conn->pending)) != NULL)
@@ -419,6 +421,8 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 		conn->blocked = NULL;
 	if (conn->streaming == cmd)
 		conn->streaming = NULL;
+	if (conn->open_append == cmd)
+		conn->open_append = NULL;
 	if (conn->stream_pending == cmd) {
 		conn->stream_pending = NULL;
 		conn->wake = true;

@@ -165,6 +165,7 @@ struct mh_imap_conn {
 	bool wake;                          /* the caller can proceed: stop pumping */
 	struct mh_imap_cmd *stream_pending; /* borrowed; APPEND waiting to stream */
 	struct mh_imap_cmd *streaming;      /* borrowed; APPEND whose bytes we write */
+	struct mh_imap_cmd *open_append;    /* borrowed; MULTIAPPEND awaiting its next message */
 	GError *stream_error;               /* owned; why stream_pending ended early */
 };
 

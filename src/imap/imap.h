@@ -231,6 +231,24 @@ bool mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error);
  * again, as the server still expects bytes. */
 void mh_imap_append_stream_abort(struct mh_imap_conn *conn, const char *why);
 
+/* MULTIAPPEND (RFC 3502), only with LITERAL+: ends the streamed message like
+ * mh_imap_append_stream_end() but keeps the command open for another message, which
+ * mh_imap_append_stream_next() adds; nothing else is sent meanwhile. The command ends
+ * with mh_imap_append_stream_close(); its @done then runs once for all its messages (the
+ * APPENDUID code carries a UID set). */
+bool mh_imap_append_stream_end_more(struct mh_imap_conn *conn, GError **error);
+
+/* Adds the next message of an open MULTIAPPEND: @flags and @date as for
+ * mh_imap_append_stream_begin(), then @size bytes to write as before. */
+bool mh_imap_append_stream_next(struct mh_imap_conn *conn, const char *flags, const char *date,
+                                uint64_t size, GError **error);
+
+/* Ends an open MULTIAPPEND (no-op when none is open). */
+bool mh_imap_append_stream_close(struct mh_imap_conn *conn, GError **error);
+
+/* Whether a MULTIAPPEND is open, awaiting its next message. */
+bool mh_imap_append_stream_is_open(const struct mh_imap_conn *conn);
+
 /* --- commands (imap-cmd.c) --- */
 
 enum mh_imap_mbox_attr {

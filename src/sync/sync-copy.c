@@ -178,7 +178,11 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 	(void)uidvalidity;
 	if (error != NULL)
 		sync_error_classify(c->w->opts, error, &ec);
-	if (error != NULL && (ec.ends_connection || ec.action == SYNC_ERROR_ACT_WAIT)) {
+	if (g_error_matches(error, MH_SYNC_ERROR, MH_SYNC_ERROR_BATCH)) {
+		/* Refused with the others of its MULTIAPPEND: which one, sending them singly
+		 * tells. */
+		g_array_append_val(c->one_by_one, rec->msg->uid);
+	} else if (error != NULL && (ec.ends_connection || ec.action == SYNC_ERROR_ACT_WAIT)) {
 		/* The connection went (or the server asks to wait), not the message: the
 		 * folder is retried after a reconnect, and this message with it. */
 		if (c->fatal == NULL)
@@ -614,8 +618,9 @@ copy_after_append(struct sync_copy *c, GError **error)
 	copy_add_labels(c, error);
 }
 
-bool
-sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
+/* Fetches @uids from the source and appends them, then waits for every answer. */
+static void
+copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 {
 	const struct mh_store_body_sink sink = {
 		.begin = on_body_begin,
@@ -625,24 +630,7 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		.more = on_body_more,
 		.ctx = c,
 	};
-	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
-	GError *local = NULL;
-	bool ok;
 
-	for (guint i = 0; i < msgs->len; i++) {
-		struct sync_msg *m = msgs->pdata[i];
-
-		if (m->copy)
-			g_array_append_val(uids, m->uid);
-	}
-	if (uids->len == 0)
-		return true;
-	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
-	c->flag_later = g_array_new(false, false, sizeof(struct flag_later));
-	g_array_set_clear_func(c->flag_later, flag_later_clear);
-	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
-	c->rate_t0 = g_get_monotonic_time();
-	c->rate_bytes = 0;
 	for (guint i = 0, n; i < uids->len; i += n) {
 		g_autoptr(GArray) part = NULL;
 		uint64_t bytes = 0;
@@ -662,11 +650,11 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 			break;
 		part = g_array_sized_new(false, false, sizeof(guint32), n);
 		g_array_append_vals(part, &g_array_index(uids, guint32, i), n);
-		ok = c->w->src->ops->fetch_bodies(c->w->src, part, &sink, &local);
-		if (!ok || c->fatal != NULL)
+		if (!c->w->src->ops->fetch_bodies(c->w->src, part, &sink, local) ||
+		    c->fatal != NULL)
 			break;
 	}
-	if (local != NULL && c->cur != NULL && !c->discard) {
+	if (*local != NULL && c->cur != NULL && !c->discard) {
 		/* A message half sent: the destination cannot take anything else now. */
 		c->w->dst->ops->append_abort(c->w->dst, "the source connection failed");
 	} else {
@@ -674,9 +662,48 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 
 		/* Every APPEND in flight is answered (and recorded) before @c goes away: their
 		 * callbacks point at it. A failing destination completes them with its error. */
-		if (!c->w->dst->ops->flush(c->w->dst, &ferr) && local == NULL)
-			local = g_steal_pointer(&ferr);
+		if (!c->w->dst->ops->flush(c->w->dst, &ferr) && *local == NULL)
+			*local = g_steal_pointer(&ferr);
 	}
+}
+
+bool
+sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
+{
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	GError *local = NULL;
+
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+
+		if (m->copy)
+			g_array_append_val(uids, m->uid);
+	}
+	if (uids->len == 0)
+		return true;
+	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
+	c->flag_later = g_array_new(false, false, sizeof(struct flag_later));
+	g_array_set_clear_func(c->flag_later, flag_later_clear);
+	c->label_jobs = g_ptr_array_new_with_free_func((GDestroyNotify)label_job_free);
+	c->one_by_one = g_array_new(false, false, sizeof(guint32));
+	c->rate_t0 = g_get_monotonic_time();
+	c->rate_bytes = 0;
+	copy_fetch(c, uids, &local);
+	if (local == NULL && c->fatal == NULL && c->one_by_one->len > 0 &&
+	    c->w->dst->ops->append_batching != NULL) {
+		g_autoptr(GArray) again = g_steal_pointer(&c->one_by_one);
+
+		/* A MULTIAPPEND is all or nothing: one refused message refuses the batch. */
+		mh_log(MH_LOG_INFO,
+		       "%s: the destination refused a MULTIAPPEND of %u messages; sending them "
+		       "one by one",
+		       c->res->src_name, again->len);
+		c->one_by_one = g_array_new(false, false, sizeof(guint32));
+		c->w->dst->ops->append_batching(c->w->dst, false);
+		copy_fetch(c, again, &local);
+		c->w->dst->ops->append_batching(c->w->dst, true);
+	}
+	g_clear_pointer(&c->one_by_one, g_array_unref);
 	if (c->fatal != NULL) {
 		struct mh_sync_verdict v;
 

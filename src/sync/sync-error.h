@@ -19,6 +19,8 @@ enum mh_sync_error_code {
 	MH_SYNC_ERROR_BUDGET,      /* a daily transfer budget is spent: pause, then go on */
 	MH_SYNC_ERROR_RECONNECT,   /* a fresh session is needed (the server's error limit) */
 	MH_SYNC_ERROR_LOCKED,      /* another run holds the account pair's lock: run later */
+	MH_SYNC_ERROR_BATCH,       /* a MULTIAPPEND of several messages was refused as a whole:
+	                              send them one by one to find the one refused */
 };
 
 #endif

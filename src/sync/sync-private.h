@@ -90,6 +90,7 @@ struct sync_copy {
 	gint64 rate_t0;
 	uint64_t rate_bytes;
 	GPtrArray *label_jobs; /* struct label_job * */
+	GArray *one_by_one;    /* guint32: UIDs of refused MULTIAPPENDs, to send again singly */
 };
 
 /* What the matching, flag and deletion steps need about a folder (sync-match.c). */

@@ -7,13 +7,17 @@
 
 #include "mh-log.h"
 #include "mh-secret.h"
+#include "sync-error.h"
 #include "sync-fingerprint.h"
 #include "sync-store.h"
 
 /* Bodies per ranged UID FETCH, and ranged FETCHes in flight. */
-#define BODY_FETCH_UIDS  100
-#define BODY_FETCH_DEPTH 2
-#define META_RANGE_UIDS  5000
+#define BODY_FETCH_UIDS    100
+#define BODY_FETCH_DEPTH   2
+#define META_RANGE_UIDS    5000
+/* Messages and bytes per MULTIAPPEND: a refused batch is sent again one by one. */
+#define APPEND_BATCH_MSGS  100
+#define APPEND_BATCH_BYTES (8 * 1024 * 1024)
 
 struct store_imap {
 	struct mh_store base;
@@ -26,6 +30,9 @@ struct store_imap {
 	bool connected;            /* info is valid */
 	char *selected;            /* owned; the folder selected on conn now, or NULL */
 	bool selected_writable;
+	bool batch_off;             /* no MULTIAPPEND, as asked */
+	struct append_batch *batch; /* the MULTIAPPEND being sent; valid while the connection
+	                               says one is open */
 };
 
 static struct store_imap *
@@ -579,17 +586,130 @@ on_append_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
 	g_free(ac);
 }
 
+/* The messages of one MULTIAPPEND (RFC 3502), answered together. */
+struct append_batch {
+	struct store_imap *si; /* borrowed; its batch while this one is open */
+	GPtrArray *acs;        /* struct append_ctx *, in the order sent */
+	char *folder;
+	uint64_t bytes;
+};
+
+/* Expands a UID set of an APPENDUID code ("7:9,12") into @uids, in order; false when it
+ * is not one or holds more than @max. */
+static bool
+append_uidset_expand(const char *set, guint max, GArray *uids)
+{
+	g_auto(GStrv) parts = g_strsplit(set != NULL ? set : "", ",", -1);
+
+	for (guint i = 0; parts[i] != NULL; i++) {
+		guint64 lo, hi;
+		char *end;
+
+		lo = g_ascii_strtoull(parts[i], &end, 10);
+		hi = lo;
+		if (*end == ':')
+			hi = g_ascii_strtoull(end + 1, &end, 10);
+		if (*end != '\0' || lo == 0 || hi < lo || hi > G_MAXUINT32 ||
+		    uids->len + (hi - lo) >= max)
+			return false;
+		for (guint64 u = lo; u <= hi; u++)
+			g_array_append_val(uids, (guint32){(guint32)u});
+	}
+	return uids->len == max;
+}
+
+static void
+on_batch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged, const GError *error,
+              void *ctx)
+{
+	struct append_batch *b = ctx;
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GError) refused = NULL;
+	uint64_t uidvalidity = 0;
+	const char *set = NULL;
+
+	if (b->si->batch == b)
+		b->si->batch = NULL;
+	if (b->acs->len == 1) {
+		/* A batch of one is an APPEND like any other. */
+		on_append_done(conn, tagged, error, b->acs->pdata[0]);
+		g_ptr_array_free(b->acs, true);
+		g_free(b->folder);
+		g_free(b);
+		return;
+	}
+	if (error == NULL && tagged->status != MH_IMAP_STATUS_OK) {
+		refused = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BATCH,
+		                      "a MULTIAPPEND of %u messages to %s was refused (%s%s%s%s)",
+		                      b->acs->len, b->folder, tagged->code != NULL ? "[" : "",
+		                      tagged->code != NULL ? tagged->code : "",
+		                      tagged->code != NULL ? "] " : "",
+		                      tagged->text != NULL ? tagged->text : "");
+		error = refused;
+	}
+	if (error == NULL && g_strcmp0(tagged->code, "APPENDUID") == 0 &&
+	    tagged->code_args->len >= 2 &&
+	    mh_imap_arg_get_uint64(tagged->code_args->pdata[0], &uidvalidity) &&
+	    (!mh_imap_arg_get_nstring(tagged->code_args->pdata[1], &set, NULL) ||
+	     !append_uidset_expand(set, b->acs->len, uids)))
+		g_array_set_size(uids, 0); /* copies without UIDs: found by fingerprint */
+	for (guint i = 0; i < b->acs->len; i++) {
+		struct append_ctx *ac = b->acs->pdata[i];
+
+		ac->done(uids->len > 0 ? (uint32_t)uidvalidity : 0,
+		         uids->len > 0 ? g_array_index(uids, guint32, i) : 0, error, ac->ctx);
+		g_free(ac);
+	}
+	g_ptr_array_free(b->acs, true);
+	g_free(b->folder);
+	g_free(b);
+}
+
+/* Whether the next APPEND to @folder of @size bytes can join the MULTIAPPEND being sent. */
+static bool
+append_batch_joins(struct store_imap *si, const char *folder, uint64_t size)
+{
+	return mh_imap_append_stream_is_open(si->conn) && si->batch != NULL &&
+	       strcmp(si->batch->folder, folder) == 0 && si->batch->acs->len < APPEND_BATCH_MSGS &&
+	       si->batch->bytes + size <= APPEND_BATCH_BYTES;
+}
+
 static bool
 imap_store_append_begin(struct mh_store *st, const char *folder, const char *flags,
                         const char *date, uint64_t size, mh_store_append_done_cb *done, void *ctx,
                         GError **error)
 {
+	struct store_imap *si = store_imap(st);
 	struct append_ctx *ac = g_new0(struct append_ctx, 1);
+	struct append_batch *b;
 
 	ac->done = done;
 	ac->ctx = ctx;
-	return mh_imap_append_stream_begin(store_imap(st)->conn, folder, flags, date, size,
-	                                   on_append_done, ac, error);
+	if (si->batch_off || !mh_imap_conn_has_cap(si->conn, "MULTIAPPEND") ||
+	    !mh_imap_conn_has_cap(si->conn, "LITERAL+")) {
+		si->batch = NULL;
+		return mh_imap_append_stream_begin(si->conn, folder, flags, date, size,
+		                                   on_append_done, ac, error);
+	}
+	if (append_batch_joins(si, folder, size)) {
+		g_ptr_array_add(si->batch->acs, ac);
+		si->batch->bytes += size;
+		return mh_imap_append_stream_next(si->conn, flags, date, size, error);
+	}
+	/* A new batch (the connection ends the open one first). */
+	b = g_new0(struct append_batch, 1);
+	b->si = si;
+	b->acs = g_ptr_array_new();
+	b->folder = g_strdup(folder);
+	b->bytes = size;
+	g_ptr_array_add(b->acs, ac);
+	si->batch = b;
+	if (!mh_imap_append_stream_begin(si->conn, folder, flags, date, size, on_batch_done, b,
+	                                 error)) {
+		si->batch = NULL; /* answered (and freed) already */
+		return false;
+	}
+	return true;
 }
 
 static bool
@@ -601,7 +721,23 @@ imap_store_append_write(struct mh_store *st, const void *data, size_t len, GErro
 static bool
 imap_store_append_end(struct mh_store *st, GError **error)
 {
-	return mh_imap_append_stream_end(store_imap(st)->conn, error);
+	struct store_imap *si = store_imap(st);
+
+	if (si->batch == NULL)
+		return mh_imap_append_stream_end(si->conn, error);
+	if (si->batch->acs->len >= APPEND_BATCH_MSGS || si->batch->bytes >= APPEND_BATCH_BYTES) {
+		si->batch = NULL;
+		return mh_imap_append_stream_end(si->conn, error);
+	}
+	return mh_imap_append_stream_end_more(si->conn, error);
+}
+
+static void
+imap_store_append_batching(struct mh_store *st, bool on)
+{
+	struct store_imap *si = store_imap(st);
+
+	si->batch_off = !on;
 }
 
 static void
@@ -613,7 +749,10 @@ imap_store_append_abort(struct mh_store *st, const char *why)
 static bool
 imap_store_flush(struct mh_store *st, GError **error)
 {
-	return mh_imap_conn_drain(store_imap(st)->conn, error);
+	struct store_imap *si = store_imap(st);
+
+	si->batch = NULL;
+	return mh_imap_append_stream_close(si->conn, error) && mh_imap_conn_drain(si->conn, error);
 }
 
 static bool
@@ -696,6 +835,7 @@ static const struct mh_store_ops store_imap_ops = {
 	.append_end = imap_store_append_end,
 	.append_abort = imap_store_append_abort,
 	.flush = imap_store_flush,
+	.append_batching = imap_store_append_batching,
 	.set_flags = imap_store_set_flags,
 	.delete_msgs = imap_store_delete_msgs,
 	.add_flags = imap_store_add_flags,

@@ -125,6 +125,10 @@ struct mh_store_ops {
 	void (*append_abort)(struct mh_store *st, const char *why);
 	/* Waits until every append and command in flight is answered. */
 	bool (*flush)(struct mh_store *st, GError **error);
+	/* Whether APPENDs may go several per command (MULTIAPPEND, where the server offers it;
+	 * on by default). A message of a refused batch fails with MH_SYNC_ERROR_BATCH: send
+	 * it again with batching off. Optional. */
+	void (*append_batching)(struct mh_store *st, bool on);
 	/* Sets (replaces) the flags of @uidset in the selected folder. */
 	bool (*set_flags)(struct mh_store *st, const char *uidset, const char *flags,
 	                  GError **error);

@@ -74,10 +74,11 @@ def setup():
 
 
 def exchange_proxy(server, rules, drop=()):
-    """A proxy that looks like Exchange: its greeting, its ten-errors limit, no CRAM-MD5."""
+    """A proxy that looks like Exchange: its greeting, its ten-errors limit, no CRAM-MD5, no
+    MULTIAPPEND."""
     return tp.ThrottleProxy(server, rules=rules, mode='ssl', pki=S['pki'],
                             greeting=tp.EXCHANGE_GREETING, error_limit=10,
-                            drop_capabilities=('AUTH=CRAM-MD5',) + tuple(drop))
+                            drop_capabilities=('AUTH=CRAM-MD5', 'MULTIAPPEND') + tuple(drop))
 
 
 def check_error_line(checks, r, code, *words):
@@ -232,7 +233,7 @@ def pauses(r, wall_minus_mono):
 def collapsing_rate_pauses_and_resumes():
     slow = tp.slow_down(SLOW_RATE, seconds=SLOW_SECONDS, literals_only=True)
     proxy = tp.ThrottleProxy(S['src'], rules=[slow], mode='ssl', pki=S['pki'],
-                             drop_capabilities=('AUTH=CRAM-MD5',))
+                             drop_capabilities=('AUTH=CRAM-MD5', 'MULTIAPPEND'))
     wall_minus_mono = time.time() - time.monotonic()
     with proxy:
         job = Job(proxy, 'f4', S['dst'], 'f4', name='collapsing-rate')
