@@ -62,9 +62,10 @@ def mailbox(base, big_sizes, small=24, folders=('INBOX', 'Work', 'Work/Clients')
 
 
 BIG = [1 * MB, 3 * MB, 2 * MB, 4 * MB, 1536 * KB]  # cuts of 20 KB - 2 MB fall inside them
-# For cuts on both sides: each message must fit between two cuts on either side, and all of
-# them together (7.5 MB) more than one connection carries.
-MODEST = [1 * MB, 1536 * KB, 1280 * KB, 1 * MB, 1536 * KB, 1280 * KB]
+# For cuts on both sides: each message fits between two cuts on either side most of the time
+# (so that three drops in a row, which make mailhaul skip a message for the run, are rare),
+# and all of them together (6.3 MB) are more than one connection carries.
+MODEST = [1 * MB, 768 * KB, 512 * KB] * 2 + [1 * MB, 768 * KB]
 FLAKY_BIG = 3 * MB  # case f: too large for a link cut after ~1 MB
 
 
@@ -247,9 +248,10 @@ def source_cuts_mid_fetch_converge():
 
 @tap.test
 def destination_cuts_mid_append_converge():
-    # Every other cut that falls inside an APPEND waits for its end: the message is stored
-    # but mailhaul never hears so, and must not store it again.
-    px = proxy(S['dst'], 2, after=(20 * KB, 2 * MB), direction='up', probability=0.75,
+    # Every other connection is cut, and every other cut that falls inside an APPEND waits
+    # for its end: the message is stored but mailhaul never hears so, and must not store
+    # it again.
+    px = proxy(S['dst'], 2, after=(20 * KB, 2 * MB), direction='up', probability=0.5,
                after_command=0.5, spread=True)
     with px:
         runs = converge(Job(S['src'], 'b', px, 'b', name='cuts-dst'), [px], 'b')
