@@ -69,6 +69,17 @@ copy_mark_failed(struct mh_sync_folder_result *res, uint32_t uid)
 	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
 }
 
+/* The connection failed while the current message was on its way: it is the one to
+ * blame if that keeps happening (see worker_drop_strike()). */
+static void
+copy_blame(struct sync_copy *c)
+{
+	if (c->cur != NULL && c->res->pass_first_uid == 0) {
+		c->res->pass_first_uid = c->cur->uid;
+		c->res->pass_first_size = c->cur_size;
+	}
+}
+
 static void
 copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 {
@@ -341,10 +352,6 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	c->uploading = false;
 	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c) || copy_rate_collapsed(c))
 		return;
-	if (c->res->pass_first_uid == 0) {
-		c->res->pass_first_uid = uid;
-		c->res->pass_first_size = size;
-	}
 	paced = g_get_monotonic_time();
 	sync_pace(c->w);
 	c->rate_t0 += g_get_monotonic_time() - paced; /* our own pacing is no slow server */
@@ -400,6 +407,7 @@ copy_peek_decide(struct sync_copy *c, bool complete)
 	c->uploading = true;
 	if (!c->w->dst->ops->append_write(c->w->dst, peek->data, peek->len, &error)) {
 		c->discard = true;
+		copy_blame(c);
 		if (c->fatal == NULL)
 			c->fatal = g_error_copy(error);
 	}
@@ -424,6 +432,7 @@ on_body_data(void *ctx, const unsigned char *data, size_t len)
 	}
 	if (!c->w->dst->ops->append_write(c->w->dst, data, len, &error)) {
 		c->discard = true;
+		copy_blame(c);
 		if (c->fatal == NULL)
 			c->fatal = g_error_copy(error);
 	}
@@ -461,10 +470,12 @@ copy_spooled(struct sync_copy *c)
 	rec->size = spool->len;
 	if (!copy_append_begin(c, rec, spool->len))
 		return;
-	if ((!c->w->dst->ops->append_write(c->w->dst, spool->data, spool->len, &error) ||
-	     !c->w->dst->ops->append_end(c->w->dst, &error)) &&
-	    c->fatal == NULL)
-		c->fatal = g_error_copy(error);
+	if (!c->w->dst->ops->append_write(c->w->dst, spool->data, spool->len, &error) ||
+	    !c->w->dst->ops->append_end(c->w->dst, &error)) {
+		copy_blame(c);
+		if (c->fatal == NULL)
+			c->fatal = g_error_copy(error);
+	}
 }
 
 static void
@@ -478,8 +489,11 @@ on_body_end(void *ctx)
 		copy_peek_decide(c, true);
 	if (c->spool != NULL)
 		copy_spooled(c);
-	else if (!c->discard && !c->w->dst->ops->append_end(c->w->dst, &error) && c->fatal == NULL)
-		c->fatal = g_error_copy(error);
+	else if (!c->discard && !c->w->dst->ops->append_end(c->w->dst, &error)) {
+		copy_blame(c);
+		if (c->fatal == NULL)
+			c->fatal = g_error_copy(error);
+	}
 	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
 	c->rate_bytes += c->cur_size;
@@ -654,6 +668,8 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 		    c->fatal != NULL)
 			break;
 	}
+	if (*local != NULL)
+		copy_blame(c); /* the source failed in the middle of it */
 	if (*local != NULL && c->cur != NULL && !c->discard) {
 		/* A message half sent: the destination cannot take anything else now. */
 		c->w->dst->ops->append_abort(c->w->dst, "the source connection failed");

@@ -19,7 +19,7 @@
 /* A server that cannot be reached is tried for this long at least (a restart, an outage)
  * before the run stops, unless --max-outage says otherwise. */
 #define ENGINE_OUTAGE_S     120
-/* Passes in a row that drop while the same message is the first in flight, nothing
+/* Passes in a row that drop while the same message is on its way, nothing
  * copied, before that message is left on the source (too large for the link). */
 #define ENGINE_MAX_DROPS    3
 
@@ -288,8 +288,8 @@ engine_give_up(struct engine *e, const GError *error)
 	g_mutex_unlock(&e->lock);
 }
 
-/* A pass that dropped with nothing done while the same message was the first one in
- * flight, ENGINE_MAX_DROPS times in a row: that message is too much for the link. It is
+/* A pass that dropped with nothing done while the same message was on its way,
+ * ENGINE_MAX_DROPS times in a row: that message is too much for the link. It is
  * left on the source, reported, and the folder goes on without it. True when it is. */
 static bool
 worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *strikes)

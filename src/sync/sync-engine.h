@@ -197,8 +197,8 @@ struct mh_sync_folder_result {
 	GHashTable *refused;      /* owned; UIDs the destination refused in this run (a set) */
 	int64_t in_flight_at;     /* monotonic µs when a pass of this run ended with copies in
 	                             flight, 0 if none (the engine's own bookkeeping) */
-	uint32_t pass_first_uid;  /* the first message a copy pass began, 0 if none, and its */
-	uint64_t pass_first_size; /* size (the engine's own bookkeeping) */
+	uint32_t pass_first_uid;  /* the message on its way when a copy pass failed, 0 if */
+	uint64_t pass_first_size; /* none, and its size (the engine's own bookkeeping) */
 	double seconds;
 };
 
