@@ -119,7 +119,8 @@ sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, GError *
 	guint i = 0;
 
 	while (i < uids->len) {
-		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+		g_autofree char *set =
+			mh_store_uidset_runs(uids, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
 		GPtrArray *part = sync_list_msgs(st, set, items, 0, error);
 
 		if (part == NULL) {

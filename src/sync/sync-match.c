@@ -199,7 +199,8 @@ store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delet
 
 	g_array_sort(uids, sync_uid_cmp);
 	while (i < uids->len) {
-		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+		g_autofree char *set =
+			mh_store_uidset_runs(uids, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
 
 		if (delete ? !st->ops->delete_msgs(st, set, error)
 		           : !st->ops->set_flags(st, set, flags, error))

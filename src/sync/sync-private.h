@@ -7,7 +7,11 @@
 #include "sync-state.h"
 
 /* UIDs named in one command (UID FETCH, UID STORE): a bounded command line. */
-#define UIDSET_MAX 1000
+/* A UID set in one command: at most this many ranges (a short line), and this many UIDs
+ * (a big mailbox's listing comes in a few commands, each costing the server about the
+ * same whatever it covers). */
+#define UIDSET_MAX      1000
+#define UIDSET_MAX_UIDS 50000
 
 struct sync_labels;
 

@@ -14,7 +14,6 @@
 /* Bodies per ranged UID FETCH, and ranged FETCHes in flight. */
 #define BODY_FETCH_UIDS    100
 #define BODY_FETCH_DEPTH   2
-#define META_RANGE_UIDS    5000
 /* Messages and bytes per MULTIAPPEND: a refused batch is sent again one by one. */
 #define APPEND_BATCH_MSGS  100
 #define APPEND_BATCH_BYTES (8 * 1024 * 1024)
@@ -884,17 +883,25 @@ mh_store_free(struct mh_store *st)
 char *
 mh_store_uidset(const GArray *uids, guint from, guint max, guint *next_r)
 {
+	return mh_store_uidset_runs(uids, from, max, max, next_r);
+}
+
+char *
+mh_store_uidset_runs(const GArray *uids, guint from, guint max_runs, guint max_uids, guint *next_r)
+{
 	GString *s = g_string_new(NULL);
 	guint i = from;
-	guint used = 0;
+	guint used = 0, runs = 0;
 
-	while (i < uids->len && used < max) {
+	while (i < uids->len && used < max_uids && runs < max_runs) {
 		guint32 lo = g_array_index(uids, guint32, i);
 		guint32 hi = lo;
 
 		i++;
 		used++;
-		while (i < uids->len && used < max && g_array_index(uids, guint32, i) == hi + 1) {
+		runs++;
+		while (i < uids->len && used < max_uids &&
+		       g_array_index(uids, guint32, i) == hi + 1) {
 			hi++;
 			i++;
 			used++;

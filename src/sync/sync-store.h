@@ -178,4 +178,9 @@ void mh_store_free(struct mh_store *st);
  * *next_r is the index after the last one used. Caller frees. */
 char *mh_store_uidset(const GArray *uids, guint from, guint max, guint *next_r);
 
+/* Like mh_store_uidset(), bounded by the runs written ("7:9" is one) and the UIDs they
+ * hold: a command line of at most @max_runs ranges, however many UIDs they cover. */
+char *mh_store_uidset_runs(const GArray *uids, guint from, guint max_runs, guint max_uids,
+                           guint *next_r);
+
 #endif

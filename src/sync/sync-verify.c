@@ -98,7 +98,8 @@ named_fetch(struct mh_store *st, GArray *uids, GPtrArray **list, GError **error)
 		g_array_set_size(uids, MH_SYNC_NAMED_MAX);
 	*list = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
 	while (i < uids->len) {
-		g_autofree char *set = mh_store_uidset(uids, i, UIDSET_MAX, &i);
+		g_autofree char *set =
+			mh_store_uidset_runs(uids, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
 
 		if (!st->ops->fetch_meta(st, set, MH_STORE_META_SIZE | MH_STORE_META_HEADERS, 0,
 		                         on_named_meta, *list, error))
@@ -437,7 +438,8 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 	if (doomed->len == 0 || w->opts->dry)
 		return true;
 	while (i < doomed->len) {
-		g_autofree char *set = mh_store_uidset(doomed, i, UIDSET_MAX, &i);
+		g_autofree char *set =
+			mh_store_uidset_runs(doomed, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
 
 		if (!w->dst->ops->delete_msgs(w->dst, set, error))
 			return false;
