@@ -691,9 +691,21 @@ imap_store_append_begin(struct mh_store *st, const char *folder, const char *fla
 		                                   on_append_done, ac, error);
 	}
 	if (append_batch_joins(si, folder, size)) {
+		GError *local = NULL;
+
 		g_ptr_array_add(si->batch->acs, ac);
 		si->batch->bytes += size;
-		return mh_imap_append_stream_next(si->conn, flags, date, size, error);
+		if (mh_imap_append_stream_next(si->conn, flags, date, size, &local))
+			return true;
+		/* A failed connection answered the batch, this message with it; otherwise it
+		 * was never sent: answer it here, as a refusal before the literal is. */
+		if (si->batch != NULL && g_ptr_array_remove(si->batch->acs, ac)) {
+			si->batch->bytes -= size;
+			ac->done(0, 0, local, ac->ctx);
+			g_free(ac);
+		}
+		g_propagate_error(error, local);
+		return false;
 	}
 	/* A new batch (the connection ends the open one first). */
 	b = g_new0(struct append_batch, 1);
