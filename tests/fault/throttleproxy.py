@@ -20,6 +20,7 @@ Everything else (mailboxes, messages, flags, UIDs) is the real server's.
     proxy.connect_times()     # monotonic times of every accepted connection
     proxy.summary()           # a readable transcript for failure messages
     proxy.limits()            # when a pacing rule began and ended: [Event] of kind 'limit'
+    proxy.commands('APPEND')  # every client command seen: [Event] with .text .literals
 
 The proxy offers implicit TLS (mode 'ssl', the test CA's server certificate) or plaintext
 (mode 'notls') to the client and talks plaintext to the server's STARTTLS port (Dovecot
@@ -91,8 +92,8 @@ MAX_LINE = 1024 * 1024
 _LITERAL = re.compile(rb'(~?)\{(\d+)([+-]?)\}$')
 _TAGGED = re.compile(rb'^([^\s*+]+) (OK|NO|BAD)\b', re.I)
 
-Event = collections.namedtuple('Event', 'kind t conn rule command text')
-Event.__new__.__defaults__ = (None, None, None, None)
+Event = collections.namedtuple('Event', 'kind t conn rule command text literals')
+Event.__new__.__defaults__ = (None, None, None, None, None)
 
 
 class ProxyError(Exception):
@@ -647,9 +648,10 @@ class ThrottleProxy:
 
     # -- the transcript -------------------------------------------------------------------
 
-    def _event(self, kind, sid, rule=None, command=None, text=None):
+    def _event(self, kind, sid, rule=None, command=None, text=None, literals=None):
         with self._lock:
-            self.events.append(Event(kind, time.monotonic(), sid, rule, command, text))
+            self.events.append(Event(kind, time.monotonic(), sid, rule, command, text,
+                                     literals))
 
     def select(self, kind=None, rule=None, command=None):
         with self._lock:
@@ -669,7 +671,10 @@ class ThrottleProxy:
         return [e.t for e in self.select('connect')]
 
     def commands(self, name=None):
-        """Events of the client commands the proxy saw (forwarded or answered itself)."""
+        """Events of the client commands the proxy saw (forwarded or answered itself); .text
+        is the first line (LOGIN and AUTHENTICATE arguments redacted), .literals the number
+        of literals the command carried (one per message of an APPEND, several for a
+        MULTIAPPEND; 0 when a rule answered before they were read)."""
         return [e for e in self.select('command') if name is None or e.command == name]
 
     def summary(self, last=80):
@@ -820,7 +825,8 @@ class ThrottleProxy:
             if s.sasl_tag is not None:  # a SASL response line of a relayed AUTHENTICATE
                 s.swriter.write(cmd.lines[0] + b'\r\n')
                 continue
-            self._event('command', s.id, command=cmd.name, text=cmd.describe())
+            self._event('command', s.id, command=cmd.name, text=cmd.describe(),
+                        literals=len(cmd.literals))
             if cmd.early is not None:
                 await self._inject(s, cmd, *cmd.early)
                 continue
