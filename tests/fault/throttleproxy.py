@@ -64,6 +64,11 @@ Rules (each decides for one complete client command; the first that fires wins):
                                       answered by the server, with MESSAGES and SIZE rewritten
                                       to 0: Courier's stale counters (RFC 3501 6.3.10 allows
                                       them; Courier says MESSAGES 0 until a NOOP)
+  hold_answer(command, n, seconds)     the server's answer to the nth such command (and what
+                                      follows it) reaches the client `seconds` later
+  before(command, action, n=1, match=None)
+                                      runs action(cmd) (another client's change on the real
+                                      server, say) just before the nth such command goes on
 and the proxy option error_limit=10 closes a session after its tenth NO/BAD answer (the
 server's or an injected one) with `* BYE Connection closed. 14`, as Exchange does.
 """
@@ -183,6 +188,11 @@ class Rule:
     def delay(self, session, nbytes, proxy, literal=False):
         """Seconds to wait before nbytes of server data go to the client (pacing rules);
         literal: they belong to a response that carries a literal (FETCH BODY[] data)."""
+        return 0.0
+
+    def hold(self, session, line, proxy):
+        """Seconds to hold back a server response line (and all that follows it on that
+        connection) before it goes to the client."""
         return 0.0
 
 
@@ -463,6 +473,67 @@ def stale_status():
     MESSAGES and SIZE rewritten to 0, as Courier answers it after APPENDs to that mailbox
     until a NOOP (RFC 3501 6.3.10 says not to rely on STATUS there)."""
     return StaleStatus()
+
+
+class HoldAnswer(_Counting):
+    name = 'hold'
+
+    def __init__(self, command, n, seconds):
+        super().__init__((command,) if isinstance(command, str) else command, False)
+        self.n, self.seconds = n, seconds
+        self.held = set()  # (session id, tag) of the command whose answer waits
+
+    def forwarded(self, cmd, proxy):
+        if self.count(cmd) == self.n:
+            self.held.add((cmd.session.id, cmd.tag))
+
+    def hold(self, session, line, proxy):
+        m = _TAGGED.match(line)
+        if m is None or (session.id, m.group(1)) not in self.held:
+            return 0.0
+        self.held.discard((session.id, m.group(1)))
+        return self.seconds
+
+
+def hold_answer(command, n, seconds):
+    """The server's tagged answer to the nth command named command (counted across
+    connections, as forwarded) reaches the client `seconds` later, and everything the
+    server sends on that connection after it waits behind it: the server has done the
+    command (stored a MULTIAPPEND batch, say) but the client does not know yet."""
+    return HoldAnswer(command, n, seconds)
+
+
+class Before(_Counting):
+    name = 'before'
+
+    def __init__(self, command, action, n, match):
+        super().__init__((command,) if isinstance(command, str) else command, False)
+        self.action, self.n = action, n
+        self.match = re.compile(match, re.I) if match is not None else None
+
+    def decide(self, cmd, proxy):
+        if self.match is not None and not self.match.search(cmd.first_line):
+            return None
+        if self.count(cmd) != self.n:
+            return None
+        try:
+            what = self.action(cmd)
+        except Exception as e:  # reported with the transcript; the command still goes on
+            proxy.errors.append('before %s: %r' % (cmd.name, e))
+            what = 'failed: %r' % (e,)
+        proxy._event('before', cmd.session.id, rule=self.name, command=cmd.name,
+                     text=str(what) if what is not None else None)
+        return None
+
+
+def before(command, action, n=1, match=None):
+    """Runs action(cmd) just before the nth command named command (counted across
+    connections; match: a regex its first line must contain to count) goes to the server,
+    which then answers it as usual: a change another client makes on the real server at
+    an exact point of mailhaul's conversation, such as an EXPUNGE before a ranged UID
+    FETCH. action blocks the proxy while it runs (the command waits for it); what it
+    returns is the text of the transcript's 'before' event."""
+    return Before(command, action, n, match)
 
 
 # -- the proxy ------------------------------------------------------------------------------
@@ -751,6 +822,11 @@ class ThrottleProxy:
                 for r in self.rules:
                     chunk = [r.rewrite(s, chunk[0], self)]
             t = _TAGGED.match(line)
+            held = max([r.hold(s, line, self) for r in self.rules] + [0.0])
+            if held > 0:
+                self._event('hold', s.id, text='%s (held back %g s)' % (
+                    line.rstrip(b'\r\n')[:100].decode('utf-8', 'replace'), held))
+                await asyncio.sleep(held)
             if t is not None and s.login_tag is not None and t.group(1) == s.login_tag:
                 s.login_tag = None
                 s.authenticated = t.group(2).upper() == b'OK'
