@@ -20,6 +20,7 @@ Everything else (mailboxes, messages, flags, UIDs) is the real server's.
     proxy.connect_times()     # monotonic times of every accepted connection
     proxy.summary()           # a readable transcript for failure messages
     proxy.limits()            # when a pacing rule began and ended: [Event] of kind 'limit'
+    proxy.commands('APPEND')  # every client command seen: [Event] with .text .literals
 
 The proxy offers implicit TLS (mode 'ssl', the test CA's server certificate) or plaintext
 (mode 'notls') to the client and talks plaintext to the server's STARTTLS port (Dovecot
@@ -63,6 +64,11 @@ Rules (each decides for one complete client command; the first that fires wins):
                                       answered by the server, with MESSAGES and SIZE rewritten
                                       to 0: Courier's stale counters (RFC 3501 6.3.10 allows
                                       them; Courier says MESSAGES 0 until a NOOP)
+  hold_answer(command, n, seconds)     the server's answer to the nth such command (and what
+                                      follows it) reaches the client `seconds` later
+  before(command, action, n=1, match=None)
+                                      runs action(cmd) (another client's change on the real
+                                      server, say) just before the nth such command goes on
 and the proxy option error_limit=10 closes a session after its tenth NO/BAD answer (the
 server's or an injected one) with `* BYE Connection closed. 14`, as Exchange does.
 """
@@ -91,8 +97,8 @@ MAX_LINE = 1024 * 1024
 _LITERAL = re.compile(rb'(~?)\{(\d+)([+-]?)\}$')
 _TAGGED = re.compile(rb'^([^\s*+]+) (OK|NO|BAD)\b', re.I)
 
-Event = collections.namedtuple('Event', 'kind t conn rule command text')
-Event.__new__.__defaults__ = (None, None, None, None)
+Event = collections.namedtuple('Event', 'kind t conn rule command text literals')
+Event.__new__.__defaults__ = (None, None, None, None, None)
 
 
 class ProxyError(Exception):
@@ -182,6 +188,11 @@ class Rule:
     def delay(self, session, nbytes, proxy, literal=False):
         """Seconds to wait before nbytes of server data go to the client (pacing rules);
         literal: they belong to a response that carries a literal (FETCH BODY[] data)."""
+        return 0.0
+
+    def hold(self, session, line, proxy):
+        """Seconds to hold back a server response line (and all that follows it on that
+        connection) before it goes to the client."""
         return 0.0
 
 
@@ -464,6 +475,67 @@ def stale_status():
     return StaleStatus()
 
 
+class HoldAnswer(_Counting):
+    name = 'hold'
+
+    def __init__(self, command, n, seconds):
+        super().__init__((command,) if isinstance(command, str) else command, False)
+        self.n, self.seconds = n, seconds
+        self.held = set()  # (session id, tag) of the command whose answer waits
+
+    def forwarded(self, cmd, proxy):
+        if self.count(cmd) == self.n:
+            self.held.add((cmd.session.id, cmd.tag))
+
+    def hold(self, session, line, proxy):
+        m = _TAGGED.match(line)
+        if m is None or (session.id, m.group(1)) not in self.held:
+            return 0.0
+        self.held.discard((session.id, m.group(1)))
+        return self.seconds
+
+
+def hold_answer(command, n, seconds):
+    """The server's tagged answer to the nth command named command (counted across
+    connections, as forwarded) reaches the client `seconds` later, and everything the
+    server sends on that connection after it waits behind it: the server has done the
+    command (stored a MULTIAPPEND batch, say) but the client does not know yet."""
+    return HoldAnswer(command, n, seconds)
+
+
+class Before(_Counting):
+    name = 'before'
+
+    def __init__(self, command, action, n, match):
+        super().__init__((command,) if isinstance(command, str) else command, False)
+        self.action, self.n = action, n
+        self.match = re.compile(match, re.I) if match is not None else None
+
+    def decide(self, cmd, proxy):
+        if self.match is not None and not self.match.search(cmd.first_line):
+            return None
+        if self.count(cmd) != self.n:
+            return None
+        try:
+            what = self.action(cmd)
+        except Exception as e:  # reported with the transcript; the command still goes on
+            proxy.errors.append('before %s: %r' % (cmd.name, e))
+            what = 'failed: %r' % (e,)
+        proxy._event('before', cmd.session.id, rule=self.name, command=cmd.name,
+                     text=str(what) if what is not None else None)
+        return None
+
+
+def before(command, action, n=1, match=None):
+    """Runs action(cmd) just before the nth command named command (counted across
+    connections; match: a regex its first line must contain to count) goes to the server,
+    which then answers it as usual: a change another client makes on the real server at
+    an exact point of mailhaul's conversation, such as an EXPUNGE before a ranged UID
+    FETCH. action blocks the proxy while it runs (the command waits for it); what it
+    returns is the text of the transcript's 'before' event."""
+    return Before(command, action, n, match)
+
+
 # -- the proxy ------------------------------------------------------------------------------
 
 class _Closed(Exception):
@@ -647,9 +719,10 @@ class ThrottleProxy:
 
     # -- the transcript -------------------------------------------------------------------
 
-    def _event(self, kind, sid, rule=None, command=None, text=None):
+    def _event(self, kind, sid, rule=None, command=None, text=None, literals=None):
         with self._lock:
-            self.events.append(Event(kind, time.monotonic(), sid, rule, command, text))
+            self.events.append(Event(kind, time.monotonic(), sid, rule, command, text,
+                                     literals))
 
     def select(self, kind=None, rule=None, command=None):
         with self._lock:
@@ -669,7 +742,10 @@ class ThrottleProxy:
         return [e.t for e in self.select('connect')]
 
     def commands(self, name=None):
-        """Events of the client commands the proxy saw (forwarded or answered itself)."""
+        """Events of the client commands the proxy saw (forwarded or answered itself); .text
+        is the first line (LOGIN and AUTHENTICATE arguments redacted), .literals the number
+        of literals the command carried (one per message of an APPEND, several for a
+        MULTIAPPEND; 0 when a rule answered before they were read)."""
         return [e for e in self.select('command') if name is None or e.command == name]
 
     def summary(self, last=80):
@@ -746,6 +822,11 @@ class ThrottleProxy:
                 for r in self.rules:
                     chunk = [r.rewrite(s, chunk[0], self)]
             t = _TAGGED.match(line)
+            held = max([r.hold(s, line, self) for r in self.rules] + [0.0])
+            if held > 0:
+                self._event('hold', s.id, text='%s (held back %g s)' % (
+                    line.rstrip(b'\r\n')[:100].decode('utf-8', 'replace'), held))
+                await asyncio.sleep(held)
             if t is not None and s.login_tag is not None and t.group(1) == s.login_tag:
                 s.login_tag = None
                 s.authenticated = t.group(2).upper() == b'OK'
@@ -820,7 +901,8 @@ class ThrottleProxy:
             if s.sasl_tag is not None:  # a SASL response line of a relayed AUTHENTICATE
                 s.swriter.write(cmd.lines[0] + b'\r\n')
                 continue
-            self._event('command', s.id, command=cmd.name, text=cmd.describe())
+            self._event('command', s.id, command=cmd.name, text=cmd.describe(),
+                        literals=len(cmd.literals))
             if cmd.early is not None:
                 await self._inject(s, cmd, *cmd.early)
                 continue
