@@ -10,9 +10,10 @@
 
 #define COMMIT_EVERY    100
 /* Messages asked from the source at a time: at most this many, and this many bytes
- * unless one message alone is larger. */
-#define COPY_PART_MSGS  200
-#define COPY_PART_BYTES (16 * 1024 * 1024)
+ * unless one message alone is larger (the rest of a part is not read when the folder
+ * stops: the source connection is dropped). */
+#define COPY_PART_MSGS  10000
+#define COPY_PART_BYTES (256 * 1024 * 1024)
 /* The most of a message held to tell a placeholder: its header is far shorter. */
 #define PEEK_MAX        (64 * 1024)
 
@@ -280,6 +281,7 @@ static void
 copy_pause(struct sync_copy *c, GError *why)
 {
 	c->fatal = why;
+	c->src_dropped = true;
 	if (c->w->src->ops->abandon != NULL)
 		c->w->src->ops->abandon(c->w->src, c->fatal);
 }
@@ -350,6 +352,12 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	c->cur_size = size;
 	c->discard = true;
 	c->uploading = false;
+	if (c->fatal != NULL && !c->src_dropped && c->w->src->ops->abandon != NULL) {
+		/* The folder stops: the rest of a large ranged FETCH would be read for
+		 * nothing. The pass reconnects both sides anyway. */
+		c->src_dropped = true;
+		c->w->src->ops->abandon(c->w->src, c->fatal);
+	}
 	if (c->cur == NULL || c->fatal != NULL || copy_budget_spent(c) || copy_rate_collapsed(c))
 		return;
 	paced = g_get_monotonic_time();

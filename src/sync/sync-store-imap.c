@@ -11,8 +11,9 @@
 #include "sync-fingerprint.h"
 #include "sync-store.h"
 
-/* Bodies per ranged UID FETCH, and ranged FETCHes in flight. */
-#define BODY_FETCH_UIDS    100
+/* Bodies per ranged UID FETCH, and ranged FETCHes in flight. Dovecot, 50,000 messages:
+ * a FETCH of 1 body 95-130 ms, of 100 bodies 0.12 s, of 1,000 0.15 s, of 5,000 0.29 s. */
+#define BODY_FETCH_UIDS    2000
 #define BODY_FETCH_DEPTH   2
 /* Messages and bytes per MULTIAPPEND: a refused batch is sent again one by one. */
 #define APPEND_BATCH_MSGS  100
