@@ -15,8 +15,9 @@ Run it through scripts/bench (installs, builds, sets PYTHONPATH and MAILHAUL). I
   messages and 100 flag changes; after each one it checks that the destination holds the
   source's messages (count, bytes, dates, flags per folder, and sha256 of every message);
 - runs mbsync (Debian's isync) on the same work into a second destination, and a minimal
-  pipelined FETCH/APPEND copier without any sync logic (written here, a reference for raw
-  speed only) into a third;
+  copier without any sync logic (scripts/bench-copier.py, a reference for raw speed only)
+  in two modes into two more: one ranged UID FETCH per folder with pipelined single
+  APPENDs, and the same with one MULTIAPPEND per 100 messages;
 - prints one table with the figures and the targets of the issue next to them.
 
 Targets are printed, not enforced. The exit code is non-zero only when a mailhaul run fails
@@ -28,7 +29,6 @@ import collections
 import datetime
 import json
 import math
-import multiprocessing
 import os
 import random
 import re
@@ -411,6 +411,9 @@ Result = collections.namedtuple('Result', 'run tool wall rss_mb rc output note')
 
 
 GNU_TIME = '/usr/bin/time'
+COPIER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bench-copier.py')
+COPIER_SINGLE = 1  # the copier's modes: messages per APPEND command
+COPIER_BATCH = 100
 
 
 def timed(cmd, output_path):
@@ -474,6 +477,10 @@ class Account:
             f.write(server.password(USER) + '\n')
 
 
+def copier_name(batch):
+    return 'copier, single APPENDs' if batch == 1 else 'copier, MULTIAPPEND x%d' % batch
+
+
 def mailhaul_cmd(mailhaul, src, dst, mode, jobs, state, log):
     cmd = [mailhaul, 'sync']
     for n, acc in (('1', src), ('2', dst)):
@@ -502,212 +509,6 @@ def mbsync_config(path, src, dst, mode, state_dir):
     with open(path, 'w') as f:
         os.fchmod(f.fileno(), 0o600)
         f.write('\n'.join(lines))
-
-
-# -- the minimal copier (a reference, no sync logic) -----------------------------------------
-
-class _Conn:
-    """A raw IMAP connection over TLS, used from one thread only (an OpenSSL connection must
-    not be read and written from two threads at once): just enough to log in, FETCH and
-    APPEND, with its own input buffer so that answers can be picked up without waiting."""
-
-    def __init__(self, host, port, mode, cafile, user, password):
-        ctx = ssl.create_default_context(cafile=cafile)
-        self.buf = bytearray()
-        self.sock = socket.create_connection((host, port), timeout=120)
-        if mode == 'notls':
-            self.line()
-        elif mode != 'ssl':
-            self.line()
-            self.send(b'S STARTTLS\r\n')
-            while not self.line().startswith(b'S '):
-                pass
-        if mode != 'notls':
-            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
-        if mode == 'ssl':
-            self.line()
-        self.n = 0
-        self.command('LOGIN %s %s' % (self.q(user), self.q(password)))
-
-    @staticmethod
-    def q(text):
-        return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
-
-    def _fill(self):
-        data = self.sock.recv(1 << 18)
-        if not data:
-            raise OSError('connection closed')
-        self.buf += data
-
-    def line(self):
-        start = 0
-        while True:
-            i = self.buf.find(b'\n', start)
-            if i >= 0:
-                out = bytes(self.buf[:i + 1])
-                del self.buf[:i + 1]
-                return out
-            start = len(self.buf)
-            self._fill()
-
-    def read(self, n):
-        """Up to n bytes (at least one)."""
-        if not self.buf:
-            self._fill()
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def readable(self):
-        """True if the server has sent something not read yet."""
-        return bool(self.buf) or getattr(self.sock, 'pending', lambda: 0)() > 0 or \
-            bool(select.select([self.sock], [], [], 0)[0])
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def tag(self):
-        self.n += 1
-        return 'c%d' % self.n
-
-    def command(self, text):
-        """Send a command and wait for its tagged answer; return the untagged lines."""
-        tag = self.tag()
-        self.send(('%s %s\r\n' % (tag, text)).encode())
-        lines = []
-        while True:
-            data = self.line()
-            if data.startswith(tag.encode() + b' '):
-                if not data[len(tag) + 1:].startswith(b'OK'):
-                    raise OSError('%s: %s' % (text.split(' ')[0], data.decode(errors='replace')))
-                return lines
-            lines.append(data)
-
-    def close(self):
-        """LOGOUT, and read the answer before closing: a close with unread data would
-        reset the connection."""
-        try:
-            self.send(b'z LOGOUT\r\n')
-            while not self.line().startswith(b'z '):
-                pass
-        except OSError:
-            pass
-        self.sock.close()
-
-
-_FETCH = re.compile(rb'^\* \d+ FETCH \((.*)\{(\d+)\}\r\n$', re.S)
-
-
-def _copy_folder(src, dst, folder):
-    """Copy every message of one folder: one UID FETCH 1:* with bodies, each answer streamed
-    into a pipelined APPEND (LITERAL+); the destination's answers are picked up between
-    messages. Returns (messages, bytes)."""
-    name = imapcheck.quote(folder).encode()
-    state = {'sent': 0, 'ok': 0, 'bad': [], 'end': False}
-
-    def answer(data):
-        if data.startswith(b'a'):
-            if data.split(b' ', 2)[1] == b'OK':
-                state['ok'] += 1
-            else:
-                state['bad'].append(data)
-        elif data.startswith(b'n '):
-            state['end'] = True
-    src.command('EXAMINE %s' % name.decode())
-    tag = src.tag()
-    src.send(('%s UID FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])\r\n' % tag).encode())
-    total = 0
-    while True:
-        data = src.line()
-        if data.startswith(tag.encode()):
-            break
-        m = _FETCH.match(data)
-        if not m:
-            continue
-        head, size = m.group(1), int(m.group(2))
-        flags = re.search(rb'FLAGS \(([^)]*)\)', head).group(1).split()
-        flags = b' '.join(f for f in flags if f.lower() != b'\\recent')
-        date = re.search(rb'INTERNALDATE ("[^"]*")', head).group(1)
-        state['sent'] += 1
-        dst.send(b'a%d APPEND %s (%s) %s {%d+}\r\n' % (state['sent'], name, flags, date,
-                                                       size))
-        left = size
-        while left:
-            chunk = src.read(min(left, 1 << 18))
-            dst.send(chunk)
-            left -= len(chunk)
-        dst.send(b'\r\n')
-        total += size
-        src.line()  # the rest of the FETCH answer: ")\r\n" (Dovecot puts BODY[] last)
-        while dst.readable():
-            answer(dst.line())
-    dst.send(b'n NOOP\r\n')  # answered after every APPEND
-    while not state['end'] or state['ok'] + len(state['bad']) < state['sent']:
-        answer(dst.line())
-    if state['bad'] or state['ok'] != state['sent']:
-        raise OSError('%s: %d of %d APPENDs answered OK: %r' % (
-            folder, state['ok'], state['sent'], state['bad'][:3]))
-    return state['sent'], total
-
-
-def _copier_worker(cfg, todo, done):
-    """One worker: a source and a destination connection, kept for every folder it takes
-    from the queue (few logins, as a real tool would do)."""
-    try:
-        src = _Conn(cfg['host'], cfg['src_port'], cfg['mode'], cfg['cafile'], USER,
-                    cfg['src_password'])
-        dst = _Conn(cfg['host'], cfg['dst_port'], cfg['mode'], cfg['cafile'], USER,
-                    cfg['dst_password'])
-        while True:
-            folder = todo.get()
-            if folder is None:
-                break
-            done.put((folder,) + _copy_folder(src, dst, folder))
-        src.close()
-        dst.close()
-    except Exception as e:  # reported by the parent
-        done.put(('!', repr(e), 0))
-
-
-def copier_main(cfg_path):
-    """The copier as its own process (timed like the other tools): CREATE the folders,
-    then copy them cfg['jobs'] at a time, biggest first. Exit 1 on any error."""
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    dst = _Conn(cfg['host'], cfg['dst_port'], cfg['mode'], cfg['cafile'], USER,
-                cfg['dst_password'])
-    for folder in cfg['create']:
-        try:
-            dst.command('CREATE %s' % imapcheck.quote(folder))
-        except OSError:
-            pass  # it exists (INBOX, the special folders)
-    dst.close()
-    ctx = multiprocessing.get_context('fork')
-    todo, done = ctx.Queue(), ctx.Queue()
-    for folder in cfg['folders']:
-        todo.put(folder)
-    jobs = min(cfg['jobs'], len(cfg['folders'])) or 1
-    for _ in range(jobs):
-        todo.put(None)
-    workers = [ctx.Process(target=_copier_worker, args=(cfg, todo, done))
-               for _ in range(jobs)]
-    for w in workers:
-        w.start()
-    msgs = size = 0
-    errors = []
-    for _ in cfg['folders']:
-        folder, n, b = done.get()
-        if folder == '!':
-            errors.append(n)
-            break
-        msgs += n
-        size += b
-    for w in workers:
-        w.join()
-    print('copied %d messages, %d bytes' % (msgs, size))
-    for e in errors:
-        print('error: %s' % e)
-    return 1 if errors else 0
 
 
 # -- the benchmark -------------------------------------------------------------------------
@@ -788,8 +589,8 @@ class Bench:
             self.problems.append('mbsync, %s: exit code %d (reference only)\n%s' % (
                 run, rc, _indent(read_text(out, 2000))))
 
-    def run_copier(self, run, src, dst, view):
-        cfg = {'host': src.server.host, 'mode': self.args.mode, 'cafile': src.server.cafile,
+    def run_copier(self, run, src, dst, view, batch):
+        cfg = {'user': USER, 'batch': batch, 'host': src.server.host, 'mode': self.args.mode, 'cafile': src.server.cafile,
                'src_port': src.server.port(self.args.mode),
                'dst_port': dst.server.port(self.args.mode),
                'src_password': src.server.password(USER),
@@ -797,18 +598,19 @@ class Bench:
                'create': sorted(view.meta),
                'folders': sorted((f for f in view.meta if view.count(f)),
                                  key=lambda f: -view.bytes(f))}
-        path = os.path.join(self.storage.work, 'copier.json')
+        path = os.path.join(self.storage.work, 'copier-%d.json' % batch)
         with open(path, 'w') as f:
             os.fchmod(f.fileno(), 0o600)
             json.dump(cfg, f)
-        out = os.path.join(self.storage.work, 'copier.out')
-        wall, rss, rc = timed([sys.executable, os.path.abspath(__file__), '--copier', path],
-                              out)
-        self.record(run, 'minimal copier (ref)', wall, rss, rc, out,
+        out = os.path.join(self.storage.work, 'copier-%d.out' % batch)
+        tool = copier_name(batch)
+        wall, rss, rc = timed([sys.executable, COPIER, path], out)
+        self.record(run, tool, wall, rss, rc, out,
                     'no sync logic' if rc == 0 else 'exit %d' % rc)
         if rc != 0:
-            self.problems.append('minimal copier: exit code %d\n%s' % (
-                rc, _indent(read_text(out, 2000))))
+            self.problems.append('%s: exit code %d\n%s' % (
+                tool, rc, _indent(read_text(out, 2000))))
+        return tool
 
     def check(self, run, src_view, dst, tool='mailhaul'):
         full = src_view.full is not None
@@ -848,7 +650,7 @@ class Bench:
         a = self.args
         self.busy_before = cpu_busy()
         need_mb = a.mb + (50 if a.with_50mb else 0)
-        copies = 2 + (0 if a.no_mbsync else 1) + (1 if a.copier else 0)
+        copies = 2 + (0 if a.no_mbsync else 1) + (2 if a.copier else 0)
         size = max(2048, int(need_mb * copies * 1.6) + 512)
         self.storage = Storage(size)
         self.private_binary()
@@ -872,10 +674,12 @@ class Bench:
         self.src = src = self.start('source', 'source-pw')
         dst = self.start('dest', 'dest-pw')
         mb_dst = None if a.no_mbsync else self.start('mbsync-dest', 'mbsync-pw')
-        cp_dst = self.start('copier-dest', 'copier-pw') if a.copier else None
+        cp_dsts = [(batch, self.start('copier%d-dest' % batch, 'copier%d-pw' % batch))
+                   for batch in (COPIER_SINGLE, COPIER_BATCH)] if a.copier else []
         say('Dovecot %s: source %s, destinations %s' % (
             _dovecot_version(), _ports(src), ', '.join(
-                '%s %s' % (x.label, _ports(x)) for x in (dst, mb_dst, cp_dst) if x)))
+                '%s %s' % (x.label, _ports(x))
+                for x in [dst, mb_dst] + [d for _b, d in cp_dsts] if x)))
 
         t0 = time.monotonic()
         src.server.preload_fast(USER, mailbox)
@@ -907,10 +711,10 @@ class Bench:
             if mb_dst:
                 say('run %s: mbsync' % run)
                 self.run_mbsync(run, src, mb_dst)
-            if cp_dst and i == 0:
-                say('run %s: minimal copier (reference)' % run)
-                self.run_copier(run, src, cp_dst, view)
-                self.check(run, view, cp_dst, tool='minimal copier (ref)')
+            for batch, cp_dst in cp_dsts if i == 0 else ():
+                say('run %s: %s (reference)' % (run, copier_name(batch)))
+                tool = self.run_copier(run, src, cp_dst, view, batch)
+                self.check(run, view, cp_dst, tool=tool)
         if mb_dst:
             self.check('after run 3', view, mb_dst, tool='mbsync (reference)')
         self.report()
@@ -1082,7 +886,7 @@ def parse_args(argv):
                    help='cleartext on loopback (--notls1/--notls2): no TLS cost in the figures')
     p.add_argument('--no-mbsync', action='store_true', help='skip the mbsync reference')
     p.add_argument('--no-copier', dest='copier', action='store_false',
-                   help='skip the minimal copier reference')
+                   help='skip the minimal copier (both modes)')
     p.add_argument('--no-full-check', action='store_true',
                    help='compare sizes, dates and flags only (no sha256 of every message)')
     p.add_argument('--keep', action='store_true',
@@ -1096,8 +900,6 @@ def parse_args(argv):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == '--copier':
-        return copier_main(argv[1])
     args = parse_args(argv)
     cleanup.install()
     bench = Bench(args)
