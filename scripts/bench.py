@@ -25,6 +25,7 @@ or leaves the destination different from the source.
 """
 import argparse
 import base64
+import calendar
 import collections
 import datetime
 import json
@@ -259,6 +260,24 @@ def new_messages(seed, count):
 
 # -- looking at a server (independently of mailhaul) ---------------------------------------
 
+_SIZE = re.compile(rb'RFC822\.SIZE (\d+)')
+_FLAGS = re.compile(rb'FLAGS \(([^)]*)\)')
+_DATE = re.compile(rb'INTERNALDATE "\s?(\d{1,2})-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d) '
+                   rb'([+-])(\d\d)(\d\d)"')
+_MONTHS = {m.encode(): i + 1 for i, m in enumerate(imapcheck.MONTHS)}
+
+
+def _internaldate(entry):
+    """imapcheck.parse_internaldate, several times faster (200,000 answers per check)."""
+    m = _DATE.search(entry)
+    if not m:
+        raise imapcheck.CheckError('no INTERNALDATE in %r' % (entry,))
+    day, mon, year, hh, mm, ss, sign, tzh, tzm = m.groups()
+    offset = (int(tzh) * 60 + int(tzm)) * 60 * (-1 if sign == b'-' else 1)
+    return calendar.timegm((int(year), _MONTHS[mon.capitalize()], int(day), int(hh),
+                            int(mm), int(ss))) - offset
+
+
 def _fetch_meta(conn, folder):
     """[(size, internaldate, flags)] of folder."""
     n = imapcheck.select(conn, folder)
@@ -267,14 +286,17 @@ def _fetch_meta(conn, folder):
     typ, dat = conn.fetch('1:*', '(RFC822.SIZE FLAGS INTERNALDATE)')
     if typ != 'OK':
         raise imapcheck.CheckError('FETCH in %s failed: %r' % (folder, dat))
-    out = []
+    out, flag_sets = [], {}
     for entry in dat:
         if not isinstance(entry, bytes) or b'RFC822.SIZE' not in entry:
             continue
-        size = int(re.search(rb'RFC822\.SIZE (\d+)', entry).group(1))
-        flags = imapcheck.normalize_flags(
-            f.decode() for f in re.search(rb'FLAGS \(([^)]*)\)', entry).group(1).split())
-        out.append((size, imapcheck.parse_internaldate(entry), flags))
+        size = int(_SIZE.search(entry).group(1))
+        raw = _FLAGS.search(entry).group(1)
+        flags = flag_sets.get(raw)
+        if flags is None:
+            flags = flag_sets[raw] = imapcheck.normalize_flags(
+                f.decode() for f in raw.split())
+        out.append((size, _internaldate(entry), flags))
     if len(out) != n:
         raise imapcheck.CheckError('%s: %d messages but %d FETCH answers' % (folder, n,
                                                                               len(out)))
@@ -393,13 +415,24 @@ def change_source(server, view, seed, new_count=50, flag_count=100):
             f = rng.choices(folders, [view.count(x) for x in folders])[0]
             picks[f].add(rng.randint(1, view.count(f)))
         for f in sorted(picks):
+            # Few commands: each one costs the server much on a big folder.
             imapcheck.select(conn, f, readonly=False)
-            for seq in sorted(picks[f]):
-                typ, dat = conn.fetch(str(seq), '(FLAGS)')
-                flags = dat[0] if dat and isinstance(dat[0], bytes) else b''
+            seqs = sorted(picks[f])
+            typ, dat = conn.fetch(','.join(map(str, seqs)), '(FLAGS)')
+            have = {}
+            for entry in dat if typ == 'OK' else ():
+                m = re.match(rb'(\d+) \(FLAGS \(([^)]*)\)', entry) \
+                    if isinstance(entry, bytes) else None
+                if m:
+                    have[int(m.group(1))] = m.group(2)
+            stores = collections.defaultdict(list)
+            for seq in seqs:
                 flag = rng.choice(('\\Seen', '\\Flagged', '\\Answered'))
-                op = '-FLAGS' if flag.encode() in flags else '+FLAGS'
-                typ, dat = conn.store(str(seq), op + '.SILENT', '(%s)' % flag)
+                op = '-FLAGS' if flag.encode() in have.get(seq, b'') else '+FLAGS'
+                stores[op, flag].append(seq)
+            for (op, flag), group in sorted(stores.items()):
+                typ, dat = conn.store(','.join(map(str, group)), op + '.SILENT',
+                                      '(%s)' % flag)
                 if typ != 'OK':
                     raise imapcheck.CheckError('STORE in %s failed: %r' % (f, dat))
         # No CLOSE: it would expunge the messages flagged \Deleted.
