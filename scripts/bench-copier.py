@@ -6,10 +6,11 @@
 
 It CREATEs the folders, then copies them cfg['jobs'] at a time, biggest first: per folder
 one ranged `UID FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])` on the source, each body
-streamed into the destination as it arrives. cfg['batch'] chooses how it is appended:
-1 sends one pipelined APPEND per message (LITERAL+, RFC 7888); N > 1 sends one
-MULTIAPPEND (RFC 3502) per N messages. It keeps no state, checks nothing and exits 1 on
-any error. Only the standard library and mhtest.imapcheck (folder name quoting) are used.
+streamed as it arrives into the destination folder, which is SELECTed first. cfg['batch']
+chooses how it is appended: 1 sends one pipelined APPEND per message (LITERAL+, RFC 7888);
+N > 1 sends one MULTIAPPEND (RFC 3502) per N messages. It keeps no state, checks nothing
+and exits 1 on any error. Only the standard library and mhtest.imapcheck (folder name
+quoting) are used.
 """
 import json
 import multiprocessing
@@ -148,6 +149,10 @@ def _copy_folder(src, dst, folder, batch):
         elif data.startswith(b'n '):
             state['end'] = True
     src.command('EXAMINE %s' % name.decode())
+    # Dovecot opens and syncs a mailbox that is not selected for every APPEND, at a cost that
+    # grows with the folder (53 ms per APPEND at 50,000 messages, 7 ms once selected).
+    # Another SELECT later, or LOGOUT, leaves it without expunging anything.
+    dst.command('SELECT %s' % name.decode())
     tag = src.tag()
     src.send(('%s UID FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])\r\n' % tag).encode())
     total = 0
