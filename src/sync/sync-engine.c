@@ -294,7 +294,8 @@ engine_give_up(struct engine *e, const GError *error)
 static bool
 worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *strikes)
 {
-	g_autofree char *size = NULL;
+	g_autofree char *raw = NULL, *size = NULL;
+	g_auto(GStrv) parts = NULL;
 
 	if (res->pass_first_uid == 0)
 		return false;
@@ -304,7 +305,9 @@ worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *s
 	}
 	if (++*strikes < ENGINE_MAX_DROPS)
 		return false;
-	size = g_format_size(res->pass_first_size);
+	raw = g_format_size(res->pass_first_size);
+	parts = g_strsplit(raw, "\xc2\xa0", -1); /* GLib writes "3.1\u00a0MB": plain text here */
+	size = g_strjoinv(" ", parts);
 	res->failed++;
 	if (res->refused == NULL)
 		res->refused = g_hash_table_new(NULL, NULL);
