@@ -146,11 +146,27 @@ accounts_name_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A folder's counters: from the listing (LIST-STATUS) where it gave them, else STATUS. */
+static bool
+accounts_box(struct mh_store *st, GHashTable *listed, const char *name, struct mh_store_box *box_r,
+             GError **error)
+{
+	const struct mh_store_box *b = listed != NULL ? g_hash_table_lookup(listed, name) : NULL;
+
+	if (b == NULL)
+		return st->ops->status(st, name, box_r, error);
+	*box_r = (struct mh_store_box){.exists = b->exists,
+	                               .uidvalidity = b->uidvalidity,
+	                               .uidnext = b->uidnext,
+	                               .highestmodseq = b->highestmodseq};
+	return true;
+}
+
 /* 1 when every probed folder has the same counters on both sides and one is not empty,
  * 0 when not, -1 on a STATUS failure. *probed_r: how many folders were compared. */
 static int
-accounts_boxes_alike(struct mh_store *src, struct mh_store *dst, GHashTable *names, guint *probed_r,
-                     GError **error)
+accounts_boxes_alike(struct mh_store *src, GHashTable *src_boxes, struct mh_store *dst,
+                     GHashTable *dst_boxes, GHashTable *names, guint *probed_r, GError **error)
 {
 	g_autoptr(GPtrArray) probe = g_ptr_array_new();
 	bool some_mail = false;
@@ -174,8 +190,8 @@ accounts_boxes_alike(struct mh_store *src, struct mh_store *dst, GHashTable *nam
 		struct mh_store_box a = {0}, b = {0};
 		bool same;
 
-		if (!src->ops->status(src, probe->pdata[i], &a, error) ||
-		    !dst->ops->status(dst, probe->pdata[i], &b, error)) {
+		if (!accounts_box(src, src_boxes, probe->pdata[i], &a, error) ||
+		    !accounts_box(dst, dst_boxes, probe->pdata[i], &b, error)) {
 			mh_store_box_clear(&a);
 			mh_store_box_clear(&b);
 			return -1;
@@ -194,8 +210,8 @@ accounts_boxes_alike(struct mh_store *src, struct mh_store *dst, GHashTable *nam
 /* Returns 1 (same; *why_r a new string saying how that was decided), 0 or -1. */
 static int
 accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
-              const GPtrArray *src_folders, struct mh_store *dst, const GPtrArray *dst_folders,
-              char **why_r, GError **error)
+              const GPtrArray *src_folders, GHashTable *src_boxes, struct mh_store *dst,
+              const GPtrArray *dst_folders, GHashTable *dst_boxes, char **why_r, GError **error)
 {
 	const struct mh_sync_endpoint *a = &opts->endpoints[0], *b = &opts->endpoints[1];
 	g_autoptr(GHashTable) sn = NULL;
@@ -217,7 +233,7 @@ accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
 	dn = accounts_folder_set(dst_folders);
 	if (!accounts_sets_equal(sn, dn))
 		return 0;
-	alike = accounts_boxes_alike(src, dst, sn, &probed, error);
+	alike = accounts_boxes_alike(src, src_boxes, dst, dst_boxes, sn, &probed, error);
 	if (alike == 1)
 		*why_r = g_strdup_printf(
 			"user %s on %s port %u and on %s port %u: the same server greeting and "
@@ -229,11 +245,12 @@ accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
 
 bool
 sync_accounts_check(const struct mh_sync_options *opts, struct mh_store *src,
-                    const GPtrArray *src_folders, struct mh_store *dst,
-                    const GPtrArray *dst_folders, GError **error)
+                    const GPtrArray *src_folders, GHashTable *src_boxes, struct mh_store *dst,
+                    const GPtrArray *dst_folders, GHashTable *dst_boxes, GError **error)
 {
 	g_autofree char *why = NULL;
-	int same = accounts_same(opts, src, src_folders, dst, dst_folders, &why, error);
+	int same = accounts_same(opts, src, src_folders, src_boxes, dst, dst_folders, dst_boxes,
+	                         &why, error);
 
 	if (same < 0) {
 		g_prefix_error(error, "comparing the two accounts: ");

@@ -19,10 +19,12 @@ bool mh_sync_endpoints_same(const struct mh_sync_endpoint *a, const struct mh_sy
 /* The check, once both stores are connected and listed (@src_folders, @dst_folders:
  * struct mh_imap_folder *, borrowed). When the two sides are one mailbox: a run that
  * writes fails with MH_SYNC_ERROR_USAGE and one line saying why it was decided; a
- * verify_only run logs a warning and goes on. May send STATUS commands to both stores;
+ * verify_only run logs a warning and goes on. Folder counters come from @src_boxes /
+ * @dst_boxes (name -> struct mh_store_box, from LIST-STATUS; NULL: none) where they hold
+ * the folder, else from STATUS commands to both stores;
  * fails with their error when one fails. */
 bool sync_accounts_check(const struct mh_sync_options *opts, struct mh_store *src,
-                         const GPtrArray *src_folders, struct mh_store *dst,
-                         const GPtrArray *dst_folders, GError **error);
+                         const GPtrArray *src_folders, GHashTable *src_boxes, struct mh_store *dst,
+                         const GPtrArray *dst_folders, GHashTable *dst_boxes, GError **error);
 
 #endif

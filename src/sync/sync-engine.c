@@ -726,7 +726,8 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 	if (!side_list(src, error) || !side_list(dst, error))
 		return false;
 	/* Before anything is written: never a sync of a mailbox with itself. */
-	if (!sync_accounts_check(e->opts, src->st, src->folders, dst->st, dst->folders, error))
+	if (!sync_accounts_check(e->opts, src->st, src->folders, src->boxes, dst->st, dst->folders,
+	                         dst->boxes, error))
 		return false;
 	plan = e->plan = engine_plan(e, src, dst, error);
 	if (plan == NULL || !engine_apply_folders(e, plan, dst, error) ||
