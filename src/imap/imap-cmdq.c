@@ -398,6 +398,20 @@ mh_imap_append_stream_begin(struct mh_imap_conn *conn, const char *mailbox, cons
 	return true;
 }
 
+/* Sends @cmd from its next segment; a failure breaks the connection (a literal cannot be
+ * taken back). */
+static bool
+append_send_rest(struct mh_imap_conn *conn, struct mh_imap_cmd *cmd, GError **error)
+{
+	GError *local = NULL;
+
+	if (imap_cmd_send_from(conn, cmd, false, &local))
+		return true;
+	imap_conn_broke(conn, &local);
+	g_propagate_error(error, local);
+	return false;
+}
+
 /* No APPEND is streaming: the connection failed meanwhile (its error), or a misuse. */
 static bool
 append_stream_gone(struct mh_imap_conn *conn, GError **error)
@@ -428,7 +442,6 @@ bool
 mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
 {
 	struct mh_imap_cmd *cmd = conn->streaming;
-	GError *local = NULL;
 
 	if (cmd == NULL)
 		return append_stream_gone(conn, error);
@@ -436,11 +449,7 @@ mh_imap_append_stream_end(struct mh_imap_conn *conn, GError **error)
 	conn->streaming = NULL;
 	conn->blocked = NULL;
 	cmd->next_seg++;
-	if (imap_cmd_send_from(conn, cmd, false, &local))
-		return true;
-	imap_conn_broke(conn, &local);
-	g_propagate_error(error, local);
-	return false;
+	return append_send_rest(conn, cmd, error);
 }
 
 void
@@ -475,7 +484,6 @@ mh_imap_append_stream_next(struct mh_imap_conn *conn, const char *flags, const c
 	struct mh_imap_cmd *cmd = conn->open_append;
 	struct cmd_seg seg = {.type = SEG_STREAM, .size = size};
 	GString *text;
-	GError *local = NULL;
 
 	g_return_val_if_fail(cmd != NULL && conn->streaming == NULL, false);
 	if ((flags != NULL && strpbrk(flags, "\r\n") != NULL) ||
@@ -493,28 +501,19 @@ mh_imap_append_stream_next(struct mh_imap_conn *conn, const char *flags, const c
 		g_string_append_printf(text, " \"%s\"", date);
 	g_string_append_c(text, ' ');
 	g_array_append_val(cmd->segs, seg);
-	if (imap_cmd_send_from(conn, cmd, false, &local))
-		return true;
-	imap_conn_broke(conn, &local);
-	g_propagate_error(error, local);
-	return false;
+	return append_send_rest(conn, cmd, error);
 }
 
 bool
 mh_imap_append_stream_close(struct mh_imap_conn *conn, GError **error)
 {
 	struct mh_imap_cmd *cmd = conn->open_append;
-	GError *local = NULL;
 
 	if (cmd == NULL)
 		return true;
 	conn->open_append = NULL;
 	conn->blocked = NULL;
-	if (imap_cmd_send_from(conn, cmd, false, &local))
-		return true;
-	imap_conn_broke(conn, &local);
-	g_propagate_error(error, local);
-	return false;
+	return append_send_rest(conn, cmd, error);
 }
 
 bool
