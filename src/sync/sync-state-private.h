@@ -22,6 +22,8 @@ enum state_stmt {
 	STATE_STMT_MSG_DELETE,
 	STATE_STMT_MSG_GET,
 	STATE_STMT_MSG_LOAD,
+	STATE_STMT_MSG_LOAD_BRIEF,
+	STATE_STMT_MSG_COUNT,
 	STATE_STMT_TRANSFER_ADD,
 	STATE_STMT_TRANSFER_LIST,
 	STATE_STMT_TRANSFER_PRUNE,
@@ -32,9 +34,10 @@ enum state_stmt {
 };
 
 /* Column lists in the order state_folder_read() and state_msg_read() expect. */
-#define STATE_FOLDER_COLUMNS                                                                  \
-	"id, src_name, dst_name, src_uidvalidity, dst_uidvalidity, src_uidnext, dst_uidnext," \
-	" src_exists, dst_exists, src_highestmodseq, dst_highestmodseq, last_sync"
+#define STATE_FOLDER_COLUMNS                                                                   \
+	"id, src_name, dst_name, src_uidvalidity, dst_uidvalidity, src_uidnext, dst_uidnext,"  \
+	" src_exists, dst_exists, src_highestmodseq, dst_highestmodseq, last_sync, src_bytes," \
+	" dst_bytes"
 #define STATE_MSG_COLUMNS "src_uid, dst_uid, flags, fingerprint, size"
 
 struct mh_state {

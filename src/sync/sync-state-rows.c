@@ -27,6 +27,8 @@ state_folder_read(sqlite3_stmt *stmt, struct mh_state_folder *f)
 	f->src_highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 9);
 	f->dst_highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 10);
 	f->last_sync = sqlite3_column_int64(stmt, 11);
+	f->src_bytes = sqlite3_column_int64(stmt, 12);
+	f->dst_bytes = sqlite3_column_int64(stmt, 13);
 }
 
 static struct mh_state_msg *
@@ -65,6 +67,7 @@ mh_state_folder_get(struct mh_state *st, const char *src_name, struct mh_state_f
 
 	g_return_val_if_fail(st != NULL && src_name != NULL && f_r != NULL, -1);
 	memset(f_r, 0, sizeof(*f_r));
+	f_r->src_bytes = f_r->dst_bytes = -1;
 	stmt = mh_state_stmt_get(st, STATE_STMT_FOLDER_GET, error);
 	if (stmt == NULL)
 		return -1;
@@ -99,6 +102,8 @@ mh_state_folder_put(struct mh_state *st, struct mh_state_folder *f, GError **err
 	sqlite3_bind_int64(stmt, 9, (int64_t)f->src_highestmodseq);
 	sqlite3_bind_int64(stmt, 10, (int64_t)f->dst_highestmodseq);
 	sqlite3_bind_int64(stmt, 11, f->last_sync);
+	sqlite3_bind_int64(stmt, 12, f->src_bytes);
+	sqlite3_bind_int64(stmt, 13, f->dst_bytes);
 	/* The change is made on the first step, which returns the row id (RETURNING). */
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -282,21 +287,33 @@ mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-GHashTable *
-mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error)
+static struct mh_state_msg *
+state_msg_read_brief(sqlite3_stmt *stmt)
+{
+	struct mh_state_msg *m = g_new0(struct mh_state_msg, 1);
+
+	m->src_uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+	m->dst_uid = (uint32_t)sqlite3_column_int64(stmt, 1);
+	m->size = (uint64_t)sqlite3_column_int64(stmt, 2);
+	return m;
+}
+
+static GHashTable *
+state_msgs_load(struct mh_state *st, int64_t folder_id, bool brief, GError **error)
 {
 	GHashTable *msgs;
 	sqlite3_stmt *stmt;
 	int rc;
 
 	g_return_val_if_fail(st != NULL, NULL);
-	stmt = mh_state_stmt_get(st, STATE_STMT_MSG_LOAD, error);
+	stmt = mh_state_stmt_get(st, brief ? STATE_STMT_MSG_LOAD_BRIEF : STATE_STMT_MSG_LOAD,
+	                         error);
 	if (stmt == NULL)
 		return NULL;
 	msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, state_msg_free_cb);
 	sqlite3_bind_int64(stmt, 1, folder_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct mh_state_msg *m = state_msg_read(stmt);
+		struct mh_state_msg *m = brief ? state_msg_read_brief(stmt) : state_msg_read(stmt);
 
 		g_hash_table_insert(msgs, GUINT_TO_POINTER(m->src_uid), m);
 	}
@@ -307,6 +324,43 @@ mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error)
 	}
 	mh_state_stmt_done(stmt);
 	return msgs;
+}
+
+GHashTable *
+mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error)
+{
+	return state_msgs_load(st, folder_id, false, error);
+}
+
+GHashTable *
+mh_state_msgs_load_brief(struct mh_state *st, int64_t folder_id, GError **error)
+{
+	return state_msgs_load(st, folder_id, true, error);
+}
+
+bool
+mh_state_msgs_count(struct mh_state *st, int64_t folder_id, uint64_t *count_r, uint64_t *bytes_r,
+                    GError **error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	g_return_val_if_fail(st != NULL && count_r != NULL && bytes_r != NULL, false);
+	stmt = mh_state_stmt_get(st, STATE_STMT_MSG_COUNT, error);
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_int64(stmt, 1, folder_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*count_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*bytes_r = (uint64_t)sqlite3_column_int64(stmt, 1);
+	} else {
+		mh_state_set_error(st, error,
+		                   "counting the messages of folder id %" G_GINT64_FORMAT,
+		                   folder_id);
+	}
+	mh_state_stmt_done(stmt);
+	return rc == SQLITE_ROW;
 }
 
 void

@@ -59,6 +59,10 @@ static const char *const state_migrations[] = {
 	"CREATE TABLE copying ("
 	" folder_id INTEGER PRIMARY KEY REFERENCES folders (id) ON DELETE CASCADE,"
 	" since INTEGER NOT NULL);",
+	/* Version 4: both sides' bytes at the end of the last complete run, so that an
+         * unchanged rerun reads no message row (-1: not known, as in rows written before). */
+	"ALTER TABLE folders ADD COLUMN src_bytes INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE folders ADD COLUMN dst_bytes INTEGER NOT NULL DEFAULT -1;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(state_migrations) == MH_STATE_SCHEMA_VERSION);
@@ -71,15 +75,16 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 	[STATE_STMT_FOLDER_PUT] =
 		"INSERT INTO folders (src_name, dst_name, src_uidvalidity, dst_uidvalidity,"
 		" src_uidnext, dst_uidnext, src_exists, dst_exists, src_highestmodseq,"
-		" dst_highestmodseq, last_sync)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" dst_highestmodseq, last_sync, src_bytes, dst_bytes)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 		" ON CONFLICT (src_name) DO UPDATE SET dst_name = excluded.dst_name,"
 		" src_uidvalidity = excluded.src_uidvalidity,"
 		" dst_uidvalidity = excluded.dst_uidvalidity,"
 		" src_uidnext = excluded.src_uidnext, dst_uidnext = excluded.dst_uidnext,"
 		" src_exists = excluded.src_exists, dst_exists = excluded.dst_exists,"
 		" src_highestmodseq = excluded.src_highestmodseq,"
-		" dst_highestmodseq = excluded.dst_highestmodseq, last_sync = excluded.last_sync"
+		" dst_highestmodseq = excluded.dst_highestmodseq, last_sync = excluded.last_sync,"
+		" src_bytes = excluded.src_bytes, dst_bytes = excluded.dst_bytes"
 		" RETURNING id",
 	[STATE_STMT_FOLDER_FORGET] = "DELETE FROM messages WHERE folder_id = ?1",
 	[STATE_STMT_FOLDER_DELETE] = "DELETE FROM folders WHERE id = ?1",
@@ -96,6 +101,10 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 	[STATE_STMT_MSG_GET] =
 		"SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1 AND src_uid = ?2",
 	[STATE_STMT_MSG_LOAD] = "SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1",
+	[STATE_STMT_MSG_LOAD_BRIEF] =
+		"SELECT src_uid, dst_uid, size FROM messages WHERE folder_id = ?1",
+	[STATE_STMT_MSG_COUNT] =
+		"SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id = ?1",
 	[STATE_STMT_TRANSFER_ADD] =
 		"INSERT INTO transfers (account, direction, slot, bytes) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (account, direction, slot) DO UPDATE SET bytes = bytes + excluded.bytes",

@@ -21,7 +21,7 @@
 #include "sync-error.h"
 
 /* The schema version this build writes; a file with a newer one is refused. */
-#define MH_STATE_SCHEMA_VERSION 3
+#define MH_STATE_SCHEMA_VERSION 4
 
 struct mh_state; /* one SQLite connection */
 
@@ -34,6 +34,9 @@ struct mh_state_folder {
 	uint32_t src_exists, dst_exists;
 	uint64_t src_highestmodseq, dst_highestmodseq; /* 0 without CONDSTORE */
 	int64_t last_sync; /* unix time of the last completed sync of this folder */
+	/* each side's bytes at the end of that sync; -1 when not known (see
+	 * mh_state_folder_init()) */
+	int64_t src_bytes, dst_bytes;
 };
 
 struct mh_state_msg {
@@ -151,6 +154,14 @@ int mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
  * struct mh_state_msg * (owned by the table: g_hash_table_unref() frees them), empty
  * for an unknown folder, or NULL on error. */
 GHashTable *mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error);
+
+/* As mh_state_msgs_load(), with each record's UIDs and size only (flags and fingerprint
+ * NULL): what a big folder's records take after its copy. */
+GHashTable *mh_state_msgs_load_brief(struct mh_state *st, int64_t folder_id, GError **error);
+
+/* Counts the message rows of @folder_id and sums their sizes, without loading them. */
+bool mh_state_msgs_count(struct mh_state *st, int64_t folder_id, uint64_t *count_r,
+                         uint64_t *bytes_r, GError **error);
 
 /* Frees @m and its strings; NULL allowed. */
 void mh_state_msg_free(struct mh_state_msg *m);

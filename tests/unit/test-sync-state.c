@@ -143,9 +143,20 @@ test_open_upgrades_version_1(struct fixture *f, gconstpointer data G_GNUC_UNUSED
 
 	msg_put_ok(f->st, id, 7, "\\Seen");
 	g_clear_pointer(&f->st, mh_state_close);
-	raw_exec(f->path, "DROP TABLE transfers; DROP TABLE copying; PRAGMA user_version = 1");
+	raw_exec(f->path, "DROP TABLE transfers; DROP TABLE copying;"
+	                  " ALTER TABLE folders DROP COLUMN src_bytes;"
+	                  " ALTER TABLE folders DROP COLUMN dst_bytes; PRAGMA user_version = 1");
 	f->st = open_ok(f->path);
 	g_assert_cmpint(folder_id_of(f->st, "INBOX"), ==, id);
+	{
+		struct mh_state_folder sf;
+
+		/* Bytes unknown for a folder recorded before they were kept. */
+		g_assert_cmpint(mh_state_folder_get(f->st, "INBOX", &sf, &error), ==, 1);
+		g_assert_cmpint(sf.src_bytes, ==, -1);
+		g_assert_cmpint(sf.dst_bytes, ==, -1);
+		mh_state_folder_clear(&sf);
+	}
 	msgs = load_ok(f->st, id);
 	g_assert_cmpuint(g_hash_table_size(msgs), ==, 1);
 	g_assert_true(mh_state_transfer_add(f->st, "a@h", MH_STATE_UPLOAD, 600, 5, &error));
@@ -286,6 +297,8 @@ assert_folder_eq(const struct mh_state_folder *a, const struct mh_state_folder *
 	g_assert_cmpuint(a->src_highestmodseq, ==, b->src_highestmodseq);
 	g_assert_cmpuint(a->dst_highestmodseq, ==, b->dst_highestmodseq);
 	g_assert_cmpint(a->last_sync, ==, b->last_sync);
+	g_assert_cmpint(a->src_bytes, ==, b->src_bytes);
+	g_assert_cmpint(a->dst_bytes, ==, b->dst_bytes);
 }
 
 static void
@@ -304,6 +317,8 @@ test_folder_put_get(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 		.src_highestmodseq = G_MAXINT64, /* RFC 7162's largest mod-sequence */
 		.dst_highestmodseq = 12345678901234u,
 		.last_sync = 1700000000,
+		.src_bytes = 5000000000, /* over 32 bits */
+		.dst_bytes = 0,
 	};
 	struct mh_state_folder got;
 	int64_t first_id;
@@ -389,6 +404,22 @@ test_msg_put_load(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	g_assert_cmpuint(m->size, ==, G_GUINT64_CONSTANT(1) << 40);
 
 	g_assert_cmpuint(count_msgs(f->st, other + 100), ==, 0);
+	{
+		uint64_t rows = 0, bytes = 0, sum = 0;
+		GHashTableIter it;
+		gpointer value;
+
+		g_hash_table_iter_init(&it, msgs);
+		while (g_hash_table_iter_next(&it, NULL, &value))
+			sum += ((struct mh_state_msg *)value)->size;
+		g_assert_true(mh_state_msgs_count(f->st, id, &rows, &bytes, &error));
+		g_assert_no_error(error);
+		g_assert_cmpuint(rows, ==, 3);
+		g_assert_cmpuint(bytes, ==, sum);
+		g_assert_true(mh_state_msgs_count(f->st, other + 100, &rows, &bytes, &error));
+		g_assert_cmpuint(rows, ==, 0);
+		g_assert_cmpuint(bytes, ==, 0);
+	}
 }
 
 static void
