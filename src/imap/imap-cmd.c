@@ -673,6 +673,15 @@ mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
 	return true;
 }
 
+bool
+mh_imap_unselect(struct mh_imap_conn *conn, GError **error)
+{
+	if (!mh_imap_cmd_run(conn, mh_imap_cmd_new(0, "UNSELECT"), NULL, error))
+		return false;
+	imap_conn_set_state(conn, MH_IMAP_STATE_AUTHENTICATED);
+	return true;
+}
+
 /* --- UID SEARCH --- */
 
 /* Appends the UIDs of sequence set @set ("1:3,7") to @uids. */

@@ -355,6 +355,10 @@ void mh_imap_mailbox_free(struct mh_imap_mailbox *mb);
 bool mh_imap_select(struct mh_imap_conn *conn, const char *mailbox, bool read_only,
                     struct mh_imap_mailbox **mb_r, GError **error);
 
+/* UNSELECT (RFC 3691; the caller checks the capability): leaves the selected mailbox
+ * without expunging anything, as CLOSE would. */
+bool mh_imap_unselect(struct mh_imap_conn *conn, GError **error);
+
 /* Whether @criteria (a user's --search) are IMAP search keys (RFC 3501 6.4.4, with
  * OLDER/YOUNGER, MODSEQ and Gmail's X-GM-* keys) on one line: no CR, LF, NUL or other
  * control character, quotes and parentheses balanced, every key with its arguments.

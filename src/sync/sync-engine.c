@@ -546,13 +546,36 @@ engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 		if (res->container_only ||
 		    (w.state != NULL && sync_folder_check_unchanged(&w, res, sbox, dbox))) {
 			g_atomic_int_inc(&e->progress->folders_done);
-		} else {
-			res->unfinished = res->not_reached = true;
-			g_ptr_array_add(work, res);
+			continue;
+		}
+		res->unfinished = res->not_reached = true;
+		g_ptr_array_add(work, res);
+		if (sbox != NULL && dbox != NULL) {
+			struct sync_listed *l = g_new0(struct sync_listed, 1);
+
+			l->src = *sbox;
+			l->src.permanentflags = NULL;
+			l->dst = *dbox;
+			l->dst.permanentflags = NULL;
+			g_hash_table_insert(e->shared.listed, res, l);
 		}
 	}
 	mh_state_close(w.state);
 	return work;
+}
+
+struct sync_listed *
+sync_listed_take(struct sync_shared *shared, const struct mh_sync_folder_result *res)
+{
+	struct sync_listed *l = NULL;
+
+	if (shared == NULL || shared->listed == NULL)
+		return NULL;
+	g_mutex_lock(&shared->listed_lock);
+	if (!g_hash_table_steal_extended(shared->listed, res, NULL, (gpointer *)&l))
+		l = NULL;
+	g_mutex_unlock(&shared->listed_lock);
+	return l;
 }
 
 /* --- planning --- */
@@ -610,6 +633,40 @@ side_list(struct side *s, GError **error)
 		return false;
 	}
 	return true;
+}
+
+struct side_listing {
+	struct side *side;
+	GError *error;
+	bool ok;
+};
+
+static gpointer
+side_list_thread(gpointer data)
+{
+	struct side_listing *l = data;
+
+	l->ok = side_list(l->side, &l->error);
+	return NULL;
+}
+
+/* Lists both sides at once: on a big mailbox the first listing of a session costs the
+ * server most of the time an unchanged rerun takes (Dovecot, one folder of 200,000
+ * messages: 0.18 s each), and the two servers need not wait for each other. */
+static bool
+sides_list(struct side *src, struct side *dst, GError **error)
+{
+	struct side_listing l = {.side = dst};
+	GThread *t = g_thread_new("list", side_list_thread, &l);
+	bool ok = side_list(src, error);
+
+	g_thread_join(t);
+	if (ok && !l.ok) {
+		g_propagate_error(error, l.error);
+		return false;
+	}
+	g_clear_error(&l.error);
+	return ok && l.ok;
 }
 
 static struct mh_plan *
@@ -723,7 +780,7 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 	const GPtrArray *entries;
 
 	g_clear_pointer(&e->plan, mh_plan_free);
-	if (!side_list(src, error) || !side_list(dst, error))
+	if (!sides_list(src, dst, error))
 		return false;
 	/* Before anything is written: never a sync of a mailbox with itself. */
 	if (!sync_accounts_check(e->opts, src->st, src->folders, src->boxes, dst->st, dst->folders,
@@ -912,6 +969,8 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	dst.st = factory(fctx, 2);
 	e.opts = &e.own;
 	e.shared.pace_permille = 1000;
+	e.shared.listed = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	g_mutex_init(&e.shared.listed_lock);
 	g_mutex_init(&e.lock);
 	e.result = g_new0(struct mh_sync_result, 1);
 	e.result->folders = g_ptr_array_new_with_free_func((GDestroyNotify)folder_result_free);
@@ -940,6 +999,8 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	mh_store_free(dst.st);
 	side_clear(&src);
 	side_clear(&dst);
+	g_hash_table_unref(e.shared.listed);
+	g_mutex_clear(&e.shared.listed_lock);
 	e.result->seconds = g_timer_elapsed(timer, NULL);
 	e.result->interrupted = opts->interrupted != NULL && *opts->interrupted;
 	e.result->waits = g_atomic_int_get(&e.shared.waits);

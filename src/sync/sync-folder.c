@@ -168,7 +168,8 @@ struct folder_run {
 	GArray *dst_uids;
 	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
 	const struct mh_store_box *pre_dst;
-	bool in_doubt; /* the last pass left copies in flight (see folder_settle) */
+	bool in_doubt;  /* the last pass left copies in flight (see folder_settle) */
+	unsigned items; /* what the source listing asks (MH_STORE_META_*) */
 };
 
 /* How long a server may take to store an APPEND whose literal it had whole when the
@@ -241,26 +242,82 @@ folder_open(struct folder_run *fr, GError **error)
 	return true;
 }
 
+/* The table's figures for a folder unchanged since its last complete run (which left
+ * nothing missing): the listing's counters, and the bytes that run recorded, so that no
+ * message row is read. A folder recorded before the bytes were kept has its rows
+ * counted by the state store instead. */
 static void
 folder_fill_unchanged(struct folder_run *fr)
 {
 	struct mh_sync_folder_result *res = fr->res;
-	g_autoptr(GHashTable) map = mh_state_msgs_load(fr->w->state, fr->sf.id, NULL);
-	uint64_t bytes = 0;
-	GHashTableIter it;
-	gpointer value;
+	uint64_t rows = fr->sstat.exists, bytes = 0;
 
-	if (map != NULL) {
-		g_hash_table_iter_init(&it, map);
-		while (g_hash_table_iter_next(&it, NULL, &value))
-			bytes += ((struct mh_state_msg *)value)->size;
-	}
+	if (fr->sf.src_bytes < 0 || fr->sf.dst_bytes < 0)
+		(void)mh_state_msgs_count(fr->w->state, fr->sf.id, &rows, &bytes, NULL);
 	res->src_count = fr->sstat.exists;
-	res->src_bytes = fr->sstat.size_known ? fr->sstat.size : bytes;
+	res->src_bytes = fr->sstat.size_known    ? fr->sstat.size
+	                 : fr->sf.src_bytes >= 0 ? (uint64_t)fr->sf.src_bytes
+	                                         : bytes;
 	res->dst_count = fr->dstat.exists;
-	res->dst_bytes = fr->dstat.size_known ? fr->dstat.size : bytes;
-	if (map != NULL && g_hash_table_size(map) < fr->sstat.exists)
-		res->missing = fr->sstat.exists - g_hash_table_size(map);
+	res->dst_bytes = fr->dstat.size_known    ? fr->dstat.size
+	                 : fr->sf.dst_bytes >= 0 ? (uint64_t)fr->sf.dst_bytes
+	                                         : bytes;
+	if (rows < fr->sstat.exists)
+		res->missing = fr->sstat.exists - (uint32_t)rows;
+}
+
+/* Runs @other on the destination's connection in a thread of its own while @mine runs
+ * here: on a big folder each side's server takes a while to open or list it, and the
+ * two need not wait for each other. Neither may touch the state store. */
+struct folder_side_job {
+	struct folder_run *fr;
+	bool (*fn)(struct folder_run *fr, GError **error);
+	GError *error;
+	bool ok;
+};
+
+static gpointer
+folder_side_job_run(gpointer data)
+{
+	struct folder_side_job *j = data;
+
+	j->ok = j->fn(j->fr, &j->error);
+	return NULL;
+}
+
+static bool
+folder_both(struct folder_run *fr, bool (*mine)(struct folder_run *fr, GError **error),
+            bool (*other)(struct folder_run *fr, GError **error), GError **error)
+{
+	struct folder_side_job j = {.fr = fr, .fn = other};
+	GThread *t = g_thread_new("folder", folder_side_job_run, &j);
+	bool ok = mine(fr, error);
+
+	g_thread_join(t);
+	if (ok && !j.ok) {
+		g_propagate_error(error, j.error);
+		return false;
+	}
+	g_clear_error(&j.error);
+	return ok && j.ok;
+}
+
+static bool
+folder_select_src(struct folder_run *fr, GError **error)
+{
+	const struct mh_sync_options *o = fr->w->opts;
+
+	return fr->w->src->ops->select(fr->w->src, fr->res->src_name, o->delete1 && !o->dry,
+	                               &fr->sbox, error);
+}
+
+static bool
+folder_select_dst(struct folder_run *fr, GError **error)
+{
+	const struct mh_sync_options *o = fr->w->opts;
+
+	return !fr->dst_exists || o->verify_only ||
+	       fr->w->dst->ops->select(fr->w->dst, fr->res->dst_name, !o->dry, &fr->dbox, error);
 }
 
 /* Selects both folders and checks UIDVALIDITY against the state. */
@@ -268,13 +325,9 @@ static bool
 folder_select(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
-	const struct mh_sync_options *o = w->opts;
 	struct mh_sync_folder_result *res = fr->res;
 
-	if (!w->src->ops->select(w->src, res->src_name, o->delete1 && !o->dry, &fr->sbox, error))
-		return false;
-	if (fr->dst_exists && !o->verify_only &&
-	    !w->dst->ops->select(w->dst, res->dst_name, !o->dry, &fr->dbox, error))
+	if (!folder_both(fr, folder_select_src, folder_select_dst, error))
 		return false;
 	if (fr->found == 1 && (fr->sf.src_uidvalidity != fr->sbox.uidvalidity ||
 	                       fr->sf.dst_uidvalidity != fr->dbox.uidvalidity)) {
@@ -309,6 +362,8 @@ folder_record_state(struct folder_run *fr, bool final, GError **error)
 		sf->dst_exists = fr->dstat.exists;
 		sf->dst_highestmodseq = fr->dstat.highestmodseq;
 		sf->last_sync = g_get_real_time() / G_USEC_PER_SEC;
+		sf->src_bytes = (int64_t)fr->res->src_bytes;
+		sf->dst_bytes = (int64_t)fr->res->dst_bytes;
 	} else {
 		sf->src_uidvalidity = fr->sbox.uidvalidity;
 		sf->dst_uidvalidity = fr->dbox.uidvalidity;
@@ -516,6 +571,18 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 }
 
 /* Everything after the folders are selected and the source is listed. */
+static void
+folder_drop_details(GPtrArray *msgs)
+{
+	for (guint i = 0; i < msgs->len; i++) {
+		struct sync_msg *m = msgs->pdata[i];
+
+		g_clear_pointer(&m->flags, g_free);
+		g_clear_pointer(&m->date, g_free);
+		g_clear_pointer(&m->fingerprint, g_free);
+	}
+}
+
 static bool
 folder_sync_messages(struct folder_run *fr, GError **error)
 {
@@ -529,14 +596,6 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	                       .src_uids = fr->src_uids,
 	                       .dst_box = &fr->dbox};
 
-	if (!folder_settle(fr, error))
-		return false;
-	fr->dst_uids = g_array_new(false, false, sizeof(guint32));
-	if (fr->dst_exists) {
-		g_clear_pointer(&fr->dst_uids, g_array_unref);
-		if (!w->dst->ops->search(w->dst, "ALL", &fr->dst_uids, error))
-			return false;
-	}
 	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error) ||
 	    !folder_list_unmapped(fr, error))
 		return false;
@@ -558,9 +617,12 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	    !sync_carry_flags(&mc, fr->msgs, error) ||
 	    (o->delete2 && !sync_delete_dst(&mc, fr->dst_uids, error)))
 		goto fail;
+	/* What is left needs each message's UIDs and size only: on a big folder the
+	 * listing's strings and the records' flags are most of the memory held. */
+	folder_drop_details(fr->msgs);
 	if (w->state != NULL) {
 		g_hash_table_unref(fr->map);
-		mc.map = fr->map = mh_state_msgs_load(w->state, fr->sf.id, error);
+		mc.map = fr->map = mh_state_msgs_load_brief(w->state, fr->sf.id, error);
 		if (fr->map == NULL)
 			goto fail;
 	}
@@ -640,6 +702,17 @@ folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
 	return true;
 }
 
+/* The destination's UIDs (after folder_settle()). */
+static bool
+folder_list_dst(struct folder_run *fr, GError **error)
+{
+	if (!fr->dst_exists) {
+		fr->dst_uids = g_array_new(false, false, sizeof(guint32));
+		return true;
+	}
+	return fr->w->dst->ops->search(fr->w->dst, "ALL", &fr->dst_uids, error);
+}
+
 static bool
 folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 {
@@ -656,10 +729,9 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	if (fr->msgs == NULL)
 		return false;
 	folder_index_msgs(fr);
-	fr->src_uids = g_hash_table_new(NULL, NULL);
-	for (guint i = 0; i < fr->msgs->len; i++)
-		g_hash_table_add(fr->src_uids,
-		                 GUINT_TO_POINTER(((struct sync_msg *)fr->msgs->pdata[i])->uid));
+	/* Every source message is listed: the set of UIDs is the index's keys (which stay
+	 * as they are from here on), not a second table as big. */
+	fr->src_uids = g_hash_table_ref(fr->by_uid);
 	return true;
 }
 
@@ -710,8 +782,62 @@ folder_count_source(struct folder_run *fr)
 		const struct mh_state_msg *e =
 			fr->map != NULL ? g_hash_table_lookup(fr->map, key) : NULL;
 
-		res->src_bytes += m != NULL ? m->size : e != NULL ? e->size : 0;
+		/* A message listed for its changed flags alone comes without its size. */
+		res->src_bytes += m != NULL && (m->size > 0 || e == NULL) ? m->size
+		                  : e != NULL                             ? e->size
+		                                                          : 0;
 	}
+}
+
+/* The destination folder's UIDs after the copy, when they are known without asking: the
+ * UIDs it had when selected, plus the copies' (every UID from the one it predicted next
+ * up to the one it predicts now is a copy of ours, so nobody else added a message),
+ * and the count it says now is the count of those (so nobody removed one). NULL when
+ * that cannot be told (then the caller lists them). */
+static GArray *
+folder_known_dst(struct folder_run *fr, const struct mh_store_box *now)
+{
+	const struct mh_sync_options *o = fr->w->opts;
+	g_autoptr(GHashTable) known = NULL;
+	GArray *uids;
+	GHashTableIter it;
+	gpointer value, key;
+	guint64 ours = 0;
+
+	if (fr->dst_uids == NULL || fr->map == NULL || o->delete2 || o->delete2duplicates ||
+	    o->dry || fr->dbox.uidnext == 0 || now->uidnext < fr->dbox.uidnext ||
+	    now->uidvalidity != fr->dbox.uidvalidity)
+		return NULL;
+	known = sync_uid_set_of(fr->dst_uids);
+	g_hash_table_iter_init(&it, fr->map);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		uint32_t uid = ((const struct mh_state_msg *)value)->dst_uid;
+
+		if (uid == 0)
+			return NULL; /* a copy whose UID the server did not say */
+		if (uid >= fr->dbox.uidnext && uid < now->uidnext &&
+		    !g_hash_table_contains(known, GUINT_TO_POINTER(uid)))
+			ours++;
+		g_hash_table_add(known, GUINT_TO_POINTER(uid));
+	}
+	if (ours != (guint64)(now->uidnext - fr->dbox.uidnext) ||
+	    g_hash_table_size(known) != now->exists)
+		return NULL;
+	uids = g_array_sized_new(false, false, sizeof(guint32), g_hash_table_size(known));
+	g_hash_table_iter_init(&it, known);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		guint32 uid = GPOINTER_TO_UINT(key);
+
+		g_array_append_val(uids, uid);
+	}
+	g_array_sort(uids, sync_uid_cmp);
+	return uids;
+}
+
+static bool
+folder_list_source_items(struct folder_run *fr, GError **error)
+{
+	return folder_list_source(fr, fr->items, error);
 }
 
 static bool
@@ -733,13 +859,18 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (w->opts->verify_only)
 		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS |
 		        (w->opts->skip_deleted ? MH_STORE_META_FLAGS : 0);
-	if (!folder_list_source(fr, items, error))
-		return false;
 	if (w->opts->verify_only) {
+		if (!folder_list_source(fr, items, error))
+			return false;
 		folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
-	if (!folder_sync_messages(fr, error))
+	/* Copies whose answers a drop took must have landed before the destination is
+	 * listed (see folder_settle()); then both sides are listed at once. */
+	fr->items = items;
+	if (!folder_settle(fr, error) ||
+	    !folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
+	    !folder_sync_messages(fr, error))
 		return false;
 	if (w->opts->delete2duplicates && fr->dst_exists &&
 	    !sync_delete_duplicates(w, res, fr->map, fr->src_uids, error))
@@ -748,6 +879,8 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, &measured,
 	                        error))
 		return false;
+	if (measured == NULL && fr->dst_exists)
+		measured = folder_known_dst(fr, &fr->dstat);
 	if (w->opts->delete1 && !w->opts->dry) {
 		mh_store_box_clear(&fr->sstat);
 		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
@@ -789,11 +922,16 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
             GError **error)
 {
 	struct folder_run fr = {.w = w, .res = res};
+	g_autofree struct sync_listed *listed = sync_listed_take(w->shared, res);
 	g_autoptr(GTimer) timer = g_timer_new();
 	GError *local = NULL;
 	struct sync_error_class ec;
 	bool ok;
 
+	if (listed != NULL) {
+		fr.pre_src = &listed->src;
+		fr.pre_dst = &listed->dst;
+	}
 	/* State writes happen in short transactions of their own (never across network
 	 * I/O); what was copied is recorded whatever fails afterwards. */
 	ok = folder_run_all(&fr, &local);

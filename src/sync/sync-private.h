@@ -21,7 +21,20 @@ struct sync_shared {
 	gint pace_permille; /* the share of opts->pace in force (lowered after throttling) */
 	struct sync_budget *budget; /* the daily transfer budgets, or NULL */
 	guint waits;                /* back-offs and pauses so far */
+	/* Each changed folder's counters from the listing (struct mh_sync_folder_result * ->
+	 * struct sync_listed *), taken by its first pass so that it sends no STATUS; a
+	 * later pass (after a reconnect) asks again. Guarded by listed_lock. */
+	GHashTable *listed;
+	GMutex listed_lock;
 };
+
+struct sync_listed {
+	struct mh_store_box src, dst; /* without permanentflags */
+};
+
+/* Takes the listing's counters for @res, if any are left (caller frees). */
+struct sync_listed *sync_listed_take(struct sync_shared *shared,
+                                     const struct mh_sync_folder_result *res);
 
 /* sync-budget.c: the daily transfer budgets, counted across runs */
 struct sync_budget;

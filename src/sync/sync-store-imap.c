@@ -30,6 +30,9 @@ struct store_imap {
 	bool connected;            /* info is valid */
 	char *selected;            /* owned; the folder selected on conn now, or NULL */
 	bool selected_writable;
+	char *reopen; /* owned; the folder left for a STATUS, selected again before the next
+	                 command that needs it, or NULL */
+	bool reopen_writable;
 	bool batch_off;             /* no MULTIAPPEND, as asked */
 	struct append_batch *batch; /* the MULTIAPPEND being sent; valid while the connection
 	                               says one is open */
@@ -97,6 +100,7 @@ imap_store_connect(struct mh_store *st, GError **error)
 
 	si->connected = false;
 	g_clear_pointer(&si->selected, g_free);
+	g_clear_pointer(&si->reopen, g_free);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 	si->conn = mh_imap_conn_new(&si->set);
 	if (!mh_imap_conn_connect(si->conn, error) || !store_imap_login(si, error))
@@ -149,6 +153,7 @@ imap_store_close(struct mh_store *st)
 
 	si->connected = false;
 	g_clear_pointer(&si->selected, g_free);
+	g_clear_pointer(&si->reopen, g_free);
 	if (si->conn != NULL)
 		mh_imap_conn_logout(si->conn);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
@@ -228,6 +233,7 @@ imap_store_select(struct mh_store *st, const char *folder, bool writable,
 
 	memset(box_r, 0, sizeof(*box_r));
 	g_clear_pointer(&si->selected, g_free);
+	g_clear_pointer(&si->reopen, g_free);
 	if (!mh_imap_select(si->conn, folder, !writable, &mb, error))
 		return false;
 	si->selected = g_strdup(folder);
@@ -258,8 +264,18 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 
 	memset(box_r, 0, sizeof(*box_r));
 	/* STATUS on the selected folder may answer from before our own changes (RFC 3501
-	 * 6.3.10; Courier says MESSAGES 0 after APPENDs to it): open it afresh instead,
-	 * as it was, and let the caller count the bytes. */
+	 * 6.3.10; Courier says MESSAGES 0 after APPENDs to it). Where the server can leave
+	 * it without expunging (UNSELECT), it is left and asked from outside (and selected
+	 * again only if a later command needs it): on a big folder that spares listing
+	 * every message's size. Elsewhere it is opened afresh, as it was, and the caller
+	 * counts the bytes. */
+	if (si->selected != NULL && strcmp(si->selected, folder) == 0 &&
+	    mh_imap_conn_has_cap(si->conn, "UNSELECT")) {
+		if (!mh_imap_unselect(si->conn, error))
+			return false;
+		si->reopen = g_steal_pointer(&si->selected);
+		si->reopen_writable = si->selected_writable;
+	}
 	if (si->selected != NULL && strcmp(si->selected, folder) == 0) {
 		g_autofree char *name = g_strdup(folder);
 
@@ -278,6 +294,21 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 	box_r->size = info.size;
 	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
 	return true;
+}
+
+/* Selects again the folder a STATUS left (see imap_store_status()). */
+static bool
+store_reopen(struct store_imap *si, GError **error)
+{
+	struct mh_store_box box;
+	g_autofree char *name = g_steal_pointer(&si->reopen);
+	bool ok;
+
+	if (name == NULL)
+		return true;
+	ok = imap_store_select(&si->base, name, si->reopen_writable, &box, error);
+	mh_store_box_clear(&box);
+	return ok;
 }
 
 static bool
@@ -308,6 +339,8 @@ imap_store_delete_folder(struct mh_store *st, const char *folder, GError **error
 static bool
 imap_store_search(struct mh_store *st, const char *criteria, GArray **uids_r, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	return mh_imap_uid_search(store_imap(st)->conn, criteria, uids_r, error);
 }
 
@@ -373,6 +406,8 @@ static bool
 imap_store_fetch_meta(struct mh_store *st, const char *uidset, unsigned items,
                       uint64_t changedsince, mh_store_meta_cb *cb, void *ctx, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	struct mh_imap_conn *conn = store_imap(st)->conn;
 	struct meta_ctx mc = {
 		.cb = cb, .ctx = ctx, .flags = g_string_new(NULL), .utf8 = mh_imap_conn_utf8(conn)};
@@ -503,6 +538,8 @@ static bool
 imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
                         const struct mh_store_body_sink *sink, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	struct mh_imap_conn *conn = store_imap(st)->conn;
 	struct body_ctx bc = {.conn = conn, .sink = sink};
 	struct mh_imap_literal_sink lsink = {
@@ -770,12 +807,16 @@ imap_store_flush(struct mh_store *st, GError **error)
 static bool
 imap_store_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	return mh_imap_uid_store(store_imap(st)->conn, uidset, "FLAGS.SILENT", flags, error);
 }
 
 static bool
 imap_store_delete_msgs(struct mh_store *st, const char *uidset, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	struct mh_imap_conn *conn = store_imap(st)->conn;
 
 	return mh_imap_uid_store(conn, uidset, "+FLAGS.SILENT", "\\Deleted", error) &&
@@ -785,6 +826,8 @@ imap_store_delete_msgs(struct mh_store *st, const char *uidset, GError **error)
 static bool
 imap_store_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	return mh_imap_uid_store(store_imap(st)->conn, uidset, "+FLAGS.SILENT", flags, error);
 }
 
@@ -792,6 +835,8 @@ static bool
 imap_store_add_labels(struct mh_store *st, const char *uidset, const GPtrArray *labels,
                       GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	struct mh_imap_conn *conn = store_imap(st)->conn;
 
 	if (!mh_imap_conn_has_cap(conn, "X-GM-EXT-1")) {
@@ -806,6 +851,8 @@ static bool
 imap_store_find_message_id(struct mh_store *st, const char *message_id, GArray **uids_r,
                            GError **error)
 {
+	if (!store_reopen(store_imap(st), error))
+		return false;
 	return mh_imap_uid_search_header(store_imap(st)->conn, "Message-ID", message_id, uids_r,
 	                                 error);
 }
