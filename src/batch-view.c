@@ -276,7 +276,7 @@ batch_print_table(FILE *out, const GPtrArray *rows)
 	for (guint i = 0; i < rows->len; i++)
 		g_ptr_array_add(sorted, rows->pdata[i]);
 	g_ptr_array_sort(sorted, table_order);
-	fprintf(out, "%-11s %5s  %-37s %8s %8s %6s\n", "Status", "Line", "Source -> Destination",
+	fprintf(out, "%-11s %5s  %-36s %8s %8s %6s\n", "Status", "Line", "Source -> Destination",
 	        "Copied", "Missing", "Time");
 	for (guint i = 0; i < sorted->len; i++) {
 		const struct batch_row *row = sorted->pdata[i];
@@ -288,8 +288,8 @@ batch_print_table(FILE *out, const GPtrArray *rows)
 		n[row->status]++;
 		msgs += row->copied;
 		bytes += row->copied_bytes;
-		view_fit(pair, both, 37);
-		fprintf(out, "%-11s %5u  %-37s %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %6s\n",
+		view_fit(pair, both, 36);
+		fprintf(out, "%-11s %5u  %-36s %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %6s\n",
 		        batch_status_name(row->status), row->line, pair->str, row->copied,
 		        row->missing, took);
 		if (row->status != BATCH_FAILED && row->status != BATCH_DIFFERENCES)
