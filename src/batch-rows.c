@@ -105,21 +105,6 @@ batch_shard_of(const char *key, unsigned shards)
 	return (unsigned)(v % shards);
 }
 
-static bool rows_fail(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static bool
-rows_fail(GError **error, const char *fmt, ...)
-{
-	g_autofree char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, msg);
-	return false;
-}
-
 /* Whether `sync` knows --@name: 0 no, 1 as a flag, 2 with a value. */
 static int
 rows_option_arity(const char *name)
@@ -152,18 +137,18 @@ rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GErro
 	col->name = g_ascii_strdown(bare, -1);
 	col->side = 0;
 	if (*col->name == '\0')
-		return rows_fail(error, "%s line 1, column %u: the header names no column",
+		return cli_usage(error, "%s line 1, column %u: the header names no column",
 		                 c->in->path, n);
 	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
 		if (strcmp(col->name, refused[i]) == 0)
-			return rows_fail(error,
+			return cli_usage(error,
 			                 "%s line 1, column %s: not a column of a batch file (the "
 			                 "batch directory holds each row's log, report and state; "
 			                 "give the others on the command line)",
 			                 c->in->path, col->name);
 	}
 	if (strcmp(col->name, "jobs") == 0)
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s line 1, column jobs: a row's connections are its "
 		                 "folder-jobs column (--jobs counts rows at once)",
 		                 c->in->path);
@@ -184,7 +169,7 @@ rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GErro
 	}
 	arity = rows_option_arity(col->name);
 	if (arity == 0)
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s line 1, column %s: not a sync option (see `mailhaul sync "
 		                 "--help`) nor source, destination, password1, password2, "
 		                 "folder-jobs",
@@ -231,7 +216,7 @@ rows_cell(struct rows_ctx *c, struct batch_row *row, const struct col *col, cons
 	switch (col->kind) {
 	case COL_FLAG:
 		if (rows_yes(value) < 0)
-			return rows_fail(error, "%s line %u, column %s: say yes or no", c->in->path,
+			return cli_usage(error, "%s line %u, column %s: say yes or no", c->in->path,
 			                 row->line, col->name);
 		if (rows_yes(value) > 0)
 			g_ptr_array_add(row->argv, g_strconcat("--", col->name, NULL));
@@ -242,7 +227,7 @@ rows_cell(struct rows_ctx *c, struct batch_row *row, const struct col *col, cons
 	case COL_FOLDER_JOBS:
 		n = g_ascii_strtoull(value, &end, 10);
 		if (*end != '\0' || n < 1 || n > 64)
-			return rows_fail(
+			return cli_usage(
 				error, "%s line %u, column folder-jobs: say a number from 1 to 64",
 				c->in->path, row->line);
 		row->folder_jobs = (unsigned)n;
@@ -299,13 +284,13 @@ rows_check_password(const struct rows_ctx *c, const struct batch_row *row,
                     const struct cli_account *a, int side, GError **error)
 {
 	if (a->passfile != NULL && access(a->passfile, R_OK) != 0)
-		return rows_fail(error, "%s line %u, column passfile%d: cannot read %s: %s",
+		return cli_usage(error, "%s line %u, column passfile%d: cannot read %s: %s",
 		                 c->in->path, row->line, side, a->passfile, g_strerror(errno));
 	if (row->password[side - 1] != NULL || a->password != NULL || a->passfile != NULL ||
 	    a->oauth_token != NULL || a->tokens != NULL || a->account != NULL ||
 	    g_getenv("MAILHAUL_PASSWORD") != NULL)
 		return true;
-	return rows_fail(error,
+	return cli_usage(error,
 	                 "%s line %u: no password for %s (side %d): add a passfile%d column, or "
 	                 "give --passfile%d (with --authuser%d for an admin) for every row",
 	                 c->in->path, row->line, a->user, side, side, side, side);
@@ -341,7 +326,7 @@ rows_identify(struct rows_ctx *c, struct batch_row *row, struct mh_sync_job *job
 	                           port[1], u2);
 	row->dst_account = g_strdup_printf("%s:%u:%s", row->host[1], port[1], u2);
 	if (g_hash_table_lookup_extended(c->pairs, row->key, NULL, &seen))
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s line %u: the same account pair as line %u (%s to %s): a "
 		                 "pair may appear once; remove one of the two lines",
 		                 c->in->path, row->line, GPOINTER_TO_UINT(seen), row->source,
@@ -372,7 +357,7 @@ rows_fit_cap(const struct rows_ctx *c, struct batch_row *row, GError **error)
 	if (cap == 0 || row->folder_jobs * per_pair <= cap)
 		return true;
 	if (cap < per_pair)
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s line %u: --max-connections-per-host %u is less than the %u "
 		                 "connections a mailbox needs (%s is both source and destination)",
 		                 c->in->path, row->line, cap, per_pair, row->host[0]);
@@ -458,7 +443,7 @@ rows_load_csv(struct rows_ctx *c, const char *text, gsize len, GError **error)
 		return false;
 	}
 	if (records->len == 0)
-		return rows_fail(error, "%s is empty: give a header line and a line per mailbox",
+		return cli_usage(error, "%s is empty: give a header line and a line per mailbox",
 		                 c->in->path);
 	head = records->pdata[0];
 	for (guint i = 0; i < head->fields->len; i++) {
@@ -471,7 +456,7 @@ rows_load_csv(struct rows_ctx *c, const char *text, gsize len, GError **error)
 		g_array_append_val(c->cols, col);
 	}
 	if (c->passwords != NULL && !c->owner_only)
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s holds passwords (column %s) and other users can read it: "
 		                 "chmod 600 it, or give passfile columns instead",
 		                 c->in->path, c->passwords);
@@ -486,7 +471,7 @@ rows_load_csv(struct rows_ctx *c, const char *text, gsize len, GError **error)
 
 		if (rec->fields->len != c->cols->len) {
 			batch_row_free(row);
-			return rows_fail(error, "%s line %u: %u fields, but the header has %u",
+			return cli_usage(error, "%s line %u: %u fields, but the header has %u",
 			                 c->in->path, rec->line, rec->fields->len, c->cols->len);
 		}
 		for (guint i = 0; i < rec->fields->len; i++) {
@@ -511,7 +496,7 @@ rows_load_faq(struct rows_ctx *c, const char *text, GError **error)
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
 	if (!c->owner_only)
-		return rows_fail(error,
+		return cli_usage(error,
 		                 "%s is in imapsync's format with passwords, and other users can "
 		                 "read it: chmod 600 it (or use a CSV file with passfile1 and "
 		                 "passfile2 columns)",
@@ -533,7 +518,7 @@ rows_load_faq(struct rows_ctx *c, const char *text, GError **error)
 		if (n == 7 && *g_strstrip(f[6]) == '\0')
 			n = 6;
 		if (n != 6)
-			return rows_fail(error,
+			return cli_usage(error,
 			                 "%s line %u: %u fields; imapsync's format has six: "
 			                 "host1;user1;password1;host2;user2;password2",
 			                 c->in->path, i + 1, n);
@@ -631,13 +616,13 @@ batch_rows_load(const struct batch_input *in, guint *total_r, GError **error)
 	c.pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c.rows = g_ptr_array_new_with_free_func((GDestroyNotify)batch_row_free);
 	if (strlen(text) != len)
-		ok = rows_fail(error, "%s holds a NUL byte: it is not a text file", in->path);
+		ok = cli_usage(error, "%s holds a NUL byte: it is not a text file", in->path);
 	else if (rows_is_faq(text))
 		ok = rows_load_faq(&c, text, error);
 	else
 		ok = rows_load_csv(&c, text, len, error);
 	if (ok && c.total == 0)
-		ok = rows_fail(error, "%s has no rows: give a line per mailbox", in->path);
+		ok = cli_usage(error, "%s has no rows: give a line per mailbox", in->path);
 	mh_secret_wipe(text, len);
 	mh_secret_free(text);
 	for (guint i = 0; i < c.cols->len; i++)

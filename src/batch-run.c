@@ -4,7 +4,6 @@
  * destination account; a row runs the `sync` engine (sync-job.h) with its own log file,
  * progress counters and the batch's stop flag, under the pair lock a single `sync` takes.
  * The summary is written as rows end and at the end. See docs/internals/batch.md. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,66 +30,7 @@ struct sched {
 	struct batch_view *view;
 };
 
-static volatile int batch_interrupted;
-static FILE *batch_log;
-
-static void
-batch_on_signal(int sig)
-{
-	(void)sig;
-	if (batch_interrupted)
-		_exit(MH_EXIT_INTERRUPTED);
-	batch_interrupted = 1;
-}
-
-/* Every message of a row's thread (and its engine's threads) goes to the row's log file
- * only; the batch's own messages go to batch.log, warnings and errors also to stderr. */
-static void
-batch_log_sink(enum mh_log_level level, unsigned category, const char *msg, void *ctx)
-{
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-	struct batch_row *row = mh_log_thread_route();
-	FILE *f = row != NULL ? row->log : batch_log;
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-
-	(void)category;
-	(void)ctx;
-	if (f != NULL) {
-		fprintf(f, "%s.%03d %s: %s\n", stamp, g_date_time_get_microsecond(now) / 1000,
-		        names[level], msg);
-		fflush(f);
-	}
-	if (row == NULL && level != MH_LOG_INFO)
-		fprintf(stderr, "mailhaul: %s: %s\n", names[level], msg);
-}
-
-bool
-batch_log_start(const char *dir, GError **error)
-{
-	g_autofree char *path = g_build_filename(dir, "batch.log", NULL);
-	int fd = mh_file_open_append(path, 0600, error);
-
-	if (fd < 0)
-		return false;
-	batch_log = fdopen(fd, "a");
-	if (batch_log == NULL) {
-		close(fd);
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot open %s", path);
-		return false;
-	}
-	mh_log_set_sink(batch_log_sink, NULL);
-	return true;
-}
-
-void
-batch_log_stop(void)
-{
-	mh_log_set_sink(NULL, NULL);
-	if (batch_log != NULL)
-		fclose(batch_log);
-	batch_log = NULL;
-}
+static volatile int *batch_interrupted; /* the sync jobs' stop flag */
 
 /* Connections @row holds on each of its servers while it runs. */
 static void
@@ -204,7 +144,7 @@ sched_run_row(struct sched *s, struct batch_row *row, struct mh_sync_job_outcome
 {
 	struct mh_sync_lock *pair = NULL;
 	struct mh_sync_job *job = NULL;
-	struct mh_sync_job_io io = {.interrupted = &batch_interrupted,
+	struct mh_sync_job_io io = {.interrupted = batch_interrupted,
 	                            .progress = &row->progress,
 	                            .progress_lock = &s->lock};
 	GError *error = NULL;
@@ -214,7 +154,7 @@ sched_run_row(struct sched *s, struct batch_row *row, struct mh_sync_job_outcome
 	       s->plan->meta->file, row->line, row->source, row->destination);
 	/* The lock of the pair's own state: a manual `sync` of the same pair takes it too. */
 	pair = mh_sync_lock_take(row->lock_path, "account pair", s->plan->wait_lock,
-	                         &batch_interrupted, &error);
+	                         batch_interrupted, &error);
 	if (pair != NULL) {
 		g_autofree char **argv = batch_row_argv(row);
 
@@ -262,7 +202,7 @@ sched_row_log(struct sched *s, struct batch_row *row, bool open)
 	if (row->log == NULL)
 		mh_log(MH_LOG_WARN, "line %u: no log file: %s", row->line,
 		       error != NULL ? error->message : g_strerror(errno));
-	mh_log_set_thread_route(row);
+	mh_log_set_thread_route(row->log);
 }
 
 static gpointer
@@ -271,7 +211,7 @@ sched_worker(gpointer data)
 	struct sched *s = data;
 
 	g_mutex_lock(&s->lock);
-	while (!batch_interrupted) {
+	while (!*batch_interrupted) {
 		struct mh_sync_job_outcome out = {0};
 		bool left;
 		struct batch_row *row = sched_take(s, &left);
@@ -314,16 +254,12 @@ int
 batch_run(struct batch_plan *plan)
 {
 	struct sched s = {.plan = plan};
-	struct sigaction sa = {.sa_handler = batch_on_signal};
 	g_autoptr(GPtrArray) threads = g_ptr_array_new();
 	guint todo = 0;
 
 	for (guint i = 0; i < plan->rows->len; i++)
 		todo += ((struct batch_row *)plan->rows->pdata[i])->status == BATCH_NOT_STARTED;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	batch_interrupted = mh_sync_job_signals();
 	g_mutex_init(&s.lock);
 	g_cond_init(&s.cond);
 	s.host_use = g_hash_table_new(g_str_hash, g_str_equal);
@@ -338,17 +274,17 @@ batch_run(struct batch_plan *plan)
 	for (guint i = 0; i < threads->len; i++)
 		g_thread_join(threads->pdata[i]);
 	batch_view_stop(s.view);
-	plan->meta->interrupted = batch_interrupted != 0;
+	plan->meta->interrupted = *batch_interrupted != 0;
 	plan->meta->finished = batch_now();
 	sched_write_summary(&s, true);
 	mh_log(MH_LOG_INFO, "batch %s ended%s", plan->meta->file,
-	       batch_interrupted ? " (interrupted)" : "");
+	       *batch_interrupted ? " (interrupted)" : "");
 	batch_print_table(stdout, plan->rows);
 	g_hash_table_unref(s.host_use);
 	g_hash_table_unref(s.dst_busy);
 	g_mutex_clear(&s.lock);
 	g_cond_clear(&s.cond);
-	if (batch_interrupted) {
+	if (*batch_interrupted) {
 		fprintf(stdout, "Interrupted: run the same command again to finish.\n");
 		return MH_EXIT_INTERRUPTED;
 	}

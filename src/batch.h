@@ -156,12 +156,6 @@ struct batch_plan {
 	struct batch_meta *meta;
 };
 
-/* Sends every log message to DIR/batch.log, and a row's (its thread's and its engine's)
- * to the row's log file only; warnings and errors not about a row also go to stderr. */
-bool batch_log_start(const char *dir, GError **error);
-
-void batch_log_stop(void);
-
 /* Runs the rows, writing the summary as rows end and at the end. Returns the batch's exit
  * code (0, 1, or 130 when interrupted). */
 int batch_run(struct batch_plan *plan);

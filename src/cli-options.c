@@ -220,9 +220,7 @@ cli_password(struct cli_account *a, const char *suffix, char **password_r, GErro
 	return cli_prompt_password(who, a->host, password_r, error);
 }
 
-static bool cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static bool
+bool
 cli_usage(GError **error, const char *fmt, ...)
 {
 	g_autofree char *msg = NULL;

@@ -96,6 +96,10 @@ bool cli_account_resolve(struct cli_account *acct, const char *suffix,
 
 void cli_account_clear(struct cli_account *acct);
 
+/* Sets a usage error (MH_CONFIG_ERROR_USAGE, exit 64) with the formatted message; returns
+ * false. */
+bool cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
 /* Checks the options of one side (@suffix as in cli_account_add_entries) as
  * cli_account_resolve() does first: host and user given, TLS flags, port, mechanism. */
 bool cli_account_check(const struct cli_account *acct, const char *suffix, GError **error);

@@ -10,6 +10,7 @@
 #include "batch.h"
 #include "cli.h"
 #include "mh-log.h"
+#include "report.h"
 
 #define BATCH_JOBS_DEFAULT        4
 #define BATCH_FOLDER_JOBS_DEFAULT 2
@@ -45,21 +46,6 @@ static const char batch_help[] =
 	"64 usage (also: a bad row, naming its line and column), 66 unreadable file,\n"
 	"73 the batch directory cannot be written, 130 interrupted (rerun to finish).\n";
 
-static bool batch_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static bool
-batch_usage(GError **error, const char *fmt, ...)
-{
-	g_autofree char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, msg);
-	return false;
-}
-
 /* Whether argv[*i] is option @name; its value (from "--name=V" or the next argument) in
  * *value_r when @value_r is not NULL. */
 static int
@@ -71,13 +57,13 @@ batch_opt(int argc, char **argv, int *i, const char *name, const char **value_r,
 	if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
 		return 0;
 	if (value_r == NULL)
-		return arg[n] == '\0' ? 1 : (batch_usage(error, "%s takes no value", name), -1);
+		return arg[n] == '\0' ? 1 : (cli_usage(error, "%s takes no value", name), -1);
 	if (arg[n] == '=') {
 		*value_r = arg + n + 1;
 		return 1;
 	}
 	if (*i + 1 >= argc)
-		return batch_usage(error, "%s needs a value", name), -1;
+		return cli_usage(error, "%s needs a value", name), -1;
 	*value_r = argv[++*i];
 	return 1;
 }
@@ -90,7 +76,7 @@ batch_number(const char *name, const char *value, unsigned min, unsigned max, un
 	guint64 n = g_ascii_strtoull(value, &end, 10);
 
 	if (*value == '\0' || *end != '\0' || n < min || n > max)
-		return batch_usage(error, "%s must be a number from %u to %u", name, min, max);
+		return cli_usage(error, "%s must be a number from %u to %u", name, min, max);
 	*n_r = (unsigned)n;
 	return true;
 }
@@ -104,8 +90,7 @@ batch_shard(const char *value, struct batch_cli *o, GError **error)
 	    !batch_number("--shard K", parts[0], 1, 100000, &o->shard, NULL) ||
 	    !batch_number("--shard N", parts[1], 1, 100000, &o->shards, NULL) ||
 	    o->shard > o->shards)
-		return batch_usage(error, "--shard '%s': say K/N with 1 <= K <= N (e.g. 2/3)",
-		                   value);
+		return cli_usage(error, "--shard '%s': say K/N with 1 <= K <= N (e.g. 2/3)", value);
 	return true;
 }
 
@@ -145,7 +130,7 @@ batch_arg(int argc, char **argv, int *i, struct batch_cli *o, GError **error)
 		return o->quiet = true, 1;
 	for (size_t k = 0; k < G_N_ELEMENTS(per_row); k++) {
 		if (batch_opt(argc, argv, i, per_row[k], &v, NULL) != 0)
-			return batch_usage(
+			return cli_usage(
 				       error,
 				       "%s is per row in a batch: the batch directory (--dir) holds "
 				       "each row's log, report and state%s",
@@ -164,12 +149,12 @@ static bool
 batch_parse(int argc, char **argv, struct batch_cli *o, GError **error)
 {
 	if (argc < 2)
-		return batch_usage(error, "give the batch file: mailhaul batch FILE [options]");
+		return cli_usage(error, "give the batch file: mailhaul batch FILE [options]");
 	o->file = argv[1];
 	if (o->file[0] == '-')
-		return batch_usage(error,
-		                   "'%s': give the batch file first: mailhaul batch FILE [options]",
-		                   o->file);
+		return cli_usage(error,
+		                 "'%s': give the batch file first: mailhaul batch FILE [options]",
+		                 o->file);
 	o->common = g_ptr_array_new();
 	for (int i = 2; i < argc; i++) {
 		int r = batch_arg(argc, argv, &i, o, error);
@@ -203,6 +188,15 @@ batch_make_dir(const char *dir, GError **error)
 	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
 	            "cannot create the batch directory %s: %s", dir, g_strerror(errno));
 	return false;
+}
+
+/* Opens DIR/batch.log: the batch's own messages; each row logs to its own file. */
+static char *
+batch_log_open(const char *dir, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, "batch.log", NULL);
+
+	return mh_log_file_open(path, "batch", error);
 }
 
 /* With --pending, rows the last run finished OK keep that outcome and are not run. */
@@ -252,7 +246,7 @@ mh_cmd_batch(int argc, char **argv)
 	g_autoptr(GPtrArray) rows = NULL;
 	struct batch_input in;
 	struct batch_plan plan;
-	bool log_started = false;
+	g_autofree char *log_path = NULL;
 	int rc = MH_EXIT_OK;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -260,7 +254,7 @@ mh_cmd_batch(int argc, char **argv)
 		return MH_EXIT_OK;
 	}
 	if (!batch_parse(argc, argv, &o, &error) || !batch_make_dir(o.dir, &error) ||
-	    !(log_started = batch_log_start(o.dir, &error)))
+	    (log_path = batch_log_open(o.dir, &error)) == NULL)
 		goto out;
 	in = (struct batch_input){.path = o.file,
 	                          .common = (char **)o.common->pdata,
@@ -290,8 +284,8 @@ mh_cmd_batch(int argc, char **argv)
 	mh_log(MH_LOG_INFO, "exit code %d", rc);
 out:
 	rc = cli_finish(error, rc);
-	if (log_started)
-		batch_log_stop();
+	if (log_path != NULL)
+		mh_log_file_close();
 	batch_meta_clear(&meta);
 	if (o.common != NULL)
 		g_ptr_array_unref(o.common);
@@ -379,7 +373,7 @@ mh_cmd_batch_report(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto out;
 	if (dirs == NULL) {
-		batch_usage(&error, "give the batch directories to merge");
+		cli_usage(&error, "give the batch directories to merge");
 		goto out;
 	}
 	for (size_t i = 0; dirs[i] != NULL; i++) {

@@ -68,8 +68,8 @@ on_signal(int sig)
 	sync_interrupted = 1;
 }
 
-static void
-sync_install_signals(void)
+volatile int *
+mh_sync_job_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
 
@@ -77,6 +77,7 @@ sync_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return &sync_interrupted;
 }
 
 static struct mh_store *
@@ -592,7 +593,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->interrupted != NULL)
 		so.interrupted = io->interrupted;
 	else
-		sync_install_signals();
+		mh_sync_job_signals();
 	if (io->progress == NULL)
 		display = mh_progress_start(progress, o->quiet || verify);
 	if (!mh_sync_run(&so, sync_factory, s, progress, &result, error)) {

@@ -62,4 +62,9 @@ int mh_sync_job_run(struct mh_sync_job *job, const struct mh_sync_job_io *io,
 
 void mh_sync_job_free(struct mh_sync_job *job);
 
+/* Installs the SIGINT and SIGTERM handlers of a sync (the first signal sets the returned
+ * flag, which stops a run after the messages in flight; the second exits with 130) and
+ * ignores SIGPIPE. Returns the flag, for mh_sync_job_io.interrupted. */
+volatile int *mh_sync_job_signals(void);
+
 #endif
