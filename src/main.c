@@ -60,7 +60,7 @@ print_usage(FILE *out)
 	             "       mailhaul help COMMAND\n\n"
 	             "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+		fprintf(out, "  %-12s %s%s\n", commands[i].name, commands[i].summary,
 		        commands[i].run == NULL ? " (not yet available)" : "");
 	fprintf(out, "\nimapsync spellings: `mailhaul --justlogin --host1 H --user1 U ...` runs "
 	             "check on side 1.\n\n"
