@@ -9,6 +9,7 @@ static enum mh_log_level log_level = MH_LOG_INFO;
 static mh_log_sink_cb *log_sink;
 static void *log_sink_ctx;
 static GMutex log_lock;
+static GPrivate log_route;
 
 static const struct {
 	const char *name;
@@ -72,6 +73,18 @@ mh_log_set_sink(mh_log_sink_cb *cb, void *ctx)
 	log_sink = cb;
 	log_sink_ctx = ctx;
 	g_mutex_unlock(&log_lock);
+}
+
+void
+mh_log_set_thread_route(void *route)
+{
+	g_private_set(&log_route, route);
+}
+
+void *
+mh_log_thread_route(void)
+{
+	return g_private_get(&log_route);
 }
 
 static void

@@ -44,6 +44,15 @@ void mh_log_set_level(enum mh_log_level level);
 /* Replaces the sink; NULL restores the default (stderr, "mailhaul: warning: ..."). */
 void mh_log_set_sink(mh_log_sink_cb *cb, void *ctx);
 
+/* Sets the calling thread's log route: an opaque pointer the sink reads back with
+ * mh_log_thread_route() to send a thread's messages somewhere of their own (a batch gives
+ * each mailbox its log file). NULL (the default) is the process's route. Threads do not
+ * inherit it: code that starts threads for the same work passes it on. */
+void mh_log_set_thread_route(void *route);
+
+/* The calling thread's log route, or NULL. */
+void *mh_log_thread_route(void);
+
 void mh_log(enum mh_log_level level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Debug line in @category; formatted only when the category is on. */

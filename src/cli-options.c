@@ -198,6 +198,10 @@ cli_password(struct cli_account *a, const char *suffix, char **password_r, GErro
 	const char *env = g_getenv("MAILHAUL_PASSWORD");
 	const char *who = a->authuser != NULL ? a->authuser : a->user;
 
+	if (a->given_password != NULL) {
+		*password_r = mh_secret_strdup(a->given_password);
+		return true;
+	}
 	if (a->password != NULL) {
 		mh_log(MH_LOG_WARN,
 		       "--password%s is visible to other users of this machine in "
@@ -216,9 +220,7 @@ cli_password(struct cli_account *a, const char *suffix, char **password_r, GErro
 	return cli_prompt_password(who, a->host, password_r, error);
 }
 
-static bool cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static bool
+bool
 cli_usage(GError **error, const char *fmt, ...)
 {
 	g_autofree char *msg = NULL;
@@ -231,7 +233,7 @@ cli_usage(GError **error, const char *fmt, ...)
 	return false;
 }
 
-static bool
+bool
 cli_account_check(const struct cli_account *a, const char *s, GError **error)
 {
 	if ((a->service_account != NULL || a->app_only) && a->account == NULL)
@@ -290,7 +292,7 @@ cli_stored_password(struct cli_account *a, char **password_r)
 	g_autofree char *key = NULL;
 
 	if (a->account == NULL || a->password != NULL || a->passfile != NULL ||
-	    g_getenv("MAILHAUL_PASSWORD") != NULL)
+	    a->given_password != NULL || g_getenv("MAILHAUL_PASSWORD") != NULL)
 		return false;
 	kr = mh_signin_open_store(a->account, NULL, NULL);
 	key = g_strdup_printf("password:%s", a->account->name);
@@ -351,6 +353,7 @@ cli_account_clear(struct cli_account *a)
 	if (a->oauth_token != NULL)
 		mh_secret_wipe(a->oauth_token, strlen(a->oauth_token));
 	g_free(a->oauth_token);
+	mh_secret_free(a->given_password);
 	mh_token_source_free(a->tokens);
 	mh_account_free(a->account);
 	memset(a, 0, sizeof(*a));

@@ -58,6 +58,8 @@ struct cli_account {
 	char *service_account; /* Google service-account key file (JWT bearer), or NULL */
 	gboolean app_only;     /* client credentials (Microsoft app-only) */
 	char *oauth_token;     /* imapsync's --oauthaccesstoken: a token, or a file holding one */
+	char *given_password;  /* owned mh_secret: a password the program was given (a batch
+	                          file's column), used before any other source */
 	struct mh_account *account;     /* owned; given as PROVIDER:USER, or NULL */
 	struct mh_token_source *tokens; /* owned; OAuth2 accounts: where tokens come from */
 };
@@ -93,6 +95,14 @@ bool cli_account_resolve(struct cli_account *acct, const char *suffix,
                          char **password_r, GError **error);
 
 void cli_account_clear(struct cli_account *acct);
+
+/* Sets a usage error (MH_CONFIG_ERROR_USAGE, exit 64) with the formatted message; returns
+ * false. */
+bool cli_usage(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Checks the options of one side (@suffix as in cli_account_add_entries) as
+ * cli_account_resolve() does first: host and user given, TLS flags, port, mechanism. */
+bool cli_account_check(const struct cli_account *acct, const char *suffix, GError **error);
 
 /* Ends a command: without @error returns @rc; else prints the one error line (after
  * what stdout holds) and returns the error's exit code. Same as cli_finish_side() with

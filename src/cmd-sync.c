@@ -14,6 +14,7 @@
 #include "mh-secret.h"
 #include "report.h"
 #include "sync-engine.h"
+#include "sync-job.h"
 #include "sync-lock.h"
 #include "sync-profile.h"
 #include "sync-state.h"
@@ -48,6 +49,14 @@ struct sides {
 	const struct mh_provider *detected[2]; /* borrowed: profiles detected once connected */
 };
 
+/* One sync's options, parsed and checked (sync-job.h). */
+struct mh_sync_job {
+	struct sync_cli o;
+	struct sides s;
+	bool verify;
+	GOptionContext *ctx; /* owns the option tables' strings until the job is freed */
+};
+
 static volatile int sync_interrupted;
 
 static void
@@ -59,8 +68,8 @@ on_signal(int sig)
 	sync_interrupted = 1;
 }
 
-static void
-sync_install_signals(void)
+volatile int *
+mh_sync_job_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
 
@@ -68,6 +77,7 @@ sync_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return &sync_interrupted;
 }
 
 static struct mh_store *
@@ -508,8 +518,36 @@ sync_account_key(const struct sides *s, int i)
 	return g_strdup_printf("%s@%s:%u", s->cred[i].user, s->set[i].host, s->set[i].port);
 }
 
+/* The outcome's counts and reason from a finished run's result. */
+static void
+sync_outcome_fill(struct mh_sync_job_outcome *out, const struct mh_sync_result *r)
+{
+	g_autoptr(GString) why = g_string_new(NULL);
+
+	out->has_result = true;
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		out->copied += f->copied;
+		out->copied_bytes += f->copied_bytes;
+		out->missing += f->missing;
+		out->extra += f->extra;
+		out->failed += f->failed;
+		out->unfinished += f->unfinished;
+		if (why->len == 0 && f->errors->len > 0)
+			g_string_printf(why, "%s: %s", f->src_name, (char *)f->errors->pdata[0]);
+	}
+	if (r->gave_up != NULL)
+		g_string_assign(why, r->gave_up);
+	if (r->interrupted)
+		g_string_assign(why, "interrupted: run again to finish");
+	if (why->len > 0)
+		out->reason = g_string_free(g_steal_pointer(&why), false);
+}
+
 static int
-sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
+sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_sync_job_io *io,
+             struct mh_sync_job_outcome *out, GError **error)
 {
 	struct sync_profiles sp = {0};
 	bool writes = !verify && !o->dry;
@@ -517,9 +555,10 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 		o->state != NULL ? g_strdup(o->state) : sync_state_path(s, writes, error);
 	g_autofree char *dst_lock = NULL;
 	struct mh_sync_options so;
-	struct mh_sync_progress progress = {0};
+	struct mh_sync_progress own_progress = {0};
+	struct mh_sync_progress *progress = io->progress != NULL ? io->progress : &own_progress;
 	struct mh_sync_result *result = NULL;
-	struct mh_progress_display *display;
+	struct mh_progress_display *display = NULL;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -551,9 +590,13 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	}
 	sync_profiles_apply(&sp, &so);
 	sync_profiles_hook(&sp, &so);
-	sync_install_signals();
-	display = mh_progress_start(&progress, o->quiet || verify);
-	if (!mh_sync_run(&so, sync_factory, s, &progress, &result, error)) {
+	if (io->interrupted != NULL)
+		so.interrupted = io->interrupted;
+	else
+		mh_sync_job_signals();
+	if (io->progress == NULL)
+		display = mh_progress_start(progress, o->quiet || verify);
+	if (!mh_sync_run(&so, sync_factory, s, progress, &result, error)) {
 		for (int i = 0; i < 2 && sp.connected; i++)
 			s->detected[i] = sp.p[i];
 		mh_progress_stop(display);
@@ -562,7 +605,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	}
 	mh_progress_stop(display);
 	sync_options_clear(&so);
-	mh_report_print_table(stdout, result, o->dry, verify);
+	if (io->table != NULL)
+		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
 	if (result->gave_up != NULL && rc != MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_CONNECT;
@@ -587,6 +631,14 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, GError **error)
 	if (o->report != NULL &&
 	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))
 		rc = -1;
+	sync_outcome_fill(out, result);
+	/* The display of a batch reads the folder name (borrowed from the result) under
+	 * this lock. */
+	if (io->progress_lock != NULL)
+		g_mutex_lock(io->progress_lock);
+	progress->current = NULL;
+	if (io->progress_lock != NULL)
+		g_mutex_unlock(io->progress_lock);
 	mh_sync_result_free(result);
 	return rc;
 }
@@ -661,56 +713,133 @@ sync_finish(const struct sync_cli *o, const struct sides *s, const GError *error
 	return cli_finish_side(error, rc, &side);
 }
 
-int
-mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
+struct mh_sync_job *
+mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 {
-	struct sync_cli o = {.maxage = -1,
-	                     .minage = -1,
-	                     .maxsize = -1,
-	                     .pace = -1,
-	                     .max_upload = -1,
-	                     .max_download = -1,
-	                     .min_rate = -1};
-	struct sides s = {0};
-	g_autoptr(GOptionContext) ctx = sync_context(&o, verify);
+	struct mh_sync_job *job = g_new0(struct mh_sync_job, 1);
+
+	job->o = (struct sync_cli){.maxage = -1,
+	                           .minage = -1,
+	                           .maxsize = -1,
+	                           .pace = -1,
+	                           .max_upload = -1,
+	                           .max_download = -1,
+	                           .min_rate = -1};
+	job->verify = verify;
+	job->ctx = sync_context(&job->o, verify);
+	if (!g_option_context_parse(job->ctx, &argc, &argv, error) ||
+	    !sync_use_accounts(&job->o, &job->s, argc, argv, error)) {
+		mh_sync_job_free(job);
+		return NULL;
+	}
+	job->o.a[0].noauthmd5 = job->o.a[1].noauthmd5 = job->o.noauthmd5;
+	if (!sync_check_options(&job->o, error)) {
+		mh_sync_job_free(job);
+		return NULL;
+	}
+	return job;
+}
+
+void
+mh_sync_job_free(struct mh_sync_job *job)
+{
+	if (job == NULL)
+		return;
+	sync_cli_clear(&job->o, &job->s);
+	g_clear_pointer(&job->ctx, g_option_context_free);
+	g_free(job);
+}
+
+struct cli_account *
+mh_sync_job_account(struct mh_sync_job *job, int side)
+{
+	return &job->o.a[side - 1];
+}
+
+unsigned
+mh_sync_job_port(const struct mh_sync_job *job, int side)
+{
+	const struct cli_account *a = &job->o.a[side - 1];
+
+	if (a->port > 0)
+		return (unsigned)a->port;
+	/* As cli_account_resolve() chooses: implicit TLS unless --tls or --notls. */
+	return a->tls || a->notls ? 143 : 993;
+}
+
+bool
+mh_sync_job_check(const struct mh_sync_job *job, GError **error)
+{
+	return cli_account_check(&job->o.a[0], "1", error) &&
+	       cli_account_check(&job->o.a[1], "2", error);
+}
+
+int
+mh_sync_job_run(struct mh_sync_job *job, const struct mh_sync_job_io *io,
+                struct mh_sync_job_outcome *out)
+{
+	struct sync_cli *o = &job->o;
+	struct sides *s = &job->s;
 	g_autoptr(GError) error = NULL;
-	g_autofree char *log_path = NULL;
 	int rc = MH_EXIT_OK;
 
-	(void)imapsync_style;
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
-		goto out;
-	if (!sync_use_accounts(&o, &s, argc, argv, &error))
-		goto out;
-	o.a[0].noauthmd5 = o.a[1].noauthmd5 = o.noauthmd5;
-	if (!sync_check_options(&o, &error) || !cli_set_debug(o.debug, &error))
-		goto out;
-	log_path = mh_log_file_open(o.log, verify ? "verify" : "sync", &error);
-	if (log_path == NULL)
-		goto out;
+	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < 2; i++) {
-		if (!cli_account_resolve(&o.a[i], i == 0 ? "1" : "2", &s.set[i], &s.cred[i],
-		                         &s.password[i], &error))
+		if (!cli_account_resolve(&o->a[i], i == 0 ? "1" : "2", &s->set[i], &s->cred[i],
+		                         &s->password[i], &error))
 			goto out;
 	}
 	for (int i = 0; i < 2; i++)
-		s.set[i].compress = o.compress     ? MH_IMAP_COMPRESS_ON
-		                    : o.nocompress ? MH_IMAP_COMPRESS_OFF
-		                                   : MH_IMAP_COMPRESS_AUTO;
+		s->set[i].compress = o->compress     ? MH_IMAP_COMPRESS_ON
+		                     : o->nocompress ? MH_IMAP_COMPRESS_OFF
+		                                     : MH_IMAP_COMPRESS_AUTO;
 	mh_log(MH_LOG_INFO, "mailhaul %s %s: %s on %s to %s on %s", MH_VERSION,
-	       verify ? "verify" : "sync", s.cred[0].user, s.set[0].host, s.cred[1].user,
-	       s.set[1].host);
-	if (!o.quiet)
-		fprintf(stderr, "mailhaul: log: %s\n", log_path);
-	if (o.justlogin)
-		rc = sync_justlogin(&s, &error) ? MH_EXIT_OK : -1;
+	       job->verify ? "verify" : "sync", s->cred[0].user, s->set[0].host, s->cred[1].user,
+	       s->set[1].host);
+	if (io->log_path != NULL && !o->quiet)
+		fprintf(stderr, "mailhaul: log: %s\n", io->log_path);
+	if (o->justlogin)
+		rc = sync_justlogin(s, &error) ? MH_EXIT_OK : -1;
 	else
-		rc = sync_execute(&o, &s, verify, &error);
+		rc = sync_execute(o, s, job->verify, io, out, &error);
 out:
-	rc = sync_finish(&o, &s, error, rc);
-	if (log_path != NULL) /* before the log file, the error line says it all */
-		mh_log(MH_LOG_INFO, "exit code %d", rc);
+	rc = sync_finish(o, s, error, rc);
+	if (error != NULL) {
+		g_free(out->reason);
+		out->reason = g_strdup(error->message);
+	}
+	out->exit_code = rc;
+	return rc;
+}
+
+int
+mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
+{
+	struct mh_sync_job *job;
+	struct mh_sync_job_outcome out = {0};
+	struct mh_sync_job_io io = {.table = stdout};
+	g_autoptr(GError) error = NULL;
+	g_autofree char *log_path = NULL;
+	int rc;
+
+	(void)imapsync_style;
+	job = mh_sync_job_parse(argc, argv, verify, &error);
+	if (job == NULL || !cli_set_debug(job->o.debug, &error))
+		goto out;
+	log_path = mh_log_file_open(job->o.log, verify ? "verify" : "sync", &error);
+	if (log_path == NULL)
+		goto out;
+	io.log_path = log_path;
+	rc = mh_sync_job_run(job, &io, &out);
+	g_free(out.reason);
+	mh_log(MH_LOG_INFO, "exit code %d", rc);
 	mh_log_file_close();
-	sync_cli_clear(&o, &s);
+	mh_sync_job_free(job);
+	return rc;
+out:
+	/* Before the log file, the error line says it all. */
+	rc = job != NULL ? sync_finish(&job->o, &job->s, error, MH_EXIT_OK) : cli_finish(error, 0);
+	mh_log_file_close();
+	mh_sync_job_free(job);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "mh-log.h"
 #include "mh-secret.h"
@@ -46,7 +47,9 @@ static const struct command commands[] = {
 	{"logout", "Forget (and revoke) a stored sign-in", mh_cmd_logout},
 	{"accounts", "List the stored sign-ins", mh_cmd_accounts},
 	{"token", "Print a fresh OAuth2 access token for an account", mh_cmd_token},
-	{"batch", "Migrate many mailboxes listed in a CSV file", NULL},
+	{"batch", "Migrate many mailboxes listed in a CSV file", mh_cmd_batch},
+	{"batch-report", "Merge the summaries of batch directories (shards) into one",
+         mh_cmd_batch_report},
 	{"provider", "Show a provider profile, or import a Google OAuth client", mh_cmd_provider},
 };
 
@@ -57,7 +60,7 @@ print_usage(FILE *out)
 	             "       mailhaul help COMMAND\n\n"
 	             "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-		fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+		fprintf(out, "  %-12s %s%s\n", commands[i].name, commands[i].summary,
 		        commands[i].run == NULL ? " (not yet available)" : "");
 	fprintf(out, "\nimapsync spellings: `mailhaul --justlogin --host1 H --user1 U ...` runs "
 	             "check on side 1.\n\n"

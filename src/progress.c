@@ -110,14 +110,17 @@ log_file_sink(enum mh_log_level level, unsigned category, const char *msg, void 
 	g_autoptr(GDateTime) now = g_date_time_new_now_local();
 	g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
 
+	FILE *route = mh_log_thread_route();
+	FILE *f = route != NULL ? route : log_file;
+
 	(void)category;
 	(void)ctx;
-	if (log_file != NULL) {
-		fprintf(log_file, "%s.%03d %s: %s\n", stamp,
-		        g_date_time_get_microsecond(now) / 1000, names[level], msg);
-		fflush(log_file);
+	if (f != NULL) {
+		fprintf(f, "%s.%03d %s: %s\n", stamp, g_date_time_get_microsecond(now) / 1000,
+		        names[level], msg);
+		fflush(f);
 	}
-	if (level != MH_LOG_INFO)
+	if (level != MH_LOG_INFO && route == NULL)
 		fprintf(stderr, "mailhaul: %s%s%s\n", level == MH_LOG_DEBUG ? "" : names[level],
 		        level == MH_LOG_DEBUG ? "debug: " : ": ", msg);
 }

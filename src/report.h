@@ -30,8 +30,9 @@ void mh_progress_stop(struct mh_progress_display *d);
 char *mh_report_bytes(uint64_t bytes);
 
 /* Sends every log message also to @path (created with its parents), with timestamps;
- * @path NULL picks $XDG_STATE_HOME/mailhaul/logs/<time>-<command>.log. Returns the path
- * used (caller frees) or NULL with @error. */
+ * @path NULL picks $XDG_STATE_HOME/mailhaul/logs/<time>-<command>.log. A thread whose log
+ * route (mh_log_set_thread_route) is a FILE * (a batch's row) logs to that file instead,
+ * and never to stderr. Returns the path used (caller frees) or NULL with @error. */
 char *mh_log_file_open(const char *path, const char *command, GError **error);
 
 void mh_log_file_close(void);

@@ -446,7 +446,8 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 struct worker_arg {
 	struct engine *e;
 	struct sync_worker w;
-	bool connect; /* the stores are new: connect them first */
+	bool connect;    /* the stores are new: connect them first */
+	void *log_route; /* the starting thread's (mh_log_thread_route) */
 	GError *error;
 };
 
@@ -457,6 +458,7 @@ worker_thread(gpointer data)
 	struct engine *e = wa->e;
 	struct sync_worker *w = &wa->w;
 
+	mh_log_set_thread_route(wa->log_route);
 	if (wa->connect &&
 	    (!engine_connect(w->src, &wa->error) || !engine_connect(w->dst, &wa->error)))
 		return NULL; /* fewer connections: the others take the folders */
@@ -490,6 +492,7 @@ engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 		args[i].w.shared = &e->shared;
 		args[i].w.progress = e->progress;
 		args[i].connect = i > 0;
+		args[i].log_route = mh_log_thread_route();
 		args[i].w.src = i == 0 ? src : e->factory(e->fctx, 1);
 		args[i].w.dst = i == 0 ? dst : e->factory(e->fctx, 2);
 		g_ptr_array_add(threads, g_thread_new("mh-sync", worker_thread, &args[i]));

@@ -55,11 +55,54 @@ test_filter(void)
 	g_ptr_array_free(c.lines, true);
 }
 
+static void
+route_sink(enum mh_log_level level, unsigned category, const char *msg, void *ctx)
+{
+	struct captured *c = ctx;
+	const char *route = mh_log_thread_route();
+
+	(void)level;
+	(void)category;
+	g_ptr_array_add(c->lines, g_strdup_printf("%s:%s", route != NULL ? route : "-", msg));
+}
+
+static gpointer
+route_thread(gpointer data)
+{
+	g_assert_null(mh_log_thread_route()); /* not inherited */
+	mh_log_set_thread_route(data);
+	mh_log(MH_LOG_WARN, "from the thread");
+	return NULL;
+}
+
+/* Each thread's messages carry its own route to the sink. */
+static void
+test_route(void)
+{
+	struct captured c = {.lines = g_ptr_array_new_with_free_func(g_free)};
+	GThread *t;
+
+	mh_log_set_sink(route_sink, &c);
+	mh_log_set_thread_route("main");
+	t = g_thread_new("route", route_thread, "row");
+	g_thread_join(t);
+	mh_log(MH_LOG_WARN, "from main");
+	mh_log_set_thread_route(NULL);
+	mh_log(MH_LOG_WARN, "unrouted");
+	mh_log_set_sink(NULL, NULL);
+	g_assert_cmpuint(c.lines->len, ==, 3);
+	g_assert_cmpstr(c.lines->pdata[0], ==, "row:from the thread");
+	g_assert_cmpstr(c.lines->pdata[1], ==, "main:from main");
+	g_assert_cmpstr(c.lines->pdata[2], ==, "-:unrouted");
+	g_ptr_array_free(c.lines, true);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/common/log/parse", test_parse);
 	g_test_add_func("/common/log/filter", test_filter);
+	g_test_add_func("/common/log/route", test_route);
 	return g_test_run();
 }
