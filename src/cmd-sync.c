@@ -39,6 +39,12 @@ struct sync_cli {
 	gint64 min_rate;
 	int rate_window;
 	int budget_window;
+	/* verify --content */
+	gboolean content;
+	char *sample;
+	gint64 seed;
+	unsigned content_sample;
+	double content_percent;
 };
 
 struct sides {
@@ -235,6 +241,20 @@ sync_context(struct sync_cli *o, bool verify)
 		{NULL},
 	};
 
+	const GOptionEntry verifying[] = {
+		{"content", 0, 0, G_OPTION_ARG_NONE, &o->content,
+	         "Also compare the messages found on both sides by content: their bytes, else "
+	         "their MIME parts",
+	         NULL},
+		{"sample", 0, 0, G_OPTION_ARG_STRING, &o->sample,
+	         "With --content, compare only N messages (or P% of them) per folder, chosen at "
+	         "random",
+	         "N|P%"},
+		{"seed", 0, 0, G_OPTION_ARG_INT64, &o->seed,
+	         "The seed of --sample's choice (printed by every sampled run)", "N"},
+		{NULL},
+	};
+
 	g_option_context_set_summary(
 		ctx,
 		verify ? "Compare the source mailbox (side 1) with the destination (side 2) "
@@ -254,6 +274,8 @@ sync_context(struct sync_cli *o, bool verify)
 	g_option_group_add_entries(g, common);
 	if (!verify)
 		g_option_group_add_entries(g, copying);
+	else
+		g_option_group_add_entries(g, verifying);
 	g_option_context_set_main_group(ctx, g);
 	return ctx;
 }
@@ -268,6 +290,30 @@ sync_check_search(const char *search, GError **error)
 		return true;
 	g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, "--search: %s", local->message);
 	return false;
+}
+
+/* --sample N or P%: into content_sample or content_percent. */
+static bool
+sync_check_sample(struct sync_cli *o)
+{
+	char *end = NULL;
+	double v;
+
+	if (o->sample == NULL)
+		return o->seed == -1;
+	v = g_ascii_strtod(o->sample, &end);
+	if (!o->content || end == o->sample || !(v > 0) || o->seed < -1)
+		return false;
+	if (o->seed == -1) /* printed with the result, so a rerun can pick the same */
+		o->seed = g_random_int_range(1, G_MAXINT32);
+	if (strcmp(end, "%") == 0 && v <= 100) {
+		o->content_percent = v;
+		return true;
+	}
+	if (*end != '\0' || v != (double)(unsigned)v)
+		return false;
+	o->content_sample = (unsigned)v;
+	return true;
 }
 
 static bool
@@ -299,6 +345,9 @@ sync_check_options(struct sync_cli *o, GError **error)
 		      "--max-outage must not be negative";
 	else if (o->budget_window < 0 || o->budget_window > 7 * 86400)
 		bad = "--budget-window must be between 1 and 604800 seconds (7 days)";
+	else if (!sync_check_sample(o))
+		bad = "--sample takes a number of messages (at least 1) or a percentage (\"10%\"), "
+		      "and goes with --content; --seed goes with --sample";
 	if (bad != NULL) {
 		g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, bad);
 		return false;
@@ -356,6 +405,10 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.budget_window = (unsigned)o->budget_window,
 		.state_path = state_path,
 		.interrupted = &sync_interrupted,
+		.content = o->content,
+		.content_sample = o->content_sample,
+		.content_percent = o->content_percent,
+		.content_seed = o->seed > 0 ? (uint64_t)o->seed : 0,
 	};
 }
 
@@ -605,6 +658,10 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	}
 	mh_progress_stop(display);
 	sync_options_clear(&so);
+	result->content = so.content;
+	result->content_sample = so.content_sample;
+	result->content_percent = so.content_percent;
+	result->content_seed = so.content_seed;
 	if (io->table != NULL)
 		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
@@ -667,6 +724,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->provider2);
 	g_free(o->gmail_labels);
 	g_free(o->fixups);
+	g_free(o->sample);
 }
 
 /* The profile of side @i's server for the advice on an error line: as the user named it
@@ -724,7 +782,8 @@ mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 	                           .pace = -1,
 	                           .max_upload = -1,
 	                           .max_download = -1,
-	                           .min_rate = -1};
+	                           .min_rate = -1,
+	                           .seed = -1};
 	job->verify = verify;
 	job->ctx = sync_context(&job->o, verify);
 	if (!g_option_context_parse(job->ctx, &argc, &argv, error) ||

@@ -34,6 +34,7 @@ enum {
 	COL_SKIPPED,
 	COL_MISSING,
 	COL_EXTRA,
+	COL_DIFFERS,
 	N_COLS
 };
 
@@ -59,8 +60,8 @@ report_folder_name(const struct mh_sync_folder_result *f)
 static void
 report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const char *name)
 {
-	static const int counted_at_end[] = {COL_SMSG,  COL_SSIZE,   COL_DMSG,
-	                                     COL_DSIZE, COL_MISSING, COL_EXTRA};
+	static const int counted_at_end[] = {COL_SMSG,    COL_SSIZE, COL_DMSG,   COL_DSIZE,
+	                                     COL_MISSING, COL_EXTRA, COL_DIFFERS};
 	char *cells[N_COLS + 1] = {
 		g_strdup(name),
 		report_count(f->src_count),
@@ -73,6 +74,7 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const 
 		report_count(f->skipped->len),
 		report_count(f->missing),
 		report_count(f->extra),
+		report_count(f->content_differs),
 		NULL,
 	};
 
@@ -171,6 +173,11 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 		t->quota |= f->quota;
 		t->append_refused |= f->append_refused;
 		t->dropped |= f->dropped;
+		t->content_paired += f->content_paired;
+		t->content_checked += f->content_checked;
+		t->content_same_bytes += f->content_same_bytes;
+		t->content_same_structure += f->content_same_structure;
+		t->content_differs += f->content_differs;
 	}
 }
 
@@ -234,6 +241,17 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        "Verdict: NOT OK, %u folder(s) unfinished; run the same command again to "
 		        "finish.\n",
 		        unfinished);
+	else if (t->missing == 0 && t->failed == 0 && t->extra == 0 && t->content_differs > 0)
+		fprintf(out,
+		        "Verdict: NOT OK, %" G_GUINT64_FORMAT " messages differ in content between "
+		        "the source and the destination (listed above and in the report).\n",
+		        t->content_differs);
+	else if (t->missing == 0 && t->failed == 0 && t->extra == 0 && r->content)
+		fprintf(out,
+		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
+		        "destination, and the %" G_GUINT64_FORMAT " compared have the same "
+		        "content.\n",
+		        t->src_count - skipped, t->content_checked);
 	else if (t->missing == 0 && t->failed == 0 && t->extra == 0)
 		fprintf(out,
 		        "Verdict: OK, all %" G_GUINT64_FORMAT " source messages are on the "
@@ -258,6 +276,45 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 		        t->extra > 0 ? ", and some destination messages are duplicates" : "");
 }
 
+/* verify --content: what was compared, how, and each difference. */
+static void
+report_print_content(FILE *out, const struct mh_sync_result *r,
+                     const struct mh_sync_folder_result *t)
+{
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		for (guint j = 0; f->content_diffs != NULL && j < f->content_diffs->len; j++) {
+			const struct mh_sync_content_diff *d = f->content_diffs->pdata[j];
+
+			fprintf(out,
+			        "Differs: %s UID %u, %s UID %u: Message-ID %s, Date %s, Subject %s\n",
+			        f->src_name, d->src_uid, f->dst_name != NULL ? f->dst_name : "",
+			        d->dst_uid, d->message_id != NULL ? d->message_id : "(none)",
+			        d->date != NULL ? d->date : "(none)",
+			        d->subject != NULL ? d->subject : "(none)");
+			for (guint k = 0; k < d->what->len; k++)
+				fprintf(out, "  - %s\n", (const char *)d->what->pdata[k]);
+		}
+	}
+	fprintf(out,
+	        "Content: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+	        " message pairs compared: %" G_GUINT64_FORMAT " the same bytes, %" G_GUINT64_FORMAT
+	        " the same MIME structure and contents, %" G_GUINT64_FORMAT " different.\n",
+	        t->content_checked, t->content_paired, t->content_same_bytes,
+	        t->content_same_structure, t->content_differs);
+	if (r->content_sample > 0 || r->content_percent > 0) {
+		g_autofree char *size = r->content_sample > 0
+		                                ? g_strdup_printf("%u", r->content_sample)
+		                                : g_strdup_printf("%g%%", r->content_percent);
+
+		fprintf(out,
+		        "Sample: %s of the pairs per folder, seed %" G_GUINT64_FORMAT
+		        " (--seed %" G_GUINT64_FORMAT " picks the same messages again).\n",
+		        size, r->content_seed, r->content_seed);
+	}
+}
+
 void
 mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify)
 {
@@ -268,12 +325,15 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	                          "Dst size", verify ? "" : (dry ? "To copy" : "Copied"),
 	                          "",         verify ? "" : "Flags",
 	                          "Skipped",  "Missing",
-	                          "Extra",    NULL};
+	                          "Extra",    "",
+	                          NULL};
 	guint skipped = 0;
 
 	report_totals(r, &t);
 	if (t.labelled > 0 && !verify)
 		head[COL_LABELLED] = "Labelled";
+	if (r->content)
+		head[COL_DIFFERS] = "Differs";
 	report_row(rows, head);
 	for (guint i = 0; i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
@@ -295,6 +355,8 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 		for (guint j = 0; j < f->errors->len; j++)
 			fprintf(out, "Error: %s: %s\n", f->src_name, (char *)f->errors->pdata[j]);
 	}
+	if (r->content)
+		report_print_content(out, r, &t);
 	report_print_verdict(out, r, &t, skipped, dry);
 }
 
@@ -314,7 +376,7 @@ mh_report_exit_code(const struct mh_sync_result *r)
 		return MH_EXIT_MESSAGES;
 	if (t.dropped)
 		return MH_EXIT_CONNECT; /* connections kept dropping: a rerun resumes */
-	if (t.missing > 0 || t.extra > 0 || t.unfinished)
+	if (t.missing > 0 || t.extra > 0 || t.content_differs > 0 || t.unfinished)
 		return MH_EXIT_FAILURE; /* also with --dry: differences remain */
 	return MH_EXIT_OK;
 }
@@ -347,7 +409,50 @@ report_named_json(const GPtrArray *list, const char *folder)
 }
 
 static json_object *
-report_folder_json(const struct mh_sync_folder_result *f)
+report_strings(const GPtrArray *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (guint i = 0; i < list->len; i++)
+		json_object_array_add(a, json_object_new_string(list->pdata[i]));
+	return a;
+}
+
+/* verify --content's counts and differences in folder @f. */
+static json_object *
+report_content_json(const struct mh_sync_folder_result *f)
+{
+	json_object *o = json_object_new_object();
+	json_object *a = json_object_new_array();
+
+	json_object_object_add(o, "paired", json_object_new_uint64(f->content_paired));
+	json_object_object_add(o, "checked", json_object_new_uint64(f->content_checked));
+	json_object_object_add(o, "same_bytes", json_object_new_uint64(f->content_same_bytes));
+	json_object_object_add(o, "same_structure",
+	                       json_object_new_uint64(f->content_same_structure));
+	json_object_object_add(o, "different", json_object_new_uint64(f->content_differs));
+	for (guint i = 0; f->content_diffs != NULL && i < f->content_diffs->len; i++) {
+		const struct mh_sync_content_diff *d = f->content_diffs->pdata[i];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "folder", json_object_new_string(f->src_name));
+		json_object_object_add(j, "uid", json_object_new_uint64(d->src_uid));
+		json_object_object_add(j, "destination_folder", report_str_or_null(f->dst_name));
+		json_object_object_add(j, "destination_uid", json_object_new_uint64(d->dst_uid));
+		json_object_object_add(j, "message_id", report_str_or_null(d->message_id));
+		json_object_object_add(j, "date", report_str_or_null(d->date));
+		json_object_object_add(j, "subject", report_str_or_null(d->subject));
+		json_object_object_add(j, "size", json_object_new_uint64(d->src_size));
+		json_object_object_add(j, "destination_size", json_object_new_uint64(d->dst_size));
+		json_object_object_add(j, "differences", report_strings(d->what));
+		json_object_array_add(a, j);
+	}
+	json_object_object_add(o, "different_messages", a);
+	return o;
+}
+
+static json_object *
+report_folder_json(const struct mh_sync_folder_result *f, bool content)
 {
 	json_object *o = json_object_new_object();
 	json_object *skipped = json_object_new_array();
@@ -390,6 +495,8 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	                       report_named_json(f->deleted_dups,
 	                                         f->dst_name != NULL ? f->dst_name : f->src_name));
 	json_object_object_add(o, "failed", json_object_new_uint64(f->failed));
+	if (content)
+		json_object_object_add(o, "content", report_content_json(f));
 	for (guint i = 0; i < f->skipped->len; i++) {
 		const struct mh_sync_skip *s = f->skipped->pdata[i];
 		json_object *js = json_object_new_object();
@@ -421,16 +528,6 @@ report_folder_json(const struct mh_sync_folder_result *f)
 	return o;
 }
 
-static json_object *
-report_strings(const GPtrArray *list)
-{
-	json_object *a = json_object_new_array();
-
-	for (guint i = 0; i < list->len; i++)
-		json_object_array_add(a, json_object_new_string(list->pdata[i]));
-	return a;
-}
-
 bool
 mh_report_write_json(const char *path, const struct mh_sync_result *r, const char *command,
                      bool dry, int exit_code, GError **error)
@@ -449,7 +546,8 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(root, "exit_code", json_object_new_int(exit_code));
 	json_object_object_add(root, "seconds", json_object_new_double(r->seconds));
 	for (guint i = 0; i < r->folders->len; i++)
-		json_object_array_add(folders, report_folder_json(r->folders->pdata[i]));
+		json_object_array_add(folders,
+		                      report_folder_json(r->folders->pdata[i], r->content));
 	json_object_object_add(root, "folders", folders);
 	json_object_object_add(root, "created_folders", report_strings(r->created));
 	json_object_object_add(root, "deleted_folders", report_strings(r->deleted_folders));
@@ -468,6 +566,26 @@ mh_report_write_json(const char *path, const struct mh_sync_result *r, const cha
 	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));
 	json_object_object_add(totals, "unfinished_folders",
 	                       json_object_new_uint64(report_unfinished(r)));
+	if (r->content) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(totals, "content_checked",
+		                       json_object_new_uint64(t.content_checked));
+		json_object_object_add(totals, "content_same_bytes",
+		                       json_object_new_uint64(t.content_same_bytes));
+		json_object_object_add(totals, "content_same_structure",
+		                       json_object_new_uint64(t.content_same_structure));
+		json_object_object_add(totals, "content_different",
+		                       json_object_new_uint64(t.content_differs));
+		json_object_object_add(
+			c, "sample",
+			r->content_sample > 0 ? json_object_new_uint64(r->content_sample) : NULL);
+		json_object_object_add(
+			c, "sample_percent",
+			r->content_percent > 0 ? json_object_new_double(r->content_percent) : NULL);
+		json_object_object_add(c, "seed", json_object_new_uint64(r->content_seed));
+		json_object_object_add(root, "content", c);
+	}
 	json_object_object_add(root, "waits", json_object_new_uint64(r->waits));
 	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up != NULL));
 	if (r->gave_up != NULL)

@@ -66,6 +66,7 @@ folder_result_free(struct mh_sync_folder_result *r)
 	g_clear_pointer(&r->extra_msgs, g_ptr_array_unref);
 	g_clear_pointer(&r->stray_msgs, g_ptr_array_unref);
 	g_clear_pointer(&r->deleted_dups, g_ptr_array_unref);
+	g_clear_pointer(&r->content_diffs, g_ptr_array_unref); /* frees its entries */
 	g_free(r);
 }
 

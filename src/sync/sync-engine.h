@@ -129,6 +129,11 @@ struct mh_sync_options {
 	const char *dst_lock_path; /* a writing run also locks this destination account's lock
 	                              file (NULL: only the pair's, state_path + ".lock") */
 	bool wait_lock;            /* wait for another run's lock instead of failing */
+	/* verify --content (sync-verify-content.c) */
+	bool content;            /* compare paired messages by content too */
+	unsigned content_sample; /* only this many pairs per folder (0: see the percentage) */
+	double content_percent;  /* only this share of the pairs per folder (0: all) */
+	uint64_t content_seed;   /* seeds the choice of the sample */
 };
 
 /* Makes a new, unconnected store for @side (1 = source, 2 = destination). */
@@ -152,6 +157,16 @@ struct mh_sync_named {
 
 /* At most this many messages of each kind are named per folder (the counts are exact). */
 #define MH_SYNC_NAMED_MAX 1000
+
+/* A message pair whose contents differ (verify --content). */
+struct mh_sync_content_diff {
+	uint32_t src_uid, dst_uid;
+	uint64_t src_size, dst_size;
+	char *message_id; /* owned; the source's header fields, as for struct mh_sync_named */
+	char *date;       /* owned */
+	char *subject;    /* owned */
+	GPtrArray *what;  /* owned; char *: each difference, a sentence */
+};
 
 /* A source message not copied into this folder: it was copied under another label. */
 struct mh_sync_labelled {
@@ -194,6 +209,13 @@ struct mh_sync_folder_result {
 	uint64_t labelled;        /* new messages not copied here: copied under another label */
 	GPtrArray *labelled_msgs; /* owned; struct mh_sync_labelled *, or NULL */
 	uint64_t fixed_up;        /* messages whose bytes a fix-up changed */
+	uint64_t content_paired;  /* verify --content: message pairs found, */
+	uint64_t content_checked; /* of which compared (all, or the sample), */
+	uint64_t content_same_bytes;     /* found equal byte for byte, */
+	uint64_t content_same_structure; /* equal by MIME structure and decoded contents, */
+	uint64_t content_differs;        /* different (a difference: the verdict is NOT OK) */
+	GPtrArray *content_diffs;        /* owned; struct mh_sync_content_diff *, the first
+	                                    MH_SYNC_NAMED_MAX, or NULL */
 	GHashTable *refused;      /* owned; UIDs the destination refused in this run (a set) */
 	int64_t in_flight_at;     /* monotonic µs when a pass of this run ended with copies in
 	                             flight, 0 if none (the engine's own bookkeeping) */
@@ -210,6 +232,12 @@ struct mh_sync_result {
 	bool interrupted;
 	unsigned waits; /* back-offs and pauses the servers asked for */
 	char *gave_up;  /* owned; a server kept asking to wait (why), folders left unfinished */
+	/* verify --content as it ran, for the report (the caller copies them from the
+	 * options) */
+	bool content;
+	unsigned content_sample;
+	double content_percent;
+	uint64_t content_seed;
 };
 
 /* Progress counters, updated atomically by the workers; read them from any thread. */

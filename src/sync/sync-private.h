@@ -212,6 +212,20 @@ bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result 
                             GHashTable *map, GHashTable *src_uids, bool dst_exists,
                             const GArray *dst_uids, GError **error);
 
+/* --- sync-verify-content.c --- */
+
+/* A source message and the destination message that answers for it. */
+struct sync_pair {
+	uint32_t src_uid, dst_uid;
+	uint64_t src_size, dst_size;
+};
+
+/* verify --content: compares the pairs of @pairs (struct sync_pair, sorted by source UID;
+ * both folders selected), all or a sample as the options say, by the messages' bytes and
+ * else their MIME structure, counting and naming the differences in @res. */
+bool sync_verify_content(struct sync_worker *w, struct mh_sync_folder_result *res, GArray *pairs,
+                         GError **error);
+
 /* --delete2duplicates: deletes (or, dry, counts) the destination copies of an identity
  * the source has beyond the source's count of it, keeping those @map maps; strays are
  * left alone, and so are destination folders other source folders are merged into. */

@@ -129,6 +129,9 @@ verify_reset(struct mh_sync_folder_result *res)
 	g_clear_pointer(&res->missing_msgs, g_ptr_array_unref);
 	g_clear_pointer(&res->extra_msgs, g_ptr_array_unref);
 	g_clear_pointer(&res->stray_msgs, g_ptr_array_unref);
+	res->content_paired = res->content_checked = 0;
+	res->content_same_bytes = res->content_same_structure = res->content_differs = 0;
+	g_clear_pointer(&res->content_diffs, g_ptr_array_unref);
 }
 
 /* Sorts the destination messages no source message answers for (@unmatched, struct
@@ -204,6 +207,7 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
 	g_autoptr(GPtrArray) extra = g_ptr_array_new();
+	g_autoptr(GArray) pairs = g_array_new(false, false, sizeof(struct sync_pair));
 
 	verify_reset(res);
 	dst = verify_list_dst(w, res, dst_exists, error);
@@ -225,10 +229,15 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 		struct sync_msg *m = src->pdata[i];
 		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
 
-		if (q != NULL && !g_queue_is_empty(q))
-			g_hash_table_add(taken, g_queue_pop_head(q)); /* the lowest UID answers */
-		else
+		if (q != NULL && !g_queue_is_empty(q)) {
+			struct sync_msg *d = g_queue_pop_head(q); /* the lowest UID answers */
+
+			g_hash_table_add(taken, d);
+			g_array_append_val(pairs,
+			                   ((struct sync_pair){m->uid, d->uid, m->size, d->size}));
+		} else {
 			verify_unmatched(w, res, m, missing);
+		}
 	}
 	/* What no source message took is extra, duplicates included; not countable where
 	 * other source folders are merged into the destination folder. */
@@ -239,7 +248,8 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 			g_ptr_array_add(extra, d);
 	}
 	return named_fetch(w->src, missing, &res->missing_msgs, error) &&
-	       verify_extras(w->dst, res, src, extra, error);
+	       verify_extras(w->dst, res, src, extra, error) &&
+	       (!w->opts->content || sync_verify_content(w, res, pairs, error));
 }
 
 /* --- after a sync: the UID map (the state's records and this run's matches and copies)
