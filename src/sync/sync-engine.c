@@ -50,6 +50,9 @@ folder_result_free(struct mh_sync_folder_result *r)
 		struct mh_sync_skip *s = r->skipped->pdata[i];
 
 		g_free(s->reason);
+		g_free(s->message_id);
+		g_free(s->date);
+		g_free(s->subject);
 		g_free(s);
 	}
 	g_ptr_array_free(r->skipped, true);
@@ -66,6 +69,7 @@ folder_result_free(struct mh_sync_folder_result *r)
 	g_clear_pointer(&r->extra_msgs, g_ptr_array_unref);
 	g_clear_pointer(&r->stray_msgs, g_ptr_array_unref);
 	g_clear_pointer(&r->deleted_dups, g_ptr_array_unref);
+	g_clear_pointer(&r->failed_msgs, g_ptr_array_unref);
 	g_clear_pointer(&r->content_diffs, g_ptr_array_unref); /* frees its entries */
 	g_free(r);
 }
@@ -78,8 +82,38 @@ mh_sync_result_free(struct mh_sync_result *r)
 	g_ptr_array_free(r->folders, true);
 	g_ptr_array_free(r->created, true);
 	g_ptr_array_free(r->deleted_folders, true);
+	g_clear_pointer(&r->wait_list, g_ptr_array_unref);
 	g_free(r->gave_up);
 	g_free(r);
+}
+
+static void
+wait_free(struct mh_sync_wait *w)
+{
+	g_free(w->reason);
+	g_free(w);
+}
+
+/* Keeps a wait for the report's timeline (the first MH_SYNC_NAMED_MAX). */
+static void
+engine_note_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *error, gint64 at,
+                 gint64 began)
+{
+	struct mh_sync_wait *w;
+
+	g_mutex_lock(&e->lock);
+	if (e->result->wait_list->len < MH_SYNC_NAMED_MAX) {
+		w = g_new0(struct mh_sync_wait, 1);
+		w->at = at;
+		w->seconds = (double)(g_get_monotonic_time() - began) / G_USEC_PER_SEC;
+		w->why = v->kind == MH_SYNC_VERDICT_BACKOFF       ? "throttled"
+		         : v->kind == MH_SYNC_VERDICT_CONNECTIONS ? "connections"
+		         : v->kind == MH_SYNC_VERDICT_BUDGET      ? "budget"
+		                                                  : "retry";
+		w->reason = g_strdup(error->message);
+		g_ptr_array_add(e->result->wait_list, w);
+	}
+	g_mutex_unlock(&e->lock);
 }
 
 static bool
@@ -106,7 +140,7 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 	uint64_t ms = v->wait_ms;
 	int64_t room_s;
 	char buf[32];
-	gint64 until;
+	gint64 until, began, at;
 
 	/* A budget of our own knows when it has room again: wait that long, however long,
 	 * unless --max-backoff says otherwise. */
@@ -155,12 +189,17 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 
 		g_atomic_int_set(&e->shared.pace_permille, MAX(100, p * 3 / 4));
 	}
-	until = g_get_monotonic_time() + (gint64)ms * 1000;
+	began = g_get_monotonic_time();
+	at = g_get_real_time();
+	until = began + (gint64)ms * 1000;
 	while (g_get_monotonic_time() < until) {
-		if (engine_interrupted(e))
+		if (engine_interrupted(e)) {
+			engine_note_wait(e, v, error, at, began);
 			return false;
+		}
 		g_usleep((gulong)MIN(100000, until - g_get_monotonic_time() + 1));
 	}
+	engine_note_wait(e, v, error, at, began);
 	return true;
 }
 
@@ -980,6 +1019,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	e.result->folders = g_ptr_array_new_with_free_func((GDestroyNotify)folder_result_free);
 	e.result->created = g_ptr_array_new_with_free_func(g_free);
 	e.result->deleted_folders = g_ptr_array_new_with_free_func(g_free);
+	e.result->wait_list = g_ptr_array_new_with_free_func((GDestroyNotify)wait_free);
 	ok = engine_start(&e, &src, &dst, error);
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);

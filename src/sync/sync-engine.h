@@ -142,7 +142,10 @@ typedef struct mh_store *mh_sync_store_factory(void *ctx, int side);
 struct mh_sync_skip {
 	uint32_t uid;
 	uint64_t size;
-	char *reason; /* owned */
+	char *reason;     /* owned */
+	char *message_id; /* owned; the header fields, as for struct mh_sync_named (NULL: */
+	char *date;       /* owned;  absent, or not named: beyond MH_SYNC_NAMED_MAX or the */
+	char *subject;    /* owned;  source could not be read again) */
 };
 
 /* A message the report names (missing, extra, or a deleted duplicate): the header fields
@@ -153,6 +156,7 @@ struct mh_sync_named {
 	char *message_id; /* owned */
 	char *date;       /* owned; the Date header field */
 	char *subject;    /* owned; as sent (RFC 2047 encoded words are not decoded) */
+	char *reason;     /* owned; why it failed (failed messages), else NULL */
 };
 
 /* At most this many messages of each kind are named per folder (the counts are exact). */
@@ -202,6 +206,8 @@ struct mh_sync_folder_result {
 	GPtrArray *stray_msgs;    /* owned; struct mh_sync_named *, or NULL */
 	GPtrArray *deleted_dups;  /* owned; struct mh_sync_named *: duplicates deleted, or NULL */
 	uint64_t failed;          /* messages that failed (listed in errors) */
+	GPtrArray *failed_msgs;   /* owned; struct mh_sync_named *: the source messages that
+	                             failed or were refused, with their reason, or NULL */
 	bool quota;               /* the destination refused for lack of space */
 	bool append_refused;      /* the destination refused an APPEND */
 	GPtrArray *skipped;       /* owned; struct mh_sync_skip * */
@@ -224,14 +230,23 @@ struct mh_sync_folder_result {
 	double seconds;
 };
 
+/* A wait a server (or a budget) asked for, for the report's timeline. */
+struct mh_sync_wait {
+	int64_t at;      /* wall clock, µs since the epoch, when the wait began */
+	double seconds;  /* how long it lasted (shorter than planned when interrupted) */
+	const char *why; /* static: "throttled", "connections", "budget" or "retry" */
+	char *reason;    /* owned; what the server (or the budget) said */
+};
+
 struct mh_sync_result {
 	GPtrArray *folders; /* owned; struct mh_sync_folder_result *, in folder-tree order */
 	GPtrArray *created; /* owned; destination folders created (or that would be) */
 	GPtrArray *deleted_folders; /* owned */
 	double seconds;
 	bool interrupted;
-	unsigned waits; /* back-offs and pauses the servers asked for */
-	char *gave_up;  /* owned; a server kept asking to wait (why), folders left unfinished */
+	unsigned waits;       /* back-offs and pauses the servers asked for */
+	GPtrArray *wait_list; /* owned; struct mh_sync_wait *, the first MH_SYNC_NAMED_MAX */
+	char *gave_up; /* owned; a server kept asking to wait (why), folders left unfinished */
 	/* verify --content as it ran, for the report (the caller copies them from the
 	 * options) */
 	bool content;

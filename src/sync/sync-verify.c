@@ -19,6 +19,7 @@ named_free(struct mh_sync_named *n)
 	g_free(n->message_id);
 	g_free(n->date);
 	g_free(n->subject);
+	g_free(n->reason);
 	g_free(n);
 }
 
@@ -107,6 +108,89 @@ named_fetch(struct mh_store *st, GArray *uids, GPtrArray **list, GError **error)
 	}
 	g_ptr_array_sort(*list, named_cmp);
 	return true;
+}
+
+/* The reason recorded for message @uid in @res->errors ("message UID N: why"), or NULL. */
+static const char *
+named_failure_reason(const struct mh_sync_folder_result *res, uint32_t uid)
+{
+	g_autofree char *prefix = g_strdup_printf("message UID %u: ", uid);
+
+	for (guint i = 0; i < res->errors->len; i++) {
+		const char *e = res->errors->pdata[i];
+
+		if (g_str_has_prefix(e, prefix))
+			return e + strlen(prefix);
+	}
+	return NULL;
+}
+
+/* Names the skipped and the failed messages of @res from the selected source folder, for
+ * the report and the log. Best effort: a source that cannot be read again leaves them
+ * with their UID, size and reason only. */
+static void
+named_skipped_and_failed(struct mh_store *src, struct mh_sync_folder_result *res)
+{
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) named = NULL;
+	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
+	g_autoptr(GError) error = NULL;
+	GHashTableIter it;
+	gpointer key;
+
+	for (guint i = 0; i < res->skipped->len && i < MH_SYNC_NAMED_MAX; i++)
+		g_array_append_val(uids, ((struct mh_sync_skip *)res->skipped->pdata[i])->uid);
+	if (res->refused != NULL) {
+		g_hash_table_iter_init(&it, res->refused);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			guint32 uid = GPOINTER_TO_UINT(key);
+
+			g_array_append_val(uids, uid);
+		}
+	}
+	if (uids->len == 0)
+		return;
+	if (!named_fetch(src, uids, &named, &error)) {
+		mh_log(MH_LOG_WARN, "%s: cannot name the skipped and failed messages: %s",
+		       res->src_name, error->message);
+		return;
+	}
+	for (guint i = 0; named != NULL && i < named->len; i++) {
+		struct mh_sync_named *n = named->pdata[i];
+
+		g_hash_table_insert(by_uid, GUINT_TO_POINTER(n->uid), n);
+	}
+	for (guint i = 0; i < res->skipped->len; i++) {
+		struct mh_sync_skip *s = res->skipped->pdata[i];
+		struct mh_sync_named *n = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(s->uid));
+
+		if (n == NULL || s->message_id != NULL || s->date != NULL || s->subject != NULL)
+			continue;
+		s->message_id = g_strdup(n->message_id);
+		s->date = g_strdup(n->date);
+		s->subject = g_strdup(n->subject);
+	}
+	g_clear_pointer(&res->failed_msgs, g_ptr_array_unref);
+	if (res->refused == NULL)
+		return;
+	res->failed_msgs = g_ptr_array_new_with_free_func((GDestroyNotify)named_free);
+	for (guint i = 0; named != NULL && i < named->len; i++) {
+		const struct mh_sync_named *n = named->pdata[i];
+		struct mh_sync_named *f;
+		const char *why;
+
+		if (!g_hash_table_contains(res->refused, GUINT_TO_POINTER(n->uid)))
+			continue;
+		why = named_failure_reason(res, n->uid);
+		f = g_new0(struct mh_sync_named, 1);
+		f->uid = n->uid;
+		f->size = n->size;
+		f->message_id = g_strdup(n->message_id);
+		f->date = g_strdup(n->date);
+		f->subject = g_strdup(n->subject);
+		f->reason = g_strdup(why != NULL ? why : "failed");
+		g_ptr_array_add(res->failed_msgs, f);
+	}
 }
 
 /* The UIDs of @msgs (struct sync_msg *), a new array. */
@@ -247,8 +331,10 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 		if (!g_hash_table_contains(taken, d))
 			g_ptr_array_add(extra, d);
 	}
-	return named_fetch(w->src, missing, &res->missing_msgs, error) &&
-	       verify_extras(w->dst, res, src, extra, error) &&
+	if (!named_fetch(w->src, missing, &res->missing_msgs, error))
+		return false;
+	named_skipped_and_failed(w->src, res);
+	return verify_extras(w->dst, res, src, extra, error) &&
 	       (!w->opts->content || sync_verify_content(w, res, pairs, error));
 }
 
@@ -386,6 +472,7 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	res->missing = missing->len;
 	if (!named_fetch(w->src, missing, &res->missing_msgs, error))
 		return false;
+	named_skipped_and_failed(w->src, res);
 	if (!dst_exists || res->dst_shared)
 		return true;
 	live = verify_live_dst(map);
