@@ -27,7 +27,8 @@ struct sync_cli {
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
 	int maxage, minage, jobs;
-	char *search, *report, *log, *state, *debug;
+	char **report;
+	char *search, *log, *state, *debug;
 	char *config, *token_store, *account1, *account2;
 	/* providers */
 	char *provider1, *provider2, *gmail_labels, *fixups;
@@ -155,7 +156,8 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Gmail source: copy Spam too", NULL},
 		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
 	         "Gmail source: copy Trash too", NULL},
-		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
+		{"report", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->report,
+	         "Write a report to FILE: JSON (FILE.json) or a web page (FILE.html); repeatable",
 	         "FILE"},
 		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
 	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
@@ -316,6 +318,18 @@ sync_check_sample(struct sync_cli *o)
 	return true;
 }
 
+/* Each --report names a format by its ending and a directory that can be made. */
+static bool
+sync_check_reports(char **reports, GError **error)
+{
+	for (size_t i = 0; reports != NULL && reports[i] != NULL; i++) {
+		if (!mh_report_check_path(reports[i], error) ||
+		    !mh_file_make_parent(reports[i], error))
+			return false;
+	}
+	return true;
+}
+
 static bool
 sync_check_options(struct sync_cli *o, GError **error)
 {
@@ -354,8 +368,7 @@ sync_check_options(struct sync_cli *o, GError **error)
 	}
 	/* Output files are checked before anything connects: a missing directory found
 	 * after a long run would lose its report. */
-	return sync_check_search(o->search, error) &&
-	       (o->report == NULL || mh_file_make_parent(o->report, error)) &&
+	return sync_check_search(o->search, error) && sync_check_reports(o->report, error) &&
 	       (o->state == NULL || mh_file_make_parent(o->state, error));
 }
 
@@ -598,6 +611,46 @@ sync_outcome_fill(struct mh_sync_job_outcome *out, const struct mh_sync_result *
 		out->reason = g_string_free(g_steal_pointer(&why), false);
 }
 
+static const char *
+sync_tls_name(enum mh_imap_tls_mode tls)
+{
+	switch (tls) {
+	case MH_IMAP_TLS_IMPLICIT:
+		return "implicit";
+	case MH_IMAP_TLS_STARTTLS:
+		return "starttls";
+	case MH_IMAP_TLS_NONE:
+		return "none";
+	case MH_IMAP_TLS_AUTO:
+		break;
+	}
+	return "auto";
+}
+
+/* The log's account of the run, then each --report. */
+static bool
+sync_write_reports(const struct sync_cli *o, const struct sides *s, const struct sync_profiles *sp,
+                   struct mh_report_run *run, const struct mh_sync_result *result, GError **error)
+{
+	run->gmail_labels = o->gmail_labels;
+	run->fixups = o->fixups;
+	for (int i = 0; i < 2; i++)
+		run->side[i] = (struct mh_report_side){
+			.user = s->cred[i].user,
+			.host = s->set[i].host,
+			.port = sync_port(s, i),
+			.tls = sync_tls_name(s->set[i].tls),
+			.provider = sp->p[i] != NULL ? sp->p[i]->name : NULL,
+			.provider_detected = !sp->chosen[i],
+		};
+	mh_report_log(result, run);
+	for (size_t i = 0; o->report != NULL && o->report[i] != NULL; i++) {
+		if (!mh_report_write(o->report[i], result, run, error))
+			return false;
+	}
+	return true;
+}
+
 static int
 sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_sync_job_io *io,
              struct mh_sync_job_outcome *out, GError **error)
@@ -612,6 +665,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	struct mh_sync_progress *progress = io->progress != NULL ? io->progress : &own_progress;
 	struct mh_sync_result *result = NULL;
 	struct mh_progress_display *display = NULL;
+	g_autoptr(GDateTime) start = NULL;
+	g_autoptr(GDateTime) end = NULL;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -649,6 +704,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 		mh_sync_job_signals();
 	if (io->progress == NULL)
 		display = mh_progress_start(progress, o->quiet || verify);
+	start = g_date_time_new_now_local();
 	if (!mh_sync_run(&so, sync_factory, s, progress, &result, error)) {
 		for (int i = 0; i < 2 && sp.connected; i++)
 			s->detected[i] = sp.p[i];
@@ -656,8 +712,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 		sync_options_clear(&so);
 		return -1;
 	}
+	end = g_date_time_new_now_local();
 	mh_progress_stop(display);
-	sync_options_clear(&so);
 	result->content = so.content;
 	result->content_sample = so.content_sample;
 	result->content_percent = so.content_percent;
@@ -685,9 +741,16 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 		       "on): run the same command later to resume",
 		       names->str);
 	}
-	if (o->report != NULL &&
-	    !mh_report_write_json(o->report, result, verify ? "verify" : "sync", o->dry, rc, error))
+	if (!sync_write_reports(o, s, &sp,
+	                        &(struct mh_report_run){.command = verify ? "verify" : "sync",
+	                                                .dry = o->dry,
+	                                                .exit_code = rc,
+	                                                .start = start,
+	                                                .end = end,
+	                                                .opts = &so},
+	                        result, error))
 		rc = -1;
+	sync_options_clear(&so);
 	sync_outcome_fill(out, result);
 	/* The display of a batch reads the folder name (borrowed from the result) under
 	 * this lock. */
@@ -712,7 +775,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_strfreev(o->exclude);
 	g_strfreev(o->regextrans2);
 	g_free(o->search);
-	g_free(o->report);
+	g_strfreev(o->report);
 	g_free(o->log);
 	g_free(o->state);
 	g_free(o->debug);

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The verification table, the JSON report (json-c) and the exit code of a sync. */
+/* The verification table, the verdict and the exit code of a sync. */
 #include "report.h"
 
-#include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "mh-file.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+#include "report-private.h"
 
 char *
 mh_report_bytes(uint64_t bytes)
@@ -141,8 +139,8 @@ report_print_rows(FILE *out, GPtrArray *rows)
 	}
 }
 
-static void
-report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
+void
+mh_report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 {
 	g_autoptr(GHashTable) measured = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -181,8 +179,8 @@ report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t)
 	}
 }
 
-static guint
-report_unfinished(const struct mh_sync_result *r)
+guint
+mh_report_unfinished(const struct mh_sync_result *r)
 {
 	guint n = 0;
 
@@ -195,7 +193,7 @@ static void
 report_print_verdict(FILE *out, const struct mh_sync_result *r,
                      const struct mh_sync_folder_result *t, guint skipped, bool dry)
 {
-	guint unfinished = report_unfinished(r);
+	guint unfinished = mh_report_unfinished(r);
 
 	if (dry)
 		fprintf(out,
@@ -329,7 +327,7 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	                          NULL};
 	guint skipped = 0;
 
-	report_totals(r, &t);
+	mh_report_totals(r, &t);
 	if (t.labelled > 0 && !verify)
 		head[COL_LABELLED] = "Labelled";
 	if (r->content)
@@ -343,7 +341,7 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 		report_folder_row(rows, f, name);
 		skipped += f->skipped->len;
 	}
-	report_totals(r, &t);
+	mh_report_totals(r, &t);
 	t.skipped = g_ptr_array_new();
 	g_ptr_array_set_size(t.skipped, skipped);
 	report_folder_row(rows, &t, "Total");
@@ -365,7 +363,7 @@ mh_report_exit_code(const struct mh_sync_result *r)
 {
 	struct mh_sync_folder_result t;
 
-	report_totals(r, &t);
+	mh_report_totals(r, &t);
 	if (r->interrupted)
 		return MH_EXIT_INTERRUPTED;
 	if (t.quota)
@@ -381,220 +379,25 @@ mh_report_exit_code(const struct mh_sync_result *r)
 	return MH_EXIT_OK;
 }
 
-static json_object *
-report_str_or_null(const char *s)
+char **
+mh_report_summary_lines(const struct mh_sync_result *r, bool dry)
 {
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
-/* The named messages of @list (struct mh_sync_named *; NULL: none), in folder @folder. */
-static json_object *
-report_named_json(const GPtrArray *list, const char *folder)
-{
-	json_object *a = json_object_new_array();
-
-	for (guint i = 0; list != NULL && i < list->len; i++) {
-		const struct mh_sync_named *n = list->pdata[i];
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "folder", json_object_new_string(folder));
-		json_object_object_add(o, "uid", json_object_new_uint64(n->uid));
-		json_object_object_add(o, "message_id", report_str_or_null(n->message_id));
-		json_object_object_add(o, "date", report_str_or_null(n->date));
-		json_object_object_add(o, "subject", report_str_or_null(n->subject));
-		json_object_object_add(o, "size", json_object_new_uint64(n->size));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
-static json_object *
-report_strings(const GPtrArray *list)
-{
-	json_object *a = json_object_new_array();
-
-	for (guint i = 0; i < list->len; i++)
-		json_object_array_add(a, json_object_new_string(list->pdata[i]));
-	return a;
-}
-
-/* verify --content's counts and differences in folder @f. */
-static json_object *
-report_content_json(const struct mh_sync_folder_result *f)
-{
-	json_object *o = json_object_new_object();
-	json_object *a = json_object_new_array();
-
-	json_object_object_add(o, "paired", json_object_new_uint64(f->content_paired));
-	json_object_object_add(o, "checked", json_object_new_uint64(f->content_checked));
-	json_object_object_add(o, "same_bytes", json_object_new_uint64(f->content_same_bytes));
-	json_object_object_add(o, "same_structure",
-	                       json_object_new_uint64(f->content_same_structure));
-	json_object_object_add(o, "different", json_object_new_uint64(f->content_differs));
-	for (guint i = 0; f->content_diffs != NULL && i < f->content_diffs->len; i++) {
-		const struct mh_sync_content_diff *d = f->content_diffs->pdata[i];
-		json_object *j = json_object_new_object();
-
-		json_object_object_add(j, "folder", json_object_new_string(f->src_name));
-		json_object_object_add(j, "uid", json_object_new_uint64(d->src_uid));
-		json_object_object_add(j, "destination_folder", report_str_or_null(f->dst_name));
-		json_object_object_add(j, "destination_uid", json_object_new_uint64(d->dst_uid));
-		json_object_object_add(j, "message_id", report_str_or_null(d->message_id));
-		json_object_object_add(j, "date", report_str_or_null(d->date));
-		json_object_object_add(j, "subject", report_str_or_null(d->subject));
-		json_object_object_add(j, "size", json_object_new_uint64(d->src_size));
-		json_object_object_add(j, "destination_size", json_object_new_uint64(d->dst_size));
-		json_object_object_add(j, "differences", report_strings(d->what));
-		json_object_array_add(a, j);
-	}
-	json_object_object_add(o, "different_messages", a);
-	return o;
-}
-
-static json_object *
-report_folder_json(const struct mh_sync_folder_result *f, bool content)
-{
-	json_object *o = json_object_new_object();
-	json_object *skipped = json_object_new_array();
-	json_object *errors = json_object_new_array();
-
-	json_object_object_add(o, "source", json_object_new_string(f->src_name));
-	json_object_object_add(o, "destination",
-	                       f->dst_name != NULL ? json_object_new_string(f->dst_name) : NULL);
-	if (f->note != NULL)
-		json_object_object_add(o, "note", json_object_new_string(f->note));
-	json_object_object_add(o, "container_only", json_object_new_boolean(f->container_only));
-	json_object_object_add(o, "unchanged", json_object_new_boolean(f->unchanged));
-	json_object_object_add(o, "unfinished", json_object_new_boolean(f->unfinished));
-	json_object_object_add(o, "connection_trouble", json_object_new_boolean(f->dropped));
-	json_object_object_add(o, "not_reached", json_object_new_boolean(f->not_reached));
-	json_object_object_add(o, "source_messages", json_object_new_uint64(f->src_count));
-	json_object_object_add(o, "source_bytes", json_object_new_uint64(f->src_bytes));
-	json_object_object_add(o, "destination_messages", json_object_new_uint64(f->dst_count));
-	json_object_object_add(o, "destination_bytes", json_object_new_uint64(f->dst_bytes));
-	json_object_object_add(o, "copied", json_object_new_uint64(f->copied));
-	json_object_object_add(o, "copied_bytes", json_object_new_uint64(f->copied_bytes));
-	json_object_object_add(o, "already_present", json_object_new_uint64(f->matched));
-	json_object_object_add(o, "labelled_elsewhere", json_object_new_uint64(f->labelled));
-	json_object_object_add(o, "fixed_up", json_object_new_uint64(f->fixed_up));
-	json_object_object_add(o, "flag_updates", json_object_new_uint64(f->flag_updates));
-	json_object_object_add(o, "deleted_on_source", json_object_new_uint64(f->deleted_src));
-	json_object_object_add(o, "deleted_on_destination", json_object_new_uint64(f->deleted_dst));
-	json_object_object_add(o, "missing", json_object_new_uint64(f->missing));
-	json_object_object_add(o, "extra", json_object_new_uint64(f->extra));
-	json_object_object_add(o, "strays", json_object_new_uint64(f->strays));
-	json_object_object_add(o, "missing_messages",
-	                       report_named_json(f->missing_msgs, f->src_name));
-	json_object_object_add(
-		o, "extra_messages",
-		report_named_json(f->extra_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
-	json_object_object_add(
-		o, "stray_messages",
-		report_named_json(f->stray_msgs, f->dst_name != NULL ? f->dst_name : f->src_name));
-	json_object_object_add(o, "deleted_duplicates",
-	                       report_named_json(f->deleted_dups,
-	                                         f->dst_name != NULL ? f->dst_name : f->src_name));
-	json_object_object_add(o, "failed", json_object_new_uint64(f->failed));
-	if (content)
-		json_object_object_add(o, "content", report_content_json(f));
-	for (guint i = 0; i < f->skipped->len; i++) {
-		const struct mh_sync_skip *s = f->skipped->pdata[i];
-		json_object *js = json_object_new_object();
-
-		json_object_object_add(js, "uid", json_object_new_uint64(s->uid));
-		json_object_object_add(js, "size", json_object_new_uint64(s->size));
-		json_object_object_add(js, "reason", json_object_new_string(s->reason));
-		json_object_array_add(skipped, js);
-	}
-	for (guint i = 0; i < f->errors->len; i++)
-		json_object_array_add(errors, json_object_new_string(f->errors->pdata[i]));
-	json_object_object_add(o, "skipped", skipped);
-	if (f->labelled_msgs != NULL) {
-		json_object *labelled = json_object_new_array();
-
-		for (guint i = 0; i < f->labelled_msgs->len; i++) {
-			const struct mh_sync_labelled *l = f->labelled_msgs->pdata[i];
-			json_object *jl = json_object_new_object();
-
-			json_object_object_add(jl, "uid", json_object_new_uint64(l->uid));
-			json_object_object_add(jl, "copied_under",
-			                       json_object_new_string(l->copied_under));
-			json_object_array_add(labelled, jl);
-		}
-		json_object_object_add(o, "labelled", labelled);
-	}
-	json_object_object_add(o, "errors", errors);
-	json_object_object_add(o, "seconds", json_object_new_double(f->seconds));
-	return o;
-}
-
-bool
-mh_report_write_json(const char *path, const struct mh_sync_result *r, const char *command,
-                     bool dry, int exit_code, GError **error)
-{
-	g_autoptr(json_object) root = json_object_new_object();
-	json_object *folders = json_object_new_array();
-	json_object *totals = json_object_new_object();
 	struct mh_sync_folder_result t;
-	const char *text;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	guint skipped = 0;
+	char **lines;
 
-	report_totals(r, &t);
-	json_object_object_add(root, "mailhaul", json_object_new_string(MH_VERSION));
-	json_object_object_add(root, "command", json_object_new_string(command));
-	json_object_object_add(root, "dry_run", json_object_new_boolean(dry));
-	json_object_object_add(root, "interrupted", json_object_new_boolean(r->interrupted));
-	json_object_object_add(root, "exit_code", json_object_new_int(exit_code));
-	json_object_object_add(root, "seconds", json_object_new_double(r->seconds));
+	g_assert(out != NULL);
+	mh_report_totals(r, &t);
 	for (guint i = 0; i < r->folders->len; i++)
-		json_object_array_add(folders,
-		                      report_folder_json(r->folders->pdata[i], r->content));
-	json_object_object_add(root, "folders", folders);
-	json_object_object_add(root, "created_folders", report_strings(r->created));
-	json_object_object_add(root, "deleted_folders", report_strings(r->deleted_folders));
-	json_object_object_add(totals, "source_messages", json_object_new_uint64(t.src_count));
-	json_object_object_add(totals, "source_bytes", json_object_new_uint64(t.src_bytes));
-	json_object_object_add(totals, "destination_messages", json_object_new_uint64(t.dst_count));
-	json_object_object_add(totals, "destination_bytes", json_object_new_uint64(t.dst_bytes));
-	json_object_object_add(totals, "copied", json_object_new_uint64(t.copied));
-	json_object_object_add(totals, "copied_bytes", json_object_new_uint64(t.copied_bytes));
-	json_object_object_add(totals, "flag_updates", json_object_new_uint64(t.flag_updates));
-	json_object_object_add(totals, "missing", json_object_new_uint64(t.missing));
-	json_object_object_add(totals, "extra", json_object_new_uint64(t.extra));
-	json_object_object_add(totals, "strays", json_object_new_uint64(t.strays));
-	json_object_object_add(totals, "failed", json_object_new_uint64(t.failed));
-	json_object_object_add(totals, "labelled_elsewhere", json_object_new_uint64(t.labelled));
-	json_object_object_add(totals, "fixed_up", json_object_new_uint64(t.fixed_up));
-	json_object_object_add(totals, "unfinished_folders",
-	                       json_object_new_uint64(report_unfinished(r)));
-	if (r->content) {
-		json_object *c = json_object_new_object();
-
-		json_object_object_add(totals, "content_checked",
-		                       json_object_new_uint64(t.content_checked));
-		json_object_object_add(totals, "content_same_bytes",
-		                       json_object_new_uint64(t.content_same_bytes));
-		json_object_object_add(totals, "content_same_structure",
-		                       json_object_new_uint64(t.content_same_structure));
-		json_object_object_add(totals, "content_different",
-		                       json_object_new_uint64(t.content_differs));
-		json_object_object_add(
-			c, "sample",
-			r->content_sample > 0 ? json_object_new_uint64(r->content_sample) : NULL);
-		json_object_object_add(
-			c, "sample_percent",
-			r->content_percent > 0 ? json_object_new_double(r->content_percent) : NULL);
-		json_object_object_add(c, "seed", json_object_new_uint64(r->content_seed));
-		json_object_object_add(root, "content", c);
-	}
-	json_object_object_add(root, "waits", json_object_new_uint64(r->waits));
-	json_object_object_add(root, "gave_up", json_object_new_boolean(r->gave_up != NULL));
-	if (r->gave_up != NULL)
-		json_object_object_add(root, "gave_up_reason", json_object_new_string(r->gave_up));
-	json_object_object_add(root, "totals", totals);
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-	if (!mh_file_write(path, text, strlen(text), 0644, error)) {
-		g_prefix_error(error, "cannot write the report: ");
-		return false;
-	}
-	return true;
+		skipped +=
+			((const struct mh_sync_folder_result *)r->folders->pdata[i])->skipped->len;
+	report_print_verdict(out, r, &t, skipped, dry);
+	fclose(out);
+	g_strchomp(text);
+	lines = g_strsplit(text, "\n", -1);
+	free(text);
+	return lines;
 }

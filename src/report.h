@@ -13,9 +13,40 @@
 /* Prints the per-folder table (tree order, aligned, totals last) and the verdict. */
 void mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify);
 
-/* Writes the JSON report to @path atomically. */
-bool mh_report_write_json(const char *path, const struct mh_sync_result *r, const char *command,
-                          bool dry, int exit_code, GError **error);
+/* One side of a run as the report names it (never a secret). */
+struct mh_report_side {
+	const char *user;       /* borrowed */
+	const char *host;       /* borrowed */
+	unsigned port;          /* the port connected to */
+	const char *tls;        /* static: "implicit", "starttls", "auto" or "none" */
+	const char *provider;   /* borrowed: the profile's name ("generic", "gmail", "m365") */
+	bool provider_detected; /* found once connected, not named by the user */
+};
+
+/* What the report tells of a run beyond the engine's result. */
+struct mh_report_run {
+	const char *command; /* "sync" or "verify" */
+	bool dry;
+	int exit_code;
+	GDateTime *start, *end; /* borrowed; local time with its offset */
+	struct mh_report_side side[2];
+	const struct mh_sync_options *opts; /* borrowed: the options the run was given */
+	const char *gmail_labels;           /* borrowed: --gmail-labels, or NULL */
+	const char *fixups;                 /* borrowed: --fixups, or NULL */
+};
+
+/* Whether @path names a report format mailhaul writes: a name ending in .json or .html
+ * (any case). Otherwise a usage error (MH_CONFIG_ERROR_USAGE) naming the file. */
+bool mh_report_check_path(const char *path, GError **error);
+
+/* Writes the report of @r to @path atomically: JSON (docs/report-schema.json) or a
+ * self-contained HTML page, after the file name's ending. */
+bool mh_report_write(const char *path, const struct mh_sync_result *r,
+                     const struct mh_report_run *run, GError **error);
+
+/* Writes what the run did to the log (mh_log, level info): each folder's counts, every
+ * skipped, failed, missing and extra message, the totals, the duration and the verdict. */
+void mh_report_log(const struct mh_sync_result *r, const struct mh_report_run *run);
 
 /* The exit code a result calls for (README "Exit codes"). */
 int mh_report_exit_code(const struct mh_sync_result *r);
