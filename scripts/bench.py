@@ -15,6 +15,8 @@ Run it through scripts/bench (installs, builds, sets PYTHONPATH and MAILHAUL). I
       small text mails, a fair share of 50-500 KB attachments, a few multi-MB messages,
       nested folders, flags and keywords, dates over ten years;
   --with-50mb adds one 50 MB message to (a) and (c);
+  (m) (issue 12, only with --only m): many small mailboxes by mailhaul batch against
+      loops of single syncs (scripts/bench_mass.py);
 - times mailhaul (wall time and peak RSS of its process), a minimal copier without any sync
   logic (scripts/bench-copier.py, a reference for raw speed only) in two modes, one ranged
   UID FETCH per folder with pipelined single APPENDs and the same with one MULTIAPPEND per
@@ -53,6 +55,8 @@ import threading
 import time
 
 from mhtest import certs, cleanup, dovecot, imapcheck
+
+import bench_mass
 
 try:
     from mhtest import corpus as mhcorpus
@@ -975,7 +979,9 @@ class Bench:
         a = self.args
         self.scenarios = [Scenario(key, a) for key in a.only]
         copies = 1 + (0 if a.no_mbsync else 1) + (2 if a.copier else 0)
-        need = [sc.storage_mb(a, copies) for sc in self.scenarios]
+        need = [sc.storage_mb(a, copies) for sc in self.scenarios] + [0]
+        if a.mass:  # the source and four ways, 50 messages of 2-4 KB a mailbox on average
+            need.append(a.mailboxes * 50 * (4096 + 1024) * 1.3 * 5 / MIB)
         size = max(2048, int(sum(need) if a.keep else max(need)) + 512)
         self.storage = Storage(size)
         self.private_binary()
@@ -985,10 +991,17 @@ class Bench:
         self.pki = certs.TestPKI()
         for sc in self.scenarios:
             self.run_scenario(sc)
+        self.mass = None
+        if a.mass:
+            self.mass = bench_mass.Mass(self, argparse.Namespace(
+                timed=timed, small_messages=small_messages, cpu_busy=cpu_busy, say=say))
+            self.mass.run()
         self.report()
         if a.keep:
             self.keep()
-        return 1 if any(p.startswith('mailhaul') for p in self.problems) else 0
+        mass_failed = self.mass is not None and any(
+            not p.startswith('(m) serial loop, imapsync') for p in self.mass.problems)
+        return 1 if mass_failed or any(p.startswith('mailhaul') for p in self.problems) else 0
 
     # -- the report --------------------------------------------------------------------------
 
@@ -1079,7 +1092,8 @@ class Bench:
         a = self.args
         print()
         print('mailhaul benchmark: scenarios %s; --jobs %d; %s; %d CPUs' % (
-            ', '.join(sc.tag for sc in self.scenarios), a.jobs, {
+            ', '.join([sc.tag for sc in self.scenarios] + (['(m)'] if a.mass else [])),
+            a.jobs, {
                 'ssl': 'implicit TLS', 'tls': 'STARTTLS',
                 'notls': 'cleartext on loopback'}[a.mode], os.cpu_count()))
         print('%s (%s), Dovecot %s, mbsync %s' % (self.version, _git_commit(),
@@ -1090,6 +1104,10 @@ class Bench:
             print('WARNING: other work was running on the machine (%s): the times may not '
                   'be comparable with the targets' % ', '.join(
                       '%.0f%% busy before %s' % (100 * sc.busy, sc.tag) for sc in busy))
+        if self.mass is not None:
+            self.mass.report()
+        if not self.scenarios:
+            return
         targets = self.targets()
         for sc in self.scenarios:
             print()
@@ -1275,6 +1293,11 @@ def parse_args(argv):
                'messages and 100 flag changes\n'
                '  c  the corpus of --messages messages (--mb MB) in nested folders, with the '
                'same reruns\n'
+               '  m  --mailboxes mailboxes of 20-80 small messages: mailhaul batch --jobs 8 '
+               'against xargs -P 8\n'
+               '     of single syncs, a serial loop of them (on --serial-sample mailboxes) '
+               'and imapsync\'s loop\n'
+               '     when installed (not by default: --only m)\n'
                'A run that takes longer than --timeout is stopped and reported with what it '
                'had copied.\nThe exit code is 1 when a mailhaul run fails or leaves a '
                'destination unlike its source.')
@@ -1304,17 +1327,25 @@ def parse_args(argv):
     p.add_argument('--no-full-check', action='store_true',
                    help='compare sizes, dates and flags only (no sha256 of every message; '
                         'never done above %d messages)' % FULL_CHECK_MAX_MSGS)
+    p.add_argument('--mailboxes', type=int, default=1000, metavar='N',
+                   help='mailboxes in (m) (default 1000)')
+    p.add_argument('--serial-sample', type=int, default=50, metavar='N',
+                   help='mailboxes the serial loops of (m) are timed on, then extrapolated '
+                        '(default 50)')
     p.add_argument('--keep', action='store_true',
                    help='leave the servers running and say how to reach them')
     a = p.parse_args(argv)
     only = [x.strip().lower() for x in a.only.split(',') if x.strip()]
-    if not only or any(x not in ('a', 'b', 'c') for x in only):
-        p.error('--only takes a comma-separated list of a, b and c')
+    if not only or any(x not in ('a', 'b', 'c', 'm') for x in only):
+        p.error('--only takes a comma-separated list of a, b, c and m')
+    a.mass = 'm' in only
     a.only = [x for x in 'abc' if x in only]
+    if a.mass and (a.mailboxes < 1 or a.serial_sample < 1):
+        p.error('--mailboxes and --serial-sample must be positive')
     if min(a.messages, a.small, a.big) < 50 or a.mb <= 0 or a.jobs < 1 or a.timeout < 1:
         p.error('--messages, --small and --big must be at least 50; --mb, --jobs and '
                 '--timeout positive')
-    if not a.no_mbsync and shutil.which('mbsync') is None:
+    if a.only and not a.no_mbsync and shutil.which('mbsync') is None:
         p.error('mbsync is not installed (Debian package isync), or use --no-mbsync')
     return a
 

@@ -4,11 +4,13 @@
 
 MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Packages to build mailhaul and to run its tests against real servers.
+# Packages to build mailhaul and to run its tests against real servers. parallel,
+# openssh-server, openssh-client and rsync: the batch shards run on hosts over SSH
+# (tests/integration/test-batch-ssh.py).
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev"
 MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools
- libpython3.11-testsuite chromium python3-jsonschema"
+ libpython3.11-testsuite chromium python3-jsonschema parallel openssh-server openssh-client rsync"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2

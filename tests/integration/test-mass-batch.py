@@ -16,7 +16,6 @@ imapsync's format, --shard 1/3, 2/3, 3/3 with batch-report, and a search for the
 every file the batches wrote and in their output.
 """
 import contextlib
-import json
 import os
 import selectors
 import signal
@@ -24,9 +23,9 @@ import socket
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from mhtest import certs, cli, dovecot, imapcheck, ports, tap
+from mhtest import batchtest, certs, cli, dovecot, imapcheck, ports, tap
+from mhtest.batchtest import HEADER, password, summary, user, write_csv, write_inbox
 
 USERS = int(os.environ.get('MH_BATCH_USERS', '200'))
 CAP = 12          # --max-connections-per-host: both servers are 127.0.0.1
@@ -126,56 +125,13 @@ class CountingProxy:
                     self._accept(key.fileobj, what)
 
 
-def user(i):
-    return 'user%03d' % i
-
-
-def password(i, side):
-    return 'Pw%d-%s-%03d-secret' % (side, 'src' if side == 1 else 'dst', i)
-
-
-def write_inbox(dv, name, messages):
-    """Puts messages into the INBOX of name as maildir files (mtime = INTERNALDATE)."""
-    mail = dv._identities()[2]
-    root = os.geteuid() == 0
-    home = dv.user_home(name)
-    for d in (home, home + '/Maildir', home + '/Maildir/cur', home + '/Maildir/new',
-              home + '/Maildir/tmp'):
-        os.mkdir(d, 0o700)
-        if root:
-            os.chown(d, mail.pw_uid, mail.pw_gid)
-    for n, body in enumerate(messages):
-        path = '%s/Maildir/cur/%d.M%d.mhtest,S=%d:2,' % (home, 1600000000 + n, n, len(body))
-        with open(path, 'wb') as f:
-            f.write(body)
-        if root:
-            os.chown(path, mail.pw_uid, mail.pw_gid)
-        when = imapcheck.DEFAULT_DATE + 3600 * n
-        os.utime(path, (when, when))
-
-
-def write_csv(path, lines, mode=0o600):
-    with open(path, 'w', newline='') as f:
-        f.write(''.join(lines))
-    os.chmod(path, mode)
-    return path
-
-
 def row(i, pf1, pf2, port1=None, port2=None):
-    return '127.0.0.1,%s,%s,%d,127.0.0.1,%s,%s,%d\r\n' % (
-        user(i), pf1, port1 or S['proxy'].ports[0], user(i), pf2, port2 or S['proxy'].ports[1])
-
-
-HEADER = 'host1,user1,passfile1,port1,host2,user2,passfile2,port2\r\n'
+    return batchtest.row(i, '127.0.0.1', pf1, port1 or S['proxy'].ports[0], pf2,
+                         port2 or S['proxy'].ports[1])
 
 
 def common_args():
     return ['--ssl1', '--ssl2', '--cafile1', S['pki'].ca, '--cafile2', S['pki'].ca]
-
-
-def summary(directory):
-    with open(os.path.join(directory, 'summary.json')) as f:
-        return json.load(f)
 
 
 def batch(args, timeout=240):
@@ -184,23 +140,8 @@ def batch(args, timeout=240):
     return r
 
 
-def snapshot(dv, i, side):
-    conn = dv.imap_client(user(i), password(i, side))
-    try:
-        return sorted(imapcheck.mailbox_snapshot(conn, 'INBOX'))
-    finally:
-        conn.logout()
-
-
 def check_identical(indices):
-    """The checker's verdict: each destination INBOX holds exactly the source's messages."""
-    def one(i):
-        return i, snapshot(S['src'], i, 1), snapshot(S['dst'], i, 2)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(one, indices))
-    bad = [i for i, a, b in results if a != b]
-    tap.check(not bad, 'mailboxes differ on the destination: %s' % [user(i) for i in bad[:10]])
-    tap.check(sum(len(a) for _, a, _ in results) > 0, 'the mailboxes hold messages')
+    batchtest.check_identical(S['src'], S['dst'], indices)
 
 
 @contextlib.contextmanager

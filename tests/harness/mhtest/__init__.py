@@ -9,6 +9,8 @@ Modules:
   imapcheck an independent IMAP checker on Python's imaplib: preload, list, snapshot
   cli       run the mailhaul binary and check its exit code and messages
   tap       a tiny TAP producer for meson (protocol: 'tap')
+  batchtest what the `mailhaul batch` tests share (users, batch files, the checker)
+  sshhosts  hosts as network namespaces, each with its own sshd (needs root)
 
 Only the Python 3 standard library is used.
 """

@@ -10,9 +10,11 @@ A process killed with SIGKILL runs no cleanup at all, so a server process is als
 Guard: a small separate watchdog process (this file run as a script, in its own session so that
 a process-group kill does not reach it) that waits on a pipe only the test holds. When the test
 ends without releasing the guard, the pipe reaches end of file and the watchdog stops the
-server (SIGTERM, then SIGKILL) and removes its directories.
+server (SIGTERM, then SIGKILL), runs the commands it was given (such as `ip netns del`) and
+removes its directories.
 """
 import atexit
+import json
 import os
 import select
 import shutil
@@ -85,14 +87,17 @@ def install():
 
 class Guard:
     """Kill process pid (None: no process; negative: process -pid, its descendants and its
-    process group) and remove paths (directories, or symbolic links) if this process dies
-    before release()."""
+    process group), run commands (argv lists, such as ['ip', 'link', 'del', 'br0']) and
+    remove paths (directories, or symbolic links) if this process dies before release()."""
 
-    def __init__(self, pid, paths=()):
+    def __init__(self, pid, paths=(), commands=()):
         rfd, self._wfd = os.pipe()  # both ends are non-inheritable: only we hold _wfd
+        argv = [sys.executable, os.path.abspath(__file__), str(pid or 0)]
+        if commands:
+            argv += ['--commands', json.dumps([list(c) for c in commands])]
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), str(pid or 0)] + list(paths),
+                argv + list(paths),
                 stdin=rfd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 close_fds=True, start_new_session=True)
         finally:
@@ -194,7 +199,7 @@ def stop_tree(pid, group=False, waits=(10.0, 5.0)):
     return False
 
 
-def _watchdog(pid, paths):
+def _watchdog(pid, paths, commands=()):
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
     if os.read(0, 1):
@@ -213,6 +218,12 @@ def _watchdog(pid, paths):
             time.sleep(0.05)
         if process_gone(pid):
             break
+    for argv in commands:
+        try:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            pass
     time.sleep(0.2)  # let the server's children finish writing before removing files
     for p in paths:
         if os.path.islink(p):
@@ -222,7 +233,10 @@ def _watchdog(pid, paths):
 
 
 if __name__ == '__main__':
-    _watchdog(int(sys.argv[1]), sys.argv[2:])
+    if sys.argv[2:3] == ['--commands']:
+        _watchdog(int(sys.argv[1]), sys.argv[4:], json.loads(sys.argv[3]))
+    else:
+        _watchdog(int(sys.argv[1]), sys.argv[2:])
 
 
 class ManagedProcess:

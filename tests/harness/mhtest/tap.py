@@ -95,6 +95,13 @@ def _report(n, name, ok, extra='', details=None):
     sys.stdout.flush()
 
 
+def skip_all(reason):
+    """Skip the whole file (a part it needs is genuinely unavailable here) and exit."""
+    print('1..0 # SKIP %s' % reason)
+    sys.stdout.flush()
+    sys.exit(0)
+
+
 def main(tests=None, setup=None, requires=()):
     """Run the registered tests (or the given list of (name, fn)) and exit.
 
@@ -106,8 +113,7 @@ def main(tests=None, setup=None, requires=()):
     from . import cleanup
     missing = [p for p in requires if shutil.which(p) is None]
     if missing:
-        print('1..0 # SKIP not installed: %s' % ', '.join(missing))
-        sys.exit(0)
+        skip_all('not installed: %s' % ', '.join(missing))
     cleanup.install()
     tests = list(_tests if tests is None else tests)
     only = os.environ.get('MH_TEST_ONLY')
