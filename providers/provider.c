@@ -35,6 +35,11 @@ static const struct mh_provider provider_gmail = {
 		"Then run `mailhaul provider import-google client_secret.json` with the JSON "
 		"file the console offers, or put client-id and client-secret in a "
 		"[provider gmail] section of the config file.",
+	/* docs/providers.md, "Google refresh tokens" */
+	.refresh_refused_help =
+		"Google ends the refresh tokens of an app in Testing 7 days after consent, and "
+		"any refresh token after a password change or when the access is removed; "
+		"publish the app (In production), or make it Internal in Google Workspace",
 	/* PROVIDERS.md 1.2, 1.3, 1.6: labels are folders, X-GM-LABELS, silent de-duplication */
 	.labels = true,
 	.dst_labels = true,
