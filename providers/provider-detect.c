@@ -2,7 +2,7 @@
 /* Which built-in profile a server looks like, from what it says before and after login:
  * Gmail's X-GM-EXT-1 capability (Google "IMAP Extensions"), the Exchange greeting
  * ("* OK The Microsoft Exchange IMAP4 service is ready."), else the host name
- * (../shared/PROVIDERS.md sections 1.1, 2.1 and 4). */
+ * (docs/providers.md, "Recognising a provider"). */
 #include <string.h>
 
 #include "provider.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What a server's NO, BAD or BYE means for the run: the exact texts Gmail and Microsoft 365
- * send (../shared/PROVIDERS.md sections 1.2, 1.5, 1.7, 2.2, 2.4, 2.6, 3 and 4), then the
+ * send (docs/providers.md, the sections on limits, sign-in and folders), then the
  * standard response codes of RFC 5530 (and [TOOBIG], RFC 7889) for every other server.
  * Texts match ignoring case, anywhere in the message, so a caller may add a prefix. */
 #include <string.h>
@@ -59,7 +59,8 @@ static const char errors_m365_app_only[] =
 
 /* Provider texts first, most specific first; then RFC 5530 codes. */
 static const struct errors_rule errors_rules[] = {
-	/* Gmail, PROVIDERS.md 1.5: also inside AUTHENTICATE, never a bad password */
+	/* Gmail, docs/providers.md "Limits and throttling": also inside AUTHENTICATE, never a
+         * bad password */
 	{"Too many simultaneous connections", MH_PROVIDER_ERR_CONNECTIONS, ERRORS_MINUTE,
          "The account has too many IMAP connections open (Gmail allows 15): lower --jobs or "
          "close other mail clients; mailhaul waits and retries with fewer.",
@@ -73,7 +74,8 @@ static const struct errors_rule errors_rules[] = {
          errors_budget, "gmail"},
 	{"Session expired, please login again", MH_PROVIDER_ERR_BUDGET, ERRORS_HOUR, errors_budget,
          "gmail"},
-	/* Microsoft 365, PROVIDERS.md 2.4: the backoff is parsed from the text */
+	/* Microsoft 365, docs/providers.md "Limits and throttling": the backoff is parsed from
+         * the text */
 	{"Request is throttled", MH_PROVIDER_ERR_BACKOFF, ERRORS_MINUTE,
          "Microsoft 365 throttles this mailbox: mailhaul waits as long as it asks, reconnects "
          "and goes on more slowly.",
@@ -107,7 +109,7 @@ static const struct errors_rule errors_rules[] = {
          "Microsoft 365 cannot export this item over IMAP (it is not a mail message): it is "
          "skipped.",
          "m365"},
-	/* Microsoft 365 sign-in, PROVIDERS.md 2.6 and 3.2 */
+	/* Microsoft 365 sign-in, docs/providers.md "Sign-in" and "App-only access" */
 	{"User is authenticated but not connected", MH_PROVIDER_ERR_CONFIG, 0, errors_m365_app_only,
          "m365"},
 	{"AUTHENTICATE failed", MH_PROVIDER_ERR_RELOGIN, 0,
@@ -120,7 +122,7 @@ static const struct errors_rule errors_rules[] = {
          "The password was refused; Microsoft 365 no longer accepts passwords over IMAP (basic "
          "auth is retired): sign in with OAuth2: `mailhaul login m365:USER`.",
          "m365"},
-	/* Gmail sign-in, PROVIDERS.md 1.7 and 3.1 */
+	/* Gmail sign-in, docs/providers.md "Sign-in" and "Google refresh tokens" */
 	{"Invalid credentials", MH_PROVIDER_ERR_RELOGIN, 0,
          "The server refused the credentials: after one token refresh, sign in again with "
          "`mailhaul login`.",
@@ -151,7 +153,7 @@ static const struct errors_rule errors_rules[] = {
 	{"invalid_grant", MH_PROVIDER_ERR_RELOGIN, 0,
          "The refresh token is no longer accepted: sign in again with `mailhaul login`.", NULL},
 	{"Temporary authentication failure", MH_PROVIDER_ERR_TRANSIENT, 0, NULL, NULL},
-	/* Folder names, PROVIDERS.md 1.2 and 2.2 */
+	/* Folder names, docs/providers.md "Folders are labels" and "Folders" */
 	{"Folder contains excess whitespace", MH_PROVIDER_ERR_FOLDER_NAME, 0,
          "Gmail refuses leading, trailing and repeated blanks in folder names: rename the "
          "folder.",

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Message fix-ups a destination demands (../shared/PROVIDERS.md sections 2.3, 2.4 and 4):
+/* Message fix-ups a destination demands (docs/providers.md, "Flags and message fix-ups"):
  * read-receipt requests disarmed (imapsync --disarmreadreceipts: Exchange would send the
  * receipts again) and over-long lines broken (Exchange answers "BAD Command Argument Error.
  * 11"). A streaming rewriter in two stages, receipts then wrap; each holds back at most one

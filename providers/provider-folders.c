@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Folder rules of the profiles (../shared/PROVIDERS.md sections 1.2, 2.2 and 4): which
+/* Folder rules of the profiles (docs/providers.md, "Folders are labels" and "Folders"): which
  * source folders are not mail or not worth copying (Gmail's views, Microsoft 365's calendar,
  * contacts and other non-mail folders, English and localized names), and how a folder name
  * is rewritten for a destination that refuses some names (Gmail's blanks and '^', Microsoft

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The built-in provider profiles. Endpoints and scopes: ../shared/PROVIDERS.md sections
- * 1-3 (Google "OAuth 2.0 for Desktop apps", Microsoft "Authenticate an IMAP, POP or SMTP
+/* The built-in provider profiles. Endpoints, scopes and limits: docs/providers.md (from
+ * Google "OAuth 2.0 for Desktop apps", Microsoft "Authenticate an IMAP, POP or SMTP
  * connection using OAuth"). */
 #include "provider.h"
 
@@ -35,11 +35,16 @@ static const struct mh_provider provider_gmail = {
 		"Then run `mailhaul provider import-google client_secret.json` with the JSON "
 		"file the console offers, or put client-id and client-secret in a "
 		"[provider gmail] section of the config file.",
-	/* PROVIDERS.md 1.2, 1.3, 1.6: labels are folders, X-GM-LABELS, silent de-duplication */
+	/* docs/providers.md, "Google refresh tokens" */
+	.refresh_refused_help =
+		"Google ends the refresh tokens of an app in Testing 7 days after consent, and "
+		"any refresh token after a password change or when the access is removed; "
+		"publish the app (In production), or make it Internal in Google Workspace",
+	/* docs/providers.md "Folders are labels": X-GM-LABELS, silent de-duplication */
 	.labels = true,
 	.dst_labels = true,
 	.dst_dedups = true,
-	/* PROVIDERS.md 1.5: Workspace admin help 1071518 */
+	/* docs/providers.md "Limits and throttling" (Gmail) */
 	.upload_per_day = 500000000,
 	.download_per_day = 2500000000,
 	.min_rate = 1024,
@@ -66,10 +71,12 @@ static const struct mh_provider provider_m365 = {
 		       "flows.\n"
 		       "Then put its Application (client) ID as client-id (and your tenant as "
 		       "tenant) in a [provider m365] section of the config file.",
-	/* PROVIDERS.md 2.2: what Exchange serves for an item it cannot convert to MIME */
+	/* docs/providers.md "Folders" (Microsoft 365): what Exchange serves for an item it
+         * cannot convert to MIME */
 	.placeholder_subject =
 		"Retrieval using the IMAP4 protocol failed for the following message",
-	/* PROVIDERS.md 2.2, 2.3, 2.5: case-insensitive names, MAPI re-rendering, \Flagged and
+	/* docs/providers.md "Folders" and "Flags and message fix-ups": case-insensitive
+         * names, MAPI re-rendering, \Flagged and
          * $MDNSent on APPEND */
 	.dst_case_insensitive = true,
 	.dst_rerenders = true,
@@ -78,7 +85,8 @@ static const struct mh_provider provider_m365 = {
 	.fixups = MH_PROVIDER_FIXUP_RECEIPTS | MH_PROVIDER_FIXUP_WRAP | MH_PROVIDER_FIXUP_MDNSENT |
                   MH_PROVIDER_FIXUP_FLAGGED,
 	.max_line = 10000,
-	/* PROVIDERS.md 2.4: imapsync --office2 paces 4 messages/s; EXO drops a session after
+	/* docs/providers.md "Limits and throttling" (Microsoft 365): imapsync --office2 paces
+         * 4 messages/s; EXO drops a session after
          * 10 errors */
 	.pace = 4.0,
 	.errors_per_session = 10,

@@ -42,6 +42,9 @@ struct mh_provider {
 	unsigned max_connections_hard; /* the server's own limit, 0 = unknown */
 	uint64_t max_message_size;     /* bytes, 0 = no limit known (APPENDLIMIT wins when sent) */
 	const char *client_help;       /* three lines: how to get a client id, where to put it */
+	/* Why the token endpoint may refuse a stored refresh token (invalid_grant) and how to
+	 * avoid it: one clause for the error line, or NULL */
+	const char *refresh_refused_help;
 	/* Behaviour as a source */
 	bool labels; /* folders are labels: one message may sit in several */
 	/* The subject of what the server serves instead of a message it cannot convert

@@ -111,10 +111,23 @@ def provider_demo(pki, tmp):
         return rc or run(['verify', '--gmail1'] + args, ['verify', '--gmail1'] + shown(args))
 
 
+def private_dirs(tmp):
+    """Points mailhaul's state, config, data (the file token store) and cache at the demo's
+    temporary directory, and hides the user's D-Bus session, so that nothing the demo runs
+    reads or writes the user's config, state, token store or keyring."""
+    for var, sub in (('XDG_STATE_HOME', 'state'), ('XDG_CONFIG_HOME', 'config'),
+                     ('XDG_DATA_HOME', 'data'), ('XDG_CACHE_HOME', 'cache')):
+        os.environ[var] = os.path.join(tmp, sub)
+        os.mkdir(os.environ[var], 0o700)
+    for var in [v for v in os.environ if v.startswith('MAILHAUL_')] + \
+            ['DBUS_SESSION_BUS_ADDRESS']:
+        os.environ.pop(var, None)
+
+
 def main():
     pki = certs.TestPKI()
     with tempfile.TemporaryDirectory(prefix='mailhaul-demo-') as tmp:
-        os.environ['XDG_STATE_HOME'] = os.path.join(tmp, 'state')
+        private_dirs(tmp)
         say('starting two private Dovecot IMAP servers on 127.0.0.1 (separators / and .)')
         with dovecot.Dovecot(pki=pki, users={'alice': 'source-pw'}, separator='/') as src, \
                 dovecot.Dovecot(pki=pki, users={'bob': 'dest-pw'}, separator='.') as dst:

@@ -16,6 +16,15 @@ mh_say() {
 	printf '==> %s\n' "$*" >&2
 }
 
+# Sets sudo=(sudo) when not root (root runs apt-get directly, with or without sudo
+# installed); fails saying what could not be installed ($1) when neither is available.
+mh_root_or_sudo() {
+	sudo=()
+	[ "$(id -u)" -eq 0 ] && return 0
+	command -v sudo >/dev/null || { echo "need root or sudo to install: $1" >&2; return 1; }
+	sudo=(sudo)
+}
+
 # Installs the Debian packages among "$@" that are not installed yet.
 mh_install_packages() {
 	local missing=() pkg sudo=()
@@ -25,11 +34,8 @@ mh_install_packages() {
 		fi
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; return 1; }
-		sudo=(sudo)
-	fi
-	mh_say "installing Debian packages: ${missing[*]}"
+	mh_root_or_sudo "${missing[*]}" || return 1
+	mh_say "installing Debian packages with apt-get${sudo:+ through sudo}: ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
@@ -48,7 +54,7 @@ mh_npm_ci() {
 	local dir=$MH_ROOT/tests/oauth
 	[ -f "$dir/package-lock.json" ] || return 0
 	[ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
-	mh_say "installing the test OAuth2 server (npm ci)"
+	mh_say "installing the test OAuth2 server with npm ci in tests/oauth: oidc-provider and the packages its package-lock.json lists"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
@@ -63,8 +69,8 @@ mh_install_private_servers() {
 	# shellcheck disable=SC2086
 	mh_install_packages $runtime || return 1
 	[ -f "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$pkgs" ] && return 0
-	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-	mh_say "unpacking the Cyrus and Courier test servers into $root"
+	mh_root_or_sudo "$pkgs" || return 1
+	mh_say "downloading with apt-get${sudo:+ through sudo} and unpacking into $root (not installing): $pkgs"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
 	tmp=$(mktemp -d) || return 1
 	chmod 755 "$tmp"

@@ -143,6 +143,22 @@ login_device_blocked(const GError *error, char **why_r)
 	return true;
 }
 
+/* Says which registration the sign-in uses, before the browser or the code: the client
+ * id, the tenant (Microsoft) and the scopes; of the client secret only whether there is
+ * one. */
+static void
+login_show_client(const struct mh_account *a, const struct mh_oauth2_client *c)
+{
+	printf("Signing in to %s\n", a->name);
+	printf("  client id:     %s\n", c->client_id);
+	if (c->client_secret != NULL)
+		printf("  client secret: configured (not shown)\n");
+	if (a->set.tenant != NULL)
+		printf("  tenant:        %s\n", a->set.tenant);
+	printf("  scopes:        %s\n", c->scopes != NULL ? c->scopes : "(none)");
+	fflush(stdout);
+}
+
 static struct mh_oauth2_token *
 login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **error)
 {
@@ -151,6 +167,7 @@ login_oauth2(const struct mh_account *a, enum mh_provider_flow flow, GError **er
 
 	if (!mh_signin_client(a, &c, error))
 		return NULL;
+	login_show_client(a, &c);
 	if (flow == MH_PROVIDER_FLOW_DEVICE) {
 		struct mh_oauth2_device_opts dopts = {.show = on_device_code, .account = a->name};
 

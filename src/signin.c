@@ -63,6 +63,10 @@ mh_signin_client(const struct mh_account *a, struct mh_oauth2_client *c, GError 
 	c->client_id = a->set.client_id;
 	c->client_secret = a->set.client_secret;
 	c->scopes = a->set.scopes;
+	/* The redirect URI Microsoft names for desktop apps that use the system browser is
+	 * http://localhost (docs/providers.md, "Microsoft app registration"). */
+	if (g_strcmp0(a->provider_name, "m365") == 0)
+		c->redirect_host = "localhost";
 	return true;
 }
 
@@ -193,6 +197,29 @@ mh_signin_save(struct mh_keyring *kr, const struct mh_account *a, const struct m
 	return ok;
 }
 
+/* A refresh token the token endpoint refused with invalid_grant gets the provider's reasons
+ * and the way to avoid them, on the same one line, with the server's own words kept. */
+static void
+signin_explain_refusal(const struct mh_account *a, GError **error)
+{
+	const char *help = a->builtin != NULL ? a->builtin->refresh_refused_help : NULL;
+	GError *e = error != NULL ? *error : NULL;
+	const char *words;
+	char *msg;
+
+	if (help == NULL || e == NULL || !g_error_matches(e, MH_AUTH_ERROR, MH_AUTH_ERROR_DENIED))
+		return;
+	/* mh_oauth2_error_message() ends with " (invalid_grant: the server's words)" */
+	words = strstr(e->message, " (invalid_grant");
+	if (words == NULL)
+		return;
+	msg = g_strdup_printf("the sign-in of %s has expired or was revoked%s: %s; then run "
+	                      "`mailhaul login %s` again",
+	                      a->name, words, help, a->name);
+	g_free(e->message);
+	e->message = msg;
+}
+
 bool
 mh_signin_refresh(struct mh_keyring *kr, const struct mh_account *a, struct mh_oauth2_token *t,
                   bool force, bool *refreshed_r, GError **error)
@@ -214,8 +241,10 @@ mh_signin_refresh(struct mh_keyring *kr, const struct mh_account *a, struct mh_o
 	if (!mh_signin_client(a, &c, error))
 		return false;
 	mh_log_debug(MH_LOG_CAT_AUTH, "refreshing the access token of %s", a->name);
-	if (!mh_oauth2_refresh(&c, t, a->name, error))
+	if (!mh_oauth2_refresh(&c, t, a->name, error)) {
+		signin_explain_refusal(a, error);
 		return false;
+	}
 	if (refreshed_r != NULL)
 		*refreshed_r = true;
 	return mh_signin_save(kr, a, t, error);

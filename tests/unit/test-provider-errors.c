@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Error classification: every server text of ../shared/PROVIDERS.md (sections 1.2, 1.5,
- * 1.7, 2.2, 2.4, 2.6, 3 and 4) with its class and back-off, then the RFC 5530 codes, texts
+/* Error classification: every server text of docs/providers.md with its class and
+ * back-off, then the RFC 5530 codes, texts
  * with a caller's prefix, and what must stay unclassified. */
 #include <glib.h>
 #include <string.h>

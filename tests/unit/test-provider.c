@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Provider profiles: the data of generic, gmail and m365 (../shared/PROVIDERS.md section 4),
+/* Provider profiles: the data of generic, gmail and m365 (docs/providers.md),
  * detection, and the folder rules (skipped source folders, source and destination names). */
 #include <glib.h>
 
