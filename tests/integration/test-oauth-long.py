@@ -21,7 +21,6 @@ Every scenario gets its own HOME and XDG directories and config file (a Home bel
 import contextlib
 import json
 import os
-import queue
 import re
 import shutil
 import subprocess
@@ -107,73 +106,8 @@ class Home:
         return out
 
 
-class Lines:
-    """A background process whose stdout is read line by line (stderr collected)."""
-
-    def __init__(self, argv, env):
-        self.argv = argv
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.handle = cleanup.register(self.kill)
-        self.out, self.err = [], []
-        self.lines = queue.Queue()
-        self.threads = [threading.Thread(target=self._read, args=(self.p.stdout, self.out,
-                                                                   True), daemon=True),
-                        threading.Thread(target=self._read, args=(self.p.stderr, self.err,
-                                                                   False), daemon=True)]
-        for t in self.threads:
-            t.start()
-
-    def _read(self, f, into, lines):
-        for line in iter(f.readline, b''):
-            into.append(line)
-            if lines:
-                self.lines.put(line.decode('utf-8', 'replace'))
-        if lines:
-            self.lines.put(None)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-
-    def result(self):
-        return cli.Result(self.argv, self.p.returncode, b''.join(self.out), b''.join(self.err),
-                          time.monotonic() - self.t0)
-
-    def wait_for(self, pattern, timeout=30, what='output'):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                line = False
-            if line is None or line is False:
-                self.kill() if line is False else self.p.wait(timeout=10)
-                for t in self.threads:
-                    t.join(5)
-                tap.fail('%s: no stdout line matching /%s/\n%s' % (what, pattern,
-                                                                   self.result()))
-            m = re.search(pattern, line)
-            if m:
-                return m
-
-    def finish(self, timeout=60):
-        try:
-            self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            tap.fail('did not finish within %d s\n%s' % (timeout, self.result()))
-        finally:
-            cleanup.unregister(self.handle)
-        for t in self.threads:
-            t.join(10)
-        return self.result()
-
-
 def login_device(home, idp, account='idp:alice', user='alice'):
-    run = Lines([cli.binary()] + home.argv(['login', account]),
+    run = cli.Lines([cli.binary()] + home.argv(['login', account]),
                 cli.environment(home.env()))
     code = run.wait_for(CODE_RE, what='login %s (device flow)' % account).group(1)
     try:
@@ -544,7 +478,7 @@ def keyring_store_end_to_end():
     idp, src = S['idp'], S['src']
     home = Home('keyring', provider_section('idp', src, idp, store='keyring'))
     env = cli.environment({'MH': cli.binary(), 'CFG': home.config})
-    run = Lines([WITH_KEYRING, 'sh', '-c', KEYRING_SCRIPT], env)
+    run = cli.Lines([WITH_KEYRING, 'sh', '-c', KEYRING_SCRIPT], env)
     m = run.wait_for(CODE_RE + '|=== login', what='login --token-store keyring')
     if m.group(0).startswith('==='):
         run.finish()

@@ -11,6 +11,7 @@ the XDG directories in a private temporary directory, so a test never reads or w
 user's configuration, state or keyring.
 """
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -261,3 +262,68 @@ class CheckOutput:
 
 def parse_check(text):
     return CheckOutput(text)
+
+
+class Lines:
+    """A background process whose stdout is read line by line (stderr collected)."""
+
+    def __init__(self, argv, env):
+        self.argv = argv
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.handle = cleanup.register(self.kill)
+        self.out, self.err = [], []
+        self.lines = queue.Queue()
+        self.threads = [threading.Thread(target=self._read, args=(self.p.stdout, self.out,
+                                                                   True), daemon=True),
+                        threading.Thread(target=self._read, args=(self.p.stderr, self.err,
+                                                                   False), daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _read(self, f, into, lines):
+        for line in iter(f.readline, b''):
+            into.append(line)
+            if lines:
+                self.lines.put(line.decode('utf-8', 'replace'))
+        if lines:
+            self.lines.put(None)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def result(self):
+        return Result(self.argv, self.p.returncode, b''.join(self.out), b''.join(self.err),
+                          time.monotonic() - self.t0)
+
+    def wait_for(self, pattern, timeout=60, what='output'):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                line = False
+            if line is None or line is False:
+                self.kill() if line is False else self.p.wait(timeout=10)
+                for t in self.threads:
+                    t.join(5)
+                tap.fail('%s: no stdout line matching /%s/\n%s' % (what, pattern,
+                                                                   self.result()))
+            m = re.search(pattern, line)
+            if m:
+                return m
+
+    def finish(self, timeout=90):
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            tap.fail('did not finish within %d s\n%s' % (timeout, self.result()))
+        finally:
+            cleanup.unregister(self.handle)
+        for t in self.threads:
+            t.join(10)
+        return self.result()
