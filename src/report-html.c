@@ -37,20 +37,6 @@ static const char html_css[] =
 	"details>summary{cursor:pointer;margin:.5em 0;font-weight:600}"
 	"small{color:#666}";
 
-static const char *
-html_str(json_object *o, const char *key)
-{
-	json_object *v = json_object_object_get(o, key);
-
-	return v != NULL ? json_object_get_string(v) : NULL;
-}
-
-static uint64_t
-html_num(json_object *o, const char *key)
-{
-	return (uint64_t)json_object_get_int64(json_object_object_get(o, key));
-}
-
 static bool
 html_bool(json_object *o, const char *key)
 {
@@ -138,13 +124,13 @@ static void
 html_side(GString *out, const char *heading, json_object *side)
 {
 	g_string_append_printf(out, "<tr><th>%s</th><td class=\"account\">", heading);
-	html_esc(out, html_str(side, "user"));
+	html_esc(out, mh_report_str(side, "user"));
 	g_string_append(out, " on ");
-	html_esc(out, html_str(side, "host"));
+	html_esc(out, mh_report_str(side, "host"));
 	g_string_append_printf(out, " port %d, TLS %s, profile ",
 	                       json_object_get_int(json_object_object_get(side, "port")),
-	                       html_str(side, "tls"));
-	html_esc(out, html_str(side, "provider"));
+	                       mh_report_str(side, "tls"));
+	html_esc(out, mh_report_str(side, "provider"));
 	if (html_bool(side, "provider_detected"))
 		g_string_append(out, " (detected)");
 	g_string_append(out, "</td></tr>");
@@ -154,7 +140,7 @@ static void
 html_verdict(GString *out, json_object *root)
 {
 	json_object *summary = json_object_object_get(root, "summary");
-	const char *verdict = html_str(root, "verdict");
+	const char *verdict = mh_report_str(root, "verdict");
 	bool ok = html_bool(root, "ok");
 
 	g_string_append_printf(out,
@@ -210,18 +196,18 @@ html_run(GString *out, json_object *root)
 
 	g_string_append(out, "<section id=\"run\"><h2>Run</h2><table class=\"kv\">");
 	g_string_append(out, "<tr><th>Command</th><td>mailhaul ");
-	html_esc(out, html_str(root, "command"));
+	html_esc(out, mh_report_str(root, "command"));
 	g_string_append_printf(out, "%s <small>version ",
 	                       html_bool(root, "dry_run") ? " --dry" : "");
-	html_esc(out, html_str(root, "mailhaul"));
+	html_esc(out, mh_report_str(root, "mailhaul"));
 	g_string_append_printf(out, ", exit code %d</small></td></tr>",
 	                       json_object_get_int(json_object_object_get(root, "exit_code")));
 	html_side(out, "Source", json_object_object_get(accounts, "source"));
 	html_side(out, "Destination", json_object_object_get(accounts, "destination"));
 	g_string_append(out, "<tr><th>Started</th><td id=\"started\">");
-	html_esc(out, html_str(root, "started"));
+	html_esc(out, mh_report_str(root, "started"));
 	g_string_append(out, "</td></tr><tr><th>Ended</th><td id=\"ended\">");
-	html_esc(out, html_str(root, "ended"));
+	html_esc(out, mh_report_str(root, "ended"));
 	g_string_append_printf(out,
 	                       "</td></tr><tr><th>Duration</th><td id=\"duration\" "
 	                       "data-value=\"%.3f\">%.1f s</td></tr>",
@@ -260,10 +246,10 @@ html_totals(GString *out, json_object *root)
 	for (size_t i = 0; i < G_N_ELEMENTS(html_total_cols); i++) {
 		if (html_total_cols[i].bytes)
 			html_bytes(out, html_total_cols[i].key,
-			           html_num(t, html_total_cols[i].key));
+			           mh_report_num(t, html_total_cols[i].key));
 		else
 			html_count(out, html_total_cols[i].key,
-			           html_num(t, html_total_cols[i].key));
+			           mh_report_num(t, html_total_cols[i].key));
 	}
 	g_string_append(out, "</tr></table></section>");
 }
@@ -273,7 +259,7 @@ html_differs(json_object *f)
 {
 	json_object *c = json_object_object_get(f, "content");
 
-	return c != NULL ? html_num(c, "different") : 0;
+	return c != NULL ? mh_report_num(c, "different") : 0;
 }
 
 /* Whether folder @f needs a look: anything missing, extra, failed, skipped, different or
@@ -281,9 +267,9 @@ html_differs(json_object *f)
 static bool
 html_folder_notable(json_object *f)
 {
-	return html_num(f, "missing") > 0 || html_num(f, "extra") > 0 ||
-	       html_num(f, "failed") > 0 || html_len(f, "skipped") > 0 || html_differs(f) > 0 ||
-	       html_bool(f, "unfinished") || html_len(f, "errors") > 0;
+	return mh_report_num(f, "missing") > 0 || mh_report_num(f, "extra") > 0 ||
+	       mh_report_num(f, "failed") > 0 || html_len(f, "skipped") > 0 ||
+	       html_differs(f) > 0 || html_bool(f, "unfinished") || html_len(f, "errors") > 0;
 }
 
 static const char html_folder_head[] =
@@ -297,9 +283,10 @@ static const char html_folder_head[] =
 static void
 html_folder_row(GString *out, json_object *f, uint64_t max_msgs, uint64_t max_bytes)
 {
-	const char *src = html_str(f, "source"), *dst = html_str(f, "destination");
-	uint64_t sm = html_num(f, "source_messages"), dm = html_num(f, "destination_messages");
-	uint64_t sb = html_num(f, "source_bytes"), db = html_num(f, "destination_bytes");
+	const char *src = mh_report_str(f, "source"), *dst = mh_report_str(f, "destination");
+	uint64_t sm = mh_report_num(f, "source_messages"),
+		 dm = mh_report_num(f, "destination_messages");
+	uint64_t sb = mh_report_num(f, "source_bytes"), db = mh_report_num(f, "destination_bytes");
 	double secs = json_object_get_double(json_object_object_get(f, "seconds"));
 
 	g_string_append_printf(out, "<tr class=\"folder%s\" data-folder=\"",
@@ -331,11 +318,11 @@ html_folder_row(GString *out, json_object *f, uint64_t max_msgs, uint64_t max_by
 	g_string_append(out, "</td>");
 	html_bytes(out, "source_bytes", sb);
 	html_bytes(out, "destination_bytes", db);
-	html_count(out, "copied", html_num(f, "copied"));
+	html_count(out, "copied", mh_report_num(f, "copied"));
 	html_count(out, "skipped", html_len(f, "skipped"));
-	html_count(out, "failed", html_num(f, "failed"));
-	html_count(out, "missing", html_num(f, "missing"));
-	html_count(out, "extra", html_num(f, "extra"));
+	html_count(out, "failed", mh_report_num(f, "failed"));
+	html_count(out, "missing", mh_report_num(f, "missing"));
+	html_count(out, "extra", mh_report_num(f, "extra"));
 	html_count(out, "differs", html_differs(f));
 	g_string_append_printf(out,
 	                       "<td class=\"n\" data-key=\"seconds\" data-value=\"%.3f\">%.1f"
@@ -352,10 +339,10 @@ html_folders(GString *out, json_object *folders)
 	for (size_t i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(folders, i);
 
-		max_msgs = MAX(max_msgs, MAX(html_num(f, "source_messages"),
-		                             html_num(f, "destination_messages")));
-		max_bytes = MAX(max_bytes,
-		                MAX(html_num(f, "source_bytes"), html_num(f, "destination_bytes")));
+		max_msgs = MAX(max_msgs, MAX(mh_report_num(f, "source_messages"),
+		                             mh_report_num(f, "destination_messages")));
+		max_bytes = MAX(max_bytes, MAX(mh_report_num(f, "source_bytes"),
+		                               mh_report_num(f, "destination_bytes")));
 		if (html_folder_notable(f))
 			notable++;
 	}
@@ -401,22 +388,23 @@ html_message_row(GString *out, const char *kind, json_object *m, bool content)
 	g_string_append_printf(out,
 	                       "<tr data-kind=\"%s\" data-uid=\"%" G_GUINT64_FORMAT
 	                       "\" data-size=\"%" G_GUINT64_FORMAT "\" data-folder=\"",
-	                       kind, html_num(m, "uid"), html_num(m, "size"));
-	html_esc(out, html_str(m, "folder"));
+	                       kind, mh_report_num(m, "uid"), mh_report_num(m, "size"));
+	html_esc(out, mh_report_str(m, "folder"));
 	g_string_append(out, "\"><td>");
-	html_esc(out, html_str(m, "folder"));
-	g_string_append_printf(out, "</td><td class=\"n\">%" G_GUINT64_FORMAT, html_num(m, "uid"));
+	html_esc(out, mh_report_str(m, "folder"));
+	g_string_append_printf(out, "</td><td class=\"n\">%" G_GUINT64_FORMAT,
+	                       mh_report_num(m, "uid"));
 	if (content)
 		g_string_append_printf(out, " / %" G_GUINT64_FORMAT,
-		                       html_num(m, "destination_uid"));
+		                       mh_report_num(m, "destination_uid"));
 	g_string_append(out, "</td><td class=\"mid\">");
-	html_esc(out, html_str(m, "message_id"));
+	html_esc(out, mh_report_str(m, "message_id"));
 	g_string_append(out, "</td><td>");
-	html_esc(out, html_str(m, "date"));
+	html_esc(out, mh_report_str(m, "date"));
 	g_string_append(out, "</td><td class=\"subject\">");
-	html_esc(out, html_str(m, "subject"));
+	html_esc(out, mh_report_str(m, "subject"));
 	g_string_append(out, "</td>");
-	html_bytes(out, "size", html_num(m, "size"));
+	html_bytes(out, "size", mh_report_num(m, "size"));
 	g_string_append(out, "<td class=\"reason\">");
 	if (content) {
 		json_object *what = json_object_object_get(m, "differences");
@@ -426,7 +414,7 @@ html_message_row(GString *out, const char *kind, json_object *m, bool content)
 			html_esc(out, json_object_get_string(json_object_array_get_idx(what, k)));
 		}
 	} else {
-		html_esc(out, html_str(m, "reason"));
+		html_esc(out, mh_report_str(m, "reason"));
 	}
 	g_string_append(out, "</td></tr>");
 }
@@ -482,7 +470,7 @@ static void
 html_waits(GString *out, json_object *root)
 {
 	json_object *waits = json_object_object_get(root, "wait_timeline");
-	const char *started = html_str(root, "started");
+	const char *started = mh_report_str(root, "started");
 	double secs = MAX(0.001, json_object_get_double(json_object_object_get(root, "seconds")));
 	g_autoptr(GDateTime) t0 =
 		started != NULL ? g_date_time_new_from_iso8601(started, NULL) : NULL;
@@ -500,7 +488,8 @@ html_waits(GString *out, json_object *root)
 	g_string_append(out, "<div class=\"timeline\" title=\"the run, from start to end\">");
 	for (size_t i = 0; i < n; i++) {
 		json_object *w = json_object_array_get_idx(waits, i);
-		g_autoptr(GDateTime) at = g_date_time_new_from_iso8601(html_str(w, "at"), NULL);
+		g_autoptr(GDateTime) at =
+			g_date_time_new_from_iso8601(mh_report_str(w, "at"), NULL);
 		double from = t0 != NULL && at != NULL
 		                      ? (double)g_date_time_difference(at, t0) / G_USEC_PER_SEC
 		                      : 0;
@@ -510,9 +499,9 @@ html_waits(GString *out, json_object *root)
 		g_string_append_printf(out, "<span style=\"left:%.2f%%;width:%.2f%%\" title=\"",
 		                       100 * from / secs,
 		                       MIN(100 * len / secs, 100 - 100 * from / secs));
-		html_esc(out, html_str(w, "why"));
+		html_esc(out, mh_report_str(w, "why"));
 		g_string_append(out, ": ");
-		html_esc(out, html_str(w, "reason"));
+		html_esc(out, mh_report_str(w, "reason"));
 		g_string_append(out, "\"></span>");
 	}
 	g_string_append(out, "</div><table><thead><tr><th>Began</th><th class=\"n\">Seconds</th>"
@@ -522,13 +511,13 @@ html_waits(GString *out, json_object *root)
 		double len = json_object_get_double(json_object_object_get(w, "seconds"));
 
 		g_string_append(out, "<tr class=\"wait\" data-at=\"");
-		html_esc(out, html_str(w, "at"));
+		html_esc(out, mh_report_str(w, "at"));
 		g_string_append_printf(out, "\" data-seconds=\"%.3f\"><td>", len);
-		html_esc(out, html_str(w, "at"));
+		html_esc(out, mh_report_str(w, "at"));
 		g_string_append_printf(out, "</td><td class=\"n\">%.1f</td><td>", len);
-		html_esc(out, html_str(w, "why"));
+		html_esc(out, mh_report_str(w, "why"));
 		g_string_append(out, "</td><td>");
-		html_esc(out, html_str(w, "reason"));
+		html_esc(out, mh_report_str(w, "reason"));
 		g_string_append(out, "</td></tr>");
 	}
 	g_string_append(out, "</tbody></table></section>");
@@ -572,7 +561,7 @@ html_timings(GString *out, json_object *root, json_object *folders)
 		double s = json_object_get_double(json_object_object_get(f, "seconds"));
 
 		g_string_append(out, "<tr><td>");
-		html_esc(out, html_str(f, "source"));
+		html_esc(out, mh_report_str(f, "source"));
 		g_string_append_printf(out, "</td><td class=\"n\">%.1f</td><td class=\"bars\">", s);
 		html_bar(out, "src", (uint64_t)(s * 1000 + 0.5), (uint64_t)(top * 1000 + 0.5));
 		g_string_append(out, "</td></tr>");
@@ -592,11 +581,11 @@ mh_report_html(json_object *root)
 	                     "initial-scale=1\"><meta http-equiv=\"Content-Security-Policy\" "
 	                     "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
 	                     "<title>mailhaul ");
-	html_esc(out, html_str(root, "command"));
+	html_esc(out, mh_report_str(root, "command"));
 	g_string_append(out, ": ");
-	html_esc(out, html_str(json_object_object_get(accounts, "source"), "user"));
+	html_esc(out, mh_report_str(json_object_object_get(accounts, "source"), "user"));
 	g_string_append(out, " to ");
-	html_esc(out, html_str(json_object_object_get(accounts, "destination"), "user"));
+	html_esc(out, mh_report_str(json_object_object_get(accounts, "destination"), "user"));
 	g_string_append_printf(out, "</title><style>%s</style></head>\n<body>", html_css);
 	html_verdict(out, root);
 	html_run(out, root);
@@ -615,7 +604,7 @@ mh_report_html(json_object *root)
 	html_waits(out, root);
 	html_timings(out, root, folders);
 	g_string_append(out, "<footer><small>Written by mailhaul ");
-	html_esc(out, html_str(root, "mailhaul"));
+	html_esc(out, mh_report_str(root, "mailhaul"));
 	g_string_append(out, "; the same figures are in the JSON report (--report FILE.json)."
 	                     "</small></footer></body></html>\n");
 	return g_string_free(out, false);

@@ -395,3 +395,17 @@ mh_report_write(const char *path, const struct mh_sync_result *r, const struct m
 	}
 	return true;
 }
+
+const char *
+mh_report_str(json_object *o, const char *key)
+{
+	json_object *v = json_object_object_get(o, key);
+
+	return v != NULL ? json_object_get_string(v) : NULL;
+}
+
+uint64_t
+mh_report_num(json_object *o, const char *key)
+{
+	return (uint64_t)json_object_get_int64(json_object_object_get(o, key));
+}

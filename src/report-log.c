@@ -8,20 +8,6 @@
 #include "mh-log.h"
 #include "report-private.h"
 
-static const char *
-log_str(json_object *o, const char *key)
-{
-	json_object *v = json_object_object_get(o, key);
-
-	return v != NULL ? json_object_get_string(v) : NULL;
-}
-
-static uint64_t
-log_num(json_object *o, const char *key)
-{
-	return (uint64_t)json_object_get_int64(json_object_object_get(o, key));
-}
-
 /* @s for one log line: control characters (a hostile subject's ESC, CR, LF) become '?'. */
 static char *
 log_clean(const char *s)
@@ -39,9 +25,10 @@ static void
 log_side(GString *line, json_object *side)
 {
 	g_string_append_printf(
-		line, "%s@%s:%d (TLS %s, %s%s)", log_str(side, "user"), log_str(side, "host"),
-		json_object_get_int(json_object_object_get(side, "port")), log_str(side, "tls"),
-		log_str(side, "provider"),
+		line, "%s@%s:%d (TLS %s, %s%s)", mh_report_str(side, "user"),
+		mh_report_str(side, "host"),
+		json_object_get_int(json_object_object_get(side, "port")),
+		mh_report_str(side, "tls"), mh_report_str(side, "provider"),
 		json_object_get_boolean(json_object_object_get(side, "provider_detected"))
 			? ", detected"
 			: "");
@@ -78,10 +65,10 @@ log_options(json_object *opts)
 static void
 log_folder(json_object *f)
 {
-	const char *src = log_str(f, "source"), *dst = log_str(f, "destination");
-	g_autofree char *sb = mh_report_bytes(log_num(f, "source_bytes"));
-	g_autofree char *db = mh_report_bytes(log_num(f, "destination_bytes"));
-	g_autofree char *cb = mh_report_bytes(log_num(f, "copied_bytes"));
+	const char *src = mh_report_str(f, "source"), *dst = mh_report_str(f, "destination");
+	g_autofree char *sb = mh_report_bytes(mh_report_num(f, "source_bytes"));
+	g_autofree char *db = mh_report_bytes(mh_report_num(f, "destination_bytes"));
+	g_autofree char *cb = mh_report_bytes(mh_report_num(f, "copied_bytes"));
 	json_object *sk = json_object_object_get(f, "skipped");
 	const char *state = json_object_get_boolean(json_object_object_get(f, "container_only"))
 	                            ? " (container only)"
@@ -101,10 +88,11 @@ log_folder(json_object *f)
 	       ", extra %" G_GUINT64_FORMAT ", not on the source %" G_GUINT64_FORMAT "; %.1f s",
 	       src, dst != NULL && strcmp(dst, src) != 0 ? " -> " : "",
 	       dst != NULL && strcmp(dst, src) != 0 ? dst : "", state,
-	       log_num(f, "source_messages"), sb, log_num(f, "destination_messages"), db,
-	       log_num(f, "copied"), cb, log_num(f, "already_present"), log_num(f, "flag_updates"),
-	       sk != NULL ? json_object_array_length(sk) : 0, log_num(f, "failed"),
-	       log_num(f, "missing"), log_num(f, "extra"), log_num(f, "strays"),
+	       mh_report_num(f, "source_messages"), sb, mh_report_num(f, "destination_messages"),
+	       db, mh_report_num(f, "copied"), cb, mh_report_num(f, "already_present"),
+	       mh_report_num(f, "flag_updates"), sk != NULL ? json_object_array_length(sk) : 0,
+	       mh_report_num(f, "failed"), mh_report_num(f, "missing"), mh_report_num(f, "extra"),
+	       mh_report_num(f, "strays"),
 	       json_object_get_double(json_object_object_get(f, "seconds")));
 }
 
@@ -116,18 +104,18 @@ log_messages(json_object *f, const char *key, const char *what)
 
 	for (size_t i = 0; a != NULL && i < json_object_array_length(a); i++) {
 		json_object *m = json_object_array_get_idx(a, i);
-		g_autofree char *mid = log_clean(log_str(m, "message_id"));
-		g_autofree char *date = log_clean(log_str(m, "date"));
-		g_autofree char *subject = log_clean(log_str(m, "subject"));
-		g_autofree char *reason = log_clean(log_str(m, "reason"));
-		g_autofree char *size = mh_report_bytes(log_num(m, "size"));
+		g_autofree char *mid = log_clean(mh_report_str(m, "message_id"));
+		g_autofree char *date = log_clean(mh_report_str(m, "date"));
+		g_autofree char *subject = log_clean(mh_report_str(m, "subject"));
+		g_autofree char *reason = log_clean(mh_report_str(m, "reason"));
+		g_autofree char *size = mh_report_bytes(mh_report_num(m, "size"));
 
 		mh_log(MH_LOG_INFO,
 		       "%s: %s UID %" G_GUINT64_FORMAT " (%s): Message-ID %s, Date %s, Subject "
 		       "%s%s%s",
-		       what, log_str(m, "folder"), log_num(m, "uid"), size, mid, date, subject,
-		       log_str(m, "reason") != NULL ? ": " : "",
-		       log_str(m, "reason") != NULL ? reason : "");
+		       what, mh_report_str(m, "folder"), mh_report_num(m, "uid"), size, mid, date,
+		       subject, mh_report_str(m, "reason") != NULL ? ": " : "",
+		       mh_report_str(m, "reason") != NULL ? reason : "");
 	}
 }
 
@@ -140,8 +128,8 @@ log_content(json_object *f)
 	for (size_t i = 0; a != NULL && i < json_object_array_length(a); i++) {
 		json_object *m = json_object_array_get_idx(a, i);
 		json_object *what = json_object_object_get(m, "differences");
-		g_autofree char *mid = log_clean(log_str(m, "message_id"));
-		g_autofree char *subject = log_clean(log_str(m, "subject"));
+		g_autofree char *mid = log_clean(mh_report_str(m, "message_id"));
+		g_autofree char *subject = log_clean(mh_report_str(m, "subject"));
 		g_autoptr(GString) why = g_string_new(NULL);
 
 		for (size_t k = 0; what != NULL && k < json_object_array_length(what); k++)
@@ -151,8 +139,9 @@ log_content(json_object *f)
 		mh_log(MH_LOG_INFO,
 		       "different: %s UID %" G_GUINT64_FORMAT ", %s UID %" G_GUINT64_FORMAT
 		       ": Message-ID %s, Subject %s: %s",
-		       log_str(m, "folder"), log_num(m, "uid"), log_str(m, "destination_folder"),
-		       log_num(m, "destination_uid"), mid, subject, why->str);
+		       mh_report_str(m, "folder"), mh_report_num(m, "uid"),
+		       mh_report_str(m, "destination_folder"), mh_report_num(m, "destination_uid"),
+		       mid, subject, why->str);
 	}
 }
 
@@ -160,9 +149,9 @@ static void
 log_totals(json_object *root)
 {
 	json_object *t = json_object_object_get(root, "totals");
-	g_autofree char *sb = mh_report_bytes(log_num(t, "source_bytes"));
-	g_autofree char *db = mh_report_bytes(log_num(t, "destination_bytes"));
-	g_autofree char *cb = mh_report_bytes(log_num(t, "copied_bytes"));
+	g_autofree char *sb = mh_report_bytes(mh_report_num(t, "source_bytes"));
+	g_autofree char *db = mh_report_bytes(mh_report_num(t, "destination_bytes"));
+	g_autofree char *cb = mh_report_bytes(mh_report_num(t, "copied_bytes"));
 
 	mh_log(MH_LOG_INFO,
 	       "totals: %zu folders; source %" G_GUINT64_FORMAT " messages %s, destination "
@@ -171,10 +160,10 @@ log_totals(json_object *root)
 	       ", extra %" G_GUINT64_FORMAT ", not on the source %" G_GUINT64_FORMAT
 	       ", unfinished folders %" G_GUINT64_FORMAT,
 	       json_object_array_length(json_object_object_get(root, "folders")),
-	       log_num(t, "source_messages"), sb, log_num(t, "destination_messages"), db,
-	       log_num(t, "copied"), cb, log_num(t, "skipped"), log_num(t, "failed"),
-	       log_num(t, "missing"), log_num(t, "extra"), log_num(t, "strays"),
-	       log_num(t, "unfinished_folders"));
+	       mh_report_num(t, "source_messages"), sb, mh_report_num(t, "destination_messages"),
+	       db, mh_report_num(t, "copied"), cb, mh_report_num(t, "skipped"),
+	       mh_report_num(t, "failed"), mh_report_num(t, "missing"), mh_report_num(t, "extra"),
+	       mh_report_num(t, "strays"), mh_report_num(t, "unfinished_folders"));
 }
 
 void
@@ -187,7 +176,7 @@ mh_report_log(const struct mh_sync_result *r, const struct mh_report_run *run)
 	json_object *summary = json_object_object_get(root, "summary");
 	g_autoptr(GString) line = g_string_new(NULL);
 
-	g_string_append_printf(line, "run: mailhaul %s %s%s from ", log_str(root, "mailhaul"),
+	g_string_append_printf(line, "run: mailhaul %s %s%s from ", mh_report_str(root, "mailhaul"),
 	                       run->command, run->dry ? " (dry run)" : "");
 	log_side(line, json_object_object_get(accounts, "source"));
 	g_string_append(line, " to ");
@@ -207,7 +196,7 @@ mh_report_log(const struct mh_sync_result *r, const struct mh_report_run *run)
 		log_messages(f, "deleted_duplicates", "deleted duplicate");
 		log_content(f);
 		for (size_t k = 0; k < json_object_array_length(errors); k++)
-			mh_log(MH_LOG_INFO, "error: %s: %s", log_str(f, "source"),
+			mh_log(MH_LOG_INFO, "error: %s: %s", mh_report_str(f, "source"),
 			       json_object_get_string(json_object_array_get_idx(errors, k)));
 	}
 	for (size_t i = 0; i < json_object_array_length(waits); i++) {
@@ -215,11 +204,11 @@ mh_report_log(const struct mh_sync_result *r, const struct mh_report_run *run)
 
 		mh_log(MH_LOG_INFO, "waited %.1f s from %s (%s): %s",
 		       json_object_get_double(json_object_object_get(w, "seconds")),
-		       log_str(w, "at"), log_str(w, "why"), log_str(w, "reason"));
+		       mh_report_str(w, "at"), mh_report_str(w, "why"), mh_report_str(w, "reason"));
 	}
 	log_totals(root);
-	mh_log(MH_LOG_INFO, "duration: %.1f s, from %s to %s", r->seconds, log_str(root, "started"),
-	       log_str(root, "ended"));
+	mh_log(MH_LOG_INFO, "duration: %.1f s, from %s to %s", r->seconds,
+	       mh_report_str(root, "started"), mh_report_str(root, "ended"));
 	for (size_t i = 0; i < json_object_array_length(summary); i++)
 		mh_log(MH_LOG_INFO, "%s",
 		       json_object_get_string(json_object_array_get_idx(summary, i)));

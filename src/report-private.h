@@ -21,6 +21,11 @@ guint mh_report_unfinished(const struct mh_sync_result *r);
  * NULL-terminated array (g_strfreev). */
 char **mh_report_summary_lines(const struct mh_sync_result *r, bool dry);
 
+/* Member @key of object @o as a string (NULL when absent) and as a number (0 when absent),
+ * for the writers that read the tree. */
+const char *mh_report_str(json_object *o, const char *key);
+uint64_t mh_report_num(json_object *o, const char *key);
+
 /* The whole report as a JSON tree (docs/report-schema.json); caller puts it. */
 json_object *mh_report_json(const struct mh_sync_result *r, const struct mh_report_run *run);
 
