@@ -10,8 +10,8 @@ Cases: a password account's round trip over STARTTLS and over implicit TLS (dela
 the message gone afterwards and INBOX as it was); --keep-test-message; a stored OAuth2
 sign-in's round trip (XOAUTH2 at the submission server); SMTP AUTH refused while IMAP works;
 a sender the server will not take from this user (exit 17); a message the server holds and
-never delivers (exit 18 after --send-timeout); no server on the port and no TLS where
-implicit TLS was asked for; and that --debug all never shows the password or the token.
+never delivers (exit 18 after --send-timeout); no server on the port, no TLS where implicit
+TLS was asked for, and a certificate for another host name; and that --debug all never shows the password or the token.
 Every check of the mailbox is made by an independent IMAP client (imaplib)."""
 import contextlib
 import email
@@ -284,6 +284,15 @@ def implicit_tls_on_a_starttls_port_exits_12():
         str(S['pf'].submission_port), '--smtp-tls', '--send-timeout', '10']),
         password_env=USERS[ALICE])
     cli.expect_error(r, cli.EXIT_TLS, 'TLS', 'submission server')
+
+
+@tap.test
+def certificate_for_another_host_exits_12():
+    r = cli.run(cli.check_args(S['dv'], ALICE, 'ssl', extra=[
+        '--send-test', '--smtp-host', S['pf'].host, '--smtp-port',
+        str(S['pf'].wrong_cert_port), '--smtp-tls']), password_env=USERS[ALICE])
+    cli.expect_error(r, cli.EXIT_TLS, 'TLS', 'submission server', ('wrong.example',
+                                                                    'certificate'))
 
 
 @tap.test

@@ -4,6 +4,7 @@
     dv = dovecot.Dovecot(pki, users={'alice@example.test': 'pw'}, lmtp=True)
     with dovecot.running(dv), postfix.Postfix(pki, dv, domain='example.test') as pf:
         pf.submission_port (STARTTLS required before AUTH), pf.smtps_port (implicit TLS)
+        pf.wrong_cert_port (implicit TLS with the PKI's certificate for wrong.example only)
         pf.log(), pf.queue()       # the log, and the queue as `postqueue -p` shows it
 
 Postfix comes from Debian's package unpacked into the private root (mhtest.privroot), since
@@ -82,7 +83,7 @@ class Postfix(cleanup.ManagedProcess):
         self.hold = tuple(hold)
         self.start_timeout = start_timeout
         self.dir = None
-        self.submission_port = self.smtps_port = None
+        self.submission_port = self.smtps_port = self.wrong_cert_port = None
         self._proc = None
         self._guard = None
         self._handle = None
@@ -160,6 +161,11 @@ class Postfix(cleanup.ManagedProcess):
             '%s:%d %s' % (self.host, self.smtps_port, common),
             '  -o syslog_name=postfix/smtps',
             '  -o smtpd_tls_wrappermode=yes',
+            '%s:%d %s' % (self.host, self.wrong_cert_port, common),
+            '  -o syslog_name=postfix/wrongcert',
+            '  -o smtpd_tls_wrappermode=yes',
+            '  -o smtpd_tls_cert_file=%s' % self.pki.wrong_cert,
+            '  -o smtpd_tls_key_file=%s' % self.pki.wrong_key,
             'pickup unix n - n 60 1 pickup',
             'cleanup unix n - n - 0 cleanup',
             'qmgr unix n - n 300 1 qmgr',
@@ -231,7 +237,8 @@ class Postfix(cleanup.ManagedProcess):
             self._prepare()
             last = None
             for _attempt in range(5):
-                self.submission_port, self.smtps_port = ports.free_ports(2)
+                self.submission_port, self.smtps_port, self.wrong_cert_port = \
+                    ports.free_ports(3)
                 self._configure()
                 try:
                     self._spawn()
@@ -256,7 +263,8 @@ class Postfix(cleanup.ManagedProcess):
                 close_fds=True, start_new_session=True)
         self._guard = cleanup.Guard(self._proc.pid, [self.dir])
         deadline = time.monotonic() + self.start_timeout
-        want = [(self.submission_port, False), (self.smtps_port, True)]
+        want = [(self.submission_port, False), (self.smtps_port, True),
+                (self.wrong_cert_port, True)]
         while want and time.monotonic() < deadline and self._proc.poll() is None:
             if self._greets(*want[0]):
                 want.pop(0)
