@@ -145,6 +145,16 @@ send_submit(struct cli_account *acct, const struct mh_imap_credentials *cred,
 		             "the submission server refused the token: refreshing");
 		g_clear_error(&local);
 	}
+	if (g_error_matches(local, MH_SMTP_ERROR, MH_SMTP_ERROR_AUTH)) {
+		char *m = g_strdup_printf(
+			"%s (the IMAP server took the same sign-in: SMTP AUTH may be switched off "
+			"for this mailbox%s)",
+			local->message,
+			sc.token != NULL ? ", or the sign-in lacks the provider's SMTP scope" : "");
+
+		g_free(local->message);
+		local->message = m;
+	}
 	g_propagate_error(error, local);
 	return false;
 }

@@ -161,9 +161,14 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
 
 	(void)h;
 	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT) {
-		if (type == CURLINFO_TEXT)
-			mh_log_debug(MH_LOG_CAT_WIRE, "smtp: %.*s", (int)strcspn(data, "\r\n"),
-			             data);
+		/* libcurl's own notes (TLS, connection); not NUL-terminated. */
+		if (type == CURLINFO_TEXT) {
+			size_t n = 0;
+
+			while (n < size && data[n] != '\r' && data[n] != '\n')
+				n++;
+			mh_log_debug(MH_LOG_CAT_WIRE, "smtp: %.*s", (int)n, data);
+		}
 		return 0; /* message data and TLS records are never shown */
 	}
 	while (p < end) {

@@ -240,7 +240,7 @@ def smtp_auth_refused_exits_16():
     before = inbox(ERIN)
     r = run_send(ERIN)
     cli.expect_error(r, cli.EXIT_AUTH, 'submission server', 'refused the sign-in', ERIN,
-                     '535')
+                     '535', 'SMTP AUTH may be switched off for this mailbox')
     tap.match(r'^Authenticated as %s with ' % re.escape(ERIN), r.stdout,
               'stdout (IMAP login worked)')
     tap.eq(inbox(ERIN), before, 'INBOX')
