@@ -10,6 +10,7 @@ static const struct mh_provider provider_generic = {
 	.name = "generic",
 	.description = "any IMAP4rev1 server, following the standards",
 	.tls = MH_PROVIDER_TLS_IMPLICIT,
+	.smtp_tls = MH_PROVIDER_TLS_STARTTLS,
 	.flow = MH_PROVIDER_FLOW_NONE,
 };
 
@@ -19,6 +20,11 @@ static const struct mh_provider provider_gmail = {
 	.imap_host = "imap.gmail.com",
 	.imap_port = 993,
 	.tls = MH_PROVIDER_TLS_IMPLICIT,
+	/* Google "Send email from a printer, scanner, or app" and Thunderbird's ISPDB
+         * (googlemail.com.xml): smtp.gmail.com 465 with TLS, or 587 with STARTTLS */
+	.smtp_host = "smtp.gmail.com",
+	.smtp_port = 465,
+	.smtp_tls = MH_PROVIDER_TLS_IMPLICIT,
 	.auth_url = "https://accounts.google.com/o/oauth2/v2/auth",
 	.token_url = "https://oauth2.googleapis.com/token",
 	.revoke_url = "https://oauth2.googleapis.com/revoke",
@@ -56,6 +62,11 @@ static const struct mh_provider provider_m365 = {
 	.imap_host = "outlook.office365.com",
 	.imap_port = 993,
 	.tls = MH_PROVIDER_TLS_IMPLICIT,
+	/* Microsoft "How to set up a multifunction device or application to send email using
+         * Microsoft 365" (SMTP AUTH client submission): smtp.office365.com 587 STARTTLS */
+	.smtp_host = "smtp.office365.com",
+	.smtp_port = 587,
+	.smtp_tls = MH_PROVIDER_TLS_STARTTLS,
 	.auth_url = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
 	.token_url = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
 	.device_url = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",

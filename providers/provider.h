@@ -30,7 +30,10 @@ struct mh_provider {
 	const char *imap_host;    /* NULL: the user gives it */
 	uint16_t imap_port;       /* 0: from the TLS mode */
 	enum mh_provider_tls tls; /* default TLS mode */
-	const char *auth_url;     /* OAuth2 endpoints; "{tenant}" is replaced */
+	const char *smtp_host;    /* submission server (check --send-test); NULL: the IMAP host */
+	uint16_t smtp_port;       /* 0: from the TLS mode (465 implicit, 587 STARTTLS) */
+	enum mh_provider_tls smtp_tls; /* IMPLICIT or STARTTLS */
+	const char *auth_url;          /* OAuth2 endpoints; "{tenant}" is replaced */
 	const char *token_url;
 	const char *device_url;
 	const char *revoke_url;

@@ -9,8 +9,9 @@ MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # (tests/integration/test-batch-ssh.py).
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev"
-MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools
- libpython3.11-testsuite chromium python3-jsonschema parallel openssh-server openssh-client rsync"
+MH_TEST_PACKAGES="dovecot-imapd dovecot-lmtpd openssl python3 clang-format gnome-keyring dbus
+ libsecret-tools libpython3.11-testsuite chromium python3-jsonschema parallel openssh-server
+ openssh-client rsync"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2
@@ -58,17 +59,29 @@ mh_npm_ci() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
-# The Cyrus and Courier test servers conflict with dovecot-imapd as installed packages: their
-# packages are downloaded and unpacked into a private root (tests/harness/mhtest/privroot.py
-# names it and the packages), and only their runtime libraries are installed. Once per root:
-# the file .complete in it lists what was unpacked.
+# The Cyrus and Courier test servers conflict with dovecot-imapd as installed packages, and
+# Postfix with every other mail transport agent: their packages are downloaded and unpacked
+# into a private root (tests/harness/mhtest/privroot.py names it and the packages), and only
+# their runtime libraries are installed. Once per root: the file .complete in it lists what
+# was unpacked (.complete-postfix for Postfix, unpacked on its own).
 mh_install_private_servers() {
 	local py=(env PYTHONPATH="$MH_ROOT/tests/harness" python3 -m mhtest.privroot)
-	local root pkgs runtime tmp sudo=() deb
+	local root pkgs runtime kind
 	root=$("${py[@]}") && pkgs=$("${py[@]}" packages) && runtime=$("${py[@]}" runtime) || return 1
 	# shellcheck disable=SC2086
 	mh_install_packages $runtime || return 1
-	[ -f "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$pkgs" ] && return 0
+	mh_unpack_private "$root" .complete "$pkgs" || return 1
+	for kind in $("${py[@]}" separate); do
+		pkgs=$("${py[@]}" packages "$kind") || return 1
+		mh_unpack_private "$root" ".complete-$kind" "$pkgs" || return 1
+	done
+}
+
+# Downloads the Debian packages $3 and unpacks them into $1, unless the marker file $1/$2
+# already lists them.
+mh_unpack_private() {
+	local root=$1 marker=$2 pkgs=$3 tmp sudo=() deb
+	[ -f "$root/$marker" ] && [ "$(cat "$root/$marker")" = "$pkgs" ] && return 0
 	mh_root_or_sudo "$pkgs" || return 1
 	mh_say "downloading with apt-get${sudo:+ through sudo} and unpacking into $root (not installing): $pkgs"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
@@ -81,7 +94,7 @@ mh_install_private_servers() {
 		[ $rc -eq 0 ] || break
 		dpkg-deb -x "$deb" "$root" || rc=1
 	done
-	[ $rc -eq 0 ] && chmod 755 "$root" && printf '%s\n' "$pkgs" >"$root/.complete" || rc=1
+	[ $rc -eq 0 ] && chmod 755 "$root" && printf '%s\n' "$pkgs" >"$root/$marker" || rc=1
 	"${sudo[@]}" rm -rf "$tmp"
 	return $rc
 }

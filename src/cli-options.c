@@ -16,6 +16,7 @@
 #include "provider.h"
 #include "sasl.h"
 #include "signin.h"
+#include "smtp.h"
 #include "sync-error.h"
 
 /* Written out: clang-format would put spaces into G_DEFINE_QUARK's hyphenated name. */
@@ -397,6 +398,28 @@ cli_imap_exit_code(int code)
 	}
 }
 
+static int
+cli_smtp_exit_code(int code)
+{
+	switch (code) {
+	case MH_SMTP_ERROR_CONNECT:
+	case MH_SMTP_ERROR_TIMEOUT:
+		return MH_EXIT_CONNECT;
+	case MH_SMTP_ERROR_TLS:
+		return MH_EXIT_TLS;
+	case MH_SMTP_ERROR_AUTH:
+		return MH_EXIT_AUTH;
+	case MH_SMTP_ERROR_REFUSED:
+		return MH_EXIT_SEND_REFUSED;
+	case MH_SMTP_ERROR_UNDELIVERED:
+		return MH_EXIT_NOT_DELIVERED;
+	case MH_SMTP_ERROR_PROTOCOL:
+		return MH_EXIT_PROTOCOL;
+	default:
+		return MH_EXIT_USAGE;
+	}
+}
+
 const char *
 cli_error_status(const GError *error)
 {
@@ -526,6 +549,8 @@ cli_exit_code(const GError *error)
 		                                                  : MH_EXIT_FAILURE;
 	if (error->domain == MH_AUTH_ERROR)
 		return error->code == MH_AUTH_ERROR_USAGE ? MH_EXIT_USAGE : MH_EXIT_AUTH;
+	if (error->domain == MH_SMTP_ERROR)
+		return cli_smtp_exit_code(error->code);
 	if (error->domain == G_FILE_ERROR) /* an output file: the log, the report */
 		return MH_EXIT_CANTCREAT;
 	return MH_EXIT_FAILURE;

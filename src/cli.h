@@ -26,6 +26,8 @@ enum mh_exit {
 	MH_EXIT_CONNECT = 10,
 	MH_EXIT_TLS = 12,
 	MH_EXIT_AUTH = 16,
+	MH_EXIT_SEND_REFUSED = 17,  /* check --send-test: the submission server refused it */
+	MH_EXIT_NOT_DELIVERED = 18, /* check --send-test: accepted, never arrived in INBOX */
 	MH_EXIT_USAGE = 64,
 	MH_EXIT_NOINPUT = 66,
 	MH_EXIT_UNAVAILABLE = 69,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check-send.h"
 #include "cli.h"
 #include "config.h"
 #include "mh-log.h"
@@ -17,6 +18,7 @@ struct check_opts {
 	char *config;
 	char *token_store;
 	gboolean justlogin;
+	struct check_send_opts send;
 };
 
 static void
@@ -153,7 +155,8 @@ check_print_provider(struct mh_imap_conn *conn, const struct mh_imap_settings *s
 
 static bool
 check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set, struct cli_account *acct,
-          const struct mh_imap_credentials *cred, GError **error)
+          const struct mh_imap_credentials *cred, const struct check_send_opts *send,
+          GError **error)
 {
 	const char *tls;
 
@@ -181,7 +184,9 @@ check_run(struct mh_imap_conn *conn, const struct mh_imap_settings *set, struct 
 	if (mh_imap_conn_has_cap(conn, "UTF8=ACCEPT") &&
 	    !mh_imap_enable(conn, "UTF8=ACCEPT", error))
 		return false;
-	return check_print_namespaces(conn, error) && check_print_folders(conn, error);
+	if (!check_print_namespaces(conn, error) || !check_print_folders(conn, error))
+		return false;
+	return !send->enabled || check_send_run(conn, acct, cred, send, error);
 }
 
 static GOptionContext *
@@ -207,10 +212,13 @@ check_context(struct check_opts *o, bool imapsync_style)
 	g_option_context_set_description(
 		ctx, "The password comes from --passfile FILE, the MAILHAUL_PASSWORD environment "
 		     "variable, --password, or a prompt on a terminal.\n"
-		     "Exit codes: 0 ok, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 "
-		     "unreadable file, 76 protocol error.");
+		     "Exit codes: 0 ok, 10 connection, 12 TLS, 16 authentication, 17 the "
+		     "submission server refused the test message, 18 the test message did not "
+		     "arrive in time, 64 usage, 66 unreadable file, 76 protocol error.");
 	cli_account_add_entries(main_group, &o->acct, suffix);
 	g_option_group_add_entries(main_group, extra);
+	if (!imapsync_style)
+		check_send_add_entries(main_group, &o->send);
 	if (imapsync_style) {
 		const GOptionEntry md5[] = {
 			{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->acct.noauthmd5,
@@ -250,12 +258,12 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 		if (cfg == NULL || !cli_account_use(&o.acct, cfg, argv[1], o.token_store, &error))
 			goto out;
 	}
-	if (!cli_set_debug(o.debug, &error) ||
+	if (!cli_set_debug(o.debug, &error) || !check_send_check(&o.send, &error) ||
 	    !cli_account_resolve(&o.acct, imapsync_style ? "1" : "", &set, &cred, &password,
 	                         &error))
 		goto out;
 	conn = mh_imap_conn_new(&set);
-	if (check_run(conn, &set, &o.acct, &cred, &error))
+	if (check_run(conn, &set, &o.acct, &cred, &o.send, &error))
 		mh_imap_conn_logout(conn);
 out:
 	/* Closing may log (debug); the error line comes last. */
@@ -269,5 +277,6 @@ out:
 	g_free(o.debug);
 	g_free(o.config);
 	g_free(o.token_store);
+	check_send_clear(&o.send);
 	return rc;
 }

@@ -106,6 +106,10 @@ provider_show(const struct mh_config *cfg, const char *name, GError **error)
 	g_snprintf(port, sizeof(port), "%d", a->set.imap_port);
 	show_line("imap-port", a->set.imap_port > 0 ? port : NULL);
 	show_line("imap-tls", a->set.imap_tls >= 0 ? tls_names[a->set.imap_tls] : NULL);
+	show_line("smtp-host", a->set.smtp_host);
+	g_snprintf(port, sizeof(port), "%d", a->set.smtp_port);
+	show_line("smtp-port", a->set.smtp_port > 0 ? port : NULL);
+	show_line("smtp-tls", a->set.smtp_tls >= 0 ? tls_names[a->set.smtp_tls] : NULL);
 	show_line("auth-url", a->set.auth_url);
 	show_line("token-url", a->set.token_url);
 	show_line("device-url", a->set.device_url);

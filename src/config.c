@@ -16,15 +16,16 @@ struct mh_config {
 };
 
 static const char *const config_keys[] = {
-	"imap-host",     "imap-port",  "imap-tls",   "cafile",      "auth-url",
-	"token-url",     "device-url", "revoke-url", "scopes",      "client-id",
-	"client-secret", "tenant",     "flow",       "token-store", NULL,
+	"imap-host",  "imap-port",   "imap-tls",  "cafile",    "auth-url",      "token-url",
+	"device-url", "revoke-url",  "scopes",    "client-id", "client-secret", "tenant",
+	"flow",       "token-store", "smtp-host", "smtp-port", "smtp-tls",      NULL,
 };
 
 static void
 settings_clear(struct mh_settings *s)
 {
 	g_free(s->imap_host);
+	g_free(s->smtp_host);
 	g_free(s->cafile);
 	g_free(s->auth_url);
 	g_free(s->token_url);
@@ -104,12 +105,21 @@ config_read_key(const struct mh_config *cfg, const char *group, const char *key,
 	char **slot = NULL;
 
 	g_strstrip(v);
-	if (strcmp(key, "imap-port") == 0) {
+	if (strcmp(key, "imap-port") == 0 || strcmp(key, "smtp-port") == 0) {
 		guint64 port = 0;
 
 		if (!g_ascii_string_to_unsigned(v, 10, 1, 65535, &port, NULL))
 			return config_fail(cfg, group, key, error, "'%s' is not a port number", v);
-		s->imap_port = (int)port;
+		*(key[0] == 'i' ? &s->imap_port : &s->smtp_port) = (int)port;
+		return true;
+	}
+	if (strcmp(key, "smtp-tls") == 0) {
+		int n = config_enum(v, tls_names);
+
+		if (n < 0 || n == MH_PROVIDER_TLS_NONE)
+			return config_fail(cfg, group, key, error,
+			                   "unknown value '%s' (use ssl or starttls)", v);
+		s->smtp_tls = n;
 		return true;
 	}
 	if (strcmp(key, "imap-tls") == 0 || strcmp(key, "flow") == 0 ||
@@ -132,6 +142,7 @@ config_read_key(const struct mh_config *cfg, const char *group, const char *key,
 		return true;
 	}
 	slot = strcmp(key, "imap-host") == 0    ? &s->imap_host
+	       : strcmp(key, "smtp-host") == 0  ? &s->smtp_host
 	       : strcmp(key, "cafile") == 0     ? &s->cafile
 	       : strcmp(key, "auth-url") == 0   ? &s->auth_url
 	       : strcmp(key, "token-url") == 0  ? &s->token_url
@@ -270,6 +281,7 @@ settings_init(struct mh_settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->imap_port = s->imap_tls = s->flow = s->token_store = -1;
+	s->smtp_port = s->smtp_tls = -1;
 }
 
 static void
@@ -279,6 +291,10 @@ settings_from_builtin(struct mh_settings *s, const struct mh_provider *p)
 	if (p->imap_port != 0)
 		s->imap_port = p->imap_port;
 	s->imap_tls = p->tls;
+	s->smtp_host = g_strdup(p->smtp_host);
+	if (p->smtp_port != 0)
+		s->smtp_port = p->smtp_port;
+	s->smtp_tls = p->smtp_tls;
 	s->auth_url = g_strdup(p->auth_url);
 	s->token_url = g_strdup(p->token_url);
 	s->device_url = g_strdup(p->device_url);

@@ -16,6 +16,9 @@ struct mh_settings {
 	char *imap_host;
 	int imap_port; /* -1: not set */
 	int imap_tls;  /* enum mh_provider_tls, -1: not set */
+	char *smtp_host;
+	int smtp_port; /* -1: not set */
+	int smtp_tls;  /* MH_PROVIDER_TLS_IMPLICIT or _STARTTLS, -1: not set */
 	char *cafile;
 	char *auth_url;
 	char *token_url;

@@ -74,6 +74,8 @@ print_usage(FILE *out)
 	             "  10  cannot connect: host unknown, refused, timed out, dropped\n"
 	             "  12  TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
 	             "  16  authentication refused, or no usable mechanism\n"
+	             "  17  check --send-test: the submission server refused the test message\n"
+	             "  18  check --send-test: the test message did not arrive in time\n"
 	             "  64  usage: unknown option, missing or bad value\n"
 	             "  66  a file given cannot be read (--passfile)\n"
 	             "  69  the command is not available in this version\n"

@@ -107,6 +107,10 @@ test_errors_name_line_and_key(void)
 		{"[settings]\nx = 1\n", ":1: [settings]: unknown section"},
 		{"[account alice]\n", ":1: [account alice]: an account is written PROVIDER:USER"},
 		{"[provider gmail]\nscopes =\n", ":2: [provider gmail] scopes: empty value"},
+		{"[provider gmail]\nsmtp-tls = none\n",
+	         ":2: [provider gmail] smtp-tls: unknown value 'none' (use ssl or starttls)"},
+		{"[provider gmail]\nsmtp-port = 0\n",
+	         ":2: [provider gmail] smtp-port: '0' is not a port number"},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -121,6 +125,37 @@ test_errors_name_line_and_key(void)
 			g_error("case %zu: '%s' lacks '%s'", i, error->message, cases[i].expect);
 		g_unlink(path);
 	}
+}
+
+/* The submission server: built-in profiles, and a provider of the file over them. */
+static void
+test_smtp_settings(void)
+{
+	g_autofree char *path = write_config("[provider corp]\nimap-host = mail.corp.example\n"
+	                                     "smtp-host = smtp.corp.example\nsmtp-port = 2525\n"
+	                                     "smtp-tls = ssl\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(mh_config) cfg = mh_config_load(path, &error);
+	g_autoptr(mh_account) gmail = mh_account_resolve(NULL, "gmail:a@example.com", &error);
+	g_autoptr(mh_account) m365 = mh_account_resolve(NULL, "m365:b@contoso.com", &error);
+	g_autoptr(mh_account) generic = mh_account_resolve(NULL, "generic:c", &error);
+	g_autoptr(mh_account) corp = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(gmail->set.smtp_host, ==, "smtp.gmail.com");
+	g_assert_cmpint(gmail->set.smtp_port, ==, 465);
+	g_assert_cmpint(gmail->set.smtp_tls, ==, MH_PROVIDER_TLS_IMPLICIT);
+	g_assert_cmpstr(m365->set.smtp_host, ==, "smtp.office365.com");
+	g_assert_cmpint(m365->set.smtp_port, ==, 587);
+	g_assert_cmpint(m365->set.smtp_tls, ==, MH_PROVIDER_TLS_STARTTLS);
+	g_assert_null(generic->set.smtp_host);
+	g_assert_cmpint(generic->set.smtp_port, ==, -1);
+	corp = mh_account_resolve(cfg, "corp:d", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(corp->set.smtp_host, ==, "smtp.corp.example");
+	g_assert_cmpint(corp->set.smtp_port, ==, 2525);
+	g_assert_cmpint(corp->set.smtp_tls, ==, MH_PROVIDER_TLS_IMPLICIT);
+	g_unlink(path);
 }
 
 static void
@@ -169,6 +204,7 @@ main(int argc, char **argv)
 	g_test_add_func("/cli/config/custom-provider", test_custom_provider);
 	g_test_add_func("/cli/config/errors-name-line-and-key", test_errors_name_line_and_key);
 	g_test_add_func("/cli/config/missing-files", test_missing_files);
+	g_test_add_func("/cli/config/smtp-settings", test_smtp_settings);
 	g_test_add_func("/cli/config/account-specs", test_account_specs);
 	return g_test_run();
 }

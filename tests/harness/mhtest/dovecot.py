@@ -38,6 +38,8 @@ DEFAULT_SPECIAL_USE = {
 }
 
 DH_FILE = '/usr/share/dovecot/dh.pem'
+# The services whose authentication a deny passdb (smtp_denied) is consulted for.
+DENY_SERVICES = ('imap', 'lmtp', 'smtp', 'doveadm', 'pop3', 'submission')
 
 
 class DovecotError(Exception):
@@ -88,6 +90,12 @@ class Dovecot(imapserver.ImapProcess):
                   starting with '+' adds to it, any other string replaces it (after login;
                   the greeting's list is built by imap-login from the same setting)
     login_greeting  the text of the greeting line (None: Dovecot's default)
+    lmtp          True: an LMTP listener (dv.lmtp_port) that delivers into the users'
+                  INBOX, and an auth listener for a mail server's SMTP AUTH (dv.auth_port,
+                  Postfix's smtpd_sasl_type = dovecot); see mhtest.postfix
+    smtp_denied   users whose SMTP AUTH through the auth listener is refused while IMAP
+                  works (a passdb with deny = yes for the service smtp), as a provider that
+                  has SMTP AUTH switched off for a mailbox answers
     start_timeout seconds to wait for both ports
     """
 
@@ -102,7 +110,7 @@ class Dovecot(imapserver.ImapProcess):
                  mechanisms='plain login cram-md5', master_users=None, cert='good',
                  ssl='yes', quota=None, namespace_conf='', extra_conf='', debug=False,
                  start_timeout=10.0, name=None, mail_plugins=(), imap_capability=None,
-                 login_greeting=None):
+                 login_greeting=None, lmtp=False, smtp_denied=()):
         if separator not in ('/', '.'):
             raise ValueError("separator must be '/' or '.'")
         if ssl not in ('yes', 'no', 'required'):
@@ -127,6 +135,9 @@ class Dovecot(imapserver.ImapProcess):
         self.mail_plugins = tuple(mail_plugins)
         self.imap_capability = imap_capability
         self.login_greeting = login_greeting
+        self.lmtp = lmtp
+        self.smtp_denied = tuple(smtp_denied)
+        self.lmtp_port = self.auth_port = None
         self.start_timeout = start_timeout
         self.name = name or 'mhtest-' + uuid.uuid4().hex[:10]
 
@@ -201,7 +212,7 @@ class Dovecot(imapserver.ImapProcess):
             'base_dir = %s' % self.base_dir,
             'state_dir = %s' % os.path.join(d, 'state'),
             'log_path = %s' % self.log_path,
-            'protocols = imap',
+            'protocols = imap%s' % (' lmtp' if self.lmtp else ''),
             'listen = %s' % self.host,
             'shutdown_clients = yes',
             'disable_plaintext_auth = no',
@@ -254,6 +265,10 @@ class Dovecot(imapserver.ImapProcess):
         if self.namespace_conf:
             lines.append(self.namespace_conf)
         lines.append('}')
+        if self.smtp_denied:
+            # One file per service (%s); only the smtp one lists users.
+            lines += ['passdb {', '  driver = passwd-file', '  deny = yes',
+                      '  args = username_format=%%u %s' % os.path.join(d, 'deny-%s'), '}']
         if self.master_users:
             lines += ['passdb {', '  driver = passwd-file',
                       '  args = scheme=PLAIN username_format=%%u %s' % os.path.join(d, 'masters'),
@@ -279,6 +294,14 @@ class Dovecot(imapserver.ImapProcess):
                   '    port = 0', '  }', '}',
                   'service anvil {', '  unix_listener anvil-auth-penalty {', '    mode = 0',
                   '  }', '}']
+        if self.lmtp:
+            lines += ['postmaster_address = postmaster@example.test',
+                      'service lmtp {', '  inet_listener lmtp {',
+                      '    address = %s' % self.host, '    port = %d' % self.lmtp_port,
+                      '  }', '}',
+                      'service auth {', '  inet_listener auth-client {',
+                      '    address = %s' % self.host, '    port = %d' % self.auth_port,
+                      '  }', '}']
         if not root:
             for service in ('imap-login', 'anvil', 'ipc', 'old-stats', 'imap-urlauth-login',
                             'pop3-login', 'submission-login', 'aggregator', 'director'):
@@ -325,6 +348,11 @@ class Dovecot(imapserver.ImapProcess):
         self._write_passwd('users', self.users)
         if self.master_users:
             self._write_passwd('masters', self.master_users)
+        if self.smtp_denied:
+            for service in DENY_SERVICES:
+                self._write_passwd('deny-' + service,
+                                   {u: '-' for u in self.smtp_denied} if service == 'smtp'
+                                   else {})
 
     @staticmethod
     def _traversable(path):
@@ -345,6 +373,8 @@ class Dovecot(imapserver.ImapProcess):
             self.imap_port, self.imaps_port = ports.free_port(), None
         else:
             self.imap_port, self.imaps_port = ports.free_ports(2)
+        if self.lmtp:
+            self.lmtp_port, self.auth_port = ports.free_ports(2)
 
     def _configure(self):
         with open(self.conf_path, 'w') as f:

@@ -12,6 +12,11 @@ This module is the one place that names the directory: `python3 -m mhtest.privro
     privroot.path('usr/sbin/...')    a path inside the root
     privroot.environment()           os.environ plus LD_LIBRARY_PATH for the root's libraries
 
+Postfix (the submission server of the send tests) conflicts with every other mail transport
+agent as an installed package, so it is unpacked into the same root, with its own marker
+`.complete-postfix` (`python3 -m mhtest.privroot packages postfix`): adding it does not make
+the Cyrus and Courier packages unpack again.
+
 The root is $MH_SERVERS_ROOT when set; as root /var/cache/mailhaul-tests/servers (the servers'
 unprivileged users must be able to reach the binaries, and root's home is private); otherwise
 $XDG_CACHE_HOME/mailhaul-tests/servers (~/.cache when unset). A file `.complete` in it lists
@@ -25,10 +30,15 @@ PACKAGES = {
     'courier': ('courier-imap', 'courier-base', 'courier-authlib', 'courier-authdaemon',
                 'courier-authlib-userdb'),
 }
+# Unpacked on their own, each with its marker file .complete-KIND.
+SEPARATE = {
+    'postfix': ('postfix',),
+}
 # Installed for real (they do not conflict with anything): what the unpacked binaries link
 # against, and saslpasswd2 for Cyrus's password database.
 RUNTIME_PACKAGES = ('libxapian30', 'libical3', 'libidn12', 'libcourier-unicode4', 'libgamin0',
-                    'libltdl7', 'sasl2-bin', 'libsasl2-modules', 'libsasl2-modules-db')
+                    'libltdl7', 'sasl2-bin', 'libsasl2-modules', 'libsasl2-modules-db',
+                    'libdb5.3', 'libicu72', 'libnsl2', 'libsasl2-2')
 
 # What each server needs from the root (relative paths).
 NEEDS = {
@@ -38,6 +48,8 @@ NEEDS = {
                 'usr/lib/courier/courier/imaplogin', 'usr/bin/imapd', 'usr/bin/couriertls',
                 'usr/lib/courier-authlib/libauthuserdb.so', 'usr/sbin/makeuserdb',
                 'usr/lib/courier/courier-authlib/makedatprog'),
+    'postfix': ('usr/lib/postfix/sbin/master', 'usr/lib/postfix/sbin/smtpd',
+                'usr/lib/postfix/sbin/lmtp', 'usr/lib/postfix/libpostfix-global.so'),
 }
 
 
@@ -59,7 +71,8 @@ def path(rel):
 def missing(kind):
     """None when the servers of kind ('cyrus' or 'courier') can run, else the reason."""
     base = root()
-    if not os.path.exists(os.path.join(base, '.complete')):
+    marker = '.complete-' + kind if kind in SEPARATE else '.complete'
+    if not os.path.exists(os.path.join(base, marker)):
         return ('the %s test server is not unpacked in %s (scripts/test does it: '
                 'mh_install_private_servers in scripts/lib.sh)' % (kind, base))
     absent = [p for p in NEEDS[kind] if not os.path.exists(os.path.join(base, p))]
@@ -82,7 +95,7 @@ def _which(prog):
 def library_path():
     base = root()
     dirs = [os.path.join(base, d) for d in ('usr/lib', 'usr/lib/x86_64-linux-gnu',
-                                            'usr/lib/courier-authlib')]
+                                            'usr/lib/courier-authlib', 'usr/lib/postfix')]
     return ':'.join(d for d in dirs if os.path.isdir(d))
 
 
@@ -98,6 +111,10 @@ def environment(extra=None):
 if __name__ == '__main__':
     if sys.argv[1:] == ['packages']:
         print(' '.join(p for kind in sorted(PACKAGES) for p in PACKAGES[kind]))
+    elif sys.argv[1:2] == ['packages'] and sys.argv[2:3] and sys.argv[2] in SEPARATE:
+        print(' '.join(SEPARATE[sys.argv[2]]))
+    elif sys.argv[1:] == ['separate']:
+        print(' '.join(sorted(SEPARATE)))
     elif sys.argv[1:] == ['runtime']:
         print(' '.join(RUNTIME_PACKAGES))
     else:
