@@ -98,12 +98,85 @@ sync_factory(void *ctx, int side)
 	return st;
 }
 
+/* Options only a copying run has (not `verify`). */
+static const char *const sync_copy_only[] = {
+	"dry",
+	"justfolders",
+	"justlogin",
+	"delete2",
+	"delete1",
+	"delete2duplicates",
+	"delete2folders",
+	"maxsize",
+	"minsize",
+	"maxage",
+	"minage",
+	"search",
+	"syncinternaldates",
+	"subscribeall",
+	"subscribe_all",
+	"fixups",
+	"pace",
+	"max-upload-per-day",
+	"max-download-per-day",
+	"budget-window",
+	"max-backoff",
+	"max-outage",
+	"min-rate",
+	"rate-window",
+	"wait-lock",
+	"state",
+	NULL,
+};
+
+/* A new group of the context's options, shown under @title in the help. */
+static GOptionGroup *
+sync_group(GOptionContext *ctx, const char *name, const char *title)
+{
+	GOptionGroup *g = g_option_group_new(name, title, title, NULL, NULL);
+
+	g_option_context_add_group(ctx, g);
+	return g;
+}
+
+/* Adds @entries (NULL-terminated) to @g; for `verify`, without the copying options. */
+static void
+sync_group_add(GOptionGroup *g, const GOptionEntry *entries, bool verify)
+{
+	g_autoptr(GArray) keep = g_array_new(true, true, sizeof(GOptionEntry));
+
+	for (size_t i = 0; entries[i].long_name != NULL; i++) {
+		if (verify && g_strv_contains(sync_copy_only, entries[i].long_name))
+			continue;
+		g_array_append_val(keep, entries[i]);
+	}
+	g_option_group_add_entries(g, (const GOptionEntry *)(void *)keep->data);
+}
+
 static GOptionContext *
 sync_context(struct sync_cli *o, bool verify)
 {
 	GOptionContext *ctx = g_option_context_new(NULL);
-	GOptionGroup *g = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
-	const GOptionEntry common[] = {
+	GOptionGroup *g;
+	const GOptionEntry accounts[] = {
+		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
+	         "The source as PROVIDER:USER (or give it as the first argument)", "ACCOUNT"},
+		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
+	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
+		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+	         "The config file (for accounts written PROVIDER:USER)", "FILE"},
+		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
+	         "Where the accounts' tokens live: keyring (default) or file", "STORE"},
+		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
+		{NULL},
+	};
+	const GOptionEntry selection[] = {
+		{"dry", 0, 0, G_OPTION_ARG_NONE, &o->dry,
+	         "Change nothing anywhere; show what would be done", NULL},
+		{"justfolders", 0, 0, G_OPTION_ARG_NONE, &o->justfolders, "Only create the folders",
+	         NULL},
+		{"justlogin", 0, 0, G_OPTION_ARG_NONE, &o->justlogin, "Only log in to both sides",
+	         NULL},
 		{"folder", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->folder,
 	         "Only this source folder (repeatable)", "FOLDER"},
 		{"include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->include,
@@ -116,70 +189,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Map special folders (Sent, Trash...) by role (the default)", NULL},
 		{"noautomap", 0, 0, G_OPTION_ARG_NONE, &o->noautomap,
 	         "Do not map special folders; only translate names", NULL},
-		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
-		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
-	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
-	         NULL},
-		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
-	         NULL},
-		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
-	         "The config file (for accounts written PROVIDER:USER)", "FILE"},
-		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
-	         "Where the accounts' tokens live: keyring (default) or file", "STORE"},
-		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
-	         "The source as PROVIDER:USER (or give it as the first argument)", "ACCOUNT"},
-		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
-	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
-		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
-	         "Folder pairs in parallel, each with two connections (default 4, or the "
-	         "providers' connection limit)",
-	         "N"},
-		{"provider1", 0, 0, G_OPTION_ARG_STRING, &o->provider1,
-	         "The source's provider profile: generic, gmail or m365 (default: detected)",
-	         "NAME"},
-		{"provider2", 0, 0, G_OPTION_ARG_STRING, &o->provider2,
-	         "The destination's provider profile (default: detected)", "NAME"},
-		{"gmail1", 0, 0, G_OPTION_ARG_NONE, &o->gmail1,
-	         "The source is Gmail (--provider1 gmail)", NULL},
-		{"gmail2", 0, 0, G_OPTION_ARG_NONE, &o->gmail2,
-	         "The destination is Gmail (--provider2 gmail)", NULL},
-		{"office1", 0, 0, G_OPTION_ARG_NONE, &o->office1,
-	         "The source is Microsoft 365 (--provider1 m365)", NULL},
-		{"office2", 0, 0, G_OPTION_ARG_NONE, &o->office2,
-	         "The destination is Microsoft 365 (--provider2 m365)", NULL},
-		{"gmail-labels", 0, 0, G_OPTION_ARG_STRING, &o->gmail_labels,
-	         "Gmail source: once (each message once, in its first label's folder; the "
-	         "default), copy (a copy per label) or keywords (once, other labels as keywords)",
-	         "MODE"},
-		{"include-spam", 0, 0, G_OPTION_ARG_NONE, &o->include_spam,
-	         "Gmail source: copy Spam too", NULL},
-		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
-	         "Gmail source: copy Trash too", NULL},
-		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
-	         "FILE"},
-		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
-	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
-		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
-		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
-	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
-	         "CATEGORIES"},
-		{NULL},
-	};
-	const GOptionEntry copying[] = {
-		{"dry", 0, 0, G_OPTION_ARG_NONE, &o->dry,
-	         "Change nothing anywhere; show what would be done", NULL},
-		{"justfolders", 0, 0, G_OPTION_ARG_NONE, &o->justfolders, "Only create the folders",
-	         NULL},
-		{"justlogin", 0, 0, G_OPTION_ARG_NONE, &o->justlogin, "Only log in to both sides",
-	         NULL},
-		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
-	         "Delete destination messages that are not on the source", NULL},
-		{"delete2duplicates", 0, 0, G_OPTION_ARG_NONE, &o->delete2duplicates,
-	         "Delete destination copies beyond the source's count of the same message", NULL},
-		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
-	         "Delete destination folders that are not on the source", NULL},
-		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
-	         "Delete source messages once verified on the destination", NULL},
+		{"subscribeall", 0, 0, G_OPTION_ARG_NONE, &o->subscribeall,
+	         "Subscribe every destination folder", NULL},
+		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
+	         NULL, NULL},
 		{"maxsize", 0, 0, G_OPTION_ARG_INT64, &o->maxsize,
 	         "Skip messages larger than N bytes", "N"},
 		{"minsize", 0, 0, G_OPTION_ARG_INT64, &o->minsize,
@@ -192,14 +205,29 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Only source messages matching these IMAP SEARCH keys", "'KEYS'"},
 		{"syncinternaldates", 0, 0, G_OPTION_ARG_NONE, &o->syncinternaldates,
 	         "Keep each message's arrival date (always done)", NULL},
-		{"subscribeall", 0, 0, G_OPTION_ARG_NONE, &o->subscribeall,
-	         "Subscribe every destination folder", NULL},
-		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
-	         NULL, NULL},
-		{"fixups", 0, 0, G_OPTION_ARG_STRING, &o->fixups,
-	         "Message fix-ups for the destination: receipts,wrap,mdnsent,flagged, all or "
-	         "none (default: the destination profile's; all for m365)",
-	         "LIST"},
+		{NULL},
+	};
+	const GOptionEntry deletion[] = {
+		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
+	         "Delete destination messages that are not on the source", NULL},
+		{"delete2duplicates", 0, 0, G_OPTION_ARG_NONE, &o->delete2duplicates,
+	         "Delete destination copies beyond the source's count of the same message", NULL},
+		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
+	         "Delete destination folders that are not on the source", NULL},
+		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
+	         "Delete source messages once verified on the destination", NULL},
+		{NULL},
+	};
+	const GOptionEntry speed[] = {
+		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
+	         "Folder pairs in parallel, each with two connections (default 4, or the "
+	         "providers' connection limit)",
+	         "N"},
+		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
+	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
+	         NULL},
+		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
+	         NULL},
 		{"pace", 0, 0, G_OPTION_ARG_DOUBLE, &o->pace,
 	         "At most N messages a second per connection (default: the profile's; 4 for "
 	         "m365, 0 = no limit)",
@@ -234,14 +262,52 @@ sync_context(struct sync_cli *o, bool verify)
 	         "When another run is using this account pair or destination account, wait for "
 	         "it to finish instead of exiting with 75",
 	         NULL},
+		{NULL},
+	};
+	const GOptionEntry providers[] = {
+		{"provider1", 0, 0, G_OPTION_ARG_STRING, &o->provider1,
+	         "The source's provider profile: generic, gmail or m365 (default: detected)",
+	         "NAME"},
+		{"provider2", 0, 0, G_OPTION_ARG_STRING, &o->provider2,
+	         "The destination's provider profile (default: detected)", "NAME"},
+		{"gmail1", 0, 0, G_OPTION_ARG_NONE, &o->gmail1,
+	         "The source is Gmail (--provider1 gmail)", NULL},
+		{"gmail2", 0, 0, G_OPTION_ARG_NONE, &o->gmail2,
+	         "The destination is Gmail (--provider2 gmail)", NULL},
+		{"office1", 0, 0, G_OPTION_ARG_NONE, &o->office1,
+	         "The source is Microsoft 365 (--provider1 m365)", NULL},
+		{"office2", 0, 0, G_OPTION_ARG_NONE, &o->office2,
+	         "The destination is Microsoft 365 (--provider2 m365)", NULL},
+		{"gmail-labels", 0, 0, G_OPTION_ARG_STRING, &o->gmail_labels,
+	         "Gmail source: once (each message once, in its first label's folder; the "
+	         "default), copy (a copy per label) or keywords (once, other labels as keywords)",
+	         "MODE"},
+		{"include-spam", 0, 0, G_OPTION_ARG_NONE, &o->include_spam,
+	         "Gmail source: copy Spam too", NULL},
+		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
+	         "Gmail source: copy Trash too", NULL},
+		{"fixups", 0, 0, G_OPTION_ARG_STRING, &o->fixups,
+	         "Message fix-ups for the destination: receipts,wrap,mdnsent,flagged, all or "
+	         "none (default: the destination profile's; all for m365)",
+	         "LIST"},
+		{NULL},
+	};
+	const GOptionEntry output[] = {
+		{"report", 0, 0, G_OPTION_ARG_FILENAME, &o->report, "Write a JSON report to FILE",
+	         "FILE"},
+		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
+	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
 		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
 	         "The sync state database (default: one per account pair under "
 	         "$XDG_STATE_HOME/mailhaul/state/)",
 	         "FILE"},
+		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
+		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
+	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
+	         "CATEGORIES"},
 		{NULL},
 	};
-
-	const GOptionEntry verifying[] = {
+	const GOptionEntry content[] = {
 		{"content", 0, 0, G_OPTION_ARG_NONE, &o->content,
 	         "Also compare the messages found on both sides by content: their bytes, else "
 	         "their MIME parts",
@@ -254,7 +320,6 @@ sync_context(struct sync_cli *o, bool verify)
 	         "The seed of --sample's choice (printed by every sampled run)", "N"},
 		{NULL},
 	};
-
 	g_option_context_set_summary(
 		ctx,
 		verify ? "Compare the source mailbox (side 1) with the destination (side 2) "
@@ -269,14 +334,22 @@ sync_context(struct sync_cli *o, bool verify)
 		     "output file cannot be written, 75 another run is using the account pair (see "
 		     "--wait-lock), 76 protocol error, 111 some messages failed, 113 destination "
 		     "over quota, 114 destination refused an APPEND, 130 interrupted.");
+	g = sync_group(ctx, "accounts",
+	               "Accounts (options ending in 1 are the source, in 2 the destination):");
 	cli_account_add_entries(g, &o->a[0], "1");
 	cli_account_add_entries(g, &o->a[1], "2");
-	g_option_group_add_entries(g, common);
+	sync_group_add(g, accounts, verify);
+	sync_group_add(sync_group(ctx, "selection", "What is copied:"), selection, verify);
 	if (!verify)
-		g_option_group_add_entries(g, copying);
-	else
-		g_option_group_add_entries(g, verifying);
-	g_option_context_set_main_group(ctx, g);
+		sync_group_add(
+			sync_group(ctx, "deletion", "Deleting (never without one of these):"),
+			deletion, verify);
+	sync_group_add(sync_group(ctx, "speed", "Speed, limits and waits:"), speed, verify);
+	sync_group_add(sync_group(ctx, "providers", "Providers (Gmail, Microsoft 365):"), providers,
+	               verify);
+	sync_group_add(sync_group(ctx, "output", "Output and files:"), output, verify);
+	if (verify)
+		sync_group_add(sync_group(ctx, "content", "Comparing contents:"), content, verify);
 	return ctx;
 }
 
@@ -871,6 +944,34 @@ out:
 	return rc;
 }
 
+/* Whether the command line asks for the help (before any "--"). */
+static bool
+sync_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help-all") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Prints every group of options with its heading (GOption's own --help shows only the
+ * names of the groups). */
+static int
+sync_print_help(bool verify)
+{
+	struct sync_cli o = {0};
+	GOptionContext *ctx = sync_context(&o, verify);
+	g_autofree char *text = NULL;
+
+	g_option_context_set_help_enabled(ctx, false);
+	text = g_option_context_get_help(ctx, false, NULL);
+	fputs(text, stdout);
+	g_option_context_free(ctx);
+	return MH_EXIT_OK;
+}
+
 int
 mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 {
@@ -882,6 +983,8 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	int rc;
 
 	(void)imapsync_style;
+	if (sync_wants_help(argc, argv))
+		return sync_print_help(verify);
 	job = mh_sync_job_parse(argc, argv, verify, &error);
 	if (job == NULL || !cli_set_debug(job->o.debug, &error))
 		goto out;
