@@ -237,8 +237,10 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	struct cli_side side = {.acct = &o.acct, .suffix = imapsync_style ? "1" : ""};
 	int rc = MH_EXIT_OK;
 
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		cli_option_suggest(ctx, error);
 		goto out;
+	}
 	if (argc > 2 || (argc == 2 && imapsync_style)) {
 		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
 		            "unexpected argument '%s'", argv[argc - 1]);

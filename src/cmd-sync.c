@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli-imapsync.h"
 #include "cli.h"
 #include "config.h"
 #include "mh-file.h"
@@ -45,6 +46,7 @@ struct sync_cli {
 	gint64 seed;
 	unsigned content_sample;
 	double content_percent;
+	struct cli_imapsync imapsync; /* imapsync's spellings (cli-imapsync.c) */
 };
 
 struct sides {
@@ -151,6 +153,27 @@ sync_group_add(GOptionGroup *g, const GOptionEntry *entries, bool verify)
 		g_array_append_val(keep, entries[i]);
 	}
 	g_option_group_add_entries(g, (const GOptionEntry *)(void *)keep->data);
+}
+
+/* imapsync's spellings, mapped onto these options. */
+static void
+sync_imapsync_group(GOptionContext *ctx, struct sync_cli *o)
+{
+	o->imapsync.t = (struct cli_imapsync_targets){
+		.acct = {&o->a[0], &o->a[1]},
+		.gmail = {&o->gmail1, &o->gmail2},
+		.office = {&o->office1, &o->office2},
+		.provider = {&o->provider1, &o->provider2},
+		.search = &o->search,
+		.fixups = &o->fixups,
+		.debug = &o->debug,
+		.log = &o->log,
+		.include = &o->include,
+		.regextrans2 = &o->regextrans2,
+		.pace = &o->pace,
+		.jobs = &o->jobs,
+	};
+	cli_imapsync_add_group(ctx, &o->imapsync);
 }
 
 static GOptionContext *
@@ -350,6 +373,7 @@ sync_context(struct sync_cli *o, bool verify)
 	sync_group_add(sync_group(ctx, "output", "Output and files:"), output, verify);
 	if (verify)
 		sync_group_add(sync_group(ctx, "content", "Comparing contents:"), content, verify);
+	sync_imapsync_group(ctx, o);
 	return ctx;
 }
 
@@ -488,6 +512,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 static void
 sync_options_clear(struct mh_sync_options *so)
 {
+	cli_imapsync_fill_clear(so);
 	g_clear_pointer(&so->folders, g_ptr_array_unref);
 	g_clear_pointer(&so->include, g_ptr_array_unref);
 	g_clear_pointer(&so->exclude, g_ptr_array_unref);
@@ -685,6 +710,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	struct mh_sync_progress *progress = io->progress != NULL ? io->progress : &own_progress;
 	struct mh_sync_result *result = NULL;
 	struct mh_progress_display *display = NULL;
+	struct cli_imapsync_watch *watch;
+	bool ran, over;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -694,7 +721,15 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 
 	if (state_path == NULL)
 		return -1;
+	if (io->interrupted != NULL && o->imapsync.exitwhenover > 0)
+		return cli_usage(error, "--exitwhenover stops a single sync, not a batch's rows")
+		               ? 0
+		               : -1;
 	sync_fill_options(o, verify, state_path, &so);
+	if (!cli_imapsync_fill(&o->imapsync, &so, error)) {
+		sync_options_clear(&so);
+		return -1;
+	}
 	for (int i = 0; i < 2; i++)
 		so.endpoints[i] = (struct mh_sync_endpoint){
 			.host = s->set[i].host, .port = sync_port(s, i), .user = s->cred[i].user};
@@ -722,7 +757,10 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 		mh_sync_job_signals();
 	if (io->progress == NULL)
 		display = mh_progress_start(progress, o->quiet || verify);
-	if (!mh_sync_run(&so, sync_factory, s, progress, &result, error)) {
+	watch = cli_imapsync_watch_start(&o->imapsync, progress, so.interrupted);
+	ran = mh_sync_run(&so, sync_factory, s, progress, &result, error);
+	over = cli_imapsync_watch_end(watch);
+	if (!ran) {
 		for (int i = 0; i < 2 && sp.connected; i++)
 			s->detected[i] = sp.p[i];
 		mh_progress_stop(display);
@@ -738,6 +776,14 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->table != NULL)
 		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
+	if (over && rc == MH_EXIT_INTERRUPTED) {
+		rc = MH_EXIT_OVER;
+		mh_log(MH_LOG_ERROR,
+		       "stopped after %" G_GINT64_FORMAT
+		       " bytes were copied (--exitwhenover): run the "
+		       "same command again to go on",
+		       (gint64)progress->bytes_done);
+	}
 	if (result->gave_up != NULL && rc != MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_CONNECT;
 		mh_log(MH_LOG_ERROR,
@@ -798,6 +844,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->gmail_labels);
 	g_free(o->fixups);
 	g_free(o->sample);
+	cli_imapsync_clear(&o->imapsync);
 }
 
 /* The profile of side @i's server for the advice on an error line: as the user named it
@@ -848,6 +895,7 @@ struct mh_sync_job *
 mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 {
 	struct mh_sync_job *job = g_new0(struct mh_sync_job, 1);
+	bool foldersizes = false;
 
 	job->o = (struct sync_cli){.maxage = -1,
 	                           .minage = -1,
@@ -859,11 +907,15 @@ mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 	                           .seed = -1};
 	job->verify = verify;
 	job->ctx = sync_context(&job->o, verify);
+	cli_imapsync_rewrite_argv(argc, argv);
 	if (!g_option_context_parse(job->ctx, &argc, &argv, error) ||
-	    !sync_use_accounts(&job->o, &job->s, argc, argv, error)) {
+	    !sync_use_accounts(&job->o, &job->s, argc, argv, error) ||
+	    !cli_imapsync_apply(&job->o.imapsync, &foldersizes, error)) {
+		cli_option_suggest(job->ctx, error != NULL ? *error : NULL);
 		mh_sync_job_free(job);
 		return NULL;
 	}
+	job->verify = job->verify || foldersizes;
 	job->o.a[0].noauthmd5 = job->o.a[1].noauthmd5 = job->o.noauthmd5;
 	if (!sync_check_options(&job->o, error)) {
 		mh_sync_job_free(job);
@@ -980,6 +1032,7 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	struct mh_sync_job_io io = {.table = stdout};
 	g_autoptr(GError) error = NULL;
 	g_autofree char *log_path = NULL;
+	g_autofree char *wanted_log = NULL;
 	int rc;
 
 	(void)imapsync_style;
@@ -988,9 +1041,17 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	job = mh_sync_job_parse(argc, argv, verify, &error);
 	if (job == NULL || !cli_set_debug(job->o.debug, &error))
 		goto out;
-	log_path = mh_log_file_open(job->o.log, verify ? "verify" : "sync", &error);
-	if (log_path == NULL)
+	if (!cli_imapsync_log_path(&job->o.imapsync, &wanted_log, &error)) {
+		if (error != NULL)
+			goto out;
+		log_path = mh_log_file_open(wanted_log != NULL ? wanted_log : job->o.log,
+		                            verify ? "verify" : "sync", &error);
+		if (log_path == NULL)
+			goto out;
+	}
+	if (!cli_imapsync_pidfile_start(&job->o.imapsync, &error))
 		goto out;
+	cli_imapsync_log_no_effect(&job->o.imapsync);
 	io.log_path = log_path;
 	rc = mh_sync_job_run(job, &io, &out);
 	g_free(out.reason);

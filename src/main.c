@@ -145,6 +145,20 @@ has_arg(int argc, char **argv, const char *prefix)
 	return false;
 }
 
+/* Whether any option of the destination (side 2) is given: a second side. */
+static bool
+names_side2(int argc, char **argv)
+{
+	static const char *const side2[] = {"--host2",  "--user2",   "--account2",
+	                                    "--gmail2", "--office2", "--exchange2"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(side2); i++) {
+		if (has_arg(argc, argv, side2[i]))
+			return true;
+	}
+	return false;
+}
+
 /* Whether @arg names an option whose value is a secret: --password, --password1/2,
  * --oauthaccesstoken, --oauthaccesstoken1/2. Sets *value_r to the value of the
  * "--opt=VALUE" form, else NULL. */
@@ -222,16 +236,13 @@ main(int argc, char **argv)
 		return MH_EXIT_OK;
 	}
 	if (argv[1][0] == '-') {
-		/* imapsync-style invocation: no subcommand. */
-		if (has_arg(argc, argv, "--justlogin"))
+		/* imapsync-style invocation: no subcommand. --justlogin with one side only
+		 * checks that side; anything else is a sync, whose parser names a wrong
+		 * option. */
+		if (has_arg(argc, argv, "--justlogin") && !names_side2(argc, argv))
 			return mh_cmd_check(argc, argv, true);
-		if (has_arg(argc, argv, "--host1"))
-			return mh_cmd_sync(argc, argv, false, true);
-		mh_log(MH_LOG_ERROR,
-		       "unknown option '%s' before a command (see `mailhaul "
-		       "--help`)",
-		       argv[1]);
-		return MH_EXIT_USAGE;
+		g_set_prgname("mailhaul sync");
+		return mh_cmd_sync(argc, argv, false, true);
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {

@@ -346,6 +346,12 @@ plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
 		e->skip_reason = g_strdup("--regextrans2 leaves an empty name");
 		return true;
 	}
+	if (ctx->opts->subfolder2 != NULL) {
+		char *under = g_strdup_printf("%s%c%s", ctx->opts->subfolder2, ctx->dst_join, name);
+
+		g_free(name);
+		name = under;
+	}
 	if (ctx->opts->rules != NULL && ctx->opts->rules->dst_name != NULL &&
 	    !plan_is_inbox(name)) {
 		const char *why = NULL;
@@ -413,6 +419,10 @@ plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **e
 	e->src_attrs = f->attrs;
 	e->container_only = (f->attrs & PLAN_ATTR_CONTAINER) != 0;
 	e->skip_reason = plan_skip_reason(ctx, f->name);
+	if (e->skip_reason == NULL && ctx->opts->only_subscribed && !plan_is_inbox(f->name) &&
+	    !g_hash_table_contains(ctx->subscribed, e->src_name) &&
+	    !g_hash_table_contains(ctx->subscribed, f->name))
+		e->skip_reason = g_strdup("not subscribed on the source (--subscribed)");
 	if (e->skip_reason == NULL && ctx->opts->rules != NULL &&
 	    ctx->opts->rules->src_skip != NULL && !plan_is_inbox(f->name) &&
 	    !plan_named_by_folder(ctx, f->name)) {

@@ -251,6 +251,10 @@ bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
  * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
 char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box, const char *drop);
 
+/* @flags (a space-separated list) rewritten by each of @rules (struct mh_plan_regextrans *,
+ * --regexflag) in order; a copy when @rules is NULL. A new string. */
+char *sync_flags_rewrite(const GPtrArray *rules, const char *flags);
+
 /* Waits before the next message as opts->pace says. */
 void sync_pace(struct sync_worker *w);
 
