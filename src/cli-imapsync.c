@@ -281,11 +281,11 @@ cli_imapsync_add_group(GOptionContext *ctx, struct cli_imapsync *c)
 		{"exitwhenover", 0, 0, G_OPTION_ARG_INT64, &c->exitwhenover,
 	         "Stop after copying BYTES (the messages in flight finish) with exit 118", "BYTES"},
 		{"debugimap", 0, 0, G_OPTION_ARG_NONE, &c->debugimap[2],
-	         "Show the IMAP commands of both sides (--debug imap)", NULL},
+	         "Show the IMAP commands of both sides (--debug imap,wire)", NULL},
 		{"debugimap1", 0, 0, G_OPTION_ARG_NONE, &c->debugimap[0],
-	         "Show the IMAP commands (--debug imap; lines name host1 or host2)", NULL},
+	         "Show the IMAP commands (--debug imap,wire; lines name host1 or host2)", NULL},
 		{"debugimap2", 0, 0, G_OPTION_ARG_NONE, &c->debugimap[1],
-	         "Show the IMAP commands (--debug imap; lines name host1 or host2)", NULL},
+	         "Show the IMAP commands (--debug imap,wire; lines name host1 or host2)", NULL},
 		{"debugflags", 0, 0, G_OPTION_ARG_NONE, &c->debugflags,
 	         "Show the engine's decisions, flags included (--debug sync)", NULL},
 		{"debugfolders", 0, 0, G_OPTION_ARG_NONE, &c->debugflags,
@@ -469,9 +469,9 @@ cli_imapsync_apply(struct cli_imapsync *c, bool *verify_r, GError **error)
 	if (c->debugimap[0] || c->debugimap[1] || c->debugimap[2] || c->debugflags) {
 		const char *cats =
 			c->debugflags && (c->debugimap[0] || c->debugimap[1] || c->debugimap[2])
-				? "imap,sync"
+				? "imap,wire,sync"
 			: c->debugflags ? "sync"
-					: "imap";
+					: "imap,wire";
 		char *old = *c->t.debug;
 
 		*c->t.debug = old == NULL ? g_strdup(cats) : g_strconcat(old, ",", cats, NULL);

@@ -23,7 +23,7 @@
 struct sync_cli {
 	struct cli_account a[2];
 	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders, delete2duplicates;
-	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
+	gboolean automap, noautomap, subscribeall, quiet, noauthmd5;
 	gboolean compress, nocompress, wait_lock;
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
@@ -114,7 +114,7 @@ static const char *const sync_copy_only[] = {
 	"maxage",
 	"minage",
 	"search",
-	"syncinternaldates",
+
 	"subscribeall",
 	"subscribe_all",
 	"fixups",
@@ -226,8 +226,6 @@ sync_context(struct sync_cli *o, bool verify)
 	         "DAYS"},
 		{"search", 0, 0, G_OPTION_ARG_STRING, &o->search,
 	         "Only source messages matching these IMAP SEARCH keys", "'KEYS'"},
-		{"syncinternaldates", 0, 0, G_OPTION_ARG_NONE, &o->syncinternaldates,
-	         "Keep each message's arrival date (always done)", NULL},
 		{NULL},
 	};
 	const GOptionEntry deletion[] = {

@@ -375,6 +375,7 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 	if (res->container_only)
 		return;
 	g_atomic_pointer_set(&e->progress->current, res->src_name);
+	mh_log(MH_LOG_INFO, "%s: started", res->src_name);
 	res->not_reached = false;
 	for (;;) {
 		g_autoptr(GError) error = NULL;
