@@ -208,7 +208,7 @@ check_context(struct check_opts *o, bool imapsync_style)
 		ctx, "The password comes from --passfile FILE, the MAILHAUL_PASSWORD environment "
 		     "variable, --password, or a prompt on a terminal.\n"
 		     "Exit codes: 0 ok, 10 connection, 12 TLS, 16 authentication, 64 usage, 66 "
-		     "unreadable file, 76 protocol error.");
+		     "unreadable file, 70 internal error, 76 protocol error.");
 	cli_account_add_entries(main_group, &o->acct, suffix);
 	g_option_group_add_entries(main_group, extra);
 	if (imapsync_style) {

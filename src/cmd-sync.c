@@ -15,6 +15,7 @@
 #include "mh-secret.h"
 #include "report.h"
 #include "sync-engine.h"
+#include "sync-help.h"
 #include "sync-job.h"
 #include "sync-lock.h"
 #include "sync-profile.h"
@@ -179,7 +180,7 @@ sync_imapsync_group(GOptionContext *ctx, struct sync_cli *o)
 static GOptionContext *
 sync_context(struct sync_cli *o, bool verify)
 {
-	GOptionContext *ctx = g_option_context_new(NULL);
+	GOptionContext *ctx = g_option_context_new("SOURCE DEST");
 	GOptionGroup *g;
 	const GOptionEntry accounts[] = {
 		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
@@ -348,13 +349,7 @@ sync_context(struct sync_cli *o, bool verify)
 		       : "Copy every message of the source mailbox (side 1) that the "
 			 "destination (side 2) lacks, with its flags and date; carry flag "
 			 "changes over; verify. Rerun it any time: only what changed is done.");
-	g_option_context_set_description(
-		ctx, "Exit codes: 0 all source messages are on the destination and no other, 1 "
-		     "some are missing or extra, 10 connection, 12 TLS, 16 authentication, 64 "
-		     "usage (also: both sides are the same mailbox), 66 unreadable file, 73 an "
-		     "output file cannot be written, 75 another run is using the account pair (see "
-		     "--wait-lock), 76 protocol error, 111 some messages failed, 113 destination "
-		     "over quota, 114 destination refused an APPEND, 130 interrupted.");
+	g_option_context_set_description(ctx, mh_sync_help_epilogue(verify));
 	g = sync_group(ctx, "accounts",
 	               "Accounts (options ending in 1 are the source, in 2 the destination):");
 	cli_account_add_entries(g, &o->a[0], "1");
@@ -1013,11 +1008,8 @@ sync_print_help(bool verify)
 {
 	struct sync_cli o = {0};
 	GOptionContext *ctx = sync_context(&o, verify);
-	g_autofree char *text = NULL;
 
-	g_option_context_set_help_enabled(ctx, false);
-	text = g_option_context_get_help(ctx, false, NULL);
-	fputs(text, stdout);
+	mh_sync_help_print(ctx, verify);
 	g_option_context_free(ctx);
 	return MH_EXIT_OK;
 }
