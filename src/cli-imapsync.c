@@ -127,15 +127,6 @@ static const struct imapsync_other imapsync_refused[] = {
 	{"search2", true,
          "the destination is always compared whole, so that nothing is copied twice; "
          "select source messages with --search"},
-	{"subfolder1", true,
-         "not supported yet; select the folders with --folderrec and rename them with "
-         "--regextrans2"},
-	{"maxbytespersecond", true,
-         "mailhaul paces messages, not bytes: use --maxmessagespersecond or "
-         "--max-upload-per-day"},
-	{"maxbytesafter", true,
-         "mailhaul paces messages, not bytes: use --maxmessagespersecond or "
-         "--max-upload-per-day"},
 	{"debugcontent", false,
          "mailhaul never logs message contents; --debug wire shows the IMAP exchange"},
 	{"tests", false, "mailhaul's tests run from its source tree (scripts/test)"},
@@ -272,6 +263,14 @@ cli_imapsync_add_group(GOptionContext *ctx, struct cli_imapsync *c)
 	         "SRC=DST"},
 		{"subfolder2", 0, 0, G_OPTION_ARG_STRING, &c->subfolder2,
 	         "Put every folder under this destination folder", "FOLDER"},
+		{"subfolder1", 0, 0, G_OPTION_ARG_STRING, &c->subfolder1,
+	         "Copy only this source folder and those below it, as if they were the top "
+	         "(the folder itself into INBOX)",
+	         "FOLDER"},
+		{"maxbytespersecond", 0, 0, G_OPTION_ARG_INT64, &c->maxbytespersecond,
+	         "At most BYTES of messages a second, over all connections together", "BYTES"},
+		{"maxbytesafter", 0, 0, G_OPTION_ARG_INT64, &c->maxbytesafter,
+	         "Start --maxbytespersecond only after this many bytes", "BYTES"},
 		{"search1", 0, 0, G_OPTION_ARG_STRING, &c->search1,
 	         "Only source messages matching these IMAP SEARCH keys (--search)", "'KEYS'"},
 		{"regexflag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->regexflag,
@@ -455,9 +454,11 @@ cli_imapsync_apply(struct cli_imapsync *c, bool *verify_r, GError **error)
 			old == NULL ? g_strdup("receipts") : g_strconcat(old, ",receipts", NULL);
 		g_free(old);
 	}
-	if (c->maxmessagespersecond < 0 || c->exitwhenover < 0)
-		return cli_usage(error, "--maxmessagespersecond and --exitwhenover must not be "
-		                        "negative");
+	if (c->maxmessagespersecond < 0 || c->exitwhenover < 0 || c->maxbytespersecond < 0 ||
+	    c->maxbytesafter < 0)
+		return cli_usage(error,
+		                 "--maxmessagespersecond, --maxbytespersecond, --maxbytesafter "
+		                 "and --exitwhenover must not be negative");
 	if (c->maxmessagespersecond > 0) {
 		int jobs = *c->t.jobs > 0 ? *c->t.jobs : 4;
 
@@ -506,6 +507,9 @@ cli_imapsync_fill(const struct cli_imapsync *c, struct mh_sync_options *so, GErr
 		so->folder_last = imapsync_strv_array(c->folderlast);
 	so->only_subscribed = c->subscribed;
 	so->subfolder2 = c->subfolder2;
+	so->subfolder1 = c->subfolder1;
+	so->max_bytes_per_second = (uint64_t)c->maxbytespersecond;
+	so->max_bytes_after = (uint64_t)c->maxbytesafter;
 	if (c->regexflag != NULL) {
 		so->flag_rules =
 			g_ptr_array_new_with_free_func((GDestroyNotify)mh_plan_regextrans_free);
@@ -670,6 +674,7 @@ cli_imapsync_clear(struct cli_imapsync *c)
 	g_free(c->pidfile);
 	g_free(c->search1);
 	g_free(c->subfolder2);
+	g_free(c->subfolder1);
 	g_strfreev(c->folderrec);
 	g_strfreev(c->folderfirst);
 	g_strfreev(c->folderlast);

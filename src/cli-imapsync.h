@@ -27,10 +27,10 @@ struct cli_imapsync {
 	gboolean nossl[2], exchange[2], authmd5[2], debugimap[3];
 	gboolean nolog, pidfilelocking, disarmreadreceipts, justfoldersizes, subscribed;
 	gboolean subscribe, debugflags;
-	char *logfile, *logdir, *pidfile, *search1, *subfolder2;
+	char *logfile, *logdir, *pidfile, *search1, *subfolder2, *subfolder1;
 	char **folderrec, **folderfirst, **folderlast, **f1f2, **regexflag;
 	double maxmessagespersecond;
-	gint64 exitwhenover;
+	gint64 exitwhenover, maxbytespersecond, maxbytesafter;
 	GPtrArray *no_effect;  /* char *: "--NAME: why", for the log */
 	char *pidfile_written; /* owned: the pid file this process wrote */
 };

@@ -364,6 +364,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		return;
 	paced = g_get_monotonic_time();
 	sync_pace(c->w);
+	sync_pace_bytes(c->w, size);
 	c->rate_t0 += g_get_monotonic_time() - paced; /* our own pacing is no slow server */
 	rec = copy_new_rec(c, size);
 	if (o->fixup != NULL) {

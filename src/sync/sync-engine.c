@@ -694,6 +694,7 @@ engine_plan(struct engine *e, struct side *src, struct side *dst, GError **error
 	po.dst_nocase = e->opts->dst_nocase;
 	po.only_subscribed = e->opts->only_subscribed;
 	po.subfolder2 = e->opts->subfolder2;
+	po.subfolder1 = e->opts->subfolder1;
 	return mh_plan_new(src->folders, src->subscribed, dst->folders, &po, error);
 }
 

@@ -26,6 +26,8 @@ struct sync_shared {
 	 * later pass (after a reconnect) asks again. Guarded by listed_lock. */
 	GHashTable *listed;
 	GMutex listed_lock;
+	gint64 paced_bytes; /* message bytes started under max_bytes_per_second (atomic) */
+	gint64 paced_t0;    /* when the first of them started (monotonic us; atomic, 0: none) */
 };
 
 struct sync_listed {
@@ -257,6 +259,10 @@ char *sync_flags_rewrite(const GPtrArray *rules, const char *flags);
 
 /* Waits before the next message as opts->pace says. */
 void sync_pace(struct sync_worker *w);
+
+/* Waits before a message of @size bytes as long as max_bytes_per_second asks: the bytes
+ * of every connection together keep to that rate (sync-budget.c). */
+void sync_pace_bytes(struct sync_worker *w, uint64_t size);
 
 void sync_msg_free(struct sync_msg *m);
 

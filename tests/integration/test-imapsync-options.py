@@ -360,6 +360,30 @@ def maxmessagespersecond(user):
     tap.check(took >= 3.0, '8 messages at 2/s took only %.1f s' % took)
 
 
+@check('--maxbytespersecond', '--maxbytesafter')
+def maxbytespersecond(user):
+    j = job(user)
+    t0 = time.monotonic()
+    ok(j.run('--maxbytespersecond', '25000', '--folder', 'Lists', '--folderfirst', 'Lists'))
+    slow = time.monotonic() - t0
+    # The 70 KB message first, then the small one waits until 70 KB fit 25 KB/s.
+    tap.check(slow >= 2.5, '72 KB at 25 KB/s took only %.1f s' % slow)
+    j2 = job(user + 'b', name=user + 'b')
+    t0 = time.monotonic()
+    ok(j2.run('--maxbytespersecond', '25000', '--maxbytesafter', '100000', '--folder', 'Lists'))
+    fast = time.monotonic() - t0
+    tap.check(fast < slow - 1.5, 'with --maxbytesafter 100000: %.1f s, without: %.1f s' % (
+        fast, slow))
+
+
+@check('--subfolder1')
+def subfolder1(user):
+    ok(job(user).run('--subfolder1', 'Work'))
+    c = counts('dst', user)
+    tap.eq({f: n for f, n in c.items() if n}, {'INBOX': 2, 'Projects': 1},
+           'Work into INBOX, Work/Projects into Projects')
+
+
 @check('--exitwhenover')
 def exitwhenover(user):
     j = job(user)
@@ -523,7 +547,7 @@ def table_tests():
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        users = USERS + ['noeffect']
+        users = USERS + [u + 'b' for u in USERS] + ['noeffect']
         src = dovecot.Dovecot(pki, users={u: PW1 for u in users}, separator='/',
                               master_users={'admin': ADMIN_PW}, special_use=False)
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in users}, separator='/',
