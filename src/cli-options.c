@@ -18,6 +18,7 @@
 #include "signin.h"
 #include "smtp.h"
 #include "sync-error.h"
+#include "sync-plan.h"
 
 /* Written out: clang-format would put spaces into G_DEFINE_QUARK's hyphenated name. */
 GQuark
@@ -232,6 +233,42 @@ cli_usage(GError **error, const char *fmt, ...)
 	va_end(ap);
 	g_set_error_literal(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE, msg);
 	return false;
+}
+
+void
+cli_option_suggest(GOptionContext *ctx, GError *error)
+{
+	g_autofree char *help = NULL;
+	g_autoptr(GRegex) re = NULL;
+	g_autoptr(GMatchInfo) m = NULL;
+	g_autofree char *best = NULL;
+	const char *given;
+	unsigned best_d = G_MAXUINT;
+	char *old;
+
+	if (error == NULL || !g_error_matches(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION))
+		return;
+	given = strstr(error->message, "--");
+	if (given == NULL)
+		return;
+	help = g_option_context_get_help(ctx, false, NULL);
+	re = g_regex_new("^  (?:-., )?(--[a-z0-9_-]+)", G_REGEX_MULTILINE, 0, NULL);
+	g_regex_match(re, help, 0, &m);
+	for (; g_match_info_matches(m); g_match_info_next(m, NULL)) {
+		g_autofree char *name = g_match_info_fetch(m, 1);
+		unsigned d = mh_plan_name_distance(given, name);
+
+		if (d < best_d) {
+			best_d = d;
+			g_free(best);
+			best = g_steal_pointer(&name);
+		}
+	}
+	if (best == NULL || best_d > MAX(2u, (unsigned)strlen(given) / 3))
+		return;
+	old = error->message;
+	error->message = g_strdup_printf("%s (did you mean %s?)", old, best);
+	g_free(old);
 }
 
 bool

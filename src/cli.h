@@ -38,6 +38,7 @@ enum mh_exit {
 	MH_EXIT_MESSAGES = 111, /* some messages failed (listed) */
 	MH_EXIT_QUOTA = 113,    /* the destination is over quota */
 	MH_EXIT_APPEND = 114,   /* the destination refused an APPEND */
+	MH_EXIT_OVER = 118,     /* stopped by --exitwhenover (imapsync's code) */
 	MH_EXIT_INTERRUPTED = 130,
 };
 
@@ -97,6 +98,11 @@ bool cli_account_resolve(struct cli_account *acct, const char *suffix,
                          char **password_r, GError **error);
 
 void cli_account_clear(struct cli_account *acct);
+
+/* When @error is GOption's "Unknown option --x", adds the closest option of @ctx's help
+ * ("did you mean --y?") when one is close enough (an edit distance of at most a third of
+ * the name, and at least 2). */
+void cli_option_suggest(GOptionContext *ctx, GError *error);
 
 /* Sets a usage error (MH_CONFIG_ERROR_USAGE, exit 64) with the formatted message; returns
  * false. */

@@ -356,7 +356,7 @@ mh_cmd_batch_report(int argc, char **argv)
 	         "Write the merged summary.json and summary.csv into DIR (default "
 	         "./mailhaul-batch-report)",
 	         "DIR"},
-		{G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, NULL, "DIR..."},
+		{G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, NULL, NULL},
 		{NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("DIR...");

@@ -214,7 +214,8 @@ check_context(struct check_opts *o, bool imapsync_style)
 		     "variable, --password, or a prompt on a terminal.\n"
 		     "Exit codes: 0 ok, 10 connection, 12 TLS, 16 authentication, 17 the "
 		     "submission server refused the test message, 18 the test message did not "
-		     "arrive in time, 64 usage, 66 unreadable file, 76 protocol error.");
+		     "arrive in time, 64 usage, 66 unreadable file, 70 internal error, 76 protocol "
+		     "error.");
 	cli_account_add_entries(main_group, &o->acct, suffix);
 	g_option_group_add_entries(main_group, extra);
 	if (!imapsync_style)
@@ -245,8 +246,10 @@ mh_cmd_check(int argc, char **argv, bool imapsync_style)
 	struct cli_side side = {.acct = &o.acct, .suffix = imapsync_style ? "1" : ""};
 	int rc = MH_EXIT_OK;
 
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		cli_option_suggest(ctx, error);
 		goto out;
+	}
 	if (argc > 2 || (argc == 2 && imapsync_style)) {
 		g_set_error(&error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
 		            "unexpected argument '%s'", argv[argc - 1]);

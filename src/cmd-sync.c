@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli-imapsync.h"
 #include "cli.h"
 #include "config.h"
 #include "mh-file.h"
@@ -14,6 +15,7 @@
 #include "mh-secret.h"
 #include "report.h"
 #include "sync-engine.h"
+#include "sync-help.h"
 #include "sync-job.h"
 #include "sync-lock.h"
 #include "sync-profile.h"
@@ -22,7 +24,7 @@
 struct sync_cli {
 	struct cli_account a[2];
 	gboolean dry, justfolders, justlogin, delete1, delete2, delete2folders, delete2duplicates;
-	gboolean automap, noautomap, syncinternaldates, subscribeall, quiet, noauthmd5;
+	gboolean automap, noautomap, subscribeall, quiet, noauthmd5;
 	gboolean compress, nocompress, wait_lock;
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
@@ -46,6 +48,7 @@ struct sync_cli {
 	gint64 seed;
 	unsigned content_sample;
 	double content_percent;
+	struct cli_imapsync imapsync; /* imapsync's spellings (cli-imapsync.c) */
 };
 
 struct sides {
@@ -99,12 +102,106 @@ sync_factory(void *ctx, int side)
 	return st;
 }
 
+/* Options only a copying run has (not `verify`). */
+static const char *const sync_copy_only[] = {
+	"dry",
+	"justfolders",
+	"justlogin",
+	"delete2",
+	"delete1",
+	"delete2duplicates",
+	"delete2folders",
+	"maxsize",
+	"minsize",
+	"maxage",
+	"minage",
+	"search",
+
+	"subscribeall",
+	"subscribe_all",
+	"fixups",
+	"pace",
+	"max-upload-per-day",
+	"max-download-per-day",
+	"budget-window",
+	"max-backoff",
+	"max-outage",
+	"min-rate",
+	"rate-window",
+	"wait-lock",
+	"state",
+	NULL,
+};
+
+/* A new group of the context's options, shown under @title in the help. */
+static GOptionGroup *
+sync_group(GOptionContext *ctx, const char *name, const char *title)
+{
+	GOptionGroup *g = g_option_group_new(name, title, title, NULL, NULL);
+
+	g_option_context_add_group(ctx, g);
+	return g;
+}
+
+/* Adds @entries (NULL-terminated) to @g; for `verify`, without the copying options. */
+static void
+sync_group_add(GOptionGroup *g, const GOptionEntry *entries, bool verify)
+{
+	g_autoptr(GArray) keep = g_array_new(true, true, sizeof(GOptionEntry));
+
+	for (size_t i = 0; entries[i].long_name != NULL; i++) {
+		if (verify && g_strv_contains(sync_copy_only, entries[i].long_name))
+			continue;
+		g_array_append_val(keep, entries[i]);
+	}
+	g_option_group_add_entries(g, (const GOptionEntry *)(void *)keep->data);
+}
+
+/* imapsync's spellings, mapped onto these options. */
+static void
+sync_imapsync_group(GOptionContext *ctx, struct sync_cli *o)
+{
+	o->imapsync.t = (struct cli_imapsync_targets){
+		.acct = {&o->a[0], &o->a[1]},
+		.gmail = {&o->gmail1, &o->gmail2},
+		.office = {&o->office1, &o->office2},
+		.provider = {&o->provider1, &o->provider2},
+		.search = &o->search,
+		.fixups = &o->fixups,
+		.debug = &o->debug,
+		.log = &o->log,
+		.include = &o->include,
+		.regextrans2 = &o->regextrans2,
+		.pace = &o->pace,
+		.jobs = &o->jobs,
+	};
+	cli_imapsync_add_group(ctx, &o->imapsync);
+}
+
 static GOptionContext *
 sync_context(struct sync_cli *o, bool verify)
 {
-	GOptionContext *ctx = g_option_context_new(NULL);
-	GOptionGroup *g = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
-	const GOptionEntry common[] = {
+	GOptionContext *ctx = g_option_context_new("SOURCE DEST");
+	GOptionGroup *g;
+	const GOptionEntry accounts[] = {
+		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
+	         "The source as PROVIDER:USER (or give it as the first argument)", "ACCOUNT"},
+		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
+	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
+		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+	         "The config file (for accounts written PROVIDER:USER)", "FILE"},
+		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
+	         "Where the accounts' tokens live: keyring (default) or file", "STORE"},
+		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
+		{NULL},
+	};
+	const GOptionEntry selection[] = {
+		{"dry", 0, 0, G_OPTION_ARG_NONE, &o->dry,
+	         "Change nothing anywhere; show what would be done", NULL},
+		{"justfolders", 0, 0, G_OPTION_ARG_NONE, &o->justfolders, "Only create the folders",
+	         NULL},
+		{"justlogin", 0, 0, G_OPTION_ARG_NONE, &o->justlogin, "Only log in to both sides",
+	         NULL},
 		{"folder", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->folder,
 	         "Only this source folder (repeatable)", "FOLDER"},
 		{"include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->include,
@@ -117,71 +214,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Map special folders (Sent, Trash...) by role (the default)", NULL},
 		{"noautomap", 0, 0, G_OPTION_ARG_NONE, &o->noautomap,
 	         "Do not map special folders; only translate names", NULL},
-		{"noauthmd5", 0, 0, G_OPTION_ARG_NONE, &o->noauthmd5, "Never use CRAM-MD5", NULL},
-		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
-	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
-	         NULL},
-		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
-	         NULL},
-		{"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
-	         "The config file (for accounts written PROVIDER:USER)", "FILE"},
-		{"token-store", 0, 0, G_OPTION_ARG_STRING, &o->token_store,
-	         "Where the accounts' tokens live: keyring (default) or file", "STORE"},
-		{"account1", 0, 0, G_OPTION_ARG_STRING, &o->account1,
-	         "The source as PROVIDER:USER (or give it as the first argument)", "ACCOUNT"},
-		{"account2", 0, 0, G_OPTION_ARG_STRING, &o->account2,
-	         "The destination as PROVIDER:USER (or the second argument)", "ACCOUNT"},
-		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
-	         "Folder pairs in parallel, each with two connections (default 4, or the "
-	         "providers' connection limit)",
-	         "N"},
-		{"provider1", 0, 0, G_OPTION_ARG_STRING, &o->provider1,
-	         "The source's provider profile: generic, gmail or m365 (default: detected)",
-	         "NAME"},
-		{"provider2", 0, 0, G_OPTION_ARG_STRING, &o->provider2,
-	         "The destination's provider profile (default: detected)", "NAME"},
-		{"gmail1", 0, 0, G_OPTION_ARG_NONE, &o->gmail1,
-	         "The source is Gmail (--provider1 gmail)", NULL},
-		{"gmail2", 0, 0, G_OPTION_ARG_NONE, &o->gmail2,
-	         "The destination is Gmail (--provider2 gmail)", NULL},
-		{"office1", 0, 0, G_OPTION_ARG_NONE, &o->office1,
-	         "The source is Microsoft 365 (--provider1 m365)", NULL},
-		{"office2", 0, 0, G_OPTION_ARG_NONE, &o->office2,
-	         "The destination is Microsoft 365 (--provider2 m365)", NULL},
-		{"gmail-labels", 0, 0, G_OPTION_ARG_STRING, &o->gmail_labels,
-	         "Gmail source: once (each message once, in its first label's folder; the "
-	         "default), copy (a copy per label) or keywords (once, other labels as keywords)",
-	         "MODE"},
-		{"include-spam", 0, 0, G_OPTION_ARG_NONE, &o->include_spam,
-	         "Gmail source: copy Spam too", NULL},
-		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
-	         "Gmail source: copy Trash too", NULL},
-		{"report", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->report,
-	         "Write a report to FILE: JSON (FILE.json) or a web page (FILE.html); repeatable",
-	         "FILE"},
-		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
-	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
-		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
-		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
-	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
-	         "CATEGORIES"},
-		{NULL},
-	};
-	const GOptionEntry copying[] = {
-		{"dry", 0, 0, G_OPTION_ARG_NONE, &o->dry,
-	         "Change nothing anywhere; show what would be done", NULL},
-		{"justfolders", 0, 0, G_OPTION_ARG_NONE, &o->justfolders, "Only create the folders",
-	         NULL},
-		{"justlogin", 0, 0, G_OPTION_ARG_NONE, &o->justlogin, "Only log in to both sides",
-	         NULL},
-		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
-	         "Delete destination messages that are not on the source", NULL},
-		{"delete2duplicates", 0, 0, G_OPTION_ARG_NONE, &o->delete2duplicates,
-	         "Delete destination copies beyond the source's count of the same message", NULL},
-		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
-	         "Delete destination folders that are not on the source", NULL},
-		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
-	         "Delete source messages once verified on the destination", NULL},
+		{"subscribeall", 0, 0, G_OPTION_ARG_NONE, &o->subscribeall,
+	         "Subscribe every destination folder", NULL},
+		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
+	         NULL, NULL},
 		{"maxsize", 0, 0, G_OPTION_ARG_INT64, &o->maxsize,
 	         "Skip messages larger than N bytes", "N"},
 		{"minsize", 0, 0, G_OPTION_ARG_INT64, &o->minsize,
@@ -192,16 +228,29 @@ sync_context(struct sync_cli *o, bool verify)
 	         "DAYS"},
 		{"search", 0, 0, G_OPTION_ARG_STRING, &o->search,
 	         "Only source messages matching these IMAP SEARCH keys", "'KEYS'"},
-		{"syncinternaldates", 0, 0, G_OPTION_ARG_NONE, &o->syncinternaldates,
-	         "Keep each message's arrival date (always done)", NULL},
-		{"subscribeall", 0, 0, G_OPTION_ARG_NONE, &o->subscribeall,
-	         "Subscribe every destination folder", NULL},
-		{"subscribe_all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->subscribeall,
-	         NULL, NULL},
-		{"fixups", 0, 0, G_OPTION_ARG_STRING, &o->fixups,
-	         "Message fix-ups for the destination: receipts,wrap,mdnsent,flagged, all or "
-	         "none (default: the destination profile's; all for m365)",
-	         "LIST"},
+		{NULL},
+	};
+	const GOptionEntry deletion[] = {
+		{"delete2", 0, 0, G_OPTION_ARG_NONE, &o->delete2,
+	         "Delete destination messages that are not on the source", NULL},
+		{"delete2duplicates", 0, 0, G_OPTION_ARG_NONE, &o->delete2duplicates,
+	         "Delete destination copies beyond the source's count of the same message", NULL},
+		{"delete2folders", 0, 0, G_OPTION_ARG_NONE, &o->delete2folders,
+	         "Delete destination folders that are not on the source", NULL},
+		{"delete1", 0, 0, G_OPTION_ARG_NONE, &o->delete1,
+	         "Delete source messages once verified on the destination", NULL},
+		{NULL},
+	};
+	const GOptionEntry speed[] = {
+		{"jobs", 0, 0, G_OPTION_ARG_INT, &o->jobs,
+	         "Folder pairs in parallel, each with two connections (default 4, or the "
+	         "providers' connection limit)",
+	         "N"},
+		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
+	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
+	         NULL},
+		{"nocompress", 0, 0, G_OPTION_ARG_NONE, &o->nocompress, "Never COMPRESS=DEFLATE",
+	         NULL},
 		{"pace", 0, 0, G_OPTION_ARG_DOUBLE, &o->pace,
 	         "At most N messages a second per connection (default: the profile's; 4 for "
 	         "m365, 0 = no limit)",
@@ -236,14 +285,53 @@ sync_context(struct sync_cli *o, bool verify)
 	         "When another run is using this account pair or destination account, wait for "
 	         "it to finish instead of exiting with 75",
 	         NULL},
+		{NULL},
+	};
+	const GOptionEntry providers[] = {
+		{"provider1", 0, 0, G_OPTION_ARG_STRING, &o->provider1,
+	         "The source's provider profile: generic, gmail or m365 (default: detected)",
+	         "NAME"},
+		{"provider2", 0, 0, G_OPTION_ARG_STRING, &o->provider2,
+	         "The destination's provider profile (default: detected)", "NAME"},
+		{"gmail1", 0, 0, G_OPTION_ARG_NONE, &o->gmail1,
+	         "The source is Gmail (--provider1 gmail)", NULL},
+		{"gmail2", 0, 0, G_OPTION_ARG_NONE, &o->gmail2,
+	         "The destination is Gmail (--provider2 gmail)", NULL},
+		{"office1", 0, 0, G_OPTION_ARG_NONE, &o->office1,
+	         "The source is Microsoft 365 (--provider1 m365)", NULL},
+		{"office2", 0, 0, G_OPTION_ARG_NONE, &o->office2,
+	         "The destination is Microsoft 365 (--provider2 m365)", NULL},
+		{"gmail-labels", 0, 0, G_OPTION_ARG_STRING, &o->gmail_labels,
+	         "Gmail source: once (each message once, in its first label's folder; the "
+	         "default), copy (a copy per label) or keywords (once, other labels as keywords)",
+	         "MODE"},
+		{"include-spam", 0, 0, G_OPTION_ARG_NONE, &o->include_spam,
+	         "Gmail source: copy Spam too", NULL},
+		{"include-trash", 0, 0, G_OPTION_ARG_NONE, &o->include_trash,
+	         "Gmail source: copy Trash too", NULL},
+		{"fixups", 0, 0, G_OPTION_ARG_STRING, &o->fixups,
+	         "Message fix-ups for the destination: receipts,wrap,mdnsent,flagged, all or "
+	         "none (default: the destination profile's; all for m365)",
+	         "LIST"},
+		{NULL},
+	};
+	const GOptionEntry output[] = {
+		{"report", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->report,
+	         "Write a report to FILE: JSON (FILE.json) or a web page (FILE.html); repeatable",
+	         "FILE"},
+		{"log", 0, 0, G_OPTION_ARG_FILENAME, &o->log,
+	         "Log to FILE (default: under $XDG_STATE_HOME/mailhaul/logs/)", "FILE"},
 		{"state", 0, 0, G_OPTION_ARG_FILENAME, &o->state,
 	         "The sync state database (default: one per account pair under "
 	         "$XDG_STATE_HOME/mailhaul/state/)",
 	         "FILE"},
+		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
+		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
+	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
+	         "CATEGORIES"},
 		{NULL},
 	};
-
-	const GOptionEntry verifying[] = {
+	const GOptionEntry content[] = {
 		{"content", 0, 0, G_OPTION_ARG_NONE, &o->content,
 	         "Also compare the messages found on both sides by content: their bytes, else "
 	         "their MIME parts",
@@ -256,7 +344,6 @@ sync_context(struct sync_cli *o, bool verify)
 	         "The seed of --sample's choice (printed by every sampled run)", "N"},
 		{NULL},
 	};
-
 	g_option_context_set_summary(
 		ctx,
 		verify ? "Compare the source mailbox (side 1) with the destination (side 2) "
@@ -264,21 +351,24 @@ sync_context(struct sync_cli *o, bool verify)
 		       : "Copy every message of the source mailbox (side 1) that the "
 			 "destination (side 2) lacks, with its flags and date; carry flag "
 			 "changes over; verify. Rerun it any time: only what changed is done.");
-	g_option_context_set_description(
-		ctx, "Exit codes: 0 all source messages are on the destination and no other, 1 "
-		     "some are missing or extra, 10 connection, 12 TLS, 16 authentication, 64 "
-		     "usage (also: both sides are the same mailbox), 66 unreadable file, 73 an "
-		     "output file cannot be written, 75 another run is using the account pair (see "
-		     "--wait-lock), 76 protocol error, 111 some messages failed, 113 destination "
-		     "over quota, 114 destination refused an APPEND, 130 interrupted.");
+	g_option_context_set_description(ctx, mh_sync_help_epilogue(verify));
+	g = sync_group(ctx, "accounts",
+	               "Accounts (options ending in 1 are the source, in 2 the destination):");
 	cli_account_add_entries(g, &o->a[0], "1");
 	cli_account_add_entries(g, &o->a[1], "2");
-	g_option_group_add_entries(g, common);
+	sync_group_add(g, accounts, verify);
+	sync_group_add(sync_group(ctx, "selection", "What is copied:"), selection, verify);
 	if (!verify)
-		g_option_group_add_entries(g, copying);
-	else
-		g_option_group_add_entries(g, verifying);
-	g_option_context_set_main_group(ctx, g);
+		sync_group_add(
+			sync_group(ctx, "deletion", "Deleting (never without one of these):"),
+			deletion, verify);
+	sync_group_add(sync_group(ctx, "speed", "Speed, limits and waits:"), speed, verify);
+	sync_group_add(sync_group(ctx, "providers", "Providers (Gmail, Microsoft 365):"), providers,
+	               verify);
+	sync_group_add(sync_group(ctx, "output", "Output and files:"), output, verify);
+	if (verify)
+		sync_group_add(sync_group(ctx, "content", "Comparing contents:"), content, verify);
+	sync_imapsync_group(ctx, o);
 	return ctx;
 }
 
@@ -428,6 +518,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 static void
 sync_options_clear(struct mh_sync_options *so)
 {
+	cli_imapsync_fill_clear(so);
 	g_clear_pointer(&so->folders, g_ptr_array_unref);
 	g_clear_pointer(&so->include, g_ptr_array_unref);
 	g_clear_pointer(&so->exclude, g_ptr_array_unref);
@@ -667,6 +758,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	struct mh_progress_display *display = NULL;
 	g_autoptr(GDateTime) start = NULL;
 	g_autoptr(GDateTime) end = NULL;
+	struct cli_imapsync_watch *watch;
+	bool ran, over;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -676,7 +769,15 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 
 	if (state_path == NULL)
 		return -1;
+	if (io->interrupted != NULL && o->imapsync.exitwhenover > 0)
+		return cli_usage(error, "--exitwhenover stops a single sync, not a batch's rows")
+		               ? 0
+		               : -1;
 	sync_fill_options(o, verify, state_path, &so);
+	if (!cli_imapsync_fill(&o->imapsync, &so, error)) {
+		sync_options_clear(&so);
+		return -1;
+	}
 	for (int i = 0; i < 2; i++)
 		so.endpoints[i] = (struct mh_sync_endpoint){
 			.host = s->set[i].host, .port = sync_port(s, i), .user = s->cred[i].user};
@@ -705,7 +806,10 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->progress == NULL)
 		display = mh_progress_start(progress, o->quiet || verify);
 	start = g_date_time_new_now_local();
-	if (!mh_sync_run(&so, sync_factory, s, progress, &result, error)) {
+	watch = cli_imapsync_watch_start(&o->imapsync, progress, so.interrupted);
+	ran = mh_sync_run(&so, sync_factory, s, progress, &result, error);
+	over = cli_imapsync_watch_end(watch);
+	if (!ran) {
 		for (int i = 0; i < 2 && sp.connected; i++)
 			s->detected[i] = sp.p[i];
 		mh_progress_stop(display);
@@ -721,6 +825,14 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->table != NULL)
 		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
+	if (over && rc == MH_EXIT_INTERRUPTED) {
+		rc = MH_EXIT_OVER;
+		mh_log(MH_LOG_ERROR,
+		       "stopped after %" G_GINT64_FORMAT
+		       " bytes were copied (--exitwhenover): run the "
+		       "same command again to go on",
+		       (gint64)progress->bytes_done);
+	}
 	if (result->gave_up != NULL && rc != MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_CONNECT;
 		mh_log(MH_LOG_ERROR,
@@ -788,6 +900,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->gmail_labels);
 	g_free(o->fixups);
 	g_free(o->sample);
+	cli_imapsync_clear(&o->imapsync);
 }
 
 /* The profile of side @i's server for the advice on an error line: as the user named it
@@ -838,6 +951,7 @@ struct mh_sync_job *
 mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 {
 	struct mh_sync_job *job = g_new0(struct mh_sync_job, 1);
+	bool foldersizes = false;
 
 	job->o = (struct sync_cli){.maxage = -1,
 	                           .minage = -1,
@@ -849,11 +963,15 @@ mh_sync_job_parse(int argc, char **argv, bool verify, GError **error)
 	                           .seed = -1};
 	job->verify = verify;
 	job->ctx = sync_context(&job->o, verify);
+	cli_imapsync_rewrite_argv(argc, argv);
 	if (!g_option_context_parse(job->ctx, &argc, &argv, error) ||
-	    !sync_use_accounts(&job->o, &job->s, argc, argv, error)) {
+	    !sync_use_accounts(&job->o, &job->s, argc, argv, error) ||
+	    !cli_imapsync_apply(&job->o.imapsync, &foldersizes, error)) {
+		cli_option_suggest(job->ctx, error != NULL ? *error : NULL);
 		mh_sync_job_free(job);
 		return NULL;
 	}
+	job->verify = job->verify || foldersizes;
 	job->o.a[0].noauthmd5 = job->o.a[1].noauthmd5 = job->o.noauthmd5;
 	if (!sync_check_options(&job->o, error)) {
 		mh_sync_job_free(job);
@@ -934,6 +1052,31 @@ out:
 	return rc;
 }
 
+/* Whether the command line asks for the help (before any "--"). */
+static bool
+sync_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help-all") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Prints every group of options with its heading (GOption's own --help shows only the
+ * names of the groups). */
+static int
+sync_print_help(bool verify)
+{
+	struct sync_cli o = {0};
+	GOptionContext *ctx = sync_context(&o, verify);
+
+	mh_sync_help_print(ctx, verify);
+	g_option_context_free(ctx);
+	return MH_EXIT_OK;
+}
+
 int
 mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 {
@@ -942,15 +1085,26 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	struct mh_sync_job_io io = {.table = stdout};
 	g_autoptr(GError) error = NULL;
 	g_autofree char *log_path = NULL;
+	g_autofree char *wanted_log = NULL;
 	int rc;
 
 	(void)imapsync_style;
+	if (sync_wants_help(argc, argv))
+		return sync_print_help(verify);
 	job = mh_sync_job_parse(argc, argv, verify, &error);
 	if (job == NULL || !cli_set_debug(job->o.debug, &error))
 		goto out;
-	log_path = mh_log_file_open(job->o.log, verify ? "verify" : "sync", &error);
-	if (log_path == NULL)
+	if (!cli_imapsync_log_path(&job->o.imapsync, &wanted_log, &error)) {
+		if (error != NULL)
+			goto out;
+		log_path = mh_log_file_open(wanted_log != NULL ? wanted_log : job->o.log,
+		                            verify ? "verify" : "sync", &error);
+		if (log_path == NULL)
+			goto out;
+	}
+	if (!cli_imapsync_pidfile_start(&job->o.imapsync, &error))
 		goto out;
+	cli_imapsync_log_no_effect(&job->o.imapsync);
 	io.log_path = log_path;
 	rc = mh_sync_job_run(job, &io, &out);
 	g_free(out.reason);

@@ -57,31 +57,41 @@ static void
 print_usage(FILE *out)
 {
 	fprintf(out, "Usage: mailhaul COMMAND [OPTIONS]\n"
+	             "       mailhaul sync [OPTIONS] SOURCE DEST\n"
 	             "       mailhaul help COMMAND\n\n"
 	             "Moves whole mailboxes between IMAP servers.\n\nCommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-12s %s%s\n", commands[i].name, commands[i].summary,
 		        commands[i].run == NULL ? " (not yet available)" : "");
-	fprintf(out, "\nimapsync spellings: `mailhaul --justlogin --host1 H --user1 U ...` runs "
-	             "check on side 1.\n\n"
+	fprintf(out, "  %-12s %s\n", "help", "Show a command's options and examples");
+	fprintf(out, "\nimapsync's command lines work as they are: options with no command word\n"
+	             "are a sync (`mailhaul --host1 H1 --user1 U1 --host2 H2 --user2 U2 ...`),\n"
+	             "and `--justlogin` with one side only checks that side.\n\n"
 	             "Options for every command:\n"
 	             "  -h, --help     Show the command's options\n"
 	             "  --version      Show the version\n"
 	             "  --debug CATS   Debug output: imap, wire, sync, auth, http or all\n\n"
 	             "Exit codes:\n"
-	             "  0   success\n"
-	             "  1   failure not covered below\n"
-	             "  10  cannot connect: host unknown, refused, timed out, dropped\n"
-	             "  12  TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
-	             "  16  authentication refused, or no usable mechanism\n"
-	             "  17  check --send-test: the submission server refused the test message\n"
-	             "  18  check --send-test: the test message did not arrive in time\n"
-	             "  64  usage: unknown option, missing or bad value\n"
-	             "  66  a file given cannot be read (--passfile)\n"
-	             "  69  the command is not available in this version\n"
-	             "  73  an output file (--log, --report) cannot be written\n"
-	             "  75  another run is using the account pair (see --wait-lock)\n"
-	             "  76  protocol error: the server sent a malformed or oversized response\n");
+	             "  0    success\n"
+	             "  1    differences remain after sync or verify, or a failure not covered "
+	             "below\n"
+	             "  10   cannot connect: host unknown, refused, timed out, dropped\n"
+	             "  12   TLS: certificate not trusted, host name mismatch, no STARTTLS\n"
+	             "  16   authentication refused, or no usable mechanism\n"
+	             "  17   check --send-test: the submission server refused the test message\n"
+	             "  18   check --send-test: the test message did not arrive in time\n"
+	             "  64   usage: unknown option, missing or bad value\n"
+	             "  66   a file given cannot be read (--passfile)\n"
+	             "  69   the command is not available in this version\n"
+	             "  70   internal error (a bug in mailhaul: please report it)\n"
+	             "  73   an output file (--log, --report) cannot be written\n"
+	             "  75   another run is using the account pair (see --wait-lock)\n"
+	             "  76   protocol error: the server sent a malformed or oversized response\n"
+	             "  111  some messages failed (listed)\n"
+	             "  113  the destination is over quota\n"
+	             "  114  the destination refused an APPEND\n"
+	             "  118  stopped by --exitwhenover\n"
+	             "  130  interrupted: run the same command again to finish\n");
 }
 
 static const struct command *
@@ -123,6 +133,14 @@ run_help(int argc, char **argv)
 		print_usage(stdout);
 		return MH_EXIT_OK;
 	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		printf("Usage: mailhaul help [COMMAND]\n\n"
+		       "Shows a command's options, examples and exit codes (the same as `mailhaul "
+		       "COMMAND --help`);\nwithout a COMMAND, the list of commands and the exit "
+		       "codes.\n");
+		return MH_EXIT_OK;
+	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
 		mh_log(MH_LOG_ERROR, "unknown command '%s' (see `mailhaul --help`)", argv[1]);
@@ -142,6 +160,20 @@ has_arg(int argc, char **argv, const char *prefix)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], prefix) == 0 ||
 		    (g_str_has_prefix(argv[i], prefix) && argv[i][strlen(prefix)] == '='))
+			return true;
+	}
+	return false;
+}
+
+/* Whether any option of the destination (side 2) is given: a second side. */
+static bool
+names_side2(int argc, char **argv)
+{
+	static const char *const side2[] = {"--host2",  "--user2",   "--account2",
+	                                    "--gmail2", "--office2", "--exchange2"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(side2); i++) {
+		if (has_arg(argc, argv, side2[i]))
 			return true;
 	}
 	return false;
@@ -224,16 +256,13 @@ main(int argc, char **argv)
 		return MH_EXIT_OK;
 	}
 	if (argv[1][0] == '-') {
-		/* imapsync-style invocation: no subcommand. */
-		if (has_arg(argc, argv, "--justlogin"))
+		/* imapsync-style invocation: no subcommand. --justlogin with one side only
+		 * checks that side; anything else is a sync, whose parser names a wrong
+		 * option. */
+		if (has_arg(argc, argv, "--justlogin") && !names_side2(argc, argv))
 			return mh_cmd_check(argc, argv, true);
-		if (has_arg(argc, argv, "--host1"))
-			return mh_cmd_sync(argc, argv, false, true);
-		mh_log(MH_LOG_ERROR,
-		       "unknown option '%s' before a command (see `mailhaul "
-		       "--help`)",
-		       argv[1]);
-		return MH_EXIT_USAGE;
+		g_set_prgname("mailhaul sync");
+		return mh_cmd_sync(argc, argv, false, true);
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {

@@ -287,3 +287,25 @@ sync_budget_free(struct sync_budget *b)
 	g_mutex_clear(&b->lock);
 	g_free(b);
 }
+
+void
+sync_pace_bytes(struct sync_worker *w, uint64_t size)
+{
+	const struct mh_sync_options *o = w->opts;
+	gint64 now = g_get_monotonic_time(), zero = 0, t0, before, due;
+
+	if (o->max_bytes_per_second == 0)
+		return;
+	__atomic_compare_exchange_n(&w->shared->paced_t0, &zero, now, false, __ATOMIC_ACQ_REL,
+	                            __ATOMIC_ACQUIRE);
+	t0 = __atomic_load_n(&w->shared->paced_t0, __ATOMIC_ACQUIRE);
+	before = __atomic_fetch_add(&w->shared->paced_bytes, (gint64)size, __ATOMIC_ACQ_REL);
+	if ((uint64_t)before < o->max_bytes_after)
+		return;
+	/* This message may start once the bytes before it (beyond the free ones) fit the
+	 * rate since the first message. */
+	due = t0 + (gint64)((double)((uint64_t)before - o->max_bytes_after) * G_USEC_PER_SEC /
+	                    (double)o->max_bytes_per_second);
+	if (due > now)
+		g_usleep((gulong)(due - now));
+}

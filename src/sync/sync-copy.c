@@ -245,12 +245,14 @@ copy_new_rec(struct sync_copy *c, uint64_t size)
 {
 	const struct mh_sync_options *o = c->w->opts;
 	struct append_rec *rec = g_new0(struct append_rec, 1);
+	g_autofree char *src_flags = NULL;
 	const struct sync_labels *sl = c->w->shared != NULL ? c->w->shared->labels : NULL;
 
 	rec->c = c;
 	rec->msg = c->cur;
 	rec->size = size;
-	rec->flags = sync_flags_for_dest(c->cur->flags, c->dst_box, o->drop_keywords);
+	src_flags = sync_flags_rewrite(o->flag_rules, c->cur->flags);
+	rec->flags = sync_flags_for_dest(src_flags, c->dst_box, o->drop_keywords);
 	rec->append_flags = g_strdup(rec->flags);
 	if (o->flagged_after_append) {
 		g_auto(GStrv) words = g_strsplit(rec->flags, " ", -1);
@@ -362,6 +364,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		return;
 	paced = g_get_monotonic_time();
 	sync_pace(c->w);
+	sync_pace_bytes(c->w, size);
 	c->rate_t0 += g_get_monotonic_time() - paced; /* our own pacing is no slow server */
 	rec = copy_new_rec(c, size);
 	if (o->fixup != NULL) {

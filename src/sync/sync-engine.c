@@ -414,6 +414,7 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 	if (res->container_only)
 		return;
 	g_atomic_pointer_set(&e->progress->current, res->src_name);
+	mh_log(MH_LOG_INFO, "%s: started", res->src_name);
 	res->not_reached = false;
 	for (;;) {
 		g_autoptr(GError) error = NULL;
@@ -730,6 +731,9 @@ engine_plan(struct engine *e, struct side *src, struct side *dst, GError **error
 	po.dst_sep = dst->sep;
 	po.rules = e->opts->rules;
 	po.dst_nocase = e->opts->dst_nocase;
+	po.only_subscribed = e->opts->only_subscribed;
+	po.subfolder2 = e->opts->subfolder2;
+	po.subfolder1 = e->opts->subfolder1;
 	return mh_plan_new(src->folders, src->subscribed, dst->folders, &po, error);
 }
 
@@ -816,6 +820,42 @@ engine_delete_folders(struct engine *e, struct mh_plan *plan, struct side *dst, 
 	return true;
 }
 
+/* The rank of source folder @name in the order --folderfirst / --folderlast ask for:
+ * the first ones by their position, then the others (0), then the last ones. */
+static int
+engine_folder_rank(const struct mh_sync_options *o, const char *name)
+{
+	guint at;
+
+	if (o->folder_first != NULL &&
+	    g_ptr_array_find_with_equal_func(o->folder_first, name, g_str_equal, &at))
+		return (int)at - (int)o->folder_first->len;
+	if (o->folder_last != NULL &&
+	    g_ptr_array_find_with_equal_func(o->folder_last, name, g_str_equal, &at))
+		return (int)at + 1;
+	return 0;
+}
+
+static gint
+engine_rank_cmp(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const struct mh_sync_folder_result *x = *(struct mh_sync_folder_result *const *)a;
+	const struct mh_sync_folder_result *y = *(struct mh_sync_folder_result *const *)b;
+	int rx = engine_folder_rank(data, x->src_name), ry = engine_folder_rank(data, y->src_name);
+
+	return rx < ry ? -1 : rx > ry;
+}
+
+/* Puts the folders named by --folderfirst first and those named by --folderlast last,
+ * each in the order given; the others keep the plan's order (the sort is stable). */
+static void
+engine_order_folders(const struct mh_sync_options *o, GPtrArray *folders)
+{
+	if (o->folder_first == NULL && o->folder_last == NULL)
+		return;
+	g_ptr_array_sort_with_data(folders, engine_rank_cmp, (gpointer)o);
+}
+
 static bool
 engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **error)
 {
@@ -847,6 +887,7 @@ engine_prepare(struct engine *e, struct side *src, struct side *dst, GError **er
 			       pe->src_name, pe->dst_name, pe->note);
 		g_ptr_array_add(e->result->folders, engine_folder_result(pe));
 	}
+	engine_order_folders(e->opts, e->result->folders);
 	engine_mark_shared(e->result->folders);
 	e->progress->folders_total = (gint)e->result->folders->len;
 	return true;

@@ -129,6 +129,18 @@ struct mh_sync_options {
 	const char *dst_lock_path; /* a writing run also locks this destination account's lock
 	                              file (NULL: only the pair's, state_path + ".lock") */
 	bool wait_lock;            /* wait for another run's lock instead of failing */
+	/* imapsync's folder order and flag rules (src/cli-imapsync.c fills them) */
+	GPtrArray *folder_first; /* char *: source folders copied first, in this order */
+	GPtrArray *folder_last;  /* char *: source folders copied last, in this order */
+	bool only_subscribed;    /* only the folders subscribed on the source */
+	const char *subfolder2;  /* every destination folder goes under this one */
+	const char *subfolder1;  /* only the source folders under this one, taken from below it
+	                            (the folder itself becomes INBOX) */
+	uint64_t max_bytes_per_second; /* at most this many message bytes a second over all
+	                                  connections, after max_bytes_after (0: no limit) */
+	uint64_t max_bytes_after;      /* bytes copied before max_bytes_per_second applies */
+	GPtrArray *flag_rules;         /* struct mh_plan_regextrans *: applied in order to each flag
+	                                  list bound for the destination (NULL: none) */
 	/* verify --content (sync-verify-content.c) */
 	bool content;            /* compare paired messages by content too */
 	unsigned content_sample; /* only this many pairs per folder (0: see the percentage) */

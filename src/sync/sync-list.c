@@ -63,6 +63,25 @@ sync_flags_for_dest(const char *flags, const struct mh_store_box *box, const cha
 	return g_string_free(out, false);
 }
 
+char *
+sync_flags_rewrite(const GPtrArray *rules, const char *flags)
+{
+	char *out = g_strdup(flags != NULL ? flags : "");
+
+	for (guint i = 0; rules != NULL && i < rules->len; i++) {
+		g_autoptr(GError) error = NULL;
+		char *next = mh_plan_regextrans_apply(rules->pdata[i], out, &error);
+
+		if (next == NULL) {
+			mh_log(MH_LOG_WARN, "--regexflag: %s", error->message);
+			continue;
+		}
+		g_free(out);
+		out = next;
+	}
+	return out;
+}
+
 struct meta_load {
 	GPtrArray *msgs; /* struct sync_msg * */
 	bool fingerprints;

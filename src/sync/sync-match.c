@@ -246,12 +246,14 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
 		struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(m->uid));
+		g_autofree char *src_flags = NULL;
 		char *want;
 		GArray *group;
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
-		want = carry_flags_wanted(m->flags, e->flags, mc->dst_box,
+		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, m->flags);
+		want = carry_flags_wanted(src_flags, e->flags, mc->dst_box,
 		                          mc->w->opts->drop_keywords, mc->w->opts->delete1);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
 			g_free(want);

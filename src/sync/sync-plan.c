@@ -321,12 +321,45 @@ plan_automap(const struct plan_ctx *ctx, struct mh_plan_entry *e, const struct m
 	*name = g_strdup(d->name);
 }
 
+/* @name below --subfolder1 (the part after it and the separator; "" for the folder
+ * itself), or NULL when it is not in that folder's subtree. */
+static const char *
+plan_below_subfolder1(const struct plan_ctx *ctx, const char *name)
+{
+	const char *top = ctx->opts->subfolder1;
+	size_t n = strlen(top);
+
+	if (!plan_names_equal(name, top, ctx->src.sep) &&
+	    (strncmp(name, top, n) != 0 || ctx->src.sep == '\0' || name[n] != ctx->src.sep))
+		return NULL;
+	return name[n] == '\0' ? "" : name + n + 1;
+}
+
+/* The translated destination name; below --subfolder1, as if the source folder were
+ * named from below it (the folder itself as INBOX). */
+static char *
+plan_translate_sub(const struct plan_ctx *ctx, struct mh_plan_entry *e)
+{
+	const char *below;
+	char *orig, *name;
+
+	if (ctx->opts->subfolder1 == NULL ||
+	    (below = plan_below_subfolder1(ctx, e->src_name)) == NULL)
+		return plan_translate(ctx, e);
+	orig = e->src_name;
+	e->src_name = g_strdup(*below != '\0' ? below : "INBOX");
+	name = plan_translate(ctx, e);
+	g_free(e->src_name);
+	e->src_name = orig;
+	return name;
+}
+
 /* Sets @e->dst_name: translation, automap, then every --regextrans2 in order. */
 static bool
 plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
                 const struct mh_imap_folder *src, GError **error)
 {
-	g_autofree char *name = plan_translate(ctx, e);
+	g_autofree char *name = plan_translate_sub(ctx, e);
 
 	if (ctx->opts->automap && !e->container_only && !plan_is_inbox(e->src_name))
 		plan_automap(ctx, e, src, &name);
@@ -345,6 +378,12 @@ plan_name_entry(const struct plan_ctx *ctx, struct mh_plan_entry *e,
 		e->selected = false;
 		e->skip_reason = g_strdup("--regextrans2 leaves an empty name");
 		return true;
+	}
+	if (ctx->opts->subfolder2 != NULL) {
+		char *under = g_strdup_printf("%s%c%s", ctx->opts->subfolder2, ctx->dst_join, name);
+
+		g_free(name);
+		name = under;
 	}
 	if (ctx->opts->rules != NULL && ctx->opts->rules->dst_name != NULL &&
 	    !plan_is_inbox(name)) {
@@ -413,6 +452,13 @@ plan_add_source(struct plan_ctx *ctx, const struct mh_imap_folder *f, GError **e
 	e->src_attrs = f->attrs;
 	e->container_only = (f->attrs & PLAN_ATTR_CONTAINER) != 0;
 	e->skip_reason = plan_skip_reason(ctx, f->name);
+	if (e->skip_reason == NULL && ctx->opts->only_subscribed && !plan_is_inbox(f->name) &&
+	    !g_hash_table_contains(ctx->subscribed, e->src_name) &&
+	    !g_hash_table_contains(ctx->subscribed, f->name))
+		e->skip_reason = g_strdup("not subscribed on the source (--subscribed)");
+	if (e->skip_reason == NULL && ctx->opts->subfolder1 != NULL &&
+	    plan_below_subfolder1(ctx, f->name) == NULL)
+		e->skip_reason = g_strdup("not under --subfolder1");
 	if (e->skip_reason == NULL && ctx->opts->rules != NULL &&
 	    ctx->opts->rules->src_skip != NULL && !plan_is_inbox(f->name) &&
 	    !plan_named_by_folder(ctx, f->name)) {

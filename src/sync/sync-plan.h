@@ -37,8 +37,13 @@ struct mh_plan_options {
 	const char *dst_prefix;      /* destination personal namespace prefix; NULL = "" */
 	char dst_sep;                /* destination separator; '\0' = from the destination list */
 	const struct mh_sync_folder_rules *rules; /* the providers' rules, or NULL */
-	bool dst_nocase; /* destination names ignore case: names differing only in case merge,
-	                    spelt as the destination (or the first source folder) spells them */
+	bool dst_nocase;      /* destination names ignore case: names differing only in case merge,
+	                         spelt as the destination (or the first source folder) spells them */
+	bool only_subscribed; /* select only folders subscribed on the source (--subscribed) */
+	const char *subfolder1; /* UTF-8 source folder whose subtree alone is copied, named as
+	                           below it (the folder itself as INBOX); NULL: none */
+	const char *subfolder2; /* UTF-8 destination folder every name is put under (with the
+	                           destination separator), INBOX included; NULL: none */
 };
 
 /* One source folder. */

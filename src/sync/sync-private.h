@@ -26,6 +26,8 @@ struct sync_shared {
 	 * later pass (after a reconnect) asks again. Guarded by listed_lock. */
 	GHashTable *listed;
 	GMutex listed_lock;
+	gint64 paced_bytes; /* message bytes started under max_bytes_per_second (atomic) */
+	gint64 paced_t0;    /* when the first of them started (monotonic us; atomic, 0: none) */
 };
 
 struct sync_listed {
@@ -251,8 +253,16 @@ bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
  * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
 char *sync_flags_for_dest(const char *flags, const struct mh_store_box *dst_box, const char *drop);
 
+/* @flags (a space-separated list) rewritten by each of @rules (struct mh_plan_regextrans *,
+ * --regexflag) in order; a copy when @rules is NULL. A new string. */
+char *sync_flags_rewrite(const GPtrArray *rules, const char *flags);
+
 /* Waits before the next message as opts->pace says. */
 void sync_pace(struct sync_worker *w);
+
+/* Waits before a message of @size bytes as long as max_bytes_per_second asks: the bytes
+ * of every connection together keep to that rate (sync-budget.c). */
+void sync_pace_bytes(struct sync_worker *w, uint64_t size);
 
 void sync_msg_free(struct sync_msg *m);
 

@@ -27,6 +27,9 @@ struct plan_case {
 	bool subscribe_all;
 	bool dst_nocase;        /* the destination ignores case in folder names */
 	bool test_rules;        /* the test's provider rules (test_rules below) */
+	bool only_subscribed;   /* --subscribed */
+	const char *subfolder1; /* --subfolder1 */
+	const char *subfolder2; /* --subfolder2 */
 	const char *want[N];    /* "SRC -> DST", "SRC -> DST [container]" or "SRC skipped" */
 	const char *creates[N]; /* in order */
 	const char *subs[N];    /* in order */
@@ -75,6 +78,40 @@ static const struct mh_sync_folder_rules test_rules = {
 };
 
 static const struct plan_case plan_cases[] = {
+	{
+		.path = "/sync/plan/imapsync/subscribed",
+		.src = {"INBOX", "a\tlsub", "b", "a/c"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '/',
+		.only_subscribed = true,
+		.want = {"INBOX -> INBOX", "a -> a", "a/c skipped", "b skipped"},
+		.creates = {"a"},
+		.subs = {"a"},
+		.reason = "b|not subscribed",
+	},
+	{
+		.path = "/sync/plan/imapsync/subfolder2",
+		.src = {"INBOX", "a", "a/b"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '.',
+		.subfolder2 = "Old",
+		.want = {"INBOX -> Old.INBOX", "a -> Old.a", "a/b -> Old.a.b"},
+		.creates = {"Old", "Old.INBOX", "Old.a", "Old.a.b"},
+	},
+	{
+		.path = "/sync/plan/imapsync/subfolder1",
+		.src = {"INBOX", "Old", "Old/INBOX", "Old/a", "Old/a/b", "Older"},
+		.dst = {"INBOX"},
+		.src_sep = '/',
+		.dst_sep = '.',
+		.subfolder1 = "Old",
+		.want = {"INBOX skipped", "Old -> INBOX", "Old/INBOX -> INBOX", "Old/a -> a",
+                         "Old/a/b -> a.b", "Older skipped"},
+		.creates = {"a", "a.b"},
+		.reason = "Older|not under --subfolder1",
+	},
 	{
 		.path = "/sync/plan/translate/slash-to-dot",
 		.src = {"INBOX", "a", "a/b", "a/b/c"},
@@ -696,6 +733,9 @@ test_plan_case(gconstpointer data)
 	opts.src_prefix = c->src_prefix;
 	opts.dst_prefix = c->dst_prefix;
 	opts.dst_nocase = c->dst_nocase;
+	opts.only_subscribed = c->only_subscribed;
+	opts.subfolder1 = c->subfolder1;
+	opts.subfolder2 = c->subfolder2;
 	if (c->test_rules)
 		opts.rules = &test_rules;
 	plan = mh_plan_new(src, lsub->len > 0 ? lsub : NULL, dst, &opts, &error);
