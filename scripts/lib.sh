@@ -8,7 +8,9 @@ MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev scdoc"
 MH_TEST_PACKAGES="dovecot-imapd openssl python3 clang-format gnome-keyring dbus libsecret-tools
- libpython3.11-testsuite"
+ libpython3.11-testsuite man-db groff-base systemd zsh"
+# Only for the Debian package's test (suite "package", run by scripts/test in the normal build).
+MH_PACKAGE_PACKAGES="debhelper build-essential"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2
