@@ -442,10 +442,12 @@ config_job_key(const struct mh_config *cfg, const char *group, const char *key, 
 	const char *option = strcmp(key, "source") == 0        ? "account1"
 	                     : strcmp(key, "destination") == 0 ? "account2"
 	                                                       : key;
-	int n = arity(option);
+	int n;
 
+	/* Before asking sync's option table: it would answer --help by printing it. */
 	if (strcmp(key, "job") == 0 || strcmp(key, "config") == 0 || g_str_has_prefix(key, "help"))
 		return config_fail(cfg, group, key, error, "not allowed in a job");
+	n = arity(option);
 	if (n == 0) {
 		g_autofree char *own = g_strjoinv(", ", (char **)job_keys);
 

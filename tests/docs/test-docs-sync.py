@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The man pages follow the program: every command and option that the built binary's help
 prints (`mailhaul --help`, `mailhaul COMMAND --help`, and --help-all where offered) appears
-in docs/mailhaul.1.scd, every exit code of the global help too, and every config key that
+in docs/mailhaul.1.scd (and every command in README.md), every exit code of the global help
+too, and every config key that
 src/config.c accepts appears in docs/mailhaul.conf.5.scd; the other way round, every key
 that mailhaul.conf(5) documents is accepted by the binary. The lists are read at test time,
 so an option added to a table shows here until the page says what it does."""
@@ -63,6 +64,16 @@ def every_command_is_in_the_man_page():
     page = read(PAGE1)
     missing = [c for c in commands() if not documented(page, c)]
     tap.check(not missing, 'commands missing from docs/mailhaul.1.scd: %s' % missing)
+
+
+@tap.test
+def every_command_is_in_the_readme():
+    readme = read(os.path.join(SRC, 'README.md'))
+    missing = [c for c in commands() if c != 'help' and
+               not re.search(r'`mailhaul %s[` ]' % re.escape(c), readme) and
+               not re.search(r'/ `%s`' % re.escape(c), readme)]
+    tap.check(not missing, 'commands README.md does not show as `mailhaul COMMAND`: %s' %
+              missing)
 
 
 @tap.test

@@ -128,6 +128,9 @@ def a_bad_job_key_is_named_with_file_and_line():
                         'delete_2 = true\n')
     r = cli.run(['sync', '--job', 'typo'])
     cli.expect_error(r, cli.EXIT_USAGE, '%s:' % path, '[job typo] delete_2: unknown key')
+    write_config('[job helpful]\nhelp = true\n')
+    r = cli.run(['sync', '--job', 'helpful'])
+    cli.expect_error(r, cli.EXIT_USAGE, '[job helpful] help: not allowed in a job')
     r = cli.run(['sync', '--job', 'nosuch'])
     cli.expect_error(r, cli.EXIT_USAGE, "no job 'nosuch'")
 

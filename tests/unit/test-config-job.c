@@ -120,6 +120,7 @@ test_job_errors(void)
 	expect_error("[job a]\nmaxage =\n", "a", ":2: [job a] maxage: empty value");
 	expect_error("[job a]\njob = b\n", "a", "[job a] job: not allowed in a job");
 	expect_error("[job a]\nconfig = /etc/x\n", "a", "[job a] config: not allowed in a job");
+	expect_error("[job a]\nhelp = true\n", "a", "[job a] help: not allowed in a job");
 	expect_error("[job a]\ndry = yes\n", "b", "no job 'b' in the config file");
 	expect_error("[job a b]\ndry = yes\n", "a", ":1: [job a b]: a job's name");
 	expect_error("[jobs]\ndry = yes\n", "a", "unknown section");
