@@ -5,7 +5,8 @@ completions, the example config and the systemd user units are where README says
 page renders with `man -l` without a warning; the example config is one the installed
 binary accepts; the units run the installed binary; and the bash completion, sourced into
 a bash, completes a command, an option, an option's value and a stored account (asking
-the installed binary for its help and its stored sign-ins)."""
+the installed binary for its help and its stored sign-ins); the zsh completion parses, is
+bound to mailhaul by compinit, and completes a command, an option and a value."""
 import contextlib
 import json
 import os
@@ -165,7 +166,7 @@ def bash_completes_stored_accounts_and_providers():
 
 
 @tap.test
-def zsh_completion_parses():
+def zsh_completion_parses_and_completes():
     if shutil.which('zsh') is None:
         tap.skip('zsh is not installed')
     r = subprocess.run(['zsh', '-n', path_of('zsh completion')], capture_output=True,
@@ -178,6 +179,26 @@ def zsh_completion_parses():
                         os.path.dirname(path_of('zsh completion')), S['dest']],
                        capture_output=True, text=True, env=env(), timeout=60)
     tap.eq(r.stdout.strip(), '_mailhaul', 'zsh binding of mailhaul\n%s' % r.stderr)
+    # Its logic, with the completion system's builtins replaced by ones that print what
+    # they are given.
+    stubs = (r'_describe() { print -l -- ${(P)${@[-1]}}; }; compadd() { print -l -- "$@"; }; '
+             r'_files() { print -- _files "$@"; }; _message() { :; }; '
+             r'_call_program() { shift; "$@"; }; '
+             r'source "$1" >/dev/null; shift; words=("$@"); CURRENT=$#; PREFIX=${@[-1]}; '
+             r'_mailhaul')
+
+    def zcomplete(*words):
+        r = subprocess.run(['zsh', '-f', '-c', stubs, 'zsh', path_of('zsh completion')] +
+                           list(words), capture_output=True, text=True, env=env(), timeout=60)
+        tap.eq(r.stderr, '', 'zsh completion of %r' % (words,))
+        return r.stdout.splitlines()
+    got = zcomplete('mailhaul', 'sy')
+    tap.check(any(l.startswith('sync:') for l in got), 'commands: %r' % got)
+    got = zcomplete('mailhaul', 'sync', '--del')
+    tap.check('--delete2folders:Delete destination folders that are not on the source' in got,
+              'options of sync: %r' % got)
+    tap.eq(zcomplete('mailhaul', 'login', '--flow', ''), ['browser', 'device', 'paste'],
+           'values of --flow')
 
 
 if __name__ == '__main__':
