@@ -8,10 +8,12 @@ MH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # openssh-server, openssh-client and rsync: the batch shards run on hosts over SSH
 # (tests/integration/test-batch-ssh.py).
 MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
- libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev"
+ libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev scdoc"
 MH_TEST_PACKAGES="dovecot-imapd dovecot-lmtpd openssl python3 clang-format gnome-keyring dbus
  libsecret-tools libpython3.11-testsuite chromium python3-jsonschema parallel openssh-server
- openssh-client rsync"
+ openssh-client rsync man-db groff-base systemd zsh"
+# Only for the Debian package's test (suite "package", run by scripts/test in the normal build).
+MH_PACKAGE_PACKAGES="debhelper build-essential"
 
 mh_say() {
 	printf '==> %s\n' "$*" >&2

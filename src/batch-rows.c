@@ -105,29 +105,13 @@ batch_shard_of(const char *key, unsigned shards)
 	return (unsigned)(v % shards);
 }
 
-/* Whether `sync` knows --@name: 0 no, 1 as a flag, 2 with a value. */
-static int
-rows_option_arity(const char *name)
-{
-	g_autofree char *opt = g_strconcat("--", name, NULL);
-	char *argv[] = {"sync", opt, NULL};
-	g_autoptr(GError) local = NULL;
-	struct mh_sync_job *job = mh_sync_job_parse(2, argv, false, &local);
-
-	mh_sync_job_free(job);
-	if (job != NULL)
-		return 1;
-	if (g_error_matches(local, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION))
-		return 0;
-	return g_error_matches(local, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE) ? 2 : 1;
-}
-
 /* The header's column @raw (column @n) as a struct col. */
 static bool
 rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GError **error)
 {
-	static const char *const refused[] = {"log",   "report", "state", "account1", "account2",
-	                                      "quiet", "debug",  "help",  "help-all", "wait-lock"};
+	static const char *const refused[] = {"log",      "report",    "state", "account1",
+	                                      "account2", "quiet",     "debug", "help",
+	                                      "help-all", "wait-lock", "job"};
 	g_autofree char *name = g_strstrip(g_strdup(raw));
 	const char *bare = name;
 	int arity;
@@ -167,7 +151,7 @@ rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GErro
 		col->kind = COL_FOLDER_JOBS;
 		return true;
 	}
-	arity = rows_option_arity(col->name);
+	arity = mh_sync_option_arity(col->name);
 	if (arity == 0)
 		return cli_usage(error,
 		                 "%s line 1, column %s: not a sync option (see `mailhaul sync "

@@ -140,6 +140,10 @@ batch_arg(int argc, char **argv, int *i, struct batch_cli *o, GError **error)
 					      : ""),
 			       -1;
 	}
+	if (batch_opt(argc, argv, i, "--job", &v, NULL) != 0)
+		return cli_usage(error, "--job names a job of `mailhaul sync`; a batch takes its "
+		                        "rows from FILE"),
+		       -1;
 	if (strcmp(argv[*i], "--wait-lock") == 0)
 		o->wait_lock = true;
 	return 0;

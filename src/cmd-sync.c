@@ -32,6 +32,7 @@ struct sync_cli {
 	char **report;
 	char *search, *log, *state, *debug;
 	char *config, *token_store, *account1, *account2;
+	char *job; /* --job: its options were put into the command line (cmd-sync-job.c) */
 	/* providers */
 	char *provider1, *provider2, *gmail_labels, *fixups;
 	gboolean gmail1, gmail2, office1, office2, include_spam, include_trash;
@@ -329,6 +330,10 @@ sync_context(struct sync_cli *o, bool verify)
 		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
 	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
 	         "CATEGORIES"},
+		{"job", 0, 0, G_OPTION_ARG_STRING, &o->job,
+	         "Run the config file's [job NAME]: its accounts and options (those given here "
+	         "win)",
+	         "NAME"},
 		{NULL},
 	};
 	const GOptionEntry content[] = {
@@ -895,6 +900,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->token_store);
 	g_free(o->account1);
 	g_free(o->account2);
+	g_free(o->job);
 	g_free(o->provider1);
 	g_free(o->provider2);
 	g_free(o->gmail_labels);
@@ -1086,11 +1092,20 @@ mh_cmd_sync(int argc, char **argv, bool verify, bool imapsync_style)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *log_path = NULL;
 	g_autofree char *wanted_log = NULL;
+	g_auto(GStrv) job_args = NULL;     /* --job: owns the strings */
+	g_autofree char **job_argv = NULL; /* the same, rearranged by GOption */
 	int rc;
 
 	(void)imapsync_style;
 	if (sync_wants_help(argc, argv))
 		return sync_print_help(verify);
+	if (!verify) {
+		job_args = mh_sync_job_args(argc, argv, &argc, &error);
+		if (error != NULL)
+			return cli_finish(error, 0);
+		if (job_args != NULL)
+			argv = job_argv = g_memdup2(job_args, sizeof(char *) * ((gsize)argc + 1));
+	}
 	job = mh_sync_job_parse(argc, argv, verify, &error);
 	if (job == NULL || !cli_set_debug(job->o.debug, &error))
 		goto out;

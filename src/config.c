@@ -21,6 +21,13 @@ static const char *const config_keys[] = {
 	"flow",       "token-store", "smtp-host", "smtp-port", "smtp-tls",      NULL,
 };
 
+/* The keys of a [job NAME] beyond sync's options (which are checked when the job runs). */
+static const char *const job_keys[] = {"source", "destination", "report", NULL};
+
+/* Sync's options that may be given more than once: in a job, their values are separated
+ * by ';'. */
+static const char *const job_repeatable[] = {"folder", "include", "exclude", "regextrans2", NULL};
+
 static void
 settings_clear(struct mh_settings *s)
 {
@@ -156,6 +163,40 @@ config_read_key(const struct mh_config *cfg, const char *group, const char *key,
 	return true;
 }
 
+bool
+mh_job_name_valid(const char *name)
+{
+	if (*name == '\0' || *name == '.')
+		return false;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && strchr(".-_", *p) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* A [job NAME] section: its name and accounts. Its other keys are sync options, checked
+ * when the job runs (mh_config_job_argv()). */
+static bool
+config_check_job(const struct mh_config *cfg, const char *group, const char *const *keys,
+                 GError **error)
+{
+	if (!mh_job_name_valid(group + 4))
+		return config_fail(cfg, group, NULL, error,
+		                   "a job's name is made of letters, digits, '.', '-' and '_'");
+	for (size_t k = 0; keys != NULL && keys[k] != NULL; k++) {
+		g_autofree char *v = NULL;
+
+		if (strcmp(keys[k], "source") != 0 && strcmp(keys[k], "destination") != 0)
+			continue;
+		v = g_strstrip(g_key_file_get_value(cfg->kf, group, keys[k], NULL));
+		if (!mh_account_spec_valid(v))
+			return config_fail(cfg, group, keys[k], error,
+			                   "'%s' is not an account: write PROVIDER:USER", v);
+	}
+	return true;
+}
+
 /* Checks every section and key of the file. */
 static bool
 config_check(const struct mh_config *cfg, GError **error)
@@ -166,13 +207,19 @@ config_check(const struct mh_config *cfg, GError **error)
 		g_auto(GStrv) keys = g_key_file_get_keys(cfg->kf, groups[i], NULL, NULL);
 		const char *g = groups[i];
 
-		if (!g_str_has_prefix(g, "provider ") && !g_str_has_prefix(g, "account "))
+		if (!g_str_has_prefix(g, "provider ") && !g_str_has_prefix(g, "account ") &&
+		    !g_str_has_prefix(g, "job "))
 			return config_fail(cfg, g, NULL, error,
-			                   "unknown section (use [provider NAME] or [account "
-			                   "PROVIDER:USER])");
+			                   "unknown section (use [provider NAME], [account "
+			                   "PROVIDER:USER] or [job NAME])");
 		if (g_str_has_prefix(g, "account ") && !mh_account_spec_valid(g + 8))
 			return config_fail(cfg, g, NULL, error,
 			                   "an account is written PROVIDER:USER");
+		if (g_str_has_prefix(g, "job ")) {
+			if (!config_check_job(cfg, g, (const char *const *)keys, error))
+				return false;
+			continue;
+		}
 		for (size_t k = 0; keys != NULL && keys[k] != NULL; k++) {
 			struct mh_settings scratch = {0};
 			bool ok;
@@ -387,4 +434,97 @@ mh_account_free(struct mh_account *acct)
 	g_free(acct->user);
 	settings_clear(&acct->set);
 	g_free(acct);
+}
+
+/* --- jobs --- */
+
+/* Whether a job's value says yes (1), no (0), or neither (-1). */
+static int
+config_bool(const char *v)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", NULL};
+
+	if (config_enum(v, yes) >= 0)
+		return 1;
+	return config_enum(v, no) >= 0 ? 0 : -1;
+}
+
+/* Adds job key @key = @v to @args as sync's command-line arguments. */
+static bool
+config_job_key(const struct mh_config *cfg, const char *group, const char *key, const char *v,
+               mh_config_option_arity_cb *arity, GPtrArray *args, GError **error)
+{
+	const char *option = strcmp(key, "source") == 0        ? "account1"
+	                     : strcmp(key, "destination") == 0 ? "account2"
+	                                                       : key;
+	int n;
+
+	/* Before asking sync's option table: it would answer --help by printing it. */
+	if (strcmp(key, "job") == 0 || strcmp(key, "config") == 0 || g_str_has_prefix(key, "help"))
+		return config_fail(cfg, group, key, error, "not allowed in a job");
+	n = arity(option);
+	if (n == 0) {
+		g_autofree char *own = g_strjoinv(", ", (char **)job_keys);
+
+		return config_fail(cfg, group, key, error,
+		                   "unknown key (a job takes %s and the options of `mailhaul "
+		                   "sync`, without their dashes)",
+		                   own);
+	}
+	if (n == 1) {
+		int yes = config_bool(v);
+
+		if (yes < 0)
+			return config_fail(cfg, group, key, error,
+			                   "'%s': this option takes true or false", v);
+		if (yes)
+			g_ptr_array_add(args, g_strconcat("--", option, NULL));
+		return true;
+	}
+	if (*v == '\0')
+		return config_fail(cfg, group, key, error, "empty value");
+	if (g_strv_contains(job_repeatable, option)) {
+		g_auto(GStrv) parts = g_strsplit(v, ";", -1);
+
+		for (size_t i = 0; parts[i] != NULL; i++) {
+			if (*g_strstrip(parts[i]) != '\0')
+				g_ptr_array_add(args, g_strdup_printf("--%s=%s", option, parts[i]));
+		}
+		return true;
+	}
+	g_ptr_array_add(args, g_strdup_printf("--%s=%s", option, v));
+	return true;
+}
+
+char **
+mh_config_job_argv(const struct mh_config *cfg, const char *name, const char *const *given,
+                   mh_config_option_arity_cb *arity, GError **error)
+{
+	g_autofree char *group = g_strdup_printf("job %s", name);
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+	g_auto(GStrv) keys = NULL;
+
+	if (cfg->path == NULL || !g_key_file_has_group(cfg->kf, group)) {
+		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
+		            "no job '%s' in the config file %s (add a [job %s] section)", name,
+		            cfg->path != NULL ? cfg->path : "(there is none)", name);
+		return NULL;
+	}
+	keys = g_key_file_get_keys(cfg->kf, group, NULL, NULL);
+	for (size_t k = 0; keys[k] != NULL; k++) {
+		const char *key = keys[k];
+		const char *option = strcmp(key, "source") == 0        ? "account1"
+		                     : strcmp(key, "destination") == 0 ? "account2"
+		                                                       : key;
+		g_autofree char *v = NULL;
+
+		if (given != NULL && g_strv_contains(given, option))
+			continue; /* the command line wins */
+		v = g_strstrip(g_key_file_get_value(cfg->kf, group, key, NULL));
+		if (!config_job_key(cfg, group, key, v, arity, args, error))
+			return NULL;
+	}
+	g_ptr_array_add(args, NULL);
+	return (char **)g_ptr_array_steal(args, NULL);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The config file (GLib key file): [provider NAME] sections that add providers or
  * override built-in ones, [account PROVIDER:USER] sections for one account, with exactly
- * the keys listed in README. An account written PROVIDER:USER resolves to its settings:
- * built-in profile < [provider NAME] < [account PROVIDER:USER] < command-line options. */
+ * the keys listed in mailhaul.conf(5), and [job NAME] sections that name a sync and its
+ * options for `mailhaul sync --job NAME`. An account written PROVIDER:USER resolves to its
+ * settings: built-in profile < [provider NAME] < [account PROVIDER:USER] < command-line options. */
 #ifndef MH_CONFIG_H
 #define MH_CONFIG_H
 
@@ -70,6 +71,22 @@ bool mh_account_spec_valid(const char *spec);
 
 /* Parses "keyring" / "file". */
 bool mh_token_store_parse(const char *s, enum mh_token_store *store_r);
+
+/* Whether @name can name a job: letters, digits, '.', '-' and '_'. */
+bool mh_job_name_valid(const char *name);
+
+/* How `mailhaul sync` takes the option --@name: 0 not at all, 1 as a flag, 2 with a value. */
+typedef int mh_config_option_arity_cb(const char *name);
+
+/* The section [job @name] as sync's command-line arguments, in the file's order: source
+ * and destination as --account1 / --account2, a flag key as --KEY when its value is true
+ * (nothing when false), a repeatable option once per ';'-separated value, any other key as
+ * --KEY=VALUE. Keys whose option is in @given (names without dashes, from the command
+ * line, which wins; may be NULL) are left out. Returns a new NULL-terminated vector
+ * (g_strfreev), or NULL with MH_CONFIG_ERROR_USAGE for an unknown job, or naming the
+ * file, line and key of an unknown key or a bad value. */
+char **mh_config_job_argv(const struct mh_config *cfg, const char *name, const char *const *given,
+                          mh_config_option_arity_cb *arity, GError **error);
 
 /* Type names only for g_autoptr(). */
 typedef struct mh_config mh_config;

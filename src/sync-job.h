@@ -62,6 +62,16 @@ int mh_sync_job_run(struct mh_sync_job *job, const struct mh_sync_job_io *io,
 
 void mh_sync_job_free(struct mh_sync_job *job);
 
+/* How `sync` takes the option --@name: 0 not at all, 1 as a flag, 2 with a value. */
+int mh_sync_option_arity(const char *name);
+
+/* `sync --job NAME`: a new argument vector (g_strfreev) made of argv[0], the options of
+ * the config file's [job NAME] that the command line does not give, the default report
+ * $XDG_STATE_HOME/mailhaul/reports/NAME.json unless the job or the command line names one,
+ * then argv[1..], with its length in *argc_r. Returns NULL with @error unset when argv has
+ * no --job, or NULL with @error for a config file, job or key that is wrong. */
+char **mh_sync_job_args(int argc, char **argv, int *argc_r, GError **error);
+
 /* Installs the SIGINT and SIGTERM handlers of a sync (the first signal sets the returned
  * flag, which stops a run after the messages in flight; the second exits with 130) and
  * ignores SIGPIPE. Returns the flag, for mh_sync_job_io.interrupted. */
