@@ -37,6 +37,8 @@ def commands():
 
 
 def options_of(command):
+    if command == 'help':
+        return set()  # `mailhaul help [COMMAND]` takes no option
     text = run(command, '--help')
     if '--help-all' in text:
         text += run(command, '--help-all')

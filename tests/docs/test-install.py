@@ -150,7 +150,8 @@ def bash_completes_commands_and_options():
     got = complete('mailhaul', 'login', '--flow', '')
     tap.eq(sorted(got), ['browser', 'device', 'paste'], 'values of --flow')
     got = complete('mailhaul', '--host1', 'h', '--justf')
-    tap.eq(got, ['--justfolders'], 'imapsync style: options of sync')
+    tap.eq(sorted(got), ['--justfolders', '--justfoldersizes'],
+           'imapsync style: options of sync')
 
 
 @tap.test
