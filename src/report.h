@@ -8,10 +8,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "live-view.h"
 #include "sync-engine.h"
 
 /* Prints the per-folder table (tree order, aligned, totals last) and the verdict. */
 void mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify);
+
+/* Prints the table's @rows (char *[@ncols] each, headings first) one folder after the
+ * other, its counts wrapped to @width columns: the layout for a narrow terminal. */
+void mh_report_print_narrow(FILE *out, GPtrArray *rows, int ncols, unsigned width);
 
 /* Writes the JSON report to @path atomically. */
 bool mh_report_write_json(const char *path, const struct mh_sync_result *r, const char *command,
@@ -20,9 +25,10 @@ bool mh_report_write_json(const char *path, const struct mh_sync_result *r, cons
 /* The exit code a result calls for (README "Exit codes"). */
 int mh_report_exit_code(const struct mh_sync_result *r);
 
-/* Starts a thread that shows @p on stderr until mh_progress_stop(): a live line on a
- * terminal, a plain line every 10 s otherwise. */
-struct mh_progress_display *mh_progress_start(struct mh_sync_progress *p, bool quiet);
+/* Starts a thread that shows @p on stderr until mh_progress_stop(), in @mode: a line per
+ * running folder worker and a totals line redrawn in place, or a plain totals line every
+ * few seconds. NULL for MH_LIVE_NONE. */
+struct mh_progress_display *mh_progress_start(struct mh_sync_progress *p, enum mh_live_mode mode);
 
 void mh_progress_stop(struct mh_progress_display *d);
 
