@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The live view that `sync` (progress.c) and `batch` (batch-view.c) draw on stderr: a
- * thread composes the lines, fits them to the terminal and redraws them in place (cursor
- * up, clear to the end of the screen); log messages go above it through mh_live_print();
- * elsewhere one plain line every few seconds. */
+ * thread composes the lines, fits them to the terminal (TIOCGWINSZ, read before every
+ * drawing) and redraws them in place (cursor up, clear to the end of the screen); log
+ * messages go above it through mh_live_print(); elsewhere one plain line every few
+ * seconds. */
 #include "live-view.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,19 +29,10 @@ struct mh_live_view {
 	GPtrArray *frame; /* owned; char *: the lines on the screen now, as fitted */
 	unsigned columns; /* the terminal's width */
 	unsigned rows;    /* and height */
-	struct sigaction old_winch;
 };
 
 static GMutex live_lock;                  /* stderr, while a view is on it */
 static struct mh_live_view *live_current; /* under live_lock */
-static volatile sig_atomic_t live_resized;
-
-static void
-on_winch(int sig)
-{
-	(void)sig;
-	live_resized = 1;
-}
 
 bool
 mh_live_mode_parse(const char *spec, bool quiet, enum mh_live_mode *mode_r, GError **error)
@@ -181,15 +172,15 @@ mh_live_duration(double seconds)
 	                       s / 60 % 60);
 }
 
-/* Measures the terminal (again after a SIGWINCH). Under live_lock. */
+/* Measures the terminal, before every drawing and erasing: a resize (SIGWINCH) is seen at
+ * the next one, and the terminal has rewrapped what is on the screen by the time its size
+ * reads new, where a flag set by a signal handler could still be on its way. Under
+ * live_lock. */
 static void
 live_measure(struct mh_live_view *v)
 {
 	struct winsize ws;
 
-	if (v->columns != 0 && !live_resized)
-		return;
-	live_resized = 0;
 	v->columns = LIVE_COLUMNS;
 	v->rows = 24;
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -202,7 +193,9 @@ live_measure(struct mh_live_view *v)
 
 /* Moves the cursor back to the first line of the frame and clears from there. A frame
  * drawn for a wider terminal may have been rewrapped by a narrower one (terminals that
- * reflow: tmux, VTE, kitty): each of its lines then takes several rows. Under live_lock. */
+ * reflow: tmux, VTE, kitty): each of its lines then takes several rows. A terminal that
+ * rewraps before it reports its new size (tmux delays the report) can still leave one
+ * line of a frame drawn in between behind. Under live_lock. */
 static void
 live_erase(struct mh_live_view *v, GString *out)
 {
@@ -322,13 +315,6 @@ mh_live_view_start(enum mh_live_mode mode, mh_live_compose_cb *compose, void *ct
 	g_mutex_init(&v->wake_lock);
 	g_cond_init(&v->wake);
 	g_mutex_lock(&live_lock);
-	if (mode == MH_LIVE_BAR) {
-		struct sigaction sa = {.sa_handler = on_winch, .sa_flags = SA_RESTART};
-
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGWINCH, &sa, &v->old_winch);
-		live_resized = 1;
-	}
 	live_current = v;
 	g_mutex_unlock(&live_lock);
 	v->thread = g_thread_new("mh-live-view", live_thread, v);
@@ -353,7 +339,6 @@ mh_live_view_stop(struct mh_live_view *v)
 		live_erase(v, out);
 		g_ptr_array_set_size(v->frame, 0);
 		live_write(out);
-		sigaction(SIGWINCH, &v->old_winch, NULL);
 	}
 	live_current = NULL;
 	g_mutex_unlock(&live_lock);

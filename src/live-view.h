@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The live view on stderr that `sync` and `batch` share: on a terminal a few lines
- * redrawn in place, never wider than the terminal (measured with TIOCGWINSZ, again after
- * SIGWINCH), with log messages printed above them; elsewhere one plain line every few
- * seconds. */
+ * redrawn in place, never wider than the terminal (measured with TIOCGWINSZ before every
+ * drawing, so a resize is followed within a quarter second), with log messages printed
+ * above them; elsewhere one plain line every few seconds. */
 #ifndef MH_LIVE_VIEW_H
 #define MH_LIVE_VIEW_H
 
