@@ -25,9 +25,9 @@ progress_mb(GString *out, gint64 bytes)
 	g_string_append_printf(out, "%.1f", (double)bytes / 1e6);
 }
 
-/* The totals line: n/N messages copied (of M looked at when fewer are to be copied),
- * megabytes, rates, elapsed time and the ETA; a short form when @columns is too narrow
- * for the whole. */
+/* The totals line: folders done, n/N messages copied (of M looked at when fewer are to be
+ * copied), megabytes, rates, elapsed time and the ETA; without the rates when @columns is
+ * too narrow for the whole. */
 static char *
 progress_totals(struct mh_progress_display *d, unsigned columns)
 {
@@ -44,6 +44,8 @@ progress_totals(struct mh_progress_display *d, unsigned columns)
 	g_autoptr(GString) head = g_string_new(NULL);
 	g_autoptr(GString) full = NULL;
 
+	g_string_printf(head, "folders %d/%d, ", g_atomic_int_get(&p->folders_done),
+	                p->folders_total);
 	todo = MAX(todo, done);
 	if (bknown && bytes > 0 && btodo > bytes)
 		eta = mh_live_duration((double)(btodo - bytes) * secs / (double)bytes);
@@ -76,7 +78,6 @@ progress_compose(void *ctx, enum mh_live_mode mode, unsigned columns, GPtrArray 
 {
 	struct mh_progress_display *d = ctx;
 	struct mh_sync_progress *p = d->p;
-	g_autofree char *totals = NULL;
 
 	if (!g_atomic_int_get(&p->totals_known)) {
 		/* Nothing is known yet: no line of zeros. */
@@ -101,10 +102,7 @@ progress_compose(void *ctx, enum mh_live_mode mode, unsigned columns, GPtrArray 
 			                                       "/%" G_GINT64_FORMAT " msgs",
 			                                       folder, done, MAX(done, todo)));
 	}
-	totals = progress_totals(d, columns);
-	g_ptr_array_add(lines,
-	                g_strdup_printf("folders %d/%d, %s", g_atomic_int_get(&p->folders_done),
-	                                p->folders_total, totals));
+	g_ptr_array_add(lines, progress_totals(d, columns));
 }
 
 struct mh_progress_display *
