@@ -11,13 +11,13 @@ pipelined STATUS on a source without LIST-STATUS); several folders have a line e
 "0/0"; warnings (the source's connections are kicked mid-run with doveadm kick) stay above
 the view; at the end nothing of the view is left, only the log line, the warnings, the final
 table and the summary with the elapsed time. Then stderr not a terminal (plain lines at a
-bounded rate), --progress=none, a bad --progress, and --justfolders' table.
+bounded rate), `mailhaul batch` with the same view, --progress=none, a bad --progress, and
+--justfolders' table.
 """
 import contextlib
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import threading
 import time
@@ -43,7 +43,8 @@ VIEW_RE = re.compile(r'msgs/s|folders \d+/\d+, |: listing$|: nothing to copy$|co
 ZERO_RE = re.compile(r'(?<![\d.])0/0(?![\d.])')
 # Lines printed once, as they are, above the view: the terminal wraps them like any text.
 AS_IS = ('mailhaul: log: ', 'mailhaul: warning: ')
-DST_USERS = ('w80', 'w60', 'plain', 'none', 'jf', 'bad')
+DST_USERS = ('w80', 'w60', 'plain', 'none', 'jf', 'bad', 'b1', 'b2')
+BATCH_VIEW_RE = re.compile(r'^rows: |^  \S+ -> \S+  ')
 
 
 def corpus():
@@ -123,10 +124,12 @@ def wide_lines(text, width):
             if len(line.rstrip()) > width and not line.startswith(AS_IS)]
 
 
-def run_in_pane(width, src, dst_user, kick=False):
-    """Runs a sync in a pane of @width columns; returns (captures during the run, the whole
-    pane at the end, exit code, seconds)."""
+def run_in_pane(width, src, dst_user, kick=False, argv=None):
+    """Runs a sync (or @argv) in a pane of @width columns; returns (captures during the
+    run, the whole pane at the end, exit code, seconds)."""
     job, args = sync_args(src, dst_user)
+    if argv is not None:
+        args = argv
     pane = Pane(width)
     captures, kicked = [], False
     t0 = time.monotonic()
@@ -158,6 +161,7 @@ def check_pane(width, captures, final, code, job):
                                                                       len(with_totals)))
     tap.check(len(with_totals) >= 3, 'the view was seen at least 3 times during the run:\n'
               + '\n----\n'.join(captures))
+    tap.diag('a capture during the run:\n' + with_totals[len(with_totals) // 2].rstrip())
     folders = set()
     for c in captures:
         tap.eq(wide_lines(c, width), [], 'lines wider than %d columns during the run' % width)
@@ -197,6 +201,42 @@ def terminal_60_columns_without_list_status():
     tap.diag('run: %.1f s' % secs)
     check_pane(60, captures, final, code, job)
     tap.not_contains('Src msgs  Src size', final, 'the 60-column pane (narrow layout)')
+
+
+@tap.test
+def batch_shares_the_view():
+    """Two rows of `mailhaul batch` at once in an 80-column pane: a line each with the
+    row's total from its first count, the totals line, nothing left at the end."""
+    d = os.path.join(S['dir'], 'batch')
+    os.makedirs(d)
+    pf1 = cli.write_passfile(d, 'pw-src', name='pf-src')
+    lines = ['host1,user1,passfile1,port1,host2,user2,passfile2,port2,pace\r\n']
+    for src, user in ((S['src'], 'b1'), (S['bare'], 'b2')):
+        pf2 = cli.write_passfile(d, 'pw-' + user, name='pf-' + user)
+        lines.append('127.0.0.1,alice,%s,%d,127.0.0.1,%s,%s,%d,%d\r\n' % (
+            pf1, src.port('ssl'), user, pf2, S['dst'].port('ssl'), PACE))
+    path = os.path.join(d, 'rows.csv')
+    with open(path, 'w') as f:
+        f.write(''.join(lines))
+    os.chmod(path, 0o600)
+    argv = ['batch', path, '--ssl1', '--ssl2', '--cafile1', S['src'].cafile,
+            '--cafile2', S['dst'].cafile, '--dir', os.path.join(d, 'out'), '--jobs', '2']
+    captures, final, code, secs, job = run_in_pane(80, S['src'], 'b1', argv=argv)
+    tap.diag('run: %.1f s, %d captures; the pane at the end:\n%s' % (secs, len(captures),
+                                                                       final.rstrip()))
+    tap.eq(code, 0, 'exit code')
+    rows = [m for c in captures for m in re.finditer(r'^  \S+ -> (\S+)  .* (\d+)/(\d+) msgs', c,
+                                                    re.M)]
+    tap.check(len(rows) >= 2, 'row lines with their counts during the run:\n'
+              + '\n----\n'.join(captures))
+    for m in rows:
+        tap.eq(int(m.group(3)), TOTAL, 'the total of ' + m.group(1))
+    for c in captures:
+        tap.eq(wide_lines(c, 80), [], 'lines wider than 80 columns during the run')
+    tap.eq(wide_lines(final, 80), [], 'lines wider than 80 columns at the end')
+    tap.eq([line for line in final.splitlines() if BATCH_VIEW_RE.search(line)], [],
+           'lines of the view left in the pane at the end')
+    tap.match(r'^2 rows: 2 done', final, 'the pane')
 
 
 @tap.test
