@@ -32,7 +32,9 @@ struct sync_cli {
 	char **report;
 	char *search, *log, *state, *debug;
 	char *config, *token_store, *account1, *account2;
-	char *job; /* --job: its options were put into the command line (cmd-sync-job.c) */
+	char *job;      /* --job: its options were put into the command line (cmd-sync-job.c) */
+	char *progress; /* --progress: bar, plain or none */
+	enum mh_live_mode live;
 	/* providers */
 	char *provider1, *provider2, *gmail_labels, *fixups;
 	gboolean gmail1, gmail2, office1, office2, include_spam, include_trash;
@@ -327,6 +329,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "$XDG_STATE_HOME/mailhaul/state/)",
 	         "FILE"},
 		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
+		{"progress", 0, 0, G_OPTION_ARG_STRING, &o->progress,
+	         "The progress display: bar (redrawn in place; the default on a terminal), plain "
+	         "(a line every few seconds; the default elsewhere) or none",
+	         "MODE"},
 		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
 	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",
 	         "CATEGORIES"},
@@ -454,6 +460,8 @@ sync_check_options(struct sync_cli *o, GError **error)
 		      "--max-outage must not be negative";
 	else if (o->budget_window < 0 || o->budget_window > 7 * 86400)
 		bad = "--budget-window must be between 1 and 604800 seconds (7 days)";
+	else if (!mh_live_mode_parse(o->progress, o->quiet, &o->live, error))
+		return false;
 	else if (!sync_check_sample(o))
 		bad = "--sample takes a number of messages (at least 1) or a percentage (\"10%\"), "
 		      "and goes with --content; --seed goes with --sample";
@@ -809,7 +817,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	else
 		mh_sync_job_signals();
 	if (io->progress == NULL)
-		display = mh_progress_start(progress, o->quiet || verify);
+		display = mh_progress_start(progress, verify ? MH_LIVE_NONE : o->live);
 	start = g_date_time_new_now_local();
 	watch = cli_imapsync_watch_start(&o->imapsync, progress, so.interrupted);
 	ran = mh_sync_run(&so, sync_factory, s, progress, &result, error);
@@ -874,6 +882,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->progress_lock != NULL)
 		g_mutex_lock(io->progress_lock);
 	progress->current = NULL;
+	memset(progress->slots, 0, sizeof(progress->slots));
 	if (io->progress_lock != NULL)
 		g_mutex_unlock(io->progress_lock);
 	mh_sync_result_free(result);
@@ -907,6 +916,7 @@ sync_cli_clear(struct sync_cli *o, struct sides *s)
 	g_free(o->fixups);
 	g_free(o->sample);
 	cli_imapsync_clear(&o->imapsync);
+	g_free(o->progress);
 }
 
 /* The profile of side @i's server for the advice on an error line: as the user named it

@@ -1,85 +1,120 @@
 /* SPDX-License-Identifier: MIT */
-/* The progress display (messages, bytes, rates, ETA) and the run's log file. */
+/* The progress display of a sync (a line per running folder worker and a totals line:
+ * messages, bytes, rates, elapsed time, ETA, on the live view of live-view.c) and the
+ * run's log file, whose warnings are printed above the view. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "live-view.h"
 #include "mh-file.h"
 #include "mh-log.h"
 #include "report.h"
 
 struct mh_progress_display {
 	struct mh_sync_progress *p; /* borrowed */
-	GThread *thread;
-	GMutex lock;
-	GCond cond;
-	bool stop;
-	bool tty;
-	gint64 start;
+	struct mh_live_view *view;
 };
 
+/* "12.3 MB", for a progress line. */
 static void
-progress_print(struct mh_progress_display *d, bool final)
+progress_mb(GString *out, gint64 bytes)
 {
-	gint64 done = __atomic_load_n(&d->p->msgs_done, __ATOMIC_RELAXED);
-	gint64 total = __atomic_load_n(&d->p->msgs_total, __ATOMIC_RELAXED);
-	gint64 bytes = __atomic_load_n(&d->p->bytes_done, __ATOMIC_RELAXED);
-	gint64 btotal = __atomic_load_n(&d->p->bytes_total, __ATOMIC_RELAXED);
-	double secs = MAX(0.001, (double)(g_get_monotonic_time() - d->start) / G_USEC_PER_SEC);
-	double mbs = (double)bytes / 1e6 / secs;
-	double rate = (double)done / secs;
-	g_autofree char *eta = NULL;
-	const char *current = final ? NULL : g_atomic_pointer_get(&d->p->current);
-
-	if (bytes > 0 && btotal > bytes)
-		eta = g_strdup_printf(", ETA %.0f s",
-		                      (double)(btotal - bytes) / ((double)bytes / secs));
-	fprintf(stderr,
-	        "%s%s%sfolders %d/%d, messages %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
-	        ", %.1f/%.1f MB, %.0f msgs/s, %.1f MB/s%s%s",
-	        d->tty ? "\r\033[K" : "", current != NULL ? current : "",
-	        current != NULL ? ": " : "", g_atomic_int_get(&d->p->folders_done),
-	        g_atomic_int_get(&d->p->folders_total), done, total, (double)bytes / 1e6,
-	        (double)btotal / 1e6, rate, mbs, eta != NULL ? eta : "",
-	        d->tty && !final ? "" : "\n");
-	fflush(stderr);
+	g_string_append_printf(out, "%.1f", (double)bytes / 1e6);
 }
 
-static gpointer
-progress_thread(gpointer data)
+/* The totals line: folders done, n/N messages copied (of M looked at when fewer are to be
+ * copied), megabytes, rates, elapsed time and the ETA; without the rates when @columns is
+ * too narrow for the whole. */
+static char *
+progress_totals(struct mh_progress_display *d, unsigned columns)
 {
-	struct mh_progress_display *d = data;
-	gint64 every = d->tty ? G_USEC_PER_SEC / 4 : 10 * G_USEC_PER_SEC;
+	struct mh_sync_progress *p = d->p;
+	gint64 done = __atomic_load_n(&p->msgs_done, __ATOMIC_RELAXED);
+	gint64 todo = __atomic_load_n(&p->msgs_copy, __ATOMIC_RELAXED);
+	gint64 bytes = __atomic_load_n(&p->bytes_done, __ATOMIC_RELAXED);
+	gint64 btodo = __atomic_load_n(&p->bytes_copy, __ATOMIC_RELAXED);
+	bool bknown = g_atomic_int_get(&p->bytes_unknown) == 0;
+	gint64 now = g_get_monotonic_time();
+	double secs = MAX(0.001, (double)(now - p->copy_start) / G_USEC_PER_SEC);
+	g_autofree char *elapsed = mh_live_duration(secs);
+	g_autofree char *eta = NULL;
+	g_autoptr(GString) head = g_string_new(NULL);
+	g_autoptr(GString) full = NULL;
 
-	g_mutex_lock(&d->lock);
-	while (!d->stop) {
-		gint64 until = g_get_monotonic_time() + every;
+	g_string_printf(head, "folders %d/%d, ", g_atomic_int_get(&p->folders_done),
+	                p->folders_total);
+	todo = MAX(todo, done);
+	if (bknown && bytes > 0 && btodo > bytes)
+		eta = mh_live_duration((double)(btodo - bytes) * secs / (double)bytes);
+	else if (done > 0 && todo > done)
+		eta = mh_live_duration((double)(todo - done) * secs / (double)done);
+	else if (todo <= done)
+		eta = g_strdup("0s");
+	g_string_append_printf(head, "%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " msgs", done, todo);
+	if (todo < p->msgs_total)
+		g_string_append_printf(head, " (of %" G_GINT64_FORMAT ")", p->msgs_total);
+	g_string_append(head, ", ");
+	progress_mb(head, bytes);
+	g_string_append_c(head, '/');
+	if (bknown)
+		progress_mb(head, MAX(btodo, bytes));
+	else
+		g_string_append_c(head, '?');
+	g_string_append(head, " MB");
+	full = g_string_new(head->str);
+	g_string_append_printf(full, ", %.0f msgs/s, %.1f MB/s, %s, ETA %s", (double)done / secs,
+	                       (double)bytes / 1e6 / secs, elapsed, eta != NULL ? eta : "?");
+	if (mh_term_width(full->str) <= columns)
+		return g_string_free(g_steal_pointer(&full), false);
+	g_string_append_printf(head, ", %s, ETA %s", elapsed, eta != NULL ? eta : "?");
+	return g_string_free(g_steal_pointer(&head), false);
+}
 
-		while (!d->stop && g_cond_wait_until(&d->cond, &d->lock, until))
-			;
-		if (!d->stop)
-			progress_print(d, false);
+static void
+progress_compose(void *ctx, enum mh_live_mode mode, unsigned columns, GPtrArray *lines)
+{
+	struct mh_progress_display *d = ctx;
+	struct mh_sync_progress *p = d->p;
+
+	if (!g_atomic_int_get(&p->totals_known)) {
+		/* Nothing is known yet: no line of zeros. */
+		if (mode == MH_LIVE_BAR)
+			g_ptr_array_add(lines, g_strdup("connecting, listing the folders..."));
+		return;
 	}
-	g_mutex_unlock(&d->lock);
-	return NULL;
+	for (guint i = 0; mode == MH_LIVE_BAR && i < MH_SYNC_PROGRESS_SLOTS; i++) {
+		const struct mh_sync_progress_slot *sl = &p->slots[i];
+		const char *folder = __atomic_load_n(&sl->folder, __ATOMIC_ACQUIRE);
+		gint64 done = __atomic_load_n(&sl->msgs_done, __ATOMIC_RELAXED);
+		gint64 todo = __atomic_load_n(&sl->msgs_todo, __ATOMIC_RELAXED);
+
+		if (folder == NULL)
+			continue;
+		if (todo < 0)
+			g_ptr_array_add(lines, g_strdup_printf("  %s: listing", folder));
+		else if (todo == 0)
+			g_ptr_array_add(lines, g_strdup_printf("  %s: nothing to copy", folder));
+		else
+			g_ptr_array_add(lines, g_strdup_printf("  %s: %" G_GINT64_FORMAT
+			                                       "/%" G_GINT64_FORMAT " msgs",
+			                                       folder, done, MAX(done, todo)));
+	}
+	g_ptr_array_add(lines, progress_totals(d, columns));
 }
 
 struct mh_progress_display *
-mh_progress_start(struct mh_sync_progress *p, bool quiet)
+mh_progress_start(struct mh_sync_progress *p, enum mh_live_mode mode)
 {
 	struct mh_progress_display *d;
 
-	if (quiet)
+	if (mode == MH_LIVE_NONE)
 		return NULL;
 	d = g_new0(struct mh_progress_display, 1);
 	d->p = p;
-	d->tty = isatty(STDERR_FILENO);
-	d->start = g_get_monotonic_time();
-	g_mutex_init(&d->lock);
-	g_cond_init(&d->cond);
-	d->thread = g_thread_new("mh-progress", progress_thread, d);
+	d->view = mh_live_view_start(mode, progress_compose, d);
 	return d;
 }
 
@@ -88,14 +123,7 @@ mh_progress_stop(struct mh_progress_display *d)
 {
 	if (d == NULL)
 		return;
-	g_mutex_lock(&d->lock);
-	d->stop = true;
-	g_cond_signal(&d->cond);
-	g_mutex_unlock(&d->lock);
-	g_thread_join(d->thread);
-	progress_print(d, true);
-	g_mutex_clear(&d->lock);
-	g_cond_clear(&d->cond);
+	mh_live_view_stop(d->view);
 	g_free(d);
 }
 
@@ -120,9 +148,13 @@ log_file_sink(enum mh_log_level level, unsigned category, const char *msg, void 
 		        names[level], msg);
 		fflush(f);
 	}
-	if (level != MH_LOG_INFO && route == NULL)
-		fprintf(stderr, "mailhaul: %s%s%s\n", level == MH_LOG_DEBUG ? "" : names[level],
-		        level == MH_LOG_DEBUG ? "debug: " : ": ", msg);
+	if (level != MH_LOG_INFO && route == NULL) {
+		g_autofree char *line = g_strdup_printf(
+			"mailhaul: %s%s%s", level == MH_LOG_DEBUG ? "" : names[level],
+			level == MH_LOG_DEBUG ? "debug: " : ": ", msg);
+
+		mh_live_print(line);
+	}
 }
 
 char *

@@ -83,6 +83,16 @@ report_folder_row(GPtrArray *rows, const struct mh_sync_folder_result *f, const 
 			                    : f->container_only ? "container"
 			                                        : "not reached");
 		}
+	} else if (f->listed) {
+		/* --justfolders: the source's counts from the listing, nothing compared. */
+		for (int i = COL_DMSG; i < N_COLS; i++) {
+			g_free(cells[i]);
+			cells[i] = g_strdup(i == COL_COPIED ? "not looked at" : "");
+		}
+		if (f->plan_bytes < 0) {
+			g_free(cells[COL_SSIZE]);
+			cells[COL_SSIZE] = g_strdup("");
+		}
 	} else if (f->unfinished) {
 		for (size_t i = 0; i < G_N_ELEMENTS(counted_at_end); i++) {
 			g_free(cells[counted_at_end[i]]);
@@ -114,16 +124,26 @@ report_pad(FILE *out, long n)
 
 /* Prints @rows aligned; columns whose heading (row 0) is empty are left out. */
 static void
-report_print_rows(FILE *out, GPtrArray *rows)
+report_print_rows(FILE *out, GPtrArray *rows, unsigned columns)
 {
 	long width[N_COLS] = {0};
 	char **head = rows->pdata[0];
+
+	long total = 0;
 
 	for (guint r = 0; r < rows->len; r++) {
 		char **cells = rows->pdata[r];
 
 		for (int c = 0; c < N_COLS; c++)
 			width[c] = MAX(width[c], report_width(cells[c]));
+	}
+	for (int c = 0; c < N_COLS; c++)
+		total += c == 0 ? width[c] : *head[c] != '\0' ? 2 + width[c] : 0;
+	/* A terminal narrower than the table gets the narrow layout; a file or a pipe the
+	 * table, one line per folder, for scripts. */
+	if (columns > 0 && total >= (long)columns) {
+		mh_report_print_narrow(out, rows, N_COLS, columns - 1);
+		return;
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		char **cells = rows->pdata[r];
@@ -168,6 +188,9 @@ mh_report_totals(const struct mh_sync_result *r, struct mh_sync_folder_result *t
 		t->deleted_src += f->deleted_src;
 		t->deleted_dst += f->deleted_dst;
 		t->unfinished |= f->unfinished;
+		t->listed |= f->listed;
+		if (f->listed && f->plan_bytes < 0)
+			t->plan_bytes = -1;
 		t->quota |= f->quota;
 		t->append_refused |= f->append_refused;
 		t->dropped |= f->dropped;
@@ -195,6 +218,11 @@ report_print_verdict(FILE *out, const struct mh_sync_result *r,
 {
 	guint unfinished = mh_report_unfinished(r);
 
+	if (t->listed) {
+		fprintf(out, "Verdict: folders only (--justfolders); the messages were not "
+		             "compared.\n");
+		return;
+	}
 	if (dry)
 		fprintf(out,
 		        "Dry run: nothing was changed. %" G_GUINT64_FORMAT
@@ -313,8 +341,22 @@ report_print_content(FILE *out, const struct mh_sync_result *r,
 	}
 }
 
-void
-mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify)
+/* How long the run took, from the first connection to the last answer. */
+static void
+report_print_time(FILE *out, const struct mh_sync_result *r)
+{
+	guint64 s = (guint64)(r->seconds + 0.5);
+
+	if (r->seconds < 60)
+		fprintf(out, "Time: %.1f s.\n", r->seconds);
+	else
+		fprintf(out, "Time: %" G_GUINT64_FORMAT " min %02" G_GUINT64_FORMAT " s.\n", s / 60,
+		        s % 60);
+}
+
+static void
+report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify,
+                   unsigned columns)
 {
 	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
 	struct mh_sync_folder_result t;
@@ -346,7 +388,7 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	g_ptr_array_set_size(t.skipped, skipped);
 	report_folder_row(rows, &t, "Total");
 	g_ptr_array_free(t.skipped, true);
-	report_print_rows(out, rows);
+	report_print_rows(out, rows, columns);
 	for (guint i = 0; i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
 
@@ -356,6 +398,34 @@ mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool 
 	if (r->content)
 		report_print_content(out, r, &t);
 	report_print_verdict(out, r, &t, skipped, dry);
+	report_print_time(out, r);
+}
+
+void
+mh_report_print_table(FILE *out, const struct mh_sync_result *r, bool dry, bool verify)
+{
+	unsigned columns = mh_term_columns(fileno(out));
+	g_autoptr(GString) wrapped = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (columns == 0) {
+		report_print_table(out, r, dry, verify, 0);
+		return;
+	}
+	/* On a terminal, the sentences below the table are wrapped to its width too. */
+	mem = open_memstream(&text, &len);
+	if (mem == NULL) {
+		report_print_table(out, r, dry, verify, columns);
+		return;
+	}
+	report_print_table(mem, r, dry, verify, columns);
+	fclose(mem);
+	wrapped = g_string_sized_new(len);
+	mh_term_wrap(wrapped, text, columns - 1);
+	fputs(wrapped->str, out);
+	free(text);
 }
 
 int

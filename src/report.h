@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "live-view.h"
 #include "sync-engine.h"
 
 /* Prints the per-folder table (tree order, aligned, totals last) and the verdict. */
@@ -48,12 +49,17 @@ bool mh_report_write(const char *path, const struct mh_sync_result *r,
  * skipped, failed, missing and extra message, the totals, the duration and the verdict. */
 void mh_report_log(const struct mh_sync_result *r, const struct mh_report_run *run);
 
+/* Prints the table's @rows (char *[@ncols] each, headings first) one folder after the
+ * other, its counts wrapped to @width columns: the layout for a narrow terminal. */
+void mh_report_print_narrow(FILE *out, GPtrArray *rows, int ncols, unsigned width);
+
 /* The exit code a result calls for (README "Exit codes"). */
 int mh_report_exit_code(const struct mh_sync_result *r);
 
-/* Starts a thread that shows @p on stderr until mh_progress_stop(): a live line on a
- * terminal, a plain line every 10 s otherwise. */
-struct mh_progress_display *mh_progress_start(struct mh_sync_progress *p, bool quiet);
+/* Starts a thread that shows @p on stderr until mh_progress_stop(), in @mode: a line per
+ * running folder worker and a totals line redrawn in place, or a plain totals line every
+ * few seconds. NULL for MH_LIVE_NONE. */
+struct mh_progress_display *mh_progress_start(struct mh_sync_progress *p, enum mh_live_mode mode);
 
 void mh_progress_stop(struct mh_progress_display *d);
 

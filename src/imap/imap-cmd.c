@@ -588,6 +588,62 @@ mh_imap_status(struct mh_imap_conn *conn, const char *mailbox, struct mh_imap_st
 	return true;
 }
 
+/* The answers of pipelined STATUS commands, by folder name. */
+struct status_many_ctx {
+	GHashTable *status; /* UTF-8 name -> struct mh_imap_status_info * */
+	guint refused;
+};
+
+static bool
+on_status_many_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct status_many_ctx *sc = ctx;
+	struct list_ctx lc = {.status = sc->status};
+
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "STATUS") != 0)
+		return false;
+	list_on_status(conn, &lc, r);
+	return true;
+}
+
+static void
+on_status_many_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
+                    const GError *error, void *ctx)
+{
+	struct status_many_ctx *sc = ctx;
+
+	(void)conn;
+	if (error == NULL && tagged != NULL && tagged->status != MH_IMAP_STATUS_OK)
+		sc->refused++;
+}
+
+bool
+mh_imap_status_many(struct mh_imap_conn *conn, const GPtrArray *mailboxes, GHashTable **status_r,
+                    GError **error)
+{
+	struct status_many_ctx sc = {
+		.status = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
+
+	for (guint i = 0; i < mailboxes->len; i++) {
+		struct mh_imap_cmd *cmd = mh_imap_cmd_new(0, "STATUS");
+
+		mh_imap_cmd_add_mailbox(cmd, conn, mailboxes->pdata[i]);
+		mh_imap_cmd_add(cmd, " (%s)", status_items(conn));
+		mh_imap_cmd_set_callbacks(cmd, on_status_many_untagged, on_status_many_done, &sc);
+		mh_imap_cmd_submit(conn, cmd);
+	}
+	if (!mh_imap_conn_drain(conn, error)) {
+		g_prefix_error(error, "STATUS failed: ");
+		g_hash_table_destroy(sc.status);
+		return false;
+	}
+	if (sc.refused > 0)
+		mh_log_debug(MH_LOG_CAT_IMAP, "STATUS refused for %u of %u folders", sc.refused,
+		             mailboxes->len);
+	*status_r = sc.status;
+	return true;
+}
+
 /* --- SELECT / EXAMINE --- */
 
 void

@@ -339,6 +339,12 @@ struct mh_imap_status_info {
 bool mh_imap_status(struct mh_imap_conn *conn, const char *mailbox,
                     struct mh_imap_status_info *info_r, GError **error);
 
+/* STATUS of each of @mailboxes (char *, UTF-8), pipelined: *status_r maps the names
+ * answered to struct mh_imap_status_info * (caller frees); a folder the server refused
+ * (NO) is left out. False only when the connection failed. */
+bool mh_imap_status_many(struct mh_imap_conn *conn, const GPtrArray *mailboxes,
+                         GHashTable **status_r, GError **error);
+
 struct mh_imap_mailbox {
 	uint32_t exists;
 	uint32_t uidvalidity;

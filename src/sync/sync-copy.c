@@ -505,8 +505,7 @@ on_body_end(void *ctx)
 		if (c->fatal == NULL)
 			c->fatal = g_error_copy(error);
 	}
-	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->w->progress->bytes_done, (gint64)c->cur_size, __ATOMIC_RELAXED);
+	sync_progress_copied(c->w, c->cur_size);
 	c->rate_bytes += c->cur_size;
 	if (sh != NULL)
 		sync_budget_add(sh->budget, c->cur_size, c->uploading ? c->cur_size : 0);
@@ -524,7 +523,7 @@ on_body_missing(void *ctx, uint32_t uid)
 	skip->uid = uid;
 	skip->reason = g_strdup("vanished from the source during the copy");
 	g_ptr_array_add(c->res->skipped, skip);
-	__atomic_fetch_add(&c->w->progress->msgs_done, 1, __ATOMIC_RELAXED);
+	sync_progress_copied(c->w, 0);
 }
 
 static bool

@@ -513,7 +513,9 @@ worker_thread(gpointer data)
 
 		if (i >= (gint)e->work->len || engine_interrupted(e))
 			break;
+		sync_progress_worker(w, e->work->pdata[i]);
 		worker_run_folder(e, w, e->work->pdata[i]);
+		sync_progress_worker(w, NULL);
 		g_atomic_int_inc(&e->progress->folders_done);
 	}
 	return NULL;
@@ -532,6 +534,7 @@ engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 		args[i].w.opts = e->opts;
 		args[i].w.shared = &e->shared;
 		args[i].w.progress = e->progress;
+		args[i].w.slot = i < MH_SYNC_PROGRESS_SLOTS ? &e->progress->slots[i] : NULL;
 		args[i].connect = i > 0;
 		args[i].log_route = mh_log_thread_route();
 		args[i].w.src = i == 0 ? src : e->factory(e->fctx, 1);
@@ -589,6 +592,8 @@ engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 
 		if (res->container_only ||
 		    (w.state != NULL && sync_folder_check_unchanged(&w, res, sbox, dbox))) {
+			if (!res->container_only)
+				sync_progress_settle(e->progress, res);
 			g_atomic_int_inc(&e->progress->folders_done);
 			continue;
 		}
@@ -1062,8 +1067,13 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	e.result->deleted_folders = g_ptr_array_new_with_free_func(g_free);
 	e.result->wait_list = g_ptr_array_new_with_free_func((GDestroyNotify)wait_free);
 	ok = engine_start(&e, &src, &dst, error);
+	if (ok)
+		sync_progress_measure(progress, e.result->folders, src.st, src.boxes,
+		                      opts->justfolders);
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);
+		progress->copy_start = g_get_monotonic_time();
+		g_atomic_int_set(&progress->totals_known, 1);
 		if (e.work->len > 0) {
 			GError *local = NULL;
 

@@ -239,6 +239,9 @@ struct mh_sync_folder_result {
 	                             flight, 0 if none (the engine's own bookkeeping) */
 	uint32_t pass_first_uid;  /* the message on its way when a copy pass failed, 0 if */
 	uint64_t pass_first_size; /* none, and its size (the engine's own bookkeeping) */
+	int64_t plan_msgs;        /* its share of the progress's msgs_copy and bytes_copy, */
+	int64_t plan_bytes;       /* plan_bytes -1 when unknown (the engine's own bookkeeping) */
+	bool listed;              /* src_count and src_bytes are the listing's (--justfolders) */
 	double seconds;
 };
 
@@ -267,15 +270,34 @@ struct mh_sync_result {
 	uint64_t content_seed;
 };
 
-/* Progress counters, updated atomically by the workers; read them from any thread. */
+/* A folder worker's line of the progress display. */
+struct mh_sync_progress_slot {
+	const char *folder; /* borrowed from the result while a worker runs it, else NULL */
+	gint64 msgs_done;   /* copied from it in this run */
+	gint64 msgs_todo;   /* to copy from it in this run, -1 until its listing is known */
+};
+
+/* Workers that have a line each (--jobs is at most this). */
+#define MH_SYNC_PROGRESS_SLOTS 64
+
+/* Progress counters, updated atomically by the engine; read them from any thread. The
+ * totals are set once, before the workers start, from the source's counters of the
+ * selected folders (LIST-STATUS, else STATUS); totals_known is set after them. */
 struct mh_sync_progress {
-	gint64 msgs_total; /* source messages to copy, as known so far */
-	gint64 msgs_done;
-	gint64 bytes_total;
+	gint64 msgs_total;  /* source messages of the selected folders: to look at */
+	gint64 bytes_total; /* their bytes; -1: a folder's size is unknown (no STATUS=SIZE) */
+	gint64 msgs_copy;   /* to copy: what the folders looked at need, plus every message of
+	                       those not looked at yet (so it never grows) */
+	gint64 bytes_copy;  /* their bytes, known once bytes_unknown is 0 */
+	gint bytes_unknown; /* folders whose share of bytes_copy is not known yet */
+	gint64 msgs_done;   /* copied (counted, in a dry run) */
 	gint64 bytes_done;
 	gint folders_total;
 	gint folders_done;
+	gint totals_known;
+	gint64 copy_start;   /* monotonic µs when the totals were set: the copying began */
 	const char *current; /* the folder a worker started last (borrowed from the result) */
+	struct mh_sync_progress_slot slots[MH_SYNC_PROGRESS_SLOTS];
 };
 
 /* Runs a sync (or, with verify_only, a comparison). Returns false only when nothing

@@ -488,13 +488,16 @@ folder_copy(struct folder_run *fr, GError **error)
 			bytes += (gint64)m->size;
 		}
 	}
-	__atomic_fetch_add(&w->progress->msgs_total, n, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&w->progress->bytes_total, bytes, __ATOMIC_RELAXED);
+	sync_progress_plan(w, res, n, bytes);
 	if (w->opts->dry) {
 		res->copied += (uint64_t)n;
 		res->copied_bytes += (uint64_t)bytes;
-		__atomic_fetch_add(&w->progress->msgs_done, n, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&w->progress->bytes_done, bytes, __ATOMIC_RELAXED);
+		for (guint i = 0; i < fr->msgs->len; i++) {
+			const struct sync_msg *m = fr->msgs->pdata[i];
+
+			if (m->copy)
+				sync_progress_copied(w, m->size);
+		}
 		return true;
 	}
 	/* The mark stays when the copy ends early (a kill, a drop): the next pass settles. */

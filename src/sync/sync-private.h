@@ -68,7 +68,32 @@ struct sync_worker {
 	struct mh_store *dst;               /* owned */
 	struct mh_state *state;             /* owned; NULL with dry or verify_only */
 	struct mh_sync_progress *progress;  /* borrowed */
+	struct mh_sync_progress_slot *slot; /* borrowed: its line in progress, or NULL */
 };
+
+/* sync-progress.c: the progress counters */
+
+/* Sets @p's totals from the source's counters of the selected @folders (struct
+ * mh_sync_folder_result *): @boxes (from LIST-STATUS, or NULL) and, for the folders it
+ * lacks, STATUS on @src, pipelined. Each folder records its share and, with @counts
+ * (--justfolders: no worker counts them), its source counts. Call before the workers
+ * start. */
+void sync_progress_measure(struct mh_sync_progress *p, GPtrArray *folders, struct mh_store *src,
+                           GHashTable *boxes, bool counts);
+
+/* @res needs nothing (unchanged since the last run): its share leaves "to copy". */
+void sync_progress_settle(struct mh_sync_progress *p, struct mh_sync_folder_result *res);
+
+/* @w found that @res has @n messages (@bytes) to copy in this pass: they replace its
+ * share of "to copy". */
+void sync_progress_plan(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t n,
+                        int64_t bytes);
+
+/* A message of @size bytes was copied (or, with @size 0, vanished meanwhile). */
+void sync_progress_copied(struct sync_worker *w, uint64_t size);
+
+/* @w starts on @res (NULL: it ended its folder). */
+void sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *res);
 
 /* A source message as listed. */
 struct sync_msg {

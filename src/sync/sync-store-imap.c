@@ -173,14 +173,32 @@ box_from_status(const struct mh_imap_status_info *info, bool size_known)
 	return box;
 }
 
+/* Boxes from STATUS answers (LIST-STATUS or STATUS: name -> struct mh_imap_status_info *),
+ * but the selected folder's, which STATUS may answer from before our own changes. */
+static GHashTable *
+boxes_from_status(struct store_imap *si, GHashTable *status)
+{
+	GHashTable *boxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                          (GDestroyNotify)mh_store_box_free);
+	bool size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
+	GHashTableIter it;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&it, status);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		if (si->selected == NULL || strcmp(key, si->selected) != 0)
+			g_hash_table_insert(boxes, g_strdup(key),
+			                    box_from_status(value, size_known));
+	}
+	return boxes;
+}
+
 static bool
 imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
                 GHashTable **boxes_r, GError **error)
 {
 	struct store_imap *si = store_imap(st);
 	g_autoptr(GHashTable) status = NULL;
-	GHashTableIter it;
-	gpointer key, value;
 
 	*boxes_r = NULL;
 	if (!mh_imap_list_status(si->conn, "", "*", folders_r, &status, error))
@@ -189,18 +207,8 @@ imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscrib
 		g_clear_pointer(folders_r, g_ptr_array_unref);
 		return false;
 	}
-	if (status == NULL)
-		return true;
-	*boxes_r = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                 (GDestroyNotify)mh_store_box_free);
-	/* LIST-STATUS is STATUS (RFC 5819): not to be trusted for the selected folder. */
-	if (si->selected != NULL)
-		g_hash_table_remove(status, si->selected);
-	g_hash_table_iter_init(&it, status);
-	while (g_hash_table_iter_next(&it, &key, &value))
-		g_hash_table_insert(
-			*boxes_r, g_strdup(key),
-			box_from_status(value, mh_imap_conn_has_cap(si->conn, "STATUS=SIZE")));
+	if (status != NULL)
+		*boxes_r = boxes_from_status(si, status);
 	return true;
 }
 
@@ -293,6 +301,19 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 	box_r->highestmodseq = info.highestmodseq;
 	box_r->size = info.size;
 	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
+	return true;
+}
+
+static bool
+imap_store_status_many(struct mh_store *st, const GPtrArray *folders, GHashTable **boxes_r,
+                       GError **error)
+{
+	struct store_imap *si = store_imap(st);
+	g_autoptr(GHashTable) status = NULL;
+
+	if (!mh_imap_status_many(si->conn, folders, &status, error))
+		return false;
+	*boxes_r = boxes_from_status(si, status);
 	return true;
 }
 
@@ -882,6 +903,7 @@ static const struct mh_store_ops store_imap_ops = {
 	.list = imap_store_list,
 	.namespace = imap_store_namespace,
 	.status = imap_store_status,
+	.status_many = imap_store_status_many,
 	.select = imap_store_select,
 	.create = imap_store_create,
 	.subscribe = imap_store_subscribe,

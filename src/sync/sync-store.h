@@ -101,6 +101,11 @@ struct mh_store_ops {
 	 * same mode (size_known is then false). */
 	bool (*status)(struct mh_store *st, const char *folder, struct mh_store_box *box_r,
 	               GError **error);
+	/* Counters of @folders (char *), pipelined, without selecting: *boxes_r maps the
+	 * folders answered to struct mh_store_box * (owned; a folder the server refused, or
+	 * the one selected now, is left out). Optional: NULL asks status() one by one. */
+	bool (*status_many)(struct mh_store *st, const GPtrArray *folders, GHashTable **boxes_r,
+	                    GError **error);
 	bool (*select)(struct mh_store *st, const char *folder, bool writable,
 	               struct mh_store_box *box_r, GError **error);
 	bool (*create)(struct mh_store *st, const char *folder, GError **error);
