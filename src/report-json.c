@@ -3,6 +3,9 @@
  * counts and bytes on both sides, and each skipped, failed, missing, extra and different
  * message by name. docs/report-schema.json describes it; the HTML page is drawn from it. */
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "cli.h"
 #include "mh-file.h"
@@ -366,11 +369,17 @@ bool
 mh_report_check_path(const char *path, GError **error)
 {
 	g_autofree char *lower = g_ascii_strdown(path, -1);
+	g_autofree char *base = g_path_get_basename(path);
+	GStatBuf st;
 
 	if (g_str_has_suffix(lower, ".json") || g_str_has_suffix(lower, ".html"))
 		return true;
+	/* No ending to go by: JSON, as into a pipe (/dev/stdout, a FIFO) or a plain name. */
+	if (strchr(base, '.') == NULL || (g_stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+		return true;
 	g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-	            "--report %s: the file name must end in .json or .html (the format follows it)",
+	            "--report %s: the file name must end in .json or .html (the format follows it; "
+	            "a name without an ending, or a pipe, gets JSON)",
 	            path);
 	return false;
 }
