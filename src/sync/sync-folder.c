@@ -453,6 +453,9 @@ folder_settle(struct folder_run *fr, GError **error)
 	/* After a pass of this run, the wait before the reconnect counts: settle only for
 	 * what is left. After another run, it ended at an unknown time: the whole of it. */
 	left = FOLDER_SETTLE_US;
+	/* --max-backoff bounds every wait of a run, this one too. */
+	if (w->opts->max_backoff > 0)
+		left = MIN(left, (int64_t)w->opts->max_backoff * G_USEC_PER_SEC);
 	if (fr->res->in_flight_at != 0)
 		left -= g_get_monotonic_time() - fr->res->in_flight_at;
 	if (left <= 0)
