@@ -1068,7 +1068,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 	e.result->wait_list = g_ptr_array_new_with_free_func((GDestroyNotify)wait_free);
 	ok = engine_start(&e, &src, &dst, error);
 	if (ok)
-		sync_progress_measure(progress, e.result->folders, src.st, src.boxes,
+		sync_progress_measure(progress, e.result->folders, src.st, &src.boxes,
 		                      opts->justfolders);
 	if (ok && !opts->justfolders) {
 		e.work = engine_changed_folders(&e, &src, &dst);

@@ -74,12 +74,13 @@ struct sync_worker {
 /* sync-progress.c: the progress counters */
 
 /* Sets @p's totals from the source's counters of the selected @folders (struct
- * mh_sync_folder_result *): @boxes (from LIST-STATUS, or NULL) and, for the folders it
- * lacks, STATUS on @src, pipelined. Each folder records its share and, with @counts
+ * mh_sync_folder_result *): *@boxes_io (from LIST-STATUS, or NULL) and, for the folders
+ * it lacks, STATUS on @src, pipelined; those answers are added to *@boxes_io (made when
+ * NULL) for the steps that follow. Each folder records its share and, with @counts
  * (--justfolders: no worker counts them), its source counts. Call before the workers
  * start. */
 void sync_progress_measure(struct mh_sync_progress *p, GPtrArray *folders, struct mh_store *src,
-                           GHashTable *boxes, bool counts);
+                           GHashTable **boxes_io, bool counts);
 
 /* @res needs nothing (unchanged since the last run): its share leaves "to copy". */
 void sync_progress_settle(struct mh_sync_progress *p, struct mh_sync_folder_result *res);

@@ -47,11 +47,28 @@ progress_status(struct mh_store *src, const GPtrArray *folders, GHashTable *boxe
 
 void
 sync_progress_measure(struct mh_sync_progress *p, GPtrArray *folders, struct mh_store *src,
-                      GHashTable *boxes, bool counts)
+                      GHashTable **boxes_io, bool counts)
 {
-	g_autoptr(GHashTable) asked = progress_status(src, folders, boxes);
+	g_autoptr(GHashTable) asked = progress_status(src, folders, *boxes_io);
+	GHashTable *boxes;
+	GHashTableIter it;
+	gpointer key, value;
 	gint64 msgs = 0, bytes = 0;
 	gint unknown = 0;
+
+	/* What was asked joins the listing's counters: the unchanged-folder check and each
+	 * folder's first pass take them from there instead of asking again. */
+	if (asked != NULL) {
+		if (*boxes_io == NULL)
+			*boxes_io = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+			                                  (GDestroyNotify)mh_store_box_free);
+		g_hash_table_iter_init(&it, asked);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			g_hash_table_iter_steal(&it);
+			g_hash_table_replace(*boxes_io, key, value);
+		}
+	}
+	boxes = *boxes_io;
 
 	for (guint i = 0; i < folders->len; i++) {
 		struct mh_sync_folder_result *res = folders->pdata[i];
@@ -61,8 +78,6 @@ sync_progress_measure(struct mh_sync_progress *p, GPtrArray *folders, struct mh_
 			continue;
 		if (boxes != NULL)
 			box = g_hash_table_lookup(boxes, res->src_name);
-		if (box == NULL && asked != NULL)
-			box = g_hash_table_lookup(asked, res->src_name);
 		res->plan_msgs = box != NULL ? box->exists : 0;
 		res->plan_bytes = box != NULL && box->size_known ? (int64_t)box->size : -1;
 		if (box != NULL && counts) {
