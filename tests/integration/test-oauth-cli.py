@@ -26,7 +26,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
@@ -153,40 +152,13 @@ def token_strings(data):
     return {t for t in found if not t.startswith(('http', '/'))}
 
 
-class Running:
-    """mailhaul in the background with stdout read line by line (for the interactive flows)."""
+class Running(cli.Lines):
+    """mailhaul in the background with stdout read line by line (for the interactive flows),
+    its stdin a pipe for what a user would type."""
 
     def __init__(self, argv, env):
-        self.argv = argv
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        self.handle = cleanup.register(self.kill)
-        self.out, self.err = [], []
-        self.lines = queue.Queue()
-        self.out_thread = threading.Thread(target=self._read, args=(self.p.stdout, self.out,
-                                                                     True), daemon=True)
-        self.out_thread.start()
-        self.err_thread = threading.Thread(target=self._read, args=(self.p.stderr, self.err,
-                                                                     False), daemon=True)
-        self.err_thread.start()
-
-    def _read(self, f, into, lines):
-        for line in iter(f.readline, b''):
-            into.append(line)
-            if lines:
-                self.lines.put(line.decode('utf-8', 'replace'))
-        if lines:
-            self.lines.put(None)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-
-    def result(self):
-        return cli.Result(self.argv, self.p.returncode, b''.join(self.out), b''.join(self.err),
-                          time.monotonic() - self.t0)
+        super().__init__(argv, env, stdin=subprocess.PIPE)
+        self.out_thread, self.err_thread = self.threads
 
     def wait_for(self, pattern, timeout=20, what='output'):
         """The first match of pattern in a stdout line (or in the lines after a line that

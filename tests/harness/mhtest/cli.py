@@ -267,10 +267,10 @@ def parse_check(text):
 class Lines:
     """A background process whose stdout is read line by line (stderr collected)."""
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, stdin=subprocess.DEVNULL):
         self.argv = argv
         self.t0 = time.monotonic()
-        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen(argv, env=env, stdin=stdin,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.handle = cleanup.register(self.kill)
         self.out, self.err = [], []
