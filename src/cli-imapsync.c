@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imap.h"
 #include "mh-file.h"
 #include "mh-log.h"
 #include "sync-plan.h"
@@ -38,9 +39,6 @@ static const struct imapsync_other imapsync_no_effect[] = {
 	{"syncinternaldates", false, "mailhaul always keeps each message's arrival date"},
 	{"syncduplicates", false, "duplicates on the source are always copied once each"},
 	{"tmpdir", true, "mailhaul streams messages and writes no temporary files"},
-	{"errorsmax", true,
-         "a message that fails is named and the others are copied (exit 111); a server "
-         "that keeps failing stops the run by itself"},
 	{"resyncflags", false, "flag changes are carried over on every run"},
 	{"synclabels", false,
          "Gmail labels are kept from Gmail to Gmail (--gmail-labels chooses for other "
@@ -118,15 +116,6 @@ static const struct imapsync_other imapsync_refused[] = {
 	{"delete2foldersbutnot", true,
          "--delete2folders deletes every destination folder the source lacks; preview it "
          "with --dry --justfolders"},
-	{"expunge1", false,
-         "mailhaul never expunges the source, except the messages --delete1 removes once "
-         "they are verified on the destination"},
-	{"noexpunge1", false,
-         "mailhaul never expunges the source, except the messages --delete1 removes once "
-         "they are verified on the destination"},
-	{"search2", true,
-         "the destination is always compared whole, so that nothing is copied twice; "
-         "select source messages with --search"},
 	{"debugcontent", false,
          "mailhaul never logs message contents; --debug wire shows the IMAP exchange"},
 	{"tests", false, "mailhaul's tests run from its source tree (scripts/test)"},
@@ -279,6 +268,20 @@ cli_imapsync_add_group(GOptionContext *ctx, struct cli_imapsync *c)
 	         "'s/OLD/NEW/'"},
 		{"exitwhenover", 0, 0, G_OPTION_ARG_INT64, &c->exitwhenover,
 	         "Stop after copying BYTES (the messages in flight finish) with exit 118", "BYTES"},
+		{"errorsmax", 0, 0, G_OPTION_ARG_INT64, &c->errorsmax,
+	         "Stop once N messages or folders have failed (the messages in flight finish), "
+	         "with exit 112",
+	         "N"},
+		{"expunge1", 0, 0, G_OPTION_ARG_NONE, &c->expunge1,
+	         "Expunge the source messages already flagged \\Deleted before copying each "
+	         "folder",
+	         NULL},
+		{"noexpunge1", 0, 0, G_OPTION_ARG_NONE, &c->noexpunge1,
+	         "With --delete1, flag the source messages \\Deleted without expunging them", NULL},
+		{"search2", 0, 0, G_OPTION_ARG_STRING, &c->search2,
+	         "Only destination messages matching these IMAP SEARCH keys may be deleted "
+	         "(--delete2, --delete2duplicates)",
+	         "'KEYS'"},
 		{"debugimap", 0, 0, G_OPTION_ARG_NONE, &c->debugimap[2],
 	         "Show the IMAP commands of both sides (--debug imap,wire)", NULL},
 		{"debugimap1", 0, 0, G_OPTION_ARG_NONE, &c->debugimap[0],
@@ -455,10 +458,18 @@ cli_imapsync_apply(struct cli_imapsync *c, bool *verify_r, GError **error)
 		g_free(old);
 	}
 	if (c->maxmessagespersecond < 0 || c->exitwhenover < 0 || c->maxbytespersecond < 0 ||
-	    c->maxbytesafter < 0)
+	    c->maxbytesafter < 0 || c->errorsmax < 0)
 		return cli_usage(error,
-		                 "--maxmessagespersecond, --maxbytespersecond, --maxbytesafter "
-		                 "and --exitwhenover must not be negative");
+		                 "--maxmessagespersecond, --maxbytespersecond, --maxbytesafter, "
+		                 "--exitwhenover and --errorsmax must not be negative");
+	if (c->expunge1 && c->noexpunge1)
+		return cli_usage(error, "--expunge1 and --noexpunge1 exclude each other");
+	if (c->search2 != NULL) {
+		g_autoptr(GError) local = NULL;
+
+		if (!mh_imap_search_check(c->search2, &local))
+			return cli_usage(error, "--search2: %s", local->message);
+	}
 	if (c->maxmessagespersecond > 0) {
 		int jobs = *c->t.jobs > 0 ? *c->t.jobs : 4;
 
@@ -506,6 +517,9 @@ cli_imapsync_fill(const struct cli_imapsync *c, struct mh_sync_options *so, GErr
 	if (c->folderlast != NULL)
 		so->folder_last = imapsync_strv_array(c->folderlast);
 	so->only_subscribed = c->subscribed;
+	so->expunge1 = c->expunge1;
+	so->delete1_no_expunge = c->noexpunge1;
+	so->search2 = c->search2;
 	so->subfolder2 = c->subfolder2;
 	so->subfolder1 = c->subfolder1;
 	so->max_bytes_per_second = (uint64_t)c->maxbytespersecond;
@@ -608,9 +622,10 @@ struct cli_imapsync_watch {
 	GThread *thread;
 	const struct mh_sync_progress *progress;
 	volatile int *stop;
-	gint64 limit;
-	gint done;  /* set to end the watcher */
-	gint fired; /* the watcher stopped the run */
+	gint64 bytes_limit;  /* --exitwhenover (0: none) */
+	gint64 errors_limit; /* --errorsmax (0: none) */
+	gint done;           /* set to end the watcher */
+	gint fired;          /* the exit code of the limit that stopped the run */
 };
 
 static gpointer
@@ -620,13 +635,23 @@ imapsync_watch(gpointer data)
 
 	while (!g_atomic_int_get(&w->done)) {
 		gint64 bytes = __atomic_load_n(&w->progress->bytes_done, __ATOMIC_RELAXED);
+		gint64 errors = __atomic_load_n(&w->progress->errors, __ATOMIC_RELAXED);
 
-		if (bytes >= w->limit) {
+		if (w->bytes_limit > 0 && bytes >= w->bytes_limit) {
 			mh_log(MH_LOG_INFO,
 			       "%" G_GINT64_FORMAT " bytes copied, --exitwhenover %" G_GINT64_FORMAT
 			       " reached: stopping after the messages in flight",
-			       bytes, w->limit);
-			g_atomic_int_set(&w->fired, 1);
+			       bytes, w->bytes_limit);
+			g_atomic_int_set(&w->fired, MH_EXIT_OVER);
+			*w->stop = 1;
+			break;
+		}
+		if (w->errors_limit > 0 && errors >= w->errors_limit) {
+			mh_log(MH_LOG_ERROR,
+			       "%" G_GINT64_FORMAT " errors, --errorsmax %" G_GINT64_FORMAT
+			       " reached: stopping after the messages in flight",
+			       errors, w->errors_limit);
+			g_atomic_int_set(&w->fired, MH_EXIT_ERRORSMAX);
 			*w->stop = 1;
 			break;
 		}
@@ -641,26 +666,27 @@ cli_imapsync_watch_start(const struct cli_imapsync *c, const struct mh_sync_prog
 {
 	struct cli_imapsync_watch *w;
 
-	if (c->exitwhenover <= 0)
+	if (c->exitwhenover <= 0 && c->errorsmax <= 0)
 		return NULL;
 	w = g_new0(struct cli_imapsync_watch, 1);
 	w->progress = p;
 	w->stop = stop;
-	w->limit = c->exitwhenover;
-	w->thread = g_thread_new("exitwhenover", imapsync_watch, w);
+	w->bytes_limit = c->exitwhenover;
+	w->errors_limit = c->errorsmax;
+	w->thread = g_thread_new("imapsync-limits", imapsync_watch, w);
 	return w;
 }
 
-bool
+int
 cli_imapsync_watch_end(struct cli_imapsync_watch *w)
 {
-	bool fired;
+	int fired;
 
 	if (w == NULL)
-		return false;
+		return 0;
 	g_atomic_int_set(&w->done, 1);
 	g_thread_join(w->thread);
-	fired = g_atomic_int_get(&w->fired) != 0;
+	fired = g_atomic_int_get(&w->fired);
 	g_free(w);
 	return fired;
 }

@@ -26,11 +26,11 @@ struct cli_imapsync {
 	struct cli_imapsync_targets t;
 	gboolean nossl[2], exchange[2], authmd5[2], debugimap[3];
 	gboolean nolog, pidfilelocking, disarmreadreceipts, justfoldersizes, subscribed;
-	gboolean subscribe, debugflags;
-	char *logfile, *logdir, *pidfile, *search1, *subfolder2, *subfolder1;
+	gboolean subscribe, debugflags, expunge1, noexpunge1;
+	char *logfile, *logdir, *pidfile, *search1, *search2, *subfolder2, *subfolder1;
 	char **folderrec, **folderfirst, **folderlast, **f1f2, **regexflag;
 	double maxmessagespersecond;
-	gint64 exitwhenover, maxbytespersecond, maxbytesafter;
+	gint64 exitwhenover, errorsmax, maxbytespersecond, maxbytesafter;
 	GPtrArray *no_effect;  /* char *: "--NAME: why", for the log */
 	char *pidfile_written; /* owned: the pid file this process wrote */
 };
@@ -67,14 +67,15 @@ bool cli_imapsync_pidfile_start(struct cli_imapsync *c, GError **error);
 /* Removes the pid file written by cli_imapsync_pidfile_start(). */
 void cli_imapsync_pidfile_end(struct cli_imapsync *c);
 
-/* --exitwhenover: a watcher that sets *@stop once @p->bytes_done reaches the limit;
- * NULL when the option was not given. */
+/* --exitwhenover and --errorsmax: a watcher that sets *@stop once @p->bytes_done or
+ * @p->errors reaches its limit; NULL when neither option was given. */
 struct cli_imapsync_watch *cli_imapsync_watch_start(const struct cli_imapsync *c,
                                                     const struct mh_sync_progress *p,
                                                     volatile int *stop);
 
-/* Stops the watcher; returns whether it stopped the run. NULL is allowed. */
-bool cli_imapsync_watch_end(struct cli_imapsync_watch *w);
+/* Stops the watcher; returns the exit code of the limit that stopped the run
+ * (MH_EXIT_OVER, MH_EXIT_ERRORSMAX), or 0. NULL is allowed. */
+int cli_imapsync_watch_end(struct cli_imapsync_watch *w);
 
 void cli_imapsync_clear(struct cli_imapsync *c);
 

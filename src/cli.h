@@ -35,10 +35,11 @@ enum mh_exit {
 	MH_EXIT_CANTCREAT = 73, /* an output file (log, report) cannot be written (EX_CANTCREAT) */
 	MH_EXIT_LOCKED = 75,    /* another run is using the account pair (EX_TEMPFAIL) */
 	MH_EXIT_PROTOCOL = 76,
-	MH_EXIT_MESSAGES = 111, /* some messages failed (listed) */
-	MH_EXIT_QUOTA = 113,    /* the destination is over quota */
-	MH_EXIT_APPEND = 114,   /* the destination refused an APPEND */
-	MH_EXIT_OVER = 118,     /* stopped by --exitwhenover (imapsync's code) */
+	MH_EXIT_MESSAGES = 111,  /* some messages failed (listed) */
+	MH_EXIT_QUOTA = 113,     /* the destination is over quota */
+	MH_EXIT_APPEND = 114,    /* the destination refused an APPEND */
+	MH_EXIT_ERRORSMAX = 112, /* stopped by --errorsmax (imapsync's code) */
+	MH_EXIT_OVER = 118,      /* stopped by --exitwhenover (imapsync's code) */
 	MH_EXIT_INTERRUPTED = 130,
 };
 

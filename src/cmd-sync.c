@@ -772,7 +772,8 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	g_autoptr(GDateTime) start = NULL;
 	g_autoptr(GDateTime) end = NULL;
 	struct cli_imapsync_watch *watch;
-	bool ran, over;
+	bool ran;
+	int over;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -782,8 +783,9 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 
 	if (state_path == NULL)
 		return -1;
-	if (io->interrupted != NULL && o->imapsync.exitwhenover > 0)
-		return cli_usage(error, "--exitwhenover stops a single sync, not a batch's rows")
+	if (io->interrupted != NULL && (o->imapsync.exitwhenover > 0 || o->imapsync.errorsmax > 0))
+		return cli_usage(error, "--exitwhenover and --errorsmax stop a single sync, not a "
+		                        "batch's rows")
 		               ? 0
 		               : -1;
 	sync_fill_options(o, verify, state_path, &so);
@@ -838,13 +840,20 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->table != NULL)
 		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
-	if (over && rc == MH_EXIT_INTERRUPTED) {
+	if (over == MH_EXIT_OVER && rc == MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_OVER;
 		mh_log(MH_LOG_ERROR,
 		       "stopped after %" G_GINT64_FORMAT
 		       " bytes were copied (--exitwhenover): run the "
 		       "same command again to go on",
 		       (gint64)progress->bytes_done);
+	} else if (over == MH_EXIT_ERRORSMAX) {
+		rc = MH_EXIT_ERRORSMAX;
+		mh_log(MH_LOG_ERROR,
+		       "stopped after %" G_GINT64_FORMAT
+		       " errors (--errorsmax): the failures are listed above and in the report; "
+		       "run the same command again to go on",
+		       (gint64)progress->errors);
 	}
 	if (result->gave_up != NULL && rc != MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_CONNECT;

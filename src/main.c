@@ -88,6 +88,7 @@ print_usage(FILE *out)
 	             "  75   another run is using the account pair (see --wait-lock)\n"
 	             "  76   protocol error: the server sent a malformed or oversized response\n"
 	             "  111  some messages failed (listed)\n"
+	             "  112  stopped by --errorsmax\n"
 	             "  113  the destination is over quota\n"
 	             "  114  the destination refused an APPEND\n"
 	             "  118  stopped by --exitwhenover\n"

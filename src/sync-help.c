@@ -34,6 +34,7 @@ static const char sync_epilogue[] =
 	"  75   another run is using the account pair or the destination (see --wait-lock)\n"
 	"  76   protocol error: the server sent a malformed or oversized response\n"
 	"  111  some messages failed (listed in the output, the log and the report)\n"
+	"  112  stopped by --errorsmax after that many failures (run again to go on)\n"
 	"  113  the destination is over quota\n"
 	"  114  the destination refused an APPEND\n"
 	"  118  stopped by --exitwhenover (run again to go on)\n"

@@ -62,9 +62,12 @@ sync_pace(struct sync_worker *w)
 
 /* Counts @uid as failed and keeps it from being offered again in this run. */
 static void
-copy_mark_failed(struct mh_sync_folder_result *res, uint32_t uid)
+copy_mark_failed(struct sync_copy *c, uint32_t uid)
 {
+	struct mh_sync_folder_result *res = c->res;
+
 	res->failed++;
+	sync_progress_failed(c->w->progress);
 	if (res->refused == NULL)
 		res->refused = g_hash_table_new(NULL, NULL);
 	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));
@@ -89,7 +92,7 @@ copy_record_failure(struct sync_copy *c, uint32_t uid, const GError *error)
 	struct sync_error_class ec;
 
 	sync_error_classify(c->w->opts, error, &ec);
-	copy_mark_failed(res, uid);
+	copy_mark_failed(c, uid);
 	if (ec.action == SYNC_ERROR_ACT_QUOTA)
 		res->quota = true;
 	else
@@ -107,7 +110,7 @@ copy_record_placeholder(struct sync_copy *c)
 	struct mh_sync_folder_result *res = c->res;
 	uint32_t uid = c->cur->uid;
 
-	copy_mark_failed(res, uid);
+	copy_mark_failed(c, uid);
 	g_ptr_array_add(res->errors,
 	                g_strdup_printf("message UID %u: the source server sent a placeholder "
 	                                "(\"Retrieval using the IMAP4 protocol failed\") instead "

@@ -303,10 +303,11 @@ worker_reconnect(struct engine *e, struct sync_worker *w, GError **error)
 }
 
 static void
-worker_fail_folder(struct mh_sync_folder_result *res, const GError *error)
+worker_fail_folder(struct engine *e, struct mh_sync_folder_result *res, const GError *error)
 {
 	g_ptr_array_add(res->errors, g_strdup(error->message));
 	res->failed++;
+	sync_progress_failed(e->progress);
 }
 
 /* The folder stays unfinished for connection trouble: no message failed, a rerun resumes. */
@@ -332,7 +333,8 @@ engine_give_up(struct engine *e, const GError *error)
  * ENGINE_MAX_DROPS times in a row: that message is too much for the link. It is
  * left on the source, reported, and the folder goes on without it. True when it is. */
 static bool
-worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *strikes)
+worker_drop_strike(struct engine *e, struct mh_sync_folder_result *res, uint32_t *uid,
+                   unsigned *strikes)
 {
 	g_autofree char *raw = NULL, *size = NULL;
 	g_auto(GStrv) parts = NULL;
@@ -349,6 +351,7 @@ worker_drop_strike(struct mh_sync_folder_result *res, uint32_t *uid, unsigned *s
 	parts = g_strsplit(raw, "\xc2\xa0", -1); /* GLib writes "3.1\u00a0MB": plain text here */
 	size = g_strjoinv(" ", parts);
 	res->failed++;
+	sync_progress_failed(e->progress);
 	if (res->refused == NULL)
 		res->refused = g_hash_table_new(NULL, NULL);
 	g_hash_table_add(res->refused, GUINT_TO_POINTER(*uid));
@@ -383,7 +386,7 @@ worker_wait(struct engine *e, struct mh_sync_folder_result *res, const struct mh
 		if (retry) {
 			worker_drop_folder(res, *error);
 		} else {
-			worker_fail_folder(res, *error);
+			worker_fail_folder(e, res, *error);
 			engine_give_up(e, *error);
 		}
 		return false;
@@ -395,7 +398,7 @@ worker_wait(struct engine *e, struct mh_sync_folder_result *res, const struct mh
 		return true;
 	}
 	if (!engine_wait(e, v, *error, retry ? *waits - 2 : *waits - 1)) {
-		worker_fail_folder(res, *error);
+		worker_fail_folder(e, res, *error);
 		return false;
 	}
 	return true;
@@ -433,7 +436,7 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 			strikes = 0;
 		}
 		if (engine_interrupted(e)) {
-			worker_fail_folder(res, error);
+			worker_fail_folder(e, res, error);
 			return;
 		}
 		/* After a drop, the refusal just before it says why and how long (Exchange
@@ -448,13 +451,13 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 			/* An unexpected failure: one more try on fresh connections. */
 			mh_log(MH_LOG_WARN, "%s", error->message);
 			if (plain_retries++ > 0) {
-				worker_fail_folder(res, error);
+				worker_fail_folder(e, res, error);
 				return;
 			}
 			v.kind = MH_SYNC_VERDICT_RETRY;
 			v.wait_ms = 1;
 		} else if (v.kind == MH_SYNC_VERDICT_RETRY && !progressed &&
-		           worker_drop_strike(res, &strike_uid, &strikes)) {
+		           worker_drop_strike(e, res, &strike_uid, &strikes)) {
 			waits = 0; /* the folder goes on without that message */
 			mh_log(MH_LOG_WARN, "%s; reconnecting", error->message);
 		} else if (!worker_wait(e, res, &v, &error, &waits)) {
@@ -468,7 +471,7 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 				worker_drop_folder(res, error);
 				engine_give_up(e, error);
 			} else {
-				worker_fail_folder(res, error);
+				worker_fail_folder(e, res, error);
 			}
 			return;
 		}

@@ -74,6 +74,12 @@ struct mh_sync_options {
 	bool delete2;              /* delete destination messages no longer on the source */
 	bool delete2folders;       /* delete destination folders absent on the source */
 	bool delete2duplicates;    /* delete destination copies beyond the source's count */
+	bool expunge1;             /* expunge source messages already flagged \Deleted before
+	                              each folder (imapsync's --expunge1) */
+	bool delete1_no_expunge;   /* --delete1 flags \Deleted without expunging (imapsync's
+	                              --noexpunge1) */
+	const char *search2;       /* only destination messages matching these IMAP search keys
+	                              may be deleted by delete2 and delete2duplicates (NULL: all) */
 	bool automap;              /* map special folders by role */
 	bool subscribe_all;        /* subscribe every destination folder */
 	uint64_t maxsize;          /* skip larger source messages (0 = no limit) */
@@ -291,6 +297,7 @@ struct mh_sync_progress {
 	gint64 bytes_copy;  /* their bytes, known once bytes_unknown is 0 */
 	gint bytes_unknown; /* folders whose share of bytes_copy is not known yet */
 	gint64 msgs_done;   /* copied (counted, in a dry run) */
+	gint64 errors;      /* messages and folders that failed so far */
 	gint64 bytes_done;
 	gint folders_total;
 	gint folders_done;

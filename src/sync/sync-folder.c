@@ -36,7 +36,8 @@ sync_folder_note_labelled(struct mh_sync_folder_result *res, uint32_t uid, const
 }
 
 static bool
-folder_error(struct mh_sync_folder_result *res, GError *error, GError **fatal)
+folder_error(struct sync_worker *w, struct mh_sync_folder_result *res, GError *error,
+             GError **fatal)
 {
 	if (sync_error_is_fatal(error)) {
 		g_propagate_prefixed_error(fatal, error, "folder %s: ", res->src_name);
@@ -46,6 +47,7 @@ folder_error(struct mh_sync_folder_result *res, GError *error, GError **fatal)
 	mh_log(MH_LOG_WARN, "folder %s: %s", res->src_name, error->message);
 	g_error_free(error);
 	res->failed++;
+	sync_progress_failed(w->progress);
 	return true;
 }
 
@@ -239,7 +241,7 @@ folder_open(struct folder_run *fr, GError **error)
 	if (fr->found < 0)
 		return false;
 	if (fr->found == 1 && !w->opts->verify_only && !w->opts->delete1 && !w->opts->delete2 &&
-	    folder_unchanged(&fr->sf, &fr->sstat, &fr->dstat))
+	    !w->opts->expunge1 && folder_unchanged(&fr->sf, &fr->sstat, &fr->dstat))
 		res->unchanged = true;
 	return true;
 }
@@ -309,8 +311,39 @@ folder_select_src(struct folder_run *fr, GError **error)
 {
 	const struct mh_sync_options *o = fr->w->opts;
 
-	return fr->w->src->ops->select(fr->w->src, fr->res->src_name, o->delete1 && !o->dry,
-	                               &fr->sbox, error);
+	return fr->w->src->ops->select(fr->w->src, fr->res->src_name,
+	                               (o->delete1 || o->expunge1) && !o->dry, &fr->sbox, error);
+}
+
+/* --expunge1: the source messages already flagged \Deleted (by the user's mail program)
+ * are expunged before the folder is listed, as imapsync does; they are counted as deleted
+ * on the source, and a dry run only counts them. */
+static bool
+folder_expunge_src(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+	struct mh_sync_folder_result *res = fr->res;
+	g_autoptr(GArray) uids = NULL;
+	guint i = 0;
+
+	if (!w->src->ops->search(w->src, "DELETED", &uids, error))
+		return false;
+	if (uids->len == 0)
+		return true;
+	res->deleted_src += uids->len;
+	mh_log(MH_LOG_INFO, "%s: %s %u source messages flagged \\Deleted (--expunge1)",
+	       res->src_name, w->opts->dry ? "would expunge" : "expunging", uids->len);
+	while (!w->opts->dry && i < uids->len) {
+		g_autofree char *set =
+			mh_store_uidset_runs(uids, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
+
+		if (!w->src->ops->delete_msgs(w->src, set, error))
+			return false;
+	}
+	if (w->opts->dry)
+		return true;
+	mh_store_box_clear(&fr->sstat);
+	return w->src->ops->status(w->src, res->src_name, &fr->sstat, error);
 }
 
 static bool
@@ -864,6 +897,8 @@ folder_run_all(struct folder_run *fr, GError **error)
 	}
 	if (!folder_select(fr, error))
 		return false;
+	if (w->opts->expunge1 && !w->opts->verify_only && !folder_expunge_src(fr, error))
+		return false;
 	if (w->opts->verify_only)
 		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS |
 		        (w->opts->skip_deleted ? MH_STORE_META_FLAGS : 0);
@@ -955,5 +990,5 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 		g_propagate_prefixed_error(error, local, "folder %s: ", res->src_name);
 		return false;
 	}
-	return folder_error(res, local, error);
+	return folder_error(w, res, local, error);
 }

@@ -288,6 +288,28 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 	return sync_state_end(w, ok, ok ? error : NULL);
 }
 
+bool
+sync_dst_scope(struct sync_worker *w, GArray *uids, GError **error)
+{
+	g_autoptr(GArray) found = NULL;
+	g_autoptr(GHashTable) hits = NULL;
+	guint kept = 0;
+
+	if (w->opts->search2 == NULL || uids->len == 0)
+		return true;
+	if (!w->dst->ops->search(w->dst, w->opts->search2, &found, error))
+		return false;
+	hits = sync_uid_set_of(found);
+	for (guint i = 0; i < uids->len; i++) {
+		guint32 uid = g_array_index(uids, guint32, i);
+
+		if (g_hash_table_contains(hits, GUINT_TO_POINTER(uid)))
+			g_array_index(uids, guint32, kept++) = uid;
+	}
+	g_array_set_size(uids, kept);
+	return true;
+}
+
 /* --delete2: destination messages that answer for no current source message. */
 bool
 sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
@@ -310,6 +332,8 @@ sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
 		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
 			g_array_append_val(doomed, uid);
 	}
+	if (!sync_dst_scope(mc->w, doomed, error))
+		return false;
 	mc->res->deleted_dst += doomed->len;
 	if (doomed->len == 0 || mc->w->opts->dry)
 		return true;
@@ -341,6 +365,16 @@ sync_delete_src(struct match_ctx *mc, GError **error)
 	}
 	mc->res->deleted_src += doomed->len;
 	if (doomed->len == 0 || w->opts->dry)
+		return true;
+	/* --noexpunge1: flagged for deletion only; the user's mail program expunges. */
+	for (guint i = 0; w->opts->delete1_no_expunge && i < doomed->len;) {
+		g_autofree char *set =
+			mh_store_uidset_runs(doomed, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
+
+		if (!w->src->ops->add_flags(w->src, set, "\\Deleted", error))
+			return false;
+	}
+	if (w->opts->delete1_no_expunge)
 		return true;
 	return store_in_chunks(w->src, doomed, NULL, true, error);
 }

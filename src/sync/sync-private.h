@@ -93,6 +93,9 @@ void sync_progress_plan(struct sync_worker *w, struct mh_sync_folder_result *res
 /* A message of @size bytes was copied (or, with @size 0, vanished meanwhile). */
 void sync_progress_copied(struct sync_worker *w, uint64_t size);
 
+/* A message or a folder failed (counted for imapsync's --errorsmax). */
+void sync_progress_failed(struct mh_sync_progress *p);
+
 /* @w starts on @res (NULL: it ended its folder). */
 void sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *res);
 
@@ -204,6 +207,10 @@ bool sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error);
 
 /* --delete2: deletes destination messages that answer for no current source message. */
 bool sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error);
+
+/* --search2: keeps in @uids (destination UIDs of the selected folder) only those matching
+ * the destination's search keys, the ones deletions may touch; all of them without it. */
+bool sync_dst_scope(struct sync_worker *w, GArray *uids, GError **error);
 
 /* --delete1: deletes source messages whose copy is present on the destination now. */
 bool sync_delete_src(struct match_ctx *mc, GError **error);

@@ -140,6 +140,13 @@ sync_progress_copied(struct sync_worker *w, uint64_t size)
 }
 
 void
+sync_progress_failed(struct mh_sync_progress *p)
+{
+	if (p != NULL)
+		__atomic_fetch_add(&p->errors, 1, __ATOMIC_RELAXED);
+}
+
+void
 sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *res)
 {
 	if (w->slot == NULL)

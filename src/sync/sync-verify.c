@@ -523,7 +523,9 @@ sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
 		return true;
 	dups = sync_verify_excess(src, dst, live, false);
 	doomed = named_uids_of(dups);
-	named = named_uids_of(dups);
+	if (!sync_dst_scope(w, doomed, error))
+		return false;
+	named = g_array_copy(doomed);
 	for (guint k = 0; k < doomed->len; k++)
 		mh_log(MH_LOG_INFO, "%s: %s duplicate UID %u", res->dst_name,
 		       w->opts->dry ? "would delete" : "deleting",

@@ -306,6 +306,79 @@ def delete1(user):
     tap.eq(counts('dst', user).get('Work'), 2, 'destination Work')
 
 
+def src_messages(user, folder):
+    with imapcheck.session(S['src'], user) as conn:
+        return imapcheck.fetch_messages(conn, folder)
+
+
+def subjects(msgs):
+    return sorted(re.search(rb'Subject: ([^\r]*)', m['body']).group(1).decode() for m in msgs)
+
+
+@check('--expunge1')
+def expunge1(user):
+    j = job(user)
+    with imapcheck.session(S['src'], user) as conn:
+        imapcheck.append(conn, 'Work', mail(20, 'trashed'), flags=('\\Deleted',))
+    r = code(j.run('--expunge1', '--folder', 'Work', '--dry'), 1, 'dry run (3 to copy)')
+    tap.eq(len(src_messages(user, 'Work')), 3, 'a dry run expunges nothing')
+    tap.contains('would expunge 1 source messages', log_text(r), 'the dry run says so')
+    r = ok(j.run('--expunge1', '--folder', 'Work'))
+    tap.eq(subjects(src_messages(user, 'Work')), ['work a', 'work b'],
+           'the message flagged \\Deleted expunged from the source, the others kept')
+    tap.eq(subjects(dst_messages(user, 'Work')), ['work a', 'work b'],
+           'and not copied')
+    tap.contains('expunging 1 source messages flagged \\Deleted (--expunge1)', log_text(r),
+                 'the log')
+
+
+@check('--noexpunge1')
+def noexpunge1(user):
+    ok(job(user).run('--delete1', '--noexpunge1', '--folder', 'Work'))
+    left = src_messages(user, 'Work')
+    tap.eq(len(left), 2, 'the source keeps its messages')
+    tap.check(all('\\Deleted' in m['flags'] for m in left),
+              'each flagged \\Deleted: %s' % [m['flags'] for m in left])
+    tap.eq(subjects(dst_messages(user, 'Work')), ['work a', 'work b'], 'both copied')
+    copies = dst_messages(user, 'Work')
+    tap.check(not any('\\Deleted' in m['flags'] for m in copies),
+              'the copies are not flagged \\Deleted: %s' % [m['flags'] for m in copies])
+
+
+@check('--search2')
+def search2(user):
+    j = job(user)
+    with imapcheck.session(S['dst'], user) as conn:
+        imapcheck.append(conn, 'INBOX', mail(30, 'stray keep'))
+        imapcheck.append(conn, 'INBOX', mail(31, 'stray drop'))
+    r = j.run('--delete2', '--search2', 'SUBJECT drop', '--folder', 'INBOX')
+    tap.check(r.code in (0, 1), 'exit code\n%s' % r)
+    tap.eq(subjects(dst_messages(user, 'INBOX')), ['one', 'receipt', 'stray keep', 'two'],
+           'only the stray matching --search2 deleted')
+    r = cli.run(['sync', '--host1', 'h', '--user1', 'u', '--host2', 'h2', '--user2', 'u',
+                 '--search2', 'ALL\r\nA1 LOGOUT'])
+    cli.expect_error(r, 64, '--search2')
+
+
+@check('--errorsmax')
+def errorsmax(user):
+    # Into a destination over quota every message fails: the run stops after 2.
+    q = S['quota']
+    load(user)
+    with imapcheck.session(S['src'], user) as conn:
+        for n in range(12):
+            imapcheck.append(conn, 'Lists', mail(40 + n, 'filler %d' % n, body='y' * 60000 + '\r\n'))
+    j = Job(S['src'], user, q, 'q', name=user)
+    r = code(j.run('--errorsmax', '2', '--jobs', '1', '--folder', 'Lists'), 112)
+    tap.contains('--errorsmax', r.stderr, 'the error line')
+    with imapcheck.session(q, 'q') as conn:
+        got = imapcheck.folder_counts(conn).get('Lists', 0)
+    tap.check(got < 14, 'stopped before the end (%d of 14 copied)' % got)
+    r = j.run('--jobs', '1', '--folder', 'Lists')
+    tap.check(r.code not in (0, 112), 'without --errorsmax the run goes on to the end '
+              '(exit %d)' % r.code)
+
+
 @check('--maxsize', '--minsize', '--maxage', '--minage')
 def sizes_and_ages(user):
     j = job(user)
@@ -479,7 +552,7 @@ def version(user):
 # -- the rows ----------------------------------------------------------------------------------
 
 def no_effect_values(name):
-    return {'--useheader': ['Message-Id'], '--tmpdir': ['/nonexistent'], '--errorsmax': ['5'],
+    return {'--useheader': ['Message-Id'], '--tmpdir': ['/nonexistent'],
             '--debugssl': ['4'], '--maxsleep': ['2']}.get(name, [])
 
 
@@ -552,8 +625,10 @@ def setup():
                               master_users={'admin': ADMIN_PW}, special_use=False)
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in users}, separator='/',
                               special_use=False)
-        with dovecot.running(src, dst):
-            S.update(src=src, dst=dst)
+        quota = dovecot.Dovecot(pki, users={'q': PW2}, separator='/', special_use=False,
+                                quota='300K')
+        with dovecot.running(src, dst, quota):
+            S.update(src=src, dst=dst, quota=quota)
             yield
 
 
