@@ -110,15 +110,16 @@ test_items_without_secrets(void)
 static void
 test_kinds(void)
 {
+	static const struct keyring_entry entries[] = {
+		{"oauth2:gmail:alice@example.com", "token"},
+		{"password:imap.example.com:alice@example.com", "password"},
+		{"plainkey", "other"},
+		{NULL, NULL},
+	};
 	g_autofree char *out = NULL;
 
 	clear_all();
-	keyring_store_ok(kr, "oauth2:gmail:alice@example.com", "token");
-	keyring_store_ok(kr, "password:imap.example.com:alice@example.com", "password");
-	keyring_store_ok(kr, "plainkey", "other");
-	keyring_assert_lookup(kr, "oauth2:gmail:alice@example.com", "token");
-	keyring_assert_lookup(kr, "password:imap.example.com:alice@example.com", "password");
-	keyring_assert_lookup(kr, "plainkey", "other");
+	keyring_round_trip(kr, entries);
 	out = secret_tool_search();
 	if (out == NULL) {
 		g_test_skip("secret-tool is not installed (libsecret-tools)");

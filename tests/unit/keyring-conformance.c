@@ -78,14 +78,26 @@ keyring_list_ok(struct mh_keyring *kr)
 	return keys;
 }
 
+void
+keyring_round_trip(struct mh_keyring *kr, const struct keyring_entry *entries)
+{
+	for (const struct keyring_entry *e = entries; e->key != NULL; e++)
+		keyring_store_ok(kr, e->key, e->secret);
+	for (const struct keyring_entry *e = entries; e->key != NULL; e++)
+		keyring_assert_lookup(kr, e->key, e->secret);
+}
+
 static void
 test_store_lookup(struct fixture *f, gconstpointer data)
 {
+	static const struct keyring_entry entries[] = {
+		{"oauth2:gmail:alice@example.com", "1//refresh-token"},
+		{"password:imap.example.com:bob", "hunter2 with spaces"},
+		{NULL, NULL},
+	};
+
 	(void)data;
-	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "1//refresh-token");
-	keyring_store_ok(f->kr, "password:imap.example.com:bob", "hunter2 with spaces");
-	keyring_assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "1//refresh-token");
-	keyring_assert_lookup(f->kr, "password:imap.example.com:bob", "hunter2 with spaces");
+	keyring_round_trip(f->kr, entries);
 	keyring_assert_lookup(f->kr, "oauth2:gmail:nobody@example.com", NULL);
 	/* Keys are compared exactly: no case folding, no prefixes. */
 	keyring_assert_lookup(f->kr, "OAUTH2:gmail:alice@example.com", NULL);
@@ -97,13 +109,15 @@ test_store_lookup(struct fixture *f, gconstpointer data)
 static void
 test_odd_secrets(struct fixture *f, gconstpointer data)
 {
+	static const struct keyring_entry entries[] = {
+		{"odd:empty", ""},
+		{"odd:lines", "line one\nline two\n\n"},
+		{"odd:utf8", "pässwörd ✓"},
+		{NULL, NULL},
+	};
+
 	(void)data;
-	keyring_store_ok(f->kr, "odd:empty", "");
-	keyring_store_ok(f->kr, "odd:lines", "line one\nline two\n\n");
-	keyring_store_ok(f->kr, "odd:utf8", "pässwörd ✓");
-	keyring_assert_lookup(f->kr, "odd:empty", "");
-	keyring_assert_lookup(f->kr, "odd:lines", "line one\nline two\n\n");
-	keyring_assert_lookup(f->kr, "odd:utf8", "pässwörd ✓");
+	keyring_round_trip(f->kr, entries);
 }
 
 static void

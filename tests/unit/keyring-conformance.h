@@ -37,4 +37,12 @@ void keyring_clear_ok(struct mh_keyring *kr, const char *key, int expected);
 /* Lists the keys and asserts it worked; caller unrefs. */
 GPtrArray *keyring_list_ok(struct mh_keyring *kr);
 
+struct keyring_entry {
+	const char *key;
+	const char *secret;
+};
+
+/* Stores every entry of @entries (ended by a NULL key), then asserts each reads back. */
+void keyring_round_trip(struct mh_keyring *kr, const struct keyring_entry *entries);
+
 #endif

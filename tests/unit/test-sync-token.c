@@ -13,22 +13,87 @@ enum {
 	TEST_SOURCE,  /* the token source failed */
 };
 
-/* What the fake token source and server do, and what they saw. */
-struct script {
+/* One case: what the fake token source and server do, and what must come of it. */
+struct token_case {
+	const char *path;
 	int fail[2];       /* per attempt: -1 succeeds, else the error code */
 	bool source_fails; /* the forced token cannot be had */
-	GPtrArray *gets;   /* "token" or "forced", in order */
-	GPtrArray *seen;   /* the tokens the attempts got ("(none)" for NULL) */
+	bool password;     /* no token source: the credentials as given */
+	int error;         /* the error code expected, or -1 for success */
+	const char *gets;  /* the token requests, in order: "token", "forced" */
+	const char *seen;  /* the tokens the attempts got ("-" for none) */
 	int refused;       /* calls of the refused hook */
 };
+
+static const struct token_case cases[] = {
+	{"/sync/token/first-token-taken", {-1, -1}, false, false, -1, "token", "stale", 0},
+	{"/sync/token/refused-token-refreshed-once",
+         {TEST_REFUSED, -1},
+         false,
+         false,
+         -1,
+         "token forced",
+         "stale fresh",
+         1},
+	/* A fresh token refused too ends the sign-in with the second refusal: no third try. */
+	{"/sync/token/refused-twice-fails",
+         {TEST_REFUSED, TEST_REFUSED},
+         false,
+         false,
+         TEST_REFUSED,
+         "token forced",
+         "stale fresh",
+         1},
+	{"/sync/token/other-failure-not-retried",
+         {TEST_OTHER, -1},
+         false,
+         false,
+         TEST_OTHER,
+         "token",
+         "stale",
+         0},
+	{"/sync/token/source-failure-passed-on",
+         {TEST_REFUSED, -1},
+         true,
+         false,
+         TEST_SOURCE,
+         "token forced",
+         "stale",
+         1},
+	/* Without a token source the credentials as given are tried once, even when refused. */
+	{"/sync/token/password-tried-once",
+         {TEST_REFUSED, -1},
+         false,
+         true,
+         TEST_REFUSED,
+         "",
+         "-",
+         0},
+};
+
+struct script {
+	const struct token_case *tc;
+	GString *gets;
+	GString *seen;
+	unsigned attempts;
+	int refused;
+};
+
+static void
+script_note(GString *s, const char *word)
+{
+	if (s->len > 0)
+		g_string_append_c(s, ' ');
+	g_string_append(s, word);
+}
 
 static char *
 script_get(void *ctx, bool force, GError **error)
 {
 	struct script *s = ctx;
 
-	g_ptr_array_add(s->gets, g_strdup(force ? "forced" : "token"));
-	if (force && s->source_fails) {
+	script_note(s->gets, force ? "forced" : "token");
+	if (force && s->tc->source_fails) {
 		g_set_error(error, TEST_ERROR, TEST_SOURCE, "no fresh token");
 		return NULL;
 	}
@@ -39,12 +104,13 @@ static bool
 script_attempt(const char *token, void *ctx, GError **error)
 {
 	struct script *s = ctx;
-	int code = s->fail[MIN(s->seen->len, 1)];
+	int code = s->tc->fail[MIN(s->attempts, 1)];
 
-	g_ptr_array_add(s->seen, g_strdup(token != NULL ? token : "(none)"));
+	s->attempts++;
+	script_note(s->seen, token != NULL ? token : "-");
 	if (code < 0)
 		return true;
-	g_set_error(error, TEST_ERROR, code, "attempt %u failed", s->seen->len);
+	g_set_error(error, TEST_ERROR, code, "attempt %u failed", s->attempts);
 	return false;
 }
 
@@ -56,138 +122,48 @@ script_refused(void *ctx)
 	s->refused++;
 }
 
-/* Runs mh_token_login_run() over @s (with a token source unless @password); returns its
- * result, the error in *error_r. */
-static bool
-script_run(struct script *s, bool password, GError **error_r)
+static void
+test_token_case(gconstpointer data)
 {
+	const struct token_case *tc = data;
+	struct script s = {.tc = tc, .gets = g_string_new(NULL), .seen = g_string_new(NULL)};
 	const struct mh_token_login l = {
-		.get = password ? NULL : script_get,
-		.get_ctx = s,
+		.get = tc->password ? NULL : script_get,
+		.get_ctx = &s,
 		.attempt = script_attempt,
-		.attempt_ctx = s,
+		.attempt_ctx = &s,
 		.expired_domain = TEST_ERROR,
 		.expired_code = TEST_REFUSED,
 		.refused = script_refused,
 	};
-
-	s->gets = g_ptr_array_new_with_free_func(g_free);
-	s->seen = g_ptr_array_new_with_free_func(g_free);
-	return mh_token_login_run(&l, error_r);
-}
-
-static void
-script_clear(struct script *s)
-{
-	g_ptr_array_unref(s->gets);
-	g_ptr_array_unref(s->seen);
-}
-
-static void
-assert_strv(GPtrArray *got, const char *const *want)
-{
-	g_ptr_array_add(got, NULL);
-	g_assert_cmpstrv((char **)got->pdata, want);
-	g_ptr_array_remove_index(got, got->len - 1);
-}
-
-static void
-test_first_token_taken(void)
-{
-	struct script s = {.fail = {-1, -1}};
 	GError *error = NULL;
+	bool ok = mh_token_login_run(&l, &error);
 
-	g_assert_true(script_run(&s, false, &error));
-	g_assert_no_error(error);
-	assert_strv(s.gets, (const char *const[]){"token", NULL});
-	assert_strv(s.seen, (const char *const[]){"stale", NULL});
-	g_assert_cmpint(s.refused, ==, 0);
-	script_clear(&s);
-}
+	if (tc->error < 0) {
+		g_assert_no_error(error);
+		g_assert_true(ok);
+	} else {
+		g_autofree char *last = g_strdup_printf("attempt %u failed", s.attempts);
 
-static void
-test_refused_token_refreshed_once(void)
-{
-	struct script s = {.fail = {TEST_REFUSED, -1}};
-	GError *error = NULL;
-
-	g_assert_true(script_run(&s, false, &error));
-	g_assert_no_error(error);
-	assert_strv(s.gets, (const char *const[]){"token", "forced", NULL});
-	assert_strv(s.seen, (const char *const[]){"stale", "fresh", NULL});
-	g_assert_cmpint(s.refused, ==, 1);
-	script_clear(&s);
-}
-
-/* A fresh token refused too ends the sign-in with the second refusal: no third try. */
-static void
-test_refused_twice_fails(void)
-{
-	struct script s = {.fail = {TEST_REFUSED, TEST_REFUSED}};
-	GError *error = NULL;
-
-	g_assert_false(script_run(&s, false, &error));
-	g_assert_error(error, TEST_ERROR, TEST_REFUSED);
-	g_assert_cmpstr(error->message, ==, "attempt 2 failed");
-	assert_strv(s.gets, (const char *const[]){"token", "forced", NULL});
-	g_assert_cmpint(s.refused, ==, 1);
-	g_clear_error(&error);
-	script_clear(&s);
-}
-
-static void
-test_other_failure_not_retried(void)
-{
-	struct script s = {.fail = {TEST_OTHER, -1}};
-	GError *error = NULL;
-
-	g_assert_false(script_run(&s, false, &error));
-	g_assert_error(error, TEST_ERROR, TEST_OTHER);
-	assert_strv(s.gets, (const char *const[]){"token", NULL});
-	g_assert_cmpint(s.refused, ==, 0);
-	g_clear_error(&error);
-	script_clear(&s);
-}
-
-static void
-test_source_failure_passed_on(void)
-{
-	struct script s = {.fail = {TEST_REFUSED, -1}, .source_fails = true};
-	GError *error = NULL;
-
-	g_assert_false(script_run(&s, false, &error));
-	g_assert_error(error, TEST_ERROR, TEST_SOURCE);
-	assert_strv(s.seen, (const char *const[]){"stale", NULL});
-	g_clear_error(&error);
-	script_clear(&s);
-}
-
-/* Without a token source the credentials as given are tried once, even when refused. */
-static void
-test_password_tried_once(void)
-{
-	struct script s = {.fail = {TEST_REFUSED, -1}};
-	GError *error = NULL;
-
-	g_assert_false(script_run(&s, true, &error));
-	g_assert_error(error, TEST_ERROR, TEST_REFUSED);
-	assert_strv(s.gets, (const char *const[]){NULL});
-	assert_strv(s.seen, (const char *const[]){"(none)", NULL});
-	g_assert_cmpint(s.refused, ==, 0);
-	g_clear_error(&error);
-	script_clear(&s);
+		g_assert_error(error, TEST_ERROR, tc->error);
+		g_assert_false(ok);
+		/* the error of the last step, not of an earlier attempt */
+		g_assert_cmpstr(error->message, ==,
+		                tc->error == TEST_SOURCE ? "no fresh token" : last);
+		g_clear_error(&error);
+	}
+	g_assert_cmpstr(s.gets->str, ==, tc->gets);
+	g_assert_cmpstr(s.seen->str, ==, tc->seen);
+	g_assert_cmpint(s.refused, ==, tc->refused);
+	g_string_free(s.gets, true);
+	g_string_free(s.seen, true);
 }
 
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/sync/token/first-token-taken", test_first_token_taken);
-	g_test_add_func("/sync/token/refused-token-refreshed-once",
-	                test_refused_token_refreshed_once);
-	g_test_add_func("/sync/token/refused-twice-fails", test_refused_twice_fails);
-	g_test_add_func("/sync/token/other-failure-not-retried", test_other_failure_not_retried);
-	g_test_add_func("/sync/token/source-failure-passed-on", test_source_failure_passed_on);
-	g_test_add_func("/sync/token/password-tried-once", test_password_tried_once);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_test_add_data_func(cases[i].path, &cases[i], test_token_case);
 	return g_test_run();
 }
