@@ -1253,7 +1253,7 @@ def _git_commit():
         rev = subprocess.run(['git', '-C', root, 'rev-parse', '--short', 'HEAD'],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         dirty = subprocess.run(['git', '-C', root, 'diff', '--quiet', 'HEAD', '--', 'src',
-                                'common', 'providers', 'auth', 'keyring'],
+                                'common', 'providers', 'sasl', 'oauth2', 'keyring'],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return 'commit unknown'

@@ -10,9 +10,8 @@
 
 #include "config.h"
 #include "mh-log.h"
-#include "mh-secret.h"
-#include "signin.h"
 #include "smtp.h"
+#include "sync-token.h"
 
 #define SEND_TIMEOUT_S  120
 #define SEND_POLL_FIRST 250000 /* µs before the first look: local delivery is fast */
@@ -108,6 +107,35 @@ send_message(const char *address, const char *token, const char *msgid)
 	return g_bytes_new_take(text, strlen(text));
 }
 
+/* One submission, with @token (a stored sign-in's) or the credentials as given. */
+struct send_attempt {
+	const struct mh_smtp_settings *set;
+	const struct mh_smtp_credentials *cred;
+	const char *address;
+	GBytes *msg;
+	struct mh_smtp_result *res;
+};
+
+static bool
+send_attempt(const char *token, void *ctx, GError **error)
+{
+	const struct send_attempt *sa = ctx;
+	struct mh_smtp_credentials sc = *sa->cred;
+
+	if (token != NULL) {
+		sc.token = token;
+		sc.password = NULL;
+	}
+	return mh_smtp_send(sa->set, &sc, sa->address, sa->address, sa->msg, sa->res, error);
+}
+
+static void
+send_refused(void *ctx)
+{
+	(void)ctx;
+	mh_log_debug(MH_LOG_CAT_AUTH, "the submission server refused the token: refreshing");
+}
+
 /* Submits once; with a stored OAuth2 sign-in a refused token is refreshed and tried once
  * more, as the IMAP login does. */
 static bool
@@ -115,42 +143,34 @@ send_submit(struct cli_account *acct, const struct mh_imap_credentials *cred,
             const struct mh_smtp_settings *set, const char *address, GBytes *msg,
             struct mh_smtp_result *res, GError **error)
 {
-	struct mh_smtp_credentials sc = {
+	const struct mh_smtp_credentials sc = {
 		.user = cred->authuser != NULL ? cred->authuser : cred->user,
 		.authzid = cred->authuser != NULL ? cred->user : NULL,
 		.password = cred->password,
 		.token = cred->token,
 	};
+	struct send_attempt sa = {
+		.set = set, .cred = &sc, .address = address, .msg = msg, .res = res};
+	const struct mh_token_login l = {
+		.get = acct->tokens != NULL ? cli_token_cb : NULL,
+		.get_ctx = acct->tokens,
+		.attempt = send_attempt,
+		.attempt_ctx = &sa,
+		.expired_domain = MH_SMTP_ERROR,
+		.expired_code = MH_SMTP_ERROR_AUTH,
+		.refused = send_refused,
+	};
 	GError *local = NULL;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		char *token = NULL;
-		bool ok;
-
-		if (acct->tokens != NULL) {
-			token = mh_token_source_get(acct->tokens, attempt > 0, error);
-			if (token == NULL)
-				return false;
-			sc.token = token;
-			sc.password = NULL;
-		}
-		ok = mh_smtp_send(set, &sc, address, address, msg, res, &local);
-		mh_secret_free(token);
-		if (ok)
-			return true;
-		if (attempt > 0 || acct->tokens == NULL ||
-		    !g_error_matches(local, MH_SMTP_ERROR, MH_SMTP_ERROR_AUTH))
-			break;
-		mh_log_debug(MH_LOG_CAT_AUTH,
-		             "the submission server refused the token: refreshing");
-		g_clear_error(&local);
-	}
+	if (mh_token_login_run(&l, &local))
+		return true;
 	if (g_error_matches(local, MH_SMTP_ERROR, MH_SMTP_ERROR_AUTH)) {
+		bool token = acct->tokens != NULL || sc.token != NULL;
 		char *m = g_strdup_printf(
 			"%s (the IMAP server took the same sign-in: SMTP AUTH may be switched off "
 			"for this mailbox%s)",
 			local->message,
-			sc.token != NULL ? ", or the sign-in lacks the provider's SMTP scope" : "");
+			token ? ", or the sign-in lacks the provider's SMTP scope" : "");
 
 		g_free(local->message);
 		local->message = m;

@@ -19,6 +19,7 @@
 #include "smtp.h"
 #include "sync-error.h"
 #include "sync-plan.h"
+#include "sync-token.h"
 
 /* Written out: clang-format would put spaces into G_DEFINE_QUARK's hyphenated name. */
 GQuark
@@ -646,28 +647,6 @@ bool
 cli_login(struct mh_imap_conn *conn, struct cli_account *a, const struct mh_imap_credentials *cred,
           GError **error)
 {
-	struct mh_imap_credentials c = *cred;
-	GError *local = NULL;
-
-	if (a->tokens == NULL)
-		return mh_imap_conn_login(conn, cred, error);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		char *token = mh_token_source_get(a->tokens, attempt > 0, error);
-		bool ok;
-
-		if (token == NULL)
-			return false;
-		c.token = token;
-		c.password = NULL;
-		ok = mh_imap_conn_login(conn, &c, &local);
-		mh_secret_free(token);
-		if (ok)
-			return true;
-		if (attempt > 0 ||
-		    !g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_TOKEN_EXPIRED))
-			break;
-		g_clear_error(&local);
-	}
-	g_propagate_error(error, local);
-	return false;
+	return mh_token_login_imap(conn, cred, a->tokens != NULL ? cli_token_cb : NULL, a->tokens,
+	                           NULL, error);
 }

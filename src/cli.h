@@ -84,7 +84,8 @@ bool cli_prompt_password(const char *user, const char *host, char **password_r, 
 bool cli_login(struct mh_imap_conn *conn, struct cli_account *acct,
                const struct mh_imap_credentials *cred, GError **error);
 
-/* A token callback over acct->tokens, for mh_store_imap_set_token(). */
+/* A token callback over acct->tokens, for mh_store_imap_set_token() and
+ * mh_token_login_run(). */
 char *cli_token_cb(void *ctx, bool force, GError **error);
 
 /* Adds the account options to @group, with @suffix ("", "1" or "2") after each long

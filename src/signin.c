@@ -64,7 +64,7 @@ mh_signin_client(const struct mh_account *a, struct mh_oauth2_client *c, GError 
 	c->client_secret = a->set.client_secret;
 	c->scopes = a->set.scopes;
 	/* The redirect URI Microsoft names for desktop apps that use the system browser is
-	 * http://localhost (docs/providers.md, "Microsoft app registration"). */
+	 * http://localhost (docs/providers.md, Microsoft 365 "Sign-in"). */
 	if (g_strcmp0(a->provider_name, "m365") == 0)
 		c->redirect_host = "localhost";
 	return true;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's outer loop: connect, list both sides, plan the folders, create what is
  * missing, then run the folder pairs on --jobs workers, each with its own connection
- * pair and state connection, reconnecting once when a connection fails. */
+ * pair and state connection. A folder whose connection fails is reconnected and run
+ * again as long as it progresses: at once, then after doubling waits, up to
+ * ENGINE_MAX_RETRIES passes in a row without a message done (see worker_run_folder()). */
 #include <string.h>
 
 #include "mh-log.h"

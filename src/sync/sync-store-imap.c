@@ -24,7 +24,7 @@ struct store_imap {
 	struct mh_imap_settings set;     /* strings owned */
 	struct mh_imap_credentials cred; /* strings owned; password is a secret buffer */
 	struct mh_imap_conn *conn;       /* owned */
-	mh_store_token_cb *token_cb;     /* NULL: password credentials */
+	mh_token_get_cb *token_cb;       /* NULL: password credentials */
 	void *token_ctx;
 	struct mh_store_info info; /* strings borrowed from conn; valid while connected */
 	bool connected;            /* info is valid */
@@ -61,38 +61,6 @@ mh_store_box_clear(struct mh_store_box *box)
 	memset(box, 0, sizeof(*box));
 }
 
-/* Logs in with the password, or with a token from the callback (a second, fresh one when
- * the server refuses the first as expired). */
-static bool
-store_imap_login(struct store_imap *si, GError **error)
-{
-	struct mh_imap_credentials cred = si->cred;
-	GError *local = NULL;
-	char *token;
-	bool ok;
-
-	if (si->token_cb == NULL)
-		return mh_imap_conn_login(si->conn, &si->cred, error);
-	for (int attempt = 0;; attempt++) {
-		token = si->token_cb(si->token_ctx, attempt > 0, error);
-		if (token == NULL)
-			return false;
-		cred.token = token;
-		cred.password = NULL;
-		ok = mh_imap_conn_login(si->conn, &cred, &local);
-		mh_secret_free(token);
-		if (ok || attempt > 0 ||
-		    !g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_TOKEN_EXPIRED)) {
-			if (!ok)
-				g_propagate_error(error, local);
-			return ok;
-		}
-		mh_log(MH_LOG_INFO, "%s: the access token was refused; getting a fresh one",
-		       si->base.label);
-		g_clear_error(&local);
-	}
-}
-
 static bool
 imap_store_connect(struct mh_store *st, GError **error)
 {
@@ -103,7 +71,9 @@ imap_store_connect(struct mh_store *st, GError **error)
 	g_clear_pointer(&si->reopen, g_free);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 	si->conn = mh_imap_conn_new(&si->set);
-	if (!mh_imap_conn_connect(si->conn, error) || !store_imap_login(si, error))
+	if (!mh_imap_conn_connect(si->conn, error) ||
+	    !mh_token_login_imap(si->conn, &si->cred, si->token_cb, si->token_ctx, si->base.label,
+	                         error))
 		return false;
 	if ((si->set.compress == MH_IMAP_COMPRESS_ON ||
 	     (si->set.compress == MH_IMAP_COMPRESS_AUTO && !mh_imap_conn_is_loopback(si->conn))) &&
@@ -947,7 +917,7 @@ mh_store_imap_new(const struct mh_imap_settings *set, const struct mh_imap_crede
 }
 
 void
-mh_store_imap_set_token(struct mh_store *st, mh_store_token_cb *cb, void *ctx)
+mh_store_imap_set_token(struct mh_store *st, mh_token_get_cb *cb, void *ctx)
 {
 	struct store_imap *si = store_imap(st);
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "imap.h"
+#include "sync-token.h"
 
 struct mh_store;
 
@@ -163,10 +164,6 @@ struct mh_store {
 	char *label; /* owned; "host1" / "host2" for messages */
 };
 
-/* Returns an OAuth2 access token (an mh_secret buffer the caller frees); with @force a new
- * one (the server refused the last). Called from any worker thread. */
-typedef char *mh_store_token_cb(void *ctx, bool force, GError **error);
-
 /* A store over one IMAP connection with @set and @cred (both copied, the password into a
  * secret buffer). */
 struct mh_store *mh_store_imap_new(const struct mh_imap_settings *set,
@@ -174,7 +171,7 @@ struct mh_store *mh_store_imap_new(const struct mh_imap_settings *set,
 
 /* Makes an IMAP store authenticate with tokens from @cb (XOAUTH2/OAUTHBEARER), asking for
  * a fresh one at every connect and once more when the server refuses it as expired. */
-void mh_store_imap_set_token(struct mh_store *st, mh_store_token_cb *cb, void *ctx);
+void mh_store_imap_set_token(struct mh_store *st, mh_token_get_cb *cb, void *ctx);
 
 /* Closes and frees; NULL is allowed. */
 void mh_store_free(struct mh_store *st);

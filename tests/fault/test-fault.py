@@ -153,7 +153,7 @@ def starttls_not_offered_is_tls_error():
 
 # Gmail's capabilities, and its error challenge (base64 JSON, decoded from MailKit#377's
 # capture), which Gmail sends inside AUTHENTICATE before the tagged refusal, whatever the
-# refusal is (../shared/PROVIDERS.md).
+# refusal is (docs/providers.md, Gmail: "Connection and capabilities", "Sign-in").
 GMAIL_CAPS = ('IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 '
               'XYZZY SASL-IR AUTH=XOAUTH2 AUTH=PLAIN AUTH=PLAIN-CLIENTTOKEN AUTH=OAUTHBEARER')
 GMAIL_CHALLENGE = b'{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}'

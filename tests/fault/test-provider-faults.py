@@ -3,11 +3,12 @@
 """`mailhaul sync` against Microsoft 365's sign-in refusals and Gmail's collapsing rate, through
 throttleproxy.py: a FAULT INJECTOR in front of a REAL Dovecot. Real servers will not say these
 things on demand, so the proxy answers in the server's place with the providers' real texts
-(../shared/PROVIDERS.md): Exchange's `BAD User is authenticated but not connected.` after a
-successful login (an app-only token that reaches no mailbox), its `NO AUTHENTICATE failed.` and
-`NO LOGIN failed.`; and it slows the server's data to a trickle for a few seconds, as Gmail does
-once a bandwidth budget is spent. All mail is the real Dovecot's and is checked with the
-independent imaplib checker (mhtest.compare: sha256 multiset, INTERNALDATE and flags per folder).
+(docs/providers.md, Microsoft 365 "Sign-in" and Gmail "Limits and throttling"): Exchange's
+`BAD User is authenticated but not connected.` after a successful login (an app-only token
+that reaches no mailbox), its `NO AUTHENTICATE failed.` and `NO LOGIN failed.`; and it slows
+the server's data to a trickle for a few seconds, as Gmail does once a bandwidth budget is
+spent. All mail is the real Dovecot's and is checked with the independent imaplib checker
+(mhtest.compare: sha256 multiset, INTERNALDATE and flags per folder).
 
 The sign-in refusals are injected after password logins: the server's text is what matters,
 not how the token was obtained.

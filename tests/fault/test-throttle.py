@@ -71,7 +71,8 @@ def setup():
 
 def proxy_for(server, rules, provider, error_limit=None):
     """A proxy in front of server that looks like the provider: Exchange's greeting and
-    ten-errors limit for 'm365'; neither offers CRAM-MD5 nor MULTIAPPEND (PROVIDERS.md)."""
+    ten-errors limit for 'm365'; neither offers CRAM-MD5 nor MULTIAPPEND (docs/providers.md,
+    "Connection and capabilities" and "Limits and throttling")."""
     return tp.ThrottleProxy(server, rules=rules, mode='ssl', pki=S['pki'],
                             greeting=tp.EXCHANGE_GREETING if provider == 'm365' else None,
                             error_limit=error_limit,

@@ -9,8 +9,8 @@ command or bandwidth limits. (Failure)` (Gmail), and Exchange drops a session af
 NO/BAD answers. A real Dovecot will not say any of that on demand, so this proxy sits between
 mailhaul and a real Dovecot (mhtest.dovecot.Dovecot) and forwards everything unchanged, except
 at the points its rules choose: there it answers in the server's place with the providers'
-real texts (see ../shared/PROVIDERS.md) and, where the provider does so, closes the session.
-Everything else (mailboxes, messages, flags, UIDs) is the real server's.
+real texts (see docs/providers.md, "Limits and throttling") and, where the provider does so,
+closes the session. Everything else (mailboxes, messages, flags, UIDs) is the real server's.
 
     proxy = ThrottleProxy(dovecot, rules=[throttle_nth('APPEND', 5)], mode='ssl', pki=pki)
     with proxy:
@@ -81,7 +81,7 @@ import time
 
 LOOPBACK = '127.0.0.1'
 
-# The providers' texts, verbatim (../shared/PROVIDERS.md).
+# The providers' texts, verbatim (docs/providers.md).
 THROTTLED = 'Request is throttled. Suggested Backoff Time: {ms} milliseconds'
 EXCHANGE_BYE = '* BYE Connection closed. 14'
 TOO_MANY = '[ALERT] Too many simultaneous connections. (Failure)'

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The libsecret keyring against a real gnome-keyring, run by with-keyring.sh inside a
- * private D-Bus session: every verb, replace, kinds, list without secrets (checked with
- * secret-tool, which shows every attribute), a locked collection, and an unreachable
- * bus failing at once with MH_KEYRING_ERROR_UNAVAILABLE naming --token-store file. */
+ * private D-Bus session: the conformance cases (tests/unit/keyring-conformance.c), then
+ * what only the Secret Service has: items that show no secret outside their secret (checked
+ * with secret-tool, which shows every attribute), kinds, a locked collection, and an
+ * unreachable bus failing at once with MH_KEYRING_ERROR_UNAVAILABLE naming --token-store
+ * file. */
+#include "keyring-conformance.h"
 #include "keyring.h"
-#include "mh-secret.h"
 
 #include <gio/gio.h>
 #include <glib.h>
@@ -13,62 +15,38 @@
 static struct mh_keyring *kr;
 
 static void
-store_ok(const char *key, const char *secret)
-{
-	g_autoptr(GError) error = NULL;
-
-	g_assert_true(mh_keyring_store(kr, key, secret, &error));
-	g_assert_no_error(error);
-}
-
-static void
-assert_lookup(const char *key, const char *expected)
-{
-	g_autoptr(GError) error = NULL;
-	char *secret = (char *)"junk";
-	int ret = mh_keyring_lookup(kr, key, &secret, &error);
-
-	g_assert_no_error(error);
-	if (expected == NULL) {
-		g_assert_cmpint(ret, ==, 0);
-		g_assert_null(secret);
-		return;
-	}
-	g_assert_cmpint(ret, ==, 1);
-	g_assert_cmpstr(secret, ==, expected);
-	g_assert_cmpuint(mh_secret_len(secret), ==, strlen(expected));
-	mh_secret_free(secret);
-}
-
-static void
-clear_ok(const char *key, int expected)
-{
-	g_autoptr(GError) error = NULL;
-
-	g_assert_cmpint(mh_keyring_clear(kr, key, &error), ==, expected);
-	g_assert_no_error(error);
-}
-
-static GPtrArray *
-list_ok(void)
-{
-	g_autoptr(GError) error = NULL;
-	GPtrArray *keys = NULL;
-
-	g_assert_true(mh_keyring_list(kr, &keys, &error));
-	g_assert_no_error(error);
-	g_assert_nonnull(keys);
-	return keys;
-}
-
-static void
 clear_all(void)
 {
-	g_autoptr(GPtrArray) keys = list_ok();
+	g_autoptr(GPtrArray) keys = keyring_list_ok(kr);
 
 	for (guint i = 0; i < keys->len; i++)
-		clear_ok(keys->pdata[i], 1);
+		keyring_clear_ok(kr, keys->pdata[i], 1);
 }
+
+/* The conformance cases share the one connection, emptied before and after each. */
+static struct mh_keyring *
+secret_open(void *ctx)
+{
+	(void)ctx;
+	clear_all();
+	return kr;
+}
+
+static void
+secret_close(struct mh_keyring *k, void *ctx)
+{
+	(void)ctx;
+	g_assert_true(k == kr);
+	clear_all();
+}
+
+static const struct keyring_backend secret_backend = {
+	.path = "secret",
+	.name = "secret-service",
+	.many = 50,
+	.open = secret_open,
+	.close = secret_close,
+};
 
 /* Returns what `secret-tool search --all xdg:schema org.mailhaul.Secret` prints on
  * stdout and stderr (attributes go to stderr; caller frees), or NULL when secret-tool is not
@@ -94,81 +72,18 @@ secret_tool_search(void)
 }
 
 static void
-test_store_lookup(void)
-{
-	clear_all();
-	store_ok("oauth2:gmail:alice@example.com", "1//refresh-token-alice");
-	store_ok("password:imap.example.com:bob", "hunter2 with spaces");
-	assert_lookup("oauth2:gmail:alice@example.com", "1//refresh-token-alice");
-	assert_lookup("password:imap.example.com:bob", "hunter2 with spaces");
-	assert_lookup("oauth2:gmail:nobody@example.com", NULL);
-	assert_lookup("OAUTH2:gmail:alice@example.com", NULL);
-	g_assert_cmpstr(mh_keyring_name(kr), ==, "secret-service");
-}
-
-static void
-test_odd_secrets(void)
-{
-	store_ok("odd:empty", "");
-	store_ok("odd:lines", "line one\nline two\n");
-	store_ok("odd:utf8", "pässwörd ✓");
-	assert_lookup("odd:empty", "");
-	assert_lookup("odd:lines", "line one\nline two\n");
-	assert_lookup("odd:utf8", "pässwörd ✓");
-	clear_ok("odd:empty", 1);
-	clear_ok("odd:lines", 1);
-	clear_ok("odd:utf8", 1);
-}
-
-static void
-test_replace(void)
-{
-	g_autoptr(GPtrArray) keys = NULL;
-
-	clear_all();
-	store_ok("oauth2:gmail:alice@example.com", "old secret");
-	store_ok("oauth2:gmail:alice@example.com", "new secret");
-	assert_lookup("oauth2:gmail:alice@example.com", "new secret");
-	keys = list_ok();
-	g_assert_cmpuint(keys->len, ==, 1);
-}
-
-static void
-test_clear(void)
-{
-	clear_all();
-	store_ok("a:1", "one");
-	store_ok("a:2", "two");
-	clear_ok("a:1", 1);
-	assert_lookup("a:1", NULL);
-	assert_lookup("a:2", "two");
-	clear_ok("a:1", 0);
-	clear_ok("never:stored", 0);
-	clear_ok("a:2", 1);
-}
-
-static void
-test_list_without_secrets(void)
+test_items_without_secrets(void)
 {
 	static const char *const secrets[] = {"SECRET-c-0xdeadbeef", "SECRET-a-0xfeedface",
 	                                      "SECRET-b-0xcafebabe"};
-	g_autoptr(GPtrArray) keys = NULL;
 	g_autofree char *out = NULL;
 	g_auto(GStrv) lines = NULL;
 	guint attributes = 0, secret_lines = 0;
 
 	clear_all();
-	store_ok("oauth2:outlook:carol@example.org", secrets[0]);
-	store_ok("oauth2:gmail:alice@example.com", secrets[1]);
-	store_ok("password:imap.example.com:bob", secrets[2]);
-	keys = list_ok();
-	g_assert_cmpuint(keys->len, ==, 3);
-	g_assert_cmpstr(keys->pdata[0], ==, "oauth2:gmail:alice@example.com");
-	g_assert_cmpstr(keys->pdata[1], ==, "oauth2:outlook:carol@example.org");
-	g_assert_cmpstr(keys->pdata[2], ==, "password:imap.example.com:bob");
-	for (guint i = 0; i < keys->len; i++)
-		g_assert_null(strstr(keys->pdata[i], "SECRET-"));
-
+	keyring_store_ok(kr, "oauth2:outlook:carol@example.org", secrets[0]);
+	keyring_store_ok(kr, "oauth2:gmail:alice@example.com", secrets[1]);
+	keyring_store_ok(kr, "password:imap.example.com:bob", secrets[2]);
 	out = secret_tool_search();
 	if (out == NULL) {
 		g_test_skip("secret-tool is not installed (libsecret-tools)");
@@ -195,15 +110,16 @@ test_list_without_secrets(void)
 static void
 test_kinds(void)
 {
+	static const struct keyring_entry entries[] = {
+		{"oauth2:gmail:alice@example.com", "token"},
+		{"password:imap.example.com:alice@example.com", "password"},
+		{"plainkey", "other"},
+		{NULL, NULL},
+	};
 	g_autofree char *out = NULL;
 
 	clear_all();
-	store_ok("oauth2:gmail:alice@example.com", "token");
-	store_ok("password:imap.example.com:alice@example.com", "password");
-	store_ok("plainkey", "other");
-	assert_lookup("oauth2:gmail:alice@example.com", "token");
-	assert_lookup("password:imap.example.com:alice@example.com", "password");
-	assert_lookup("plainkey", "other");
+	keyring_round_trip(kr, entries);
 	out = secret_tool_search();
 	if (out == NULL) {
 		g_test_skip("secret-tool is not installed (libsecret-tools)");
@@ -214,30 +130,6 @@ test_kinds(void)
 	g_assert_nonnull(strstr(out, "attribute.kind = other\n"));
 	g_assert_nonnull(
 		strstr(out, "attribute.key = password:imap.example.com:alice@example.com\n"));
-}
-
-static void
-test_many_keys(void)
-{
-	g_autoptr(GPtrArray) keys = NULL;
-
-	clear_all();
-	for (int i = 0; i < 50; i++) {
-		g_autofree char *key = g_strdup_printf("oauth2:test:user%02d@example.com", i);
-		g_autofree char *secret = g_strdup_printf("secret %d", i);
-
-		store_ok(key, secret);
-	}
-	keys = list_ok();
-	g_assert_cmpuint(keys->len, ==, 50);
-	for (int i = 0; i < 50; i += 7) {
-		g_autofree char *key = g_strdup_printf("oauth2:test:user%02d@example.com", i);
-		g_autofree char *secret = g_strdup_printf("secret %d", i);
-
-		g_assert_cmpstr(keys->pdata[i], ==, key);
-		assert_lookup(key, secret);
-	}
-	clear_all();
 }
 
 static void
@@ -304,7 +196,7 @@ test_locked(void)
 	char *secret = NULL;
 	double started;
 
-	store_ok("oauth2:gmail:locked@example.com", "locked secret");
+	keyring_store_ok(kr, "oauth2:gmail:locked@example.com", "locked secret");
 	lock_login_collection();
 	/* A lookup would need a prompt, which cannot be shown: an error, not "not found",
 	 * and no hang. */
@@ -332,13 +224,10 @@ main(int argc, char **argv)
 		kr = mh_keyring_secret_new(&error);
 		if (kr == NULL)
 			g_error("%s (run through with-keyring.sh)", error->message);
-		g_test_add_func("/keyring/secret/store-lookup", test_store_lookup);
-		g_test_add_func("/keyring/secret/odd-secrets", test_odd_secrets);
-		g_test_add_func("/keyring/secret/replace", test_replace);
-		g_test_add_func("/keyring/secret/clear", test_clear);
-		g_test_add_func("/keyring/secret/list-without-secrets", test_list_without_secrets);
+		keyring_conformance_add(&secret_backend);
+		g_test_add_func("/keyring/secret/items-without-secrets",
+		                test_items_without_secrets);
 		g_test_add_func("/keyring/secret/kinds", test_kinds);
-		g_test_add_func("/keyring/secret/many-keys", test_many_keys);
 		/* Last: the collection stays locked. */
 		g_test_add_func("/keyring/secret/locked", test_locked);
 	}

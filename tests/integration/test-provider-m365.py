@@ -20,8 +20,8 @@ from mhtest.synctest import Checks, Job
 PW_M, PW_G, PW_X = 'M365-like-pw-7714', 'Gmail-like-pw-8825', 'Generic-pw-9936'
 S = {}
 # What Exchange Online serves, instead of the message, for an item it cannot convert to MIME
-# (PROVIDERS.md: the text as users of IMAP clients report it); stored as a plain message
-# on the Microsoft-like Dovecot, it is what mailhaul receives.
+# (docs/providers.md, Microsoft 365 "Folders": the text as users of IMAP clients report
+# it); stored as a plain message on the Microsoft-like Dovecot, it is what mailhaul receives.
 PLACEHOLDER = imapcheck.Mail(
     b'From: Microsoft Exchange Server\r\n'
     b'Subject: Retrieval using the IMAP4 protocol failed for the following\r\n'

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The file keyring in a temporary directory: every verb, replace, modes 0600 and 0700,
- * atomic rewrites with a stale temporary file left behind, a directory open to others
- * refused, corrupt files, many keys, and list returning keys and never secrets. */
+/* The file keyring in a temporary directory: the conformance cases (keyring-conformance.c),
+ * then what only files have: modes 0600 and 0700, one file per key and no temporary file
+ * left, atomic rewrites with a stale temporary file left behind, a directory open to others
+ * refused, corrupt files, and the default directory. */
+#include "keyring-conformance.h"
 #include "keyring.h"
-#include "mh-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,18 +20,25 @@ struct fixture {
 	struct mh_keyring *kr;
 };
 
+/* Opens a file keyring in a new temporary directory @f->tmp. */
 static void
-fixture_setup(struct fixture *f, gconstpointer data)
+fixture_open(struct fixture *f)
 {
 	g_autoptr(GError) error = NULL;
 
-	(void)data;
 	f->tmp = g_dir_make_tmp("mh-keyring-file-XXXXXX", &error);
 	g_assert_no_error(error);
 	f->dir = g_build_filename(f->tmp, "data", "mailhaul", "secrets", NULL);
 	f->kr = mh_keyring_file_new(f->dir, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(f->kr);
+}
+
+static void
+fixture_setup(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	fixture_open(f);
 }
 
 static void
@@ -59,49 +67,39 @@ fixture_teardown(struct fixture *f, gconstpointer data)
 	(void)data;
 	g_clear_pointer(&f->kr, mh_keyring_free);
 	remove_tree(f->tmp);
-	g_free(f->dir);
-	g_free(f->tmp);
+	g_clear_pointer(&f->dir, g_free);
+	g_clear_pointer(&f->tmp, g_free);
+}
+
+/* The conformance cases run one at a time: one fixture serves them all. */
+static struct mh_keyring *
+file_open(void *ctx)
+{
+	struct fixture *f = ctx;
+
+	fixture_open(f);
+	return f->kr;
 }
 
 static void
-store_ok(struct mh_keyring *kr, const char *key, const char *secret)
+file_close(struct mh_keyring *kr, void *ctx)
 {
-	g_autoptr(GError) error = NULL;
+	struct fixture *f = ctx;
 
-	g_assert_true(mh_keyring_store(kr, key, secret, &error));
-	g_assert_no_error(error);
+	g_assert_true(kr == f->kr);
+	fixture_teardown(f, NULL);
 }
 
-static void
-assert_lookup(struct mh_keyring *kr, const char *key, const char *expected)
-{
-	g_autoptr(GError) error = NULL;
-	char *secret = (char *)"junk";
-	int ret = mh_keyring_lookup(kr, key, &secret, &error);
+static struct fixture conformance_fixture;
 
-	g_assert_no_error(error);
-	if (expected == NULL) {
-		g_assert_cmpint(ret, ==, 0);
-		g_assert_null(secret);
-		return;
-	}
-	g_assert_cmpint(ret, ==, 1);
-	g_assert_cmpstr(secret, ==, expected);
-	g_assert_cmpuint(mh_secret_len(secret), ==, strlen(expected));
-	mh_secret_free(secret);
-}
-
-static GPtrArray *
-list_ok(struct mh_keyring *kr)
-{
-	g_autoptr(GError) error = NULL;
-	GPtrArray *keys = NULL;
-
-	g_assert_true(mh_keyring_list(kr, &keys, &error));
-	g_assert_no_error(error);
-	g_assert_nonnull(keys);
-	return keys;
-}
+static const struct keyring_backend file_backend = {
+	.path = "file",
+	.name = "file",
+	.many = 300,
+	.open = file_open,
+	.close = file_close,
+	.ctx = &conformance_fixture,
+};
 
 /* Returns the names in @dir (caller frees with g_strfreev). */
 static char **
@@ -136,69 +134,21 @@ only_file(const char *dir)
 	return found;
 }
 
+/* A key is one file: a replace leaves no temporary file behind, a clear removes it. */
 static void
-test_store_lookup(struct fixture *f, gconstpointer data)
+test_one_file_per_key(struct fixture *f, gconstpointer data)
 {
-	(void)data;
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "1//refresh-token");
-	store_ok(f->kr, "password:imap.example.com:bob", "hunter2");
-	assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "1//refresh-token");
-	assert_lookup(f->kr, "password:imap.example.com:bob", "hunter2");
-	assert_lookup(f->kr, "oauth2:gmail:nobody@example.com", NULL);
-	/* Keys are compared exactly. */
-	assert_lookup(f->kr, "OAUTH2:gmail:alice@example.com", NULL);
-	g_assert_cmpstr(mh_keyring_name(f->kr), ==, "file");
-}
-
-static void
-test_odd_secrets(struct fixture *f, gconstpointer data)
-{
-	(void)data;
-	store_ok(f->kr, "empty", "");
-	store_ok(f->kr, "lines", "line one\nline two\n\n");
-	store_ok(f->kr, "utf8", "pässwörd ✓");
-	assert_lookup(f->kr, "empty", "");
-	assert_lookup(f->kr, "lines", "line one\nline two\n\n");
-	assert_lookup(f->kr, "utf8", "pässwörd ✓");
-}
-
-static void
-test_replace(struct fixture *f, gconstpointer data)
-{
-	g_autoptr(GPtrArray) keys = NULL;
-	g_auto(GStrv) names = NULL;
+	g_auto(GStrv) replaced = NULL;
+	g_auto(GStrv) cleared = NULL;
 
 	(void)data;
-	store_ok(f->kr, "k", "a much longer old secret");
-	store_ok(f->kr, "k", "new");
-	assert_lookup(f->kr, "k", "new");
-	keys = list_ok(f->kr);
-	g_assert_cmpuint(keys->len, ==, 1);
-	/* One file, no temporary file left behind. */
-	names = dir_names(f->dir);
-	g_assert_cmpuint(g_strv_length(names), ==, 1);
-}
-
-static void
-test_clear(struct fixture *f, gconstpointer data)
-{
-	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) names = NULL;
-
-	(void)data;
-	store_ok(f->kr, "a", "1");
-	store_ok(f->kr, "b", "2");
-	g_assert_cmpint(mh_keyring_clear(f->kr, "a", &error), ==, 1);
-	g_assert_no_error(error);
-	assert_lookup(f->kr, "a", NULL);
-	assert_lookup(f->kr, "b", "2");
-	g_assert_cmpint(mh_keyring_clear(f->kr, "a", &error), ==, 0);
-	g_assert_no_error(error);
-	g_assert_cmpint(mh_keyring_clear(f->kr, "never-stored", &error), ==, 0);
-	g_assert_no_error(error);
-	g_assert_cmpint(mh_keyring_clear(f->kr, "b", &error), ==, 1);
-	names = dir_names(f->dir);
-	g_assert_cmpuint(g_strv_length(names), ==, 0);
+	keyring_store_ok(f->kr, "k", "a much longer old secret");
+	keyring_store_ok(f->kr, "k", "new");
+	replaced = dir_names(f->dir);
+	g_assert_cmpuint(g_strv_length(replaced), ==, 1);
+	keyring_clear_ok(f->kr, "k", 1);
+	cleared = dir_names(f->dir);
+	g_assert_cmpuint(g_strv_length(cleared), ==, 0);
 }
 
 static void
@@ -211,7 +161,7 @@ test_modes(struct fixture *f, gconstpointer data)
 
 	(void)data;
 	/* Even with an umask that lets everything through. */
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "secret");
+	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "secret");
 	umask(old);
 	g_assert_cmpint(stat(f->dir, &st), ==, 0);
 	g_assert_true(S_ISDIR(st.st_mode));
@@ -225,7 +175,7 @@ test_modes(struct fixture *f, gconstpointer data)
 
 	/* A rewrite keeps 0600 even over a file that someone loosened. */
 	g_assert_cmpint(chmod(file, 0644), ==, 0);
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "secret 2");
+	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "secret 2");
 	g_assert_cmpint(stat(file, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
 }
@@ -238,7 +188,7 @@ test_file_name(struct fixture *f, gconstpointer data)
 	g_autofree char *contents = NULL;
 
 	(void)data;
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "the-secret");
+	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "the-secret");
 	file = only_file(f->dir);
 	base = g_path_get_basename(file);
 	/* Readable, safe in a file system, and keeps the key inside. */
@@ -247,90 +197,6 @@ test_file_name(struct fixture *f, gconstpointer data)
 	g_assert_null(strchr(base, ':'));
 	g_assert_true(g_file_get_contents(file, &contents, NULL, NULL));
 	g_assert_nonnull(strstr(contents, "oauth2:gmail:alice@example.com\n"));
-}
-
-static void
-test_similar_keys(struct fixture *f, gconstpointer data)
-{
-	g_autoptr(GPtrArray) keys = NULL;
-	g_autofree char *long_a = g_strnfill(MH_KEYRING_KEY_MAX, 'a');
-	g_autofree char *long_b = g_strnfill(MH_KEYRING_KEY_MAX, 'a');
-
-	(void)data;
-	long_b[MH_KEYRING_KEY_MAX - 1] = 'b';
-	/* Keys whose readable parts are the same still get files of their own. */
-	store_ok(f->kr, "a:b", "1");
-	store_ok(f->kr, "a/b", "2");
-	store_ok(f->kr, "a b", "3");
-	store_ok(f->kr, "a_b", "4");
-	store_ok(f->kr, "../a", "5");
-	store_ok(f->kr, ".hidden", "6");
-	store_ok(f->kr, long_a, "7");
-	store_ok(f->kr, long_b, "8");
-	assert_lookup(f->kr, "a:b", "1");
-	assert_lookup(f->kr, "a/b", "2");
-	assert_lookup(f->kr, "a b", "3");
-	assert_lookup(f->kr, "a_b", "4");
-	assert_lookup(f->kr, "../a", "5");
-	assert_lookup(f->kr, ".hidden", "6");
-	assert_lookup(f->kr, long_a, "7");
-	assert_lookup(f->kr, long_b, "8");
-	keys = list_ok(f->kr);
-	g_assert_cmpuint(keys->len, ==, 8);
-}
-
-static void
-test_list_keys_only(struct fixture *f, gconstpointer data)
-{
-	g_autoptr(GPtrArray) empty = NULL;
-	g_autoptr(GPtrArray) keys = NULL;
-
-	(void)data;
-	empty = list_ok(f->kr);
-	g_assert_cmpuint(empty->len, ==, 0);
-	store_ok(f->kr, "oauth2:outlook:carol@example.org", "secret-c");
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "secret-a");
-	store_ok(f->kr, "password:imap.example.com:bob", "secret-b");
-	keys = list_ok(f->kr);
-	g_assert_cmpuint(keys->len, ==, 3);
-	g_assert_cmpstr(keys->pdata[0], ==, "oauth2:gmail:alice@example.com");
-	g_assert_cmpstr(keys->pdata[1], ==, "oauth2:outlook:carol@example.org");
-	g_assert_cmpstr(keys->pdata[2], ==, "password:imap.example.com:bob");
-	for (guint i = 0; i < keys->len; i++)
-		g_assert_null(strstr(keys->pdata[i], "secret-"));
-}
-
-static void
-test_many_keys(struct fixture *f, gconstpointer data)
-{
-	g_autoptr(GPtrArray) keys = NULL;
-	g_autoptr(GError) error = NULL;
-
-	(void)data;
-	for (int i = 0; i < 300; i++) {
-		g_autofree char *key = g_strdup_printf("oauth2:test:user%03d@example.com", i);
-		g_autofree char *secret = g_strdup_printf("secret %d", i);
-
-		store_ok(f->kr, key, secret);
-	}
-	keys = list_ok(f->kr);
-	g_assert_cmpuint(keys->len, ==, 300);
-	for (int i = 0; i < 300; i += 37) {
-		g_autofree char *key = g_strdup_printf("oauth2:test:user%03d@example.com", i);
-		g_autofree char *secret = g_strdup_printf("secret %d", i);
-
-		g_assert_cmpstr(keys->pdata[i], ==, key);
-		assert_lookup(f->kr, key, secret);
-	}
-	for (int i = 0; i < 300; i += 2) {
-		g_autofree char *key = g_strdup_printf("oauth2:test:user%03d@example.com", i);
-
-		g_assert_cmpint(mh_keyring_clear(f->kr, key, &error), ==, 1);
-		g_assert_no_error(error);
-	}
-	g_clear_pointer(&keys, g_ptr_array_unref);
-	keys = list_ok(f->kr);
-	g_assert_cmpuint(keys->len, ==, 150);
 }
 
 static char *
@@ -358,14 +224,14 @@ test_interrupted_write(struct fixture *f, gconstpointer data)
 	g_autofree char *fresh = NULL;
 
 	(void)data;
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "old secret");
+	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "old secret");
 	/* A writer killed between creating its temporary file and the rename leaves the
 	 * new contents half written beside the old file. */
 	stale = write_tmp_file(f->dir, ".tmp-0123456789abcdef",
 	                       "mailhaul-secret 1\noauth2:gmail:alice@example.com\nnew se", 3600);
 	fresh = write_tmp_file(f->dir, ".tmp-fedcba9876543210", "mailhaul-secret 1\nk\n", 0);
-	assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "old secret");
-	keys = list_ok(f->kr);
+	keyring_assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "old secret");
+	keys = keyring_list_ok(f->kr);
 	g_assert_cmpuint(keys->len, ==, 1);
 	g_assert_cmpstr(keys->pdata[0], ==, "oauth2:gmail:alice@example.com");
 
@@ -376,9 +242,9 @@ test_interrupted_write(struct fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
 	g_assert_true(g_file_test(fresh, G_FILE_TEST_EXISTS));
-	assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "old secret");
-	store_ok(f->kr, "oauth2:gmail:alice@example.com", "new secret");
-	assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "new secret");
+	keyring_assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "old secret");
+	keyring_store_ok(f->kr, "oauth2:gmail:alice@example.com", "new secret");
+	keyring_assert_lookup(f->kr, "oauth2:gmail:alice@example.com", "new secret");
 }
 
 static void
@@ -440,7 +306,7 @@ test_corrupt(struct fixture *f, gconstpointer data)
 	g_autofree char *file = NULL;
 
 	(void)data;
-	store_ok(f->kr, "k", "s");
+	keyring_store_ok(f->kr, "k", "s");
 	file = only_file(f->dir);
 
 	g_assert_true(g_file_set_contents(file, "garbage", -1, NULL));
@@ -454,8 +320,8 @@ test_corrupt(struct fixture *f, gconstpointer data)
 	assert_corrupt(f->kr, "k", MH_KEYRING_ERROR_CORRUPT);
 
 	/* A store repairs it. */
-	store_ok(f->kr, "k", "s2");
-	assert_lookup(f->kr, "k", "s2");
+	keyring_store_ok(f->kr, "k", "s2");
+	keyring_assert_lookup(f->kr, "k", "s2");
 
 	if (geteuid() != 0) {
 		/* Unreadable (root reads anything, so only as a user). */
@@ -468,7 +334,7 @@ test_corrupt(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(g_mkdir(file, 0700), ==, 0);
 	assert_corrupt(f->kr, "k", MH_KEYRING_ERROR_CORRUPT);
 	g_assert_cmpint(g_rmdir(file), ==, 0);
-	assert_lookup(f->kr, "k", NULL);
+	keyring_assert_lookup(f->kr, "k", NULL);
 }
 
 static void
@@ -481,12 +347,12 @@ test_store_fails(struct fixture *f, gconstpointer data)
 		g_test_skip("root writes into a read-only directory");
 		return;
 	}
-	store_ok(f->kr, "k", "old");
+	keyring_store_ok(f->kr, "k", "old");
 	g_assert_cmpint(chmod(f->dir, 0500), ==, 0);
 	g_assert_false(mh_keyring_store(f->kr, "k", "new", &error));
 	g_assert_error(error, MH_KEYRING_ERROR, MH_KEYRING_ERROR_IO);
 	g_assert_cmpint(chmod(f->dir, 0700), ==, 0);
-	assert_lookup(f->kr, "k", "old");
+	keyring_assert_lookup(f->kr, "k", "old");
 }
 
 static void
@@ -503,7 +369,7 @@ test_default_dir(void)
 		g_assert_nonnull(g_getenv("XDG_DATA_HOME"));
 		kr = mh_keyring_file_new(NULL, &error);
 		g_assert_no_error(error);
-		store_ok(kr, "k", "s");
+		keyring_store_ok(kr, "k", "s");
 		mh_keyring_free(kr);
 		return;
 	}
@@ -524,15 +390,10 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	ADD("/keyring/file/store-lookup", test_store_lookup);
-	ADD("/keyring/file/odd-secrets", test_odd_secrets);
-	ADD("/keyring/file/replace", test_replace);
-	ADD("/keyring/file/clear", test_clear);
+	keyring_conformance_add(&file_backend);
+	ADD("/keyring/file/one-file-per-key", test_one_file_per_key);
 	ADD("/keyring/file/modes", test_modes);
 	ADD("/keyring/file/file-name", test_file_name);
-	ADD("/keyring/file/similar-keys", test_similar_keys);
-	ADD("/keyring/file/list-keys-only", test_list_keys_only);
-	ADD("/keyring/file/many-keys", test_many_keys);
 	ADD("/keyring/file/interrupted-write", test_interrupted_write);
 	ADD("/keyring/file/dir-open-to-others", test_dir_open_to_others);
 	ADD("/keyring/file/not-a-dir", test_not_a_dir);

@@ -111,9 +111,10 @@ def _gmail_conf():
     return '\n'.join(lines)
 
 
-# Gmail's CAPABILITY after login (PROVIDERS.md 1.1) without what Dovecot cannot do
-# (X-GM-EXT-1, XLIST, QUOTA and COMPRESS without their plugins, UTF8=ACCEPT): no QRESYNC,
-# LITERAL- rather than LITERAL+, APPENDLIMIT (advertised only; Dovecot does not enforce it).
+# Gmail's CAPABILITY after login (docs/providers.md, Gmail "Connection and capabilities")
+# without what Dovecot cannot do (X-GM-EXT-1, XLIST, QUOTA and COMPRESS without their
+# plugins, UTF8=ACCEPT): no QRESYNC, LITERAL- rather than LITERAL+, APPENDLIMIT (advertised
+# only; Dovecot does not enforce it).
 GMAIL_CAPABILITY = ('IMAP4rev1 UNSELECT IDLE NAMESPACE ID CHILDREN UIDPLUS ENABLE MOVE '
                     'CONDSTORE ESEARCH LIST-EXTENDED LIST-STATUS LITERAL- SPECIAL-USE '
                     'APPENDLIMIT=35651584')
@@ -316,7 +317,8 @@ NON_MAIL = ('Calendar', 'Calendar/Birthdays', 'Contacts', 'Tasks', 'Notes', 'Jou
 # Every folder an M365-like account starts with (besides INBOX); "Files" may appear on
 # Exchange (attachment-only items) and is reserved there.
 M365_FOLDERS = tuple(M365_SPECIAL) + NON_MAIL + ('Files',)
-# Exchange Online's CAPABILITY after login, without its private tokens (PROVIDERS.md 2.1).
+# Exchange Online's CAPABILITY after login, without its own tokens and the AUTH= list (which
+# Dovecot adds) (docs/providers.md, Microsoft 365 "Connection and capabilities").
 M365_CAPABILITY = ('IMAP4 IMAP4rev1 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE '
                    'LITERAL+')
 EXCHANGE_GREETING = 'The Microsoft Exchange IMAP4 service is ready.'

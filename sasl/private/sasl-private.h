@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What the SASL mechanisms share with sasl.c: the client object and the vtable a
- * mechanism implements. Only auth/sasl*.c include this header. */
+ * mechanism implements. Only sasl/sasl*.c include this header. */
 #ifndef MH_SASL_PRIVATE_H
 #define MH_SASL_PRIVATE_H
 
