@@ -520,6 +520,7 @@ cli_imapsync_fill(const struct cli_imapsync *c, struct mh_sync_options *so, GErr
 	so->expunge1 = c->expunge1;
 	so->delete1_no_expunge = c->noexpunge1;
 	so->search2 = c->search2;
+	so->errors_max = (uint64_t)c->errorsmax;
 	so->subfolder2 = c->subfolder2;
 	so->subfolder1 = c->subfolder1;
 	so->max_bytes_per_second = (uint64_t)c->maxbytespersecond;
@@ -622,10 +623,9 @@ struct cli_imapsync_watch {
 	GThread *thread;
 	const struct mh_sync_progress *progress;
 	volatile int *stop;
-	gint64 bytes_limit;  /* --exitwhenover (0: none) */
-	gint64 errors_limit; /* --errorsmax (0: none) */
-	gint done;           /* set to end the watcher */
-	gint fired;          /* the exit code of the limit that stopped the run */
+	gint64 bytes_limit; /* --exitwhenover */
+	gint done;          /* set to end the watcher */
+	gint fired;         /* the watcher stopped the run */
 };
 
 static gpointer
@@ -635,23 +635,13 @@ imapsync_watch(gpointer data)
 
 	while (!g_atomic_int_get(&w->done)) {
 		gint64 bytes = __atomic_load_n(&w->progress->bytes_done, __ATOMIC_RELAXED);
-		gint64 errors = __atomic_load_n(&w->progress->errors, __ATOMIC_RELAXED);
 
-		if (w->bytes_limit > 0 && bytes >= w->bytes_limit) {
+		if (bytes >= w->bytes_limit) {
 			mh_log(MH_LOG_INFO,
 			       "%" G_GINT64_FORMAT " bytes copied, --exitwhenover %" G_GINT64_FORMAT
 			       " reached: stopping after the messages in flight",
 			       bytes, w->bytes_limit);
-			g_atomic_int_set(&w->fired, MH_EXIT_OVER);
-			*w->stop = 1;
-			break;
-		}
-		if (w->errors_limit > 0 && errors >= w->errors_limit) {
-			mh_log(MH_LOG_ERROR,
-			       "%" G_GINT64_FORMAT " errors, --errorsmax %" G_GINT64_FORMAT
-			       " reached: stopping after the messages in flight",
-			       errors, w->errors_limit);
-			g_atomic_int_set(&w->fired, MH_EXIT_ERRORSMAX);
+			g_atomic_int_set(&w->fired, 1);
 			*w->stop = 1;
 			break;
 		}
@@ -666,27 +656,26 @@ cli_imapsync_watch_start(const struct cli_imapsync *c, const struct mh_sync_prog
 {
 	struct cli_imapsync_watch *w;
 
-	if (c->exitwhenover <= 0 && c->errorsmax <= 0)
+	if (c->exitwhenover <= 0)
 		return NULL;
 	w = g_new0(struct cli_imapsync_watch, 1);
 	w->progress = p;
 	w->stop = stop;
 	w->bytes_limit = c->exitwhenover;
-	w->errors_limit = c->errorsmax;
-	w->thread = g_thread_new("imapsync-limits", imapsync_watch, w);
+	w->thread = g_thread_new("exitwhenover", imapsync_watch, w);
 	return w;
 }
 
-int
+bool
 cli_imapsync_watch_end(struct cli_imapsync_watch *w)
 {
-	int fired;
+	bool fired;
 
 	if (w == NULL)
-		return 0;
+		return false;
 	g_atomic_int_set(&w->done, 1);
 	g_thread_join(w->thread);
-	fired = g_atomic_int_get(&w->fired);
+	fired = g_atomic_int_get(&w->fired) != 0;
 	g_free(w);
 	return fired;
 }

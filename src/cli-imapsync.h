@@ -67,15 +67,14 @@ bool cli_imapsync_pidfile_start(struct cli_imapsync *c, GError **error);
 /* Removes the pid file written by cli_imapsync_pidfile_start(). */
 void cli_imapsync_pidfile_end(struct cli_imapsync *c);
 
-/* --exitwhenover and --errorsmax: a watcher that sets *@stop once @p->bytes_done or
- * @p->errors reaches its limit; NULL when neither option was given. */
+/* --exitwhenover: a watcher that sets *@stop once @p->bytes_done reaches the limit;
+ * NULL when the option was not given. */
 struct cli_imapsync_watch *cli_imapsync_watch_start(const struct cli_imapsync *c,
                                                     const struct mh_sync_progress *p,
                                                     volatile int *stop);
 
-/* Stops the watcher; returns the exit code of the limit that stopped the run
- * (MH_EXIT_OVER, MH_EXIT_ERRORSMAX), or 0. NULL is allowed. */
-int cli_imapsync_watch_end(struct cli_imapsync_watch *w);
+/* Stops the watcher; returns whether it stopped the run. NULL is allowed. */
+bool cli_imapsync_watch_end(struct cli_imapsync_watch *w);
 
 void cli_imapsync_clear(struct cli_imapsync *c);
 

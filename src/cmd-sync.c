@@ -772,8 +772,7 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	g_autoptr(GDateTime) start = NULL;
 	g_autoptr(GDateTime) end = NULL;
 	struct cli_imapsync_watch *watch;
-	bool ran;
-	int over;
+	bool ran, over;
 	int rc;
 
 	g_autofree char *budget_path =
@@ -840,14 +839,14 @@ sync_execute(struct sync_cli *o, struct sides *s, bool verify, const struct mh_s
 	if (io->table != NULL)
 		mh_report_print_table(io->table, result, o->dry, verify);
 	rc = mh_report_exit_code(result);
-	if (over == MH_EXIT_OVER && rc == MH_EXIT_INTERRUPTED) {
+	if (over && rc == MH_EXIT_INTERRUPTED) {
 		rc = MH_EXIT_OVER;
 		mh_log(MH_LOG_ERROR,
 		       "stopped after %" G_GINT64_FORMAT
 		       " bytes were copied (--exitwhenover): run the "
 		       "same command again to go on",
 		       (gint64)progress->bytes_done);
-	} else if (over == MH_EXIT_ERRORSMAX) {
+	} else if (so.errors_max > 0 && (uint64_t)progress->errors >= so.errors_max) {
 		rc = MH_EXIT_ERRORSMAX;
 		mh_log(MH_LOG_ERROR,
 		       "stopped after %" G_GINT64_FORMAT

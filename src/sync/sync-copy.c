@@ -67,7 +67,7 @@ copy_mark_failed(struct sync_copy *c, uint32_t uid)
 	struct mh_sync_folder_result *res = c->res;
 
 	res->failed++;
-	sync_progress_failed(c->w->progress);
+	sync_progress_failed(c->w->progress, c->w->opts);
 	if (res->refused == NULL)
 		res->refused = g_hash_table_new(NULL, NULL);
 	g_hash_table_add(res->refused, GUINT_TO_POINTER(uid));

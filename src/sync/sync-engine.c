@@ -309,7 +309,7 @@ worker_fail_folder(struct engine *e, struct mh_sync_folder_result *res, const GE
 {
 	g_ptr_array_add(res->errors, g_strdup(error->message));
 	res->failed++;
-	sync_progress_failed(e->progress);
+	sync_progress_failed(e->progress, e->opts);
 }
 
 /* The folder stays unfinished for connection trouble: no message failed, a rerun resumes. */
@@ -353,7 +353,7 @@ worker_drop_strike(struct engine *e, struct mh_sync_folder_result *res, uint32_t
 	parts = g_strsplit(raw, "\xc2\xa0", -1); /* GLib writes "3.1\u00a0MB": plain text here */
 	size = g_strjoinv(" ", parts);
 	res->failed++;
-	sync_progress_failed(e->progress);
+	sync_progress_failed(e->progress, e->opts);
 	if (res->refused == NULL)
 		res->refused = g_hash_table_new(NULL, NULL);
 	g_hash_table_add(res->refused, GUINT_TO_POINTER(*uid));

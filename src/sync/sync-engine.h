@@ -80,6 +80,8 @@ struct mh_sync_options {
 	                              --noexpunge1) */
 	const char *search2;       /* only destination messages matching these IMAP search keys
 	                              may be deleted by delete2 and delete2duplicates (NULL: all) */
+	uint64_t errors_max;       /* stop (set *interrupted) once this many messages or folders
+	                              failed (0: never; imapsync's --errorsmax) */
 	bool automap;              /* map special folders by role */
 	bool subscribe_all;        /* subscribe every destination folder */
 	uint64_t maxsize;          /* skip larger source messages (0 = no limit) */

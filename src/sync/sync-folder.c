@@ -47,7 +47,7 @@ folder_error(struct sync_worker *w, struct mh_sync_folder_result *res, GError *e
 	mh_log(MH_LOG_WARN, "folder %s: %s", res->src_name, error->message);
 	g_error_free(error);
 	res->failed++;
-	sync_progress_failed(w->progress);
+	sync_progress_failed(w->progress, w->opts);
 	return true;
 }
 

@@ -140,10 +140,17 @@ sync_progress_copied(struct sync_worker *w, uint64_t size)
 }
 
 void
-sync_progress_failed(struct mh_sync_progress *p)
+sync_progress_failed(struct mh_sync_progress *p, const struct mh_sync_options *o)
 {
-	if (p != NULL)
-		__atomic_fetch_add(&p->errors, 1, __ATOMIC_RELAXED);
+	gint64 n = p != NULL ? __atomic_add_fetch(&p->errors, 1, __ATOMIC_RELAXED) : 0;
+
+	if (o->errors_max == 0 || o->interrupted == NULL || (uint64_t)n != o->errors_max)
+		return;
+	mh_log(MH_LOG_ERROR,
+	       "%" G_GINT64_FORMAT " errors, --errorsmax %" G_GUINT64_FORMAT
+	       " reached: stopping after the messages in flight",
+	       n, o->errors_max);
+	*o->interrupted = 1;
 }
 
 void

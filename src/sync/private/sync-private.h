@@ -93,8 +93,9 @@ void sync_progress_plan(struct sync_worker *w, struct mh_sync_folder_result *res
 /* A message of @size bytes was copied (or, with @size 0, vanished meanwhile). */
 void sync_progress_copied(struct sync_worker *w, uint64_t size);
 
-/* A message or a folder failed (counted for imapsync's --errorsmax). */
-void sync_progress_failed(struct mh_sync_progress *p);
+/* A message or a folder failed: counted, and with @o->errors_max reached the run stops
+ * after the messages in flight (imapsync's --errorsmax). */
+void sync_progress_failed(struct mh_sync_progress *p, const struct mh_sync_options *o);
 
 /* @w starts on @res (NULL: it ended its folder). */
 void sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *res);
