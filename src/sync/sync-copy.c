@@ -342,6 +342,27 @@ copy_append_begin(struct sync_copy *c, struct append_rec *rec, uint64_t size)
 	return true;
 }
 
+/* Interrupted (Ctrl-C, SIGTERM): no further message is appended, and the rest of a large
+ * ranged FETCH is not read (it could take minutes); the APPENDs in flight are still
+ * answered and recorded. Called between two messages, so nothing is half sent. */
+static bool
+copy_stop_now(struct sync_copy *c)
+{
+	g_autoptr(GError) why = NULL;
+
+	if (c->stopped)
+		return true;
+	if (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted)
+		return false;
+	c->stopped = true;
+	if (c->src_dropped || c->w->src->ops->abandon == NULL)
+		return true;
+	why = g_error_new_literal(MH_SYNC_ERROR, MH_SYNC_ERROR_INTERRUPTED, "interrupted");
+	c->src_dropped = true;
+	c->w->src->ops->abandon(c->w->src, why);
+	return true;
+}
+
 static void
 on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 {
@@ -350,10 +371,15 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	struct append_rec *rec;
 	gint64 paced;
 
-	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
-	c->cur_size = size;
 	c->discard = true;
 	c->uploading = false;
+	if (copy_stop_now(c)) {
+		c->cur = NULL;
+		c->cur_size = 0;
+		return;
+	}
+	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
+	c->cur_size = size;
 	if (c->fatal != NULL && !c->src_dropped && c->w->src->ops->abandon != NULL) {
 		/* The folder stops: the rest of a large ranged FETCH would be read for
 		 * nothing. The pass reconnects both sides anyway. */
@@ -678,6 +704,9 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 		    c->fatal != NULL)
 			break;
 	}
+	/* Dropped for a stop, between two messages: not a failure of the source. */
+	if (c->stopped && g_error_matches(*local, MH_SYNC_ERROR, MH_SYNC_ERROR_INTERRUPTED))
+		g_clear_error(local);
 	if (*local != NULL)
 		copy_blame(c); /* the source failed in the middle of it */
 	if (*local != NULL && c->cur != NULL && !c->discard) {

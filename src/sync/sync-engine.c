@@ -433,7 +433,10 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 			strikes = 0;
 		}
 		if (engine_interrupted(e)) {
-			worker_fail_folder(res, error);
+			/* A stop is no failure of the folder: it stays unfinished for the next
+			 * run, which resumes it. */
+			if (!g_error_matches(error, MH_SYNC_ERROR, MH_SYNC_ERROR_INTERRUPTED))
+				worker_fail_folder(res, error);
 			return;
 		}
 		/* After a drop, the refusal just before it says why and how long (Exchange

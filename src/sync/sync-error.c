@@ -15,12 +15,14 @@ mh_sync_error_quark(void)
 }
 
 /* Whether a connection that produced @error can still be used: only a refused command
- * (NO, BAD) and the engine's own non-state errors leave it usable. */
+ * (NO, BAD) and the engine's own non-state errors leave it usable. A stop (Ctrl-C) drops
+ * the source in the middle of a FETCH: that connection is gone. */
 static bool
 sync_error_ends_connection(const GError *error)
 {
 	if (error->domain != MH_IMAP_ERROR)
-		return error->domain == MH_SYNC_ERROR && error->code == MH_SYNC_ERROR_STATE;
+		return error->domain == MH_SYNC_ERROR && (error->code == MH_SYNC_ERROR_STATE ||
+		                                          error->code == MH_SYNC_ERROR_INTERRUPTED);
 	return error->code != MH_IMAP_ERROR_NO && error->code != MH_IMAP_ERROR_BAD;
 }
 

@@ -136,7 +136,8 @@ struct sync_copy {
 	uint64_t rate_bytes;
 	GPtrArray *label_jobs; /* struct label_job * */
 	GArray *one_by_one;    /* guint32: UIDs of refused MULTIAPPENDs, to send again singly */
-	bool src_dropped;      /* the source was abandoned after c->fatal */
+	bool src_dropped;      /* the source was abandoned after c->fatal, or for a stop */
+	bool stopped;          /* interrupted: the source was abandoned between two messages */
 };
 
 /* What the matching, flag and deletion steps need about a folder (sync-match.c). */

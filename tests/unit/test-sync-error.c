@@ -56,6 +56,8 @@ test_without_rules(void)
 		{MH_IMAP_ERROR, MH_IMAP_ERROR_AUTH, "LOGIN failed", SYNC_ERROR_ACT_STOP, true},
 		{MH_SYNC_ERROR, MH_SYNC_ERROR_STATE, "state database is locked",
 	         SYNC_ERROR_ACT_STOP, true},
+		{MH_SYNC_ERROR, MH_SYNC_ERROR_INTERRUPTED, "UID FETCH failed: interrupted",
+	         SYNC_ERROR_ACT_STOP, true},
 		{MH_SYNC_ERROR, MH_SYNC_ERROR_BUDGET, "the daily upload budget is spent",
 	         SYNC_ERROR_ACT_WAIT, false},
 		{MH_SYNC_ERROR, MH_SYNC_ERROR_RECONNECT, "near the server's error limit",
