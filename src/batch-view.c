@@ -23,7 +23,7 @@ struct batch_view {
 static void
 view_totals(struct batch_view *v, GString *out)
 {
-	guint n[BATCH_FAILED + 1] = {0};
+	guint n[BATCH_STATUSES] = {0};
 	guint64 msgs = 0, bytes = 0;
 	double secs = MAX(0.001, (double)(g_get_monotonic_time() - v->start) / G_USEC_PER_SEC);
 	guint ended, left;
@@ -43,14 +43,15 @@ view_totals(struct batch_view *v, GString *out)
 		                                            __ATOMIC_RELAXED)
 		                 : row->copied_bytes;
 	}
-	ended = n[BATCH_DONE] + n[BATCH_DIFFERENCES] + n[BATCH_FAILED];
+	ended = n[BATCH_DONE] + n[BATCH_DIFFERENCES] + n[BATCH_FAILED] + n[BATCH_INTERRUPTED];
 	left = n[BATCH_NOT_STARTED];
-	g_string_append_printf(out,
-	                       "rows: %u done, %u differences, %u failed, %u running, %u left; "
-	                       "%" G_GUINT64_FORMAT " messages, %.1f MB, %.1f MB/s",
-	                       n[BATCH_DONE], n[BATCH_DIFFERENCES], n[BATCH_FAILED],
-	                       n[BATCH_RUNNING], left, msgs, (double)bytes / 1e6,
-	                       (double)bytes / 1e6 / secs);
+	g_string_append_printf(out, "rows: %u done, %u differences, %u failed, ", n[BATCH_DONE],
+	                       n[BATCH_DIFFERENCES], n[BATCH_FAILED]);
+	if (n[BATCH_INTERRUPTED] > 0)
+		g_string_append_printf(out, "%u interrupted, ", n[BATCH_INTERRUPTED]);
+	g_string_append_printf(
+		out, "%u running, %u left; %" G_GUINT64_FORMAT " messages, %.1f MB, %.1f MB/s",
+		n[BATCH_RUNNING], left, msgs, (double)bytes / 1e6, (double)bytes / 1e6 / secs);
 	if (ended > 0 && left + n[BATCH_RUNNING] > 0) {
 		g_autofree char *eta =
 			mh_live_duration(secs / ended * (double)(left + n[BATCH_RUNNING]));
@@ -77,6 +78,10 @@ view_running(const struct batch_row *row)
 	GString *line = g_string_new("  ");
 
 	g_string_append_printf(line, "%s -> %s  ", row->source, row->destination);
+	if (row->waiting != NULL) {
+		g_string_append_printf(line, "waiting for another run (%s)", row->waiting);
+		return g_string_free(line, false);
+	}
 	if (!known) {
 		g_string_append(line, "listing the folders");
 		return g_string_free(line, false);
@@ -130,6 +135,19 @@ batch_view_start(GPtrArray *rows, GMutex *lock, bool quiet)
 }
 
 void
+batch_view_row_waiting(struct batch_view *v, const struct batch_row *row)
+{
+	g_autofree char *line = NULL;
+
+	if (v == NULL)
+		return;
+	line = g_strdup_printf("mailhaul: line %u: waiting for another mailhaul run (%s) of "
+	                       "%s -> %s to end (--wait-lock)",
+	                       row->line, row->waiting, row->source, row->destination);
+	mh_live_print(line);
+}
+
+void
 batch_view_row_done(struct batch_view *v, const struct batch_row *row)
 {
 	g_autofree char *took = NULL;
@@ -169,11 +187,9 @@ batch_view_stop(struct batch_view *v)
 static int
 table_rank(enum batch_status st)
 {
-	static const int rank[] = {[BATCH_FAILED] = 0,
-	                           [BATCH_DIFFERENCES] = 1,
-	                           [BATCH_RUNNING] = 2,
-	                           [BATCH_NOT_STARTED] = 3,
-	                           [BATCH_DONE] = 4};
+	static const int rank[] = {
+		[BATCH_FAILED] = 0,  [BATCH_DIFFERENCES] = 1, [BATCH_INTERRUPTED] = 2,
+		[BATCH_RUNNING] = 3, [BATCH_NOT_STARTED] = 4, [BATCH_DONE] = 5};
 
 	return rank[st];
 }
@@ -194,7 +210,7 @@ void
 batch_print_table(FILE *out, const GPtrArray *rows)
 {
 	g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(rows->len);
-	guint n[BATCH_FAILED + 1] = {0};
+	guint n[BATCH_STATUSES] = {0};
 	guint64 msgs = 0, bytes = 0;
 	g_autofree char *total_bytes = NULL;
 
@@ -217,7 +233,8 @@ batch_print_table(FILE *out, const GPtrArray *rows)
 		fprintf(out, "%-11s %5u  %-36s %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %6s\n",
 		        batch_status_name(row->status), row->line, pair->str, row->copied,
 		        row->missing, took);
-		if (row->status != BATCH_FAILED && row->status != BATCH_DIFFERENCES)
+		if (row->status != BATCH_FAILED && row->status != BATCH_DIFFERENCES &&
+		    row->status != BATCH_INTERRUPTED)
 			continue;
 		g_string_printf(reason, "exit %d: %s", row->exit_code,
 		                row->reason != NULL ? row->reason : "differences remain");
@@ -226,8 +243,10 @@ batch_print_table(FILE *out, const GPtrArray *rows)
 		fprintf(out, "      %s\n", pair->str);
 	}
 	total_bytes = mh_report_bytes(bytes);
-	fprintf(out, "%u rows: %u done, %u differences, %u failed, %u not started.\n", rows->len,
-	        n[BATCH_DONE], n[BATCH_DIFFERENCES], n[BATCH_FAILED],
-	        n[BATCH_NOT_STARTED] + n[BATCH_RUNNING]);
+	fprintf(out, "%u rows: %u done, %u differences, %u failed, ", rows->len, n[BATCH_DONE],
+	        n[BATCH_DIFFERENCES], n[BATCH_FAILED]);
+	if (n[BATCH_INTERRUPTED] > 0)
+		fprintf(out, "%u interrupted, ", n[BATCH_INTERRUPTED]);
+	fprintf(out, "%u not started.\n", n[BATCH_NOT_STARTED] + n[BATCH_RUNNING]);
 	fprintf(out, "Copied: %" G_GUINT64_FORMAT " messages (%s).\n", msgs, total_bytes);
 }

@@ -38,9 +38,12 @@ enum batch_status {
 	BATCH_DONE,
 	BATCH_DIFFERENCES,
 	BATCH_FAILED,
+	BATCH_INTERRUPTED, /* stopped by Ctrl-C or SIGTERM while it ran */
 };
 
-/* "not started", "running", "done", "differences", "failed". */
+#define BATCH_STATUSES (BATCH_INTERRUPTED + 1)
+
+/* "not started", "running", "done", "differences", "failed", "interrupted". */
 const char *batch_status_name(enum batch_status st);
 
 /* The status named @name, or -1. */
@@ -66,6 +69,7 @@ struct batch_row {
 	double seconds;
 	bool ran; /* in this run */
 	/* While it runs (the scheduler's) */
+	char *waiting; /* owned, or NULL: who holds the pair's lock while the row waits for it */
 	struct mh_sync_progress progress;
 	gint64 started; /* monotonic µs */
 	FILE *log;
@@ -134,13 +138,17 @@ struct batch_view;
  * held while it reads the rows. NULL when @quiet. */
 struct batch_view *batch_view_start(GPtrArray *rows, GMutex *lock, bool quiet);
 
+/* A row waits for another run to release its pair's lock (@row->waiting says who holds
+ * it): one line saying so, in every mode but none. Call with the lock held. */
+void batch_view_row_waiting(struct batch_view *v, const struct batch_row *row);
+
 /* A row ended: one line for it when stderr is not a terminal. Call with the lock held. */
 void batch_view_row_done(struct batch_view *v, const struct batch_row *row);
 
 void batch_view_stop(struct batch_view *v);
 
-/* Prints the summary table of @rows (failures first, then differences, not started, done),
- * at most 80 columns wide, and a totals line. */
+/* Prints the summary table of @rows (failures first, then differences, interrupted, not
+ * started, done), at most 80 columns wide, and a totals line. */
 void batch_print_table(FILE *out, const GPtrArray *rows);
 
 /* --- batch-run.c: the scheduler --- */
