@@ -110,9 +110,9 @@ batch_shard_of(const char *key, unsigned shards)
 static bool
 rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GError **error)
 {
-	static const char *const refused[] = {"log",      "report",    "state", "account1",
-	                                      "account2", "quiet",     "debug", "help",
-	                                      "help-all", "wait-lock", "job"};
+	static const char *const refused[] = {"log",      "report",   "state",     "account1",
+	                                      "account2", "quiet",    "progress",  "debug",
+	                                      "help",     "help-all", "wait-lock", "job"};
 	g_autofree char *name = g_strstrip(g_strdup(raw));
 	const char *bare = name;
 	int arity;

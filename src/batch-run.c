@@ -292,7 +292,7 @@ batch_run(struct batch_plan *plan)
 	mh_log(MH_LOG_INFO, "batch %s: %u rows, %u to run, %u at once", plan->meta->file,
 	       plan->rows->len, todo, plan->jobs);
 	sched_write_summary(&s, true);
-	s.view = batch_view_start(plan->rows, &s.lock, plan->quiet);
+	s.view = batch_view_start(plan->rows, &s.lock, plan->live);
 	for (guint i = 0; i < MIN(plan->jobs, todo); i++)
 		g_ptr_array_add(threads, g_thread_new("mh-batch", sched_worker, &s));
 	for (guint i = 0; i < threads->len; i++)
@@ -303,7 +303,7 @@ batch_run(struct batch_plan *plan)
 	sched_write_summary(&s, true);
 	mh_log(MH_LOG_INFO, "batch %s ended%s", plan->meta->file,
 	       *batch_interrupted ? " (interrupted)" : "");
-	batch_print_table(stdout, plan->rows);
+	batch_print_table(stdout, plan->rows, batch_table_width(stdout));
 	g_hash_table_unref(s.host_use);
 	g_hash_table_unref(s.dst_busy);
 	g_mutex_clear(&s.lock);

@@ -15,18 +15,25 @@ bytes in 4 KB pieces with a pause before each: about 80 KB/s and 50 ms more per 
 - A manual `mailhaul sync` of one pair holds the pair's lock while a batch runs: without
   --wait-lock that row fails with exit code 75 and a reason naming the holder, the others
   complete; with --wait-lock it waits and completes after the sync ends.
+- The final table follows the width (COLUMNS, or the terminal's: a pseudo-terminal here),
+  wrapping a long reason instead of cutting it; --progress=plain on a terminal prints plain
+  lines, --progress=none nothing, a bad word is a usage error.
 """
 import contextlib
 import csv
+import fcntl
 import glob
 import os
+import pty
 import queue
 import re
 import select
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
+import termios
 import threading
 import time
 
@@ -385,6 +392,98 @@ def wait_lock_waits_for_the_manual_sync():
     tap.match(r'^mailhaul: line 2: waiting for another mailhaul run \(pid %d' % sync.p.pid,
               batch.stderr, 'stderr')
     check_identical([13, 14, 15])
+
+
+def table_rows():
+    """A file of two rows: one done before (user 11), one with a wrong password (user 12)
+    whose reason is longer than a line."""
+    wrong = cli.write_passfile(S['dir'], 'Wrong-password', name='pf-wrong')
+    return batch_file('table', [row_line(11), row_line(12, pf1=wrong)])
+
+
+def joined(text):
+    return ' '.join(text.split())
+
+
+def check_table(text, width, reason):
+    wide = [line for line in text.splitlines() if len(line) > width]
+    tap.eq(wide, [], 'lines wider than %d columns' % width)
+    tap.contains(joined('exit 16: ' + reason), joined(text), 'the whole reason, wrapped')
+
+
+@tap.test
+def table_follows_columns_and_keeps_the_reason():
+    path, out = table_rows(), os.path.join(S['dir'], 'table')
+    reason = None
+    for columns in (None, '50', '132'):
+        env = {'COLUMNS': columns} if columns else {}
+        r = cli.run(batch_argv(path, out, '--quiet')[1:], env=env, timeout=60)
+        tap.eq(r.code, 1, 'exit code\n%s' % r)
+        if reason is None:
+            reason = [x for x in summary(out)['rows'] if x['status'] == 'failed'][0]['reason']
+            tap.check(len(reason) > 80, 'a reason longer than a line: %r' % reason)
+        tap.diag('COLUMNS=%s:\n%s' % (columns, r.stdout))
+        check_table(r.stdout, int(columns or 80), reason)
+        if columns == '132':
+            tap.match(r'^done +2  %s@127\.0\.0\.1 -> %s@127\.0\.0\.1 +\d+ +0 ' % (
+                user(11), user(11)), r.stdout, 'the wide table')
+        if columns is None:
+            tap.match(r'^Status +Line  Source -> Destination +Copied +Missing +Time$',
+                      r.stdout, 'the 80-column table')
+
+
+def on_terminal(argv, columns):
+    """Runs argv with stdout and stderr on a pseudo-terminal `columns` wide; returns the
+    exit code and what the terminal got."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 40, columns, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.ONLCR  # the lines as printed, without the terminal's CR
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    p = subprocess.Popen(argv, env=cli.environment(), stdin=subprocess.DEVNULL, stdout=slave,
+                         stderr=slave)
+    os.close(slave)
+    got, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            got.append(data)
+        elif p.poll() is not None:
+            break
+    os.close(master)
+    return p.wait(10), b''.join(got).decode(errors='replace')
+
+
+@tap.test
+def plain_progress_and_table_width_on_a_terminal():
+    path, out = table_rows(), os.path.join(S['dir'], 'table-tty')
+    code, text = on_terminal(batch_argv(path, out, '--progress=plain'), 100)
+    tap.diag(text)
+    tap.eq(code, 1, 'exit code')
+    tap.not_contains('\033', text, 'the terminal (--progress=plain: no escape sequences)')
+    tap.match(r'^mailhaul: line 2 done: ', text, 'the terminal')
+    tap.match(r'^mailhaul: line 3 failed: ', text, 'the terminal')
+    reason = [x for x in summary(out)['rows'] if x['status'] == 'failed'][0]['reason']
+    table = text[text.index('\nStatus ') + 1:]
+    check_table(table, 99, reason)
+    tap.match(r'^done +2  \S+ -> \S+ +\d+ +0 ', table, 'a table as wide as the terminal')
+
+
+@tap.test
+def progress_none_and_a_bad_word():
+    path, out = table_rows(), os.path.join(S['dir'], 'table-none')
+    r = cli.run(batch_argv(path, out, '--progress', 'none')[1:], timeout=60)
+    tap.eq(r.code, 1, 'exit code\n%s' % r)
+    tap.eq([line for line in r.stderr.splitlines()
+            if re.match(r'mailhaul: (line \d|rows: )', line)], [], 'view lines on stderr')
+    r = cli.run(batch_argv(path, out, '--progress=fancy')[1:])
+    cli.expect_error(r, cli.EXIT_USAGE, '--progress', 'auto, bar, plain or none')
 
 
 if __name__ == '__main__':
