@@ -45,8 +45,8 @@ struct rows_ctx {
 const char *
 batch_status_name(enum batch_status st)
 {
-	static const char *const names[] = {"not started", "running", "done", "differences",
-	                                    "failed"};
+	static const char *const names[] = {"not started", "running", "done",
+	                                    "differences", "failed",  "interrupted"};
 
 	return names[st];
 }
@@ -54,7 +54,7 @@ batch_status_name(enum batch_status st)
 int
 batch_status_parse(const char *name)
 {
-	for (int st = BATCH_NOT_STARTED; st <= BATCH_FAILED; st++) {
+	for (int st = BATCH_NOT_STARTED; st < BATCH_STATUSES; st++) {
 		if (strcmp(name, batch_status_name((enum batch_status)st)) == 0)
 			return st;
 	}
@@ -78,6 +78,7 @@ batch_row_free(struct batch_row *row)
 	mh_secret_free(row->password[0]);
 	mh_secret_free(row->password[1]);
 	g_free(row->reason);
+	g_free(row->waiting);
 	g_free(row);
 }
 
@@ -109,9 +110,9 @@ batch_shard_of(const char *key, unsigned shards)
 static bool
 rows_column(struct rows_ctx *c, const char *raw, guint n, struct col *col, GError **error)
 {
-	static const char *const refused[] = {"log",      "report",    "state", "account1",
-	                                      "account2", "quiet",     "debug", "help",
-	                                      "help-all", "wait-lock", "job"};
+	static const char *const refused[] = {"log",      "report",   "state",     "account1",
+	                                      "account2", "quiet",    "progress",  "debug",
+	                                      "help",     "help-all", "wait-lock", "job"};
 	g_autofree char *name = g_strstrip(g_strdup(raw));
 	const char *bare = name;
 	int arity;

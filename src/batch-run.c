@@ -112,7 +112,7 @@ sched_write_summary(struct sched *s, bool now)
 }
 
 /* The row's status from its exit code: done, differences (the run ended with a result that
- * says what differs), or failed. */
+ * says what differs), interrupted (stopped by the batch's stop), or failed. */
 static void
 sched_settle(struct batch_row *row, int rc, struct mh_sync_job_outcome *out)
 {
@@ -120,9 +120,10 @@ sched_settle(struct batch_row *row, int rc, struct mh_sync_job_outcome *out)
 	               rc == MH_EXIT_APPEND;
 
 	row->exit_code = rc;
-	row->status = rc == MH_EXIT_OK             ? BATCH_DONE
-	              : out->has_result && differs ? BATCH_DIFFERENCES
-	                                           : BATCH_FAILED;
+	row->status = rc == MH_EXIT_OK                                  ? BATCH_DONE
+	              : rc == MH_EXIT_INTERRUPTED && *batch_interrupted ? BATCH_INTERRUPTED
+	              : out->has_result && differs                      ? BATCH_DIFFERENCES
+	                                                                : BATCH_FAILED;
 	row->copied = out->copied;
 	row->copied_bytes = out->copied_bytes;
 	row->missing = out->missing;
@@ -136,6 +137,31 @@ sched_settle(struct batch_row *row, int rc, struct mh_sync_job_outcome *out)
 		                        " extra, %" G_GUINT64_FORMAT " failed, %" G_GUINT64_FORMAT
 		                        " folders unfinished",
 		                        out->missing, out->extra, out->failed, out->unfinished);
+}
+
+/* Takes the lock of the pair's own state, which a manual `sync` of the same pair takes
+ * too. With --wait-lock, a row that finds it held says so (stderr, the view) and waits. */
+static struct mh_sync_lock *
+sched_lock_pair(struct sched *s, struct batch_row *row, GError **error)
+{
+	struct mh_sync_lock *pair;
+	char *holder;
+
+	pair = mh_sync_lock_take(row->lock_path, "account pair", false, batch_interrupted, error);
+	if (pair != NULL || !s->plan->wait_lock ||
+	    !g_error_matches(*error, MH_SYNC_ERROR, MH_SYNC_ERROR_LOCKED))
+		return pair;
+	g_clear_error(error);
+	holder = mh_sync_lock_holder(row->lock_path);
+	g_mutex_lock(&s->lock);
+	row->waiting = holder != NULL ? holder : g_strdup("pid unknown");
+	batch_view_row_waiting(s->view, row);
+	g_mutex_unlock(&s->lock);
+	pair = mh_sync_lock_take(row->lock_path, "account pair", true, batch_interrupted, error);
+	g_mutex_lock(&s->lock);
+	g_clear_pointer(&row->waiting, g_free);
+	g_mutex_unlock(&s->lock);
+	return pair;
 }
 
 /* Runs the `sync` of @row (in a worker, without the lock). */
@@ -152,9 +178,7 @@ sched_run_row(struct sched *s, struct batch_row *row, struct mh_sync_job_outcome
 
 	mh_log(MH_LOG_INFO, "mailhaul %s batch %s line %u: %s to %s", MH_VERSION,
 	       s->plan->meta->file, row->line, row->source, row->destination);
-	/* The lock of the pair's own state: a manual `sync` of the same pair takes it too. */
-	pair = mh_sync_lock_take(row->lock_path, "account pair", s->plan->wait_lock,
-	                         batch_interrupted, &error);
+	pair = sched_lock_pair(s, row, &error);
 	if (pair != NULL) {
 		g_autofree char **argv = batch_row_argv(row);
 
@@ -268,7 +292,7 @@ batch_run(struct batch_plan *plan)
 	mh_log(MH_LOG_INFO, "batch %s: %u rows, %u to run, %u at once", plan->meta->file,
 	       plan->rows->len, todo, plan->jobs);
 	sched_write_summary(&s, true);
-	s.view = batch_view_start(plan->rows, &s.lock, plan->quiet);
+	s.view = batch_view_start(plan->rows, &s.lock, plan->live);
 	for (guint i = 0; i < MIN(plan->jobs, todo); i++)
 		g_ptr_array_add(threads, g_thread_new("mh-batch", sched_worker, &s));
 	for (guint i = 0; i < threads->len; i++)
@@ -279,7 +303,7 @@ batch_run(struct batch_plan *plan)
 	sched_write_summary(&s, true);
 	mh_log(MH_LOG_INFO, "batch %s ended%s", plan->meta->file,
 	       *batch_interrupted ? " (interrupted)" : "");
-	batch_print_table(stdout, plan->rows);
+	batch_print_table(stdout, plan->rows, batch_table_width(stdout));
 	g_hash_table_unref(s.host_use);
 	g_hash_table_unref(s.dst_busy);
 	g_mutex_clear(&s.lock);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "live-view.h"
 #include "sync-engine.h"
 
 /* --- batch-csv.c: RFC 4180 records --- */
@@ -38,9 +39,12 @@ enum batch_status {
 	BATCH_DONE,
 	BATCH_DIFFERENCES,
 	BATCH_FAILED,
+	BATCH_INTERRUPTED, /* stopped by Ctrl-C or SIGTERM while it ran */
 };
 
-/* "not started", "running", "done", "differences", "failed". */
+#define BATCH_STATUSES (BATCH_INTERRUPTED + 1)
+
+/* "not started", "running", "done", "differences", "failed", "interrupted". */
 const char *batch_status_name(enum batch_status st);
 
 /* The status named @name, or -1. */
@@ -66,6 +70,7 @@ struct batch_row {
 	double seconds;
 	bool ran; /* in this run */
 	/* While it runs (the scheduler's) */
+	char *waiting; /* owned, or NULL: who holds the pair's lock while the row waits for it */
 	struct mh_sync_progress progress;
 	gint64 started; /* monotonic µs */
 	FILE *log;
@@ -129,29 +134,38 @@ int batch_exit_code(const GPtrArray *rows);
 
 struct batch_view;
 
-/* Starts the live view of @rows on stderr (a thread): on a terminal one line per running
- * row and a totals line, redrawn in place; otherwise a totals line every 5 s. @lock is
- * held while it reads the rows. NULL when @quiet. */
-struct batch_view *batch_view_start(GPtrArray *rows, GMutex *lock, bool quiet);
+/* Starts the live view of @rows on stderr (a thread) in @mode (--progress): bar, one line
+ * per running row and a totals line, redrawn in place; plain, a totals line every 5 s and
+ * one per row as it ends. @lock is held while it reads the rows. NULL for MH_LIVE_NONE. */
+struct batch_view *batch_view_start(GPtrArray *rows, GMutex *lock, enum mh_live_mode mode);
+
+/* A row waits for another run to release its pair's lock (@row->waiting says who holds
+ * it): one line saying so, in every mode but none. Call with the lock held. */
+void batch_view_row_waiting(struct batch_view *v, const struct batch_row *row);
 
 /* A row ended: one line for it when stderr is not a terminal. Call with the lock held. */
 void batch_view_row_done(struct batch_view *v, const struct batch_row *row);
 
 void batch_view_stop(struct batch_view *v);
 
-/* Prints the summary table of @rows (failures first, then differences, not started, done),
- * at most 80 columns wide, and a totals line. */
-void batch_print_table(FILE *out, const GPtrArray *rows);
+/* The width of the final table on @out: COLUMNS when it holds a number (20 or more), else
+ * the terminal's width less one when @out is a terminal, else 80. */
+unsigned batch_table_width(FILE *out);
+
+/* Prints the summary table of @rows (failures first, then differences, interrupted, not
+ * started, done) and the totals, no line wider than @width: a long reason is wrapped under
+ * its row, never cut; under 70 columns, each row's accounts go on a line of their own. */
+void batch_print_table(FILE *out, const GPtrArray *rows, unsigned width);
 
 /* --- batch-run.c: the scheduler --- */
 
 struct batch_plan {
-	GPtrArray *rows;       /* struct batch_row *: the rows to report */
-	unsigned jobs;         /* rows at once */
-	unsigned max_per_host; /* connections per server host (0: no cap) */
-	bool wait_lock;        /* wait for another run's pair lock */
-	bool pending;          /* run only rows not done */
-	bool quiet;
+	GPtrArray *rows;        /* struct batch_row *: the rows to report */
+	unsigned jobs;          /* rows at once */
+	unsigned max_per_host;  /* connections per server host (0: no cap) */
+	bool wait_lock;         /* wait for another run's pair lock */
+	bool pending;           /* run only rows not done */
+	enum mh_live_mode live; /* --progress */
 	const char *dir;
 	struct batch_meta *meta;
 };

@@ -21,6 +21,8 @@ struct batch_cli {
 	char *dir; /* owned */
 	bool pending, quiet, wait_lock;
 	const char *debug;
+	const char *progress; /* --progress: auto, bar, plain or none */
+	enum mh_live_mode live;
 	GPtrArray *common; /* char * (borrowed from argv), NULL-terminated at the end */
 };
 
@@ -41,7 +43,16 @@ static const char batch_help[] =
 	"  --shard K/N                   run only this shard's rows (stable hash of the pair)\n"
 	"  --wait-lock                   wait for another run of a row's pair instead of\n"
 	"                                failing that row\n"
-	"  -q, --quiet                   no live view\n\n"
+	"  --progress MODE               the live view on stderr: auto (bar on a\n"
+	"                                terminal, plain elsewhere; the default), bar\n"
+	"                                (a line per running mailbox and the totals,\n"
+	"                                redrawn in place), plain (a totals line every\n"
+	"                                5 s and a line per row as it ends: for logs,\n"
+	"                                tmux too) or none\n"
+	"  -q, --quiet                   no live view (--progress=none) and no line\n"
+	"                                naming the batch directory\n\n"
+	"The final table on stdout is as wide as COLUMNS says, else as the terminal,\n"
+	"else 80 columns; a long reason is wrapped under its row, never cut.\n\n"
 	"Exit codes: 0 every row done, 1 some rows have differences or failed (listed),\n"
 	"64 usage (also: a bad row, naming its line and column), 66 unreadable file,\n"
 	"73 the batch directory cannot be written, 130 interrupted (rerun to finish).\n";
@@ -124,6 +135,8 @@ batch_arg(int argc, char **argv, int *i, struct batch_cli *o, GError **error)
 	}
 	if ((r = batch_opt(argc, argv, i, "--debug", &o->debug, error)) != 0)
 		return r;
+	if ((r = batch_opt(argc, argv, i, "--progress", &o->progress, error)) != 0)
+		return r;
 	if ((r = batch_opt(argc, argv, i, "--pending", NULL, error)) != 0)
 		return o->pending = r > 0, r;
 	if (strcmp(argv[*i], "-q") == 0 || strcmp(argv[*i], "--quiet") == 0)
@@ -180,7 +193,8 @@ batch_parse(int argc, char **argv, struct batch_cli *o, GError **error)
 		                                         o->shard, o->shards)
 		                       : g_strdup_printf("mailhaul-batch-%s", base);
 	}
-	return cli_set_debug(o->debug, error);
+	return mh_live_mode_parse(o->progress, o->quiet, &o->live, error) &&
+	       cli_set_debug(o->debug, error);
 }
 
 /* Creates the batch directory (not its parents: a typo should not make a tree). */
@@ -281,7 +295,7 @@ mh_cmd_batch(int argc, char **argv)
 	                           .max_per_host = o.max_per_host,
 	                           .wait_lock = o.wait_lock,
 	                           .pending = o.pending,
-	                           .quiet = o.quiet,
+	                           .live = o.live,
 	                           .dir = o.dir,
 	                           .meta = &meta};
 	rc = batch_run(&plan);
@@ -397,7 +411,7 @@ mh_cmd_batch_report(int argc, char **argv)
 		output = g_strdup("mailhaul-batch-report");
 	if (!batch_make_dir(output, &error) || !batch_summary_write(output, &merged, all, &error))
 		goto out;
-	batch_print_table(stdout, all);
+	batch_print_table(stdout, all, batch_table_width(stdout));
 	rc = batch_exit_code(all);
 	if (all->len < merged.file_rows)
 		rc = MH_EXIT_FAILURE;

@@ -330,8 +330,8 @@ sync_context(struct sync_cli *o, bool verify)
 	         "FILE"},
 		{"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress display", NULL},
 		{"progress", 0, 0, G_OPTION_ARG_STRING, &o->progress,
-	         "The progress display: bar (redrawn in place; the default on a terminal), plain "
-	         "(a line every few seconds; the default elsewhere) or none",
+	         "The progress display: auto (the default: bar on a terminal, plain elsewhere), bar "
+	         "(redrawn in place), plain (a line every few seconds) or none",
 	         "MODE"},
 		{"debug", 0, 0, G_OPTION_ARG_STRING, &o->debug,
 	         "Debug output: imap, wire, sync, auth or all (secrets are redacted)",

@@ -37,7 +37,7 @@ static struct mh_live_view *live_current; /* under live_lock */
 bool
 mh_live_mode_parse(const char *spec, bool quiet, enum mh_live_mode *mode_r, GError **error)
 {
-	if (spec == NULL)
+	if (spec == NULL || strcmp(spec, "auto") == 0)
 		*mode_r = isatty(STDERR_FILENO) ? MH_LIVE_BAR : MH_LIVE_PLAIN;
 	else if (strcmp(spec, "bar") == 0)
 		*mode_r = MH_LIVE_BAR;
@@ -47,7 +47,7 @@ mh_live_mode_parse(const char *spec, bool quiet, enum mh_live_mode *mode_r, GErr
 		*mode_r = MH_LIVE_NONE;
 	else {
 		g_set_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE,
-		            "--progress '%s': say bar, plain or none", spec);
+		            "--progress '%s': say auto, bar, plain or none", spec);
 		return false;
 	}
 	if (quiet)

@@ -24,8 +24,9 @@ typedef void mh_live_compose_cb(void *ctx, enum mh_live_mode mode, unsigned colu
 
 struct mh_live_view;
 
-/* The mode --progress @spec asks for ("plain", "bar", "none"; NULL: bar on a terminal,
- * else plain); @quiet means none. False with a usage error for another word. */
+/* The mode --progress @spec asks for ("plain", "bar", "none"; "auto" or NULL: bar when
+ * stderr is a terminal, else plain); @quiet means none. False with a usage error for
+ * another word. */
 bool mh_live_mode_parse(const char *spec, bool quiet, enum mh_live_mode *mode_r, GError **error);
 
 /* Starts the view in @mode (a thread calling @compose). NULL for MH_LIVE_NONE. */

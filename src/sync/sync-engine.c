@@ -36,6 +36,7 @@ struct engine {
 	struct mh_sync_progress *progress;
 	struct mh_sync_result *result;
 	GPtrArray *work;      /* struct mh_sync_folder_result *, borrowed from result */
+	guint busy;           /* folders of work with messages on a side, or not counted */
 	gint next;            /* index of the next folder to take */
 	char *gave_up;        /* owned; why a server kept asking to wait, or NULL */
 	struct mh_plan *plan; /* owned; the folder plan, once made */
@@ -529,11 +530,14 @@ worker_thread(gpointer data)
 	return NULL;
 }
 
-/* Runs the folder pairs on up to opts->jobs workers; the first reuses @src and @dst. */
+/* Runs the folder pairs on up to opts->jobs workers; the first reuses @src and @dst. No
+ * more workers than folders with messages: an empty folder pair is settled in a few
+ * milliseconds, less than a new connection pair takes (TLS, login, a server process), so
+ * a mailbox whose messages are all in INBOX runs on the listing's connections alone. */
 static void
 engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 {
-	guint n = MAX(1u, MIN(e->opts->jobs, e->work->len));
+	guint n = MAX(1u, MIN(e->opts->jobs, MIN(e->work->len, e->busy)));
 	g_autoptr(GPtrArray) threads = g_ptr_array_new();
 	struct worker_arg *args = g_new0(struct worker_arg, n);
 
@@ -607,6 +611,11 @@ engine_changed_folders(struct engine *e, struct side *src, struct side *dst)
 		}
 		res->unfinished = res->not_reached = true;
 		g_ptr_array_add(work, res);
+		/* Idle only when both sides were counted empty (or the destination folder is
+		 * not there yet: it is made empty). */
+		if (sbox == NULL || sbox->exists > 0 || (dbox != NULL && dbox->exists > 0) ||
+		    (dbox == NULL && dst->boxes == NULL))
+			e->busy++;
 		if (sbox != NULL && dbox != NULL) {
 			struct sync_listed *l = g_new0(struct sync_listed, 1);
 

@@ -143,6 +143,22 @@ mh_sync_lock_take(const char *path, const char *what, bool wait, volatile int *i
 	return lock;
 }
 
+char *
+mh_sync_lock_holder(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *holder = NULL;
+
+	g_return_val_if_fail(path != NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	/* A shared lock is refused only while a run holds the lock. */
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+		holder = lock_holder_text(fd);
+	close(fd);
+	return holder;
+}
+
 void
 mh_sync_lock_release(struct mh_sync_lock *lock)
 {

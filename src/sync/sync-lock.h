@@ -25,6 +25,11 @@ struct mh_sync_lock;
 struct mh_sync_lock *mh_sync_lock_take(const char *path, const char *what, bool wait,
                                        volatile int *interrupted, GError **error);
 
+/* Who holds the lock on @path now, as the message above names the holder ("pid N, since
+ * TIME"), or NULL when nobody does (or the file cannot be read). Takes nothing: a holder
+ * found may be gone the moment after. Returns a new string, caller frees. */
+char *mh_sync_lock_holder(const char *path);
+
 /* Empties the lock file's text and releases the lock; NULL allowed. The file stays (an
  * unlinked lock file would let a waiter and a newcomer lock two different files). */
 void mh_sync_lock_release(struct mh_sync_lock *lock);

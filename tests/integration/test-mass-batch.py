@@ -28,7 +28,10 @@ from mhtest import batchtest, certs, cli, dovecot, imapcheck, ports, tap
 from mhtest.batchtest import HEADER, password, summary, user, write_csv, write_inbox
 
 USERS = int(os.environ.get('MH_BATCH_USERS', '200'))
-CAP = 12          # --max-connections-per-host: both servers are 127.0.0.1
+# --max-connections-per-host: both servers are 127.0.0.1. A row (its mail all in INBOX)
+# opens one pair of connections and, with --folder-jobs 1, reserves that pair: --jobs 8
+# would open 16 at once, the cap lets 6 rows run.
+CAP = 12
 SHARD_USERS = 30  # rows of the sharded file
 S = {}
 
@@ -226,8 +229,8 @@ def killed_batch_then_pending_completes_every_row():
     out = os.path.join(d, 'big')
     proxy = S['proxy']
     proxy.reset()
-    argv = [cli.binary(), 'batch', big_file(), '--dir', out, '--jobs', '4',
-            '--max-connections-per-host', str(CAP)] + common_args()
+    argv = [cli.binary(), 'batch', big_file(), '--dir', out, '--jobs', '8', '--folder-jobs',
+            '1', '--max-connections-per-host', str(CAP)] + common_args()
     t0 = time.monotonic()
     p = subprocess.Popen(argv, env=cli.environment(), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -251,7 +254,7 @@ def killed_batch_then_pending_completes_every_row():
                                                          len(done_before)))
     tap.check(0 < len(done_before) < USERS, 'killed in the middle')
     done_before = {r['name'] for r in summary(out)['rows'] if r['status'] == 'done'}
-    r = batch([big_file(), '--dir', out, '--pending', '--jobs', '4',
+    r = batch([big_file(), '--dir', out, '--pending', '--jobs', '8', '--folder-jobs', '1',
                '--max-connections-per-host', CAP])
     tap.diag('rerun with --pending: %.1f s' % r.seconds)
     tap.eq(r.code, 1, 'exit code (two rows failed)\n%s' % r)

@@ -80,6 +80,8 @@ test_mode(void)
 	g_assert_cmpint(mode, ==, MH_LIVE_BAR);
 	g_assert_true(mh_live_mode_parse("bar", true, &mode, NULL));
 	g_assert_cmpint(mode, ==, MH_LIVE_NONE);
+	g_assert_true(mh_live_mode_parse("auto", false, &mode, NULL));
+	g_assert_cmpint(mode, ==, isatty(STDERR_FILENO) ? MH_LIVE_BAR : MH_LIVE_PLAIN);
 	g_assert_false(mh_live_mode_parse("fancy", false, &mode, &error));
 	g_assert_error(error, MH_CONFIG_ERROR, MH_CONFIG_ERROR_USAGE);
 }

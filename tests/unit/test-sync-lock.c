@@ -72,8 +72,13 @@ test_held_names_holder(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	g_assert_null(strchr(error->message, '\n'));
 	g_assert_cmpint(g_stat(f->path, &sb), ==, 0);
 	g_assert_cmpuint(sb.st_mode & 0777, ==, 0600);
+	text = mh_sync_lock_holder(f->path);
+	g_assert_nonnull(text);
+	g_assert_true(g_str_has_prefix(text, pid + 1));
+	g_clear_pointer(&text, g_free);
 	mh_sync_lock_release(lock);
-	/* Released: taken again, and the released lock's text is gone. */
+	/* Released: nobody holds it, it is taken again, and the released lock's text is gone. */
+	g_assert_null(mh_sync_lock_holder(f->path));
 	g_assert_true(g_file_get_contents(f->path, &text, NULL, NULL));
 	g_assert_cmpstr(text, ==, "");
 	lock = take_ok(f->path);

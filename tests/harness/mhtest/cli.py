@@ -6,9 +6,9 @@
     line = cli.expect_error(r, 12, 'not trusted', '--cafile')   # exit code and words
 
 The binary is $MAILHAUL (meson passes it) or build/src/mailhaul in the source tree. Each run
-gets a clean environment: no MAILHAUL_* variables unless given, LC_ALL=C.UTF-8, and HOME and
-the XDG directories in a private temporary directory, so a test never reads or writes the real
-user's configuration, state or keyring.
+gets a clean environment: no MAILHAUL_* variables unless given, no COLUMNS or LINES (tables as
+wide as the default), LC_ALL=C.UTF-8, and HOME and the XDG directories in a private temporary
+directory, so a test never reads or writes the real user's configuration, state or keyring.
 """
 import os
 import queue
@@ -76,6 +76,8 @@ def environment(extra=None):
     })
     for k in ('SSL_CERT_FILE', 'SSL_CERT_DIR'):
         env.pop(k, None)  # the system trust store only, as a user would have it
+    for k in ('COLUMNS', 'LINES'):
+        env.pop(k, None)  # tables as wide as the default, unless a test says otherwise
     if extra:
         env.update(extra)
     return env
