@@ -434,9 +434,9 @@ folder_unknown_dst(struct folder_run *fr)
 }
 
 /* A pass that ended with copies in flight (its mark is still in the state) may have left
- * messages the server stores only now: wait for it before listing the destination, so
- * that they are found by fingerprint instead of copied twice. Only a folder the state
- * knows (fr->found) can carry the mark. */
+ * messages the server stores only now: wait for it before selecting (and so listing) the
+ * destination, so that they are found by fingerprint instead of copied twice. Only a
+ * folder the state knows (fr->found) can carry the mark. */
 static bool
 folder_settle(struct folder_run *fr, GError **error)
 {
@@ -862,7 +862,11 @@ folder_run_all(struct folder_run *fr, GError **error)
 		folder_fill_unchanged(fr);
 		return true;
 	}
-	if (!folder_select(fr, error))
+	/* Copies whose answers a drop took must have landed before the destination is
+	 * selected (see folder_settle()): a session's UID SEARCH does not see what other
+	 * sessions stored after its SELECT (Dovecot reports them with EXISTS only once the
+	 * command is done). */
+	if (!folder_settle(fr, error) || !folder_select(fr, error))
 		return false;
 	if (w->opts->verify_only)
 		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS |
@@ -873,11 +877,9 @@ folder_run_all(struct folder_run *fr, GError **error)
 		folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
-	/* Copies whose answers a drop took must have landed before the destination is
-	 * listed (see folder_settle()); then both sides are listed at once. */
+	/* Both sides are listed at once. */
 	fr->items = items;
-	if (!folder_settle(fr, error) ||
-	    !folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
+	if (!folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
 	    !folder_sync_messages(fr, error))
 		return false;
 	if (w->opts->delete2duplicates && fr->dst_exists &&
