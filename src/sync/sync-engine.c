@@ -208,17 +208,9 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 static bool
 engine_classify_last_refusal(struct engine *e, struct mh_store *st, struct mh_sync_verdict *v)
 {
-	const struct mh_store_info *info =
-		st != NULL && st->ops->info != NULL ? st->ops->info(st) : NULL;
-	g_autoptr(GError) refusal = NULL;
+	g_autoptr(GError) refusal = sync_error_last_refusal(e->opts, st, v);
 
-	if (info == NULL || info->last_refusal == NULL)
-		return false;
-	refusal = g_error_new(MH_IMAP_ERROR,
-	                      g_str_has_prefix(info->last_refusal, "NO") ? MH_IMAP_ERROR_NO
-	                                                                 : MH_IMAP_ERROR_BAD,
-	                      "%s: %s", st->label, info->last_refusal);
-	return sync_error_wants_wait(e->opts, refusal, v) && v->kind != MH_SYNC_VERDICT_RETRY;
+	return refusal != NULL;
 }
 
 static bool

@@ -331,4 +331,10 @@ bool sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
 /* Whether an error ends the connection (as opposed to a refused command). */
 bool sync_error_is_fatal(const GError *error);
 
+/* The last refusal on @st (NULL allowed) as an error, when it asks to wait (a session that
+ * ended, BYE or a drop, right after a NO or BAD that throttles it, as Exchange does); fills
+ * @v. Returns a new error, or NULL when there is none or it asks for no wait. */
+GError *sync_error_last_refusal(const struct mh_sync_options *o, struct mh_store *st,
+                                struct mh_sync_verdict *v);
+
 #endif
