@@ -137,6 +137,8 @@ struct sync_copy {
 	GPtrArray *label_jobs; /* struct label_job * */
 	GArray *one_by_one;    /* guint32: UIDs of refused MULTIAPPENDs, to send again singly */
 	bool src_dropped;      /* the source was abandoned after c->fatal */
+	const gint *stop;      /* borrowed, or NULL; set (atomic) when another connection of the
+	                          same split copy failed: this one stops as on its own failure */
 };
 
 /* What the matching, flag and deletion steps need about a folder (sync-match.c). */
@@ -274,6 +276,10 @@ bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_re
 
 /* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined. */
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
+
+/* Copies @uids (ascending; each in c->by_uid) over @c's connection pair, streaming and
+ * pipelined, recording each answered APPEND in c->res and the state. */
+bool sync_copy_uids(struct sync_copy *c, const GArray *uids, GError **error);
 
 /* @flags restricted to what the destination keeps (PERMANENTFLAGS), sorted, without
  * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
