@@ -718,7 +718,7 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 	}
 	if (uids->len == 0)
 		return true;
-	return sync_copy_uids(c, uids, error);
+	return sync_split_copy(c, uids, error);
 }
 
 bool

@@ -479,6 +479,7 @@ folder_copy(struct folder_run *fr, GError **error)
 		.dst_name = res->dst_name,
 		.folder_id = fr->sf.id,
 		.dst_box = &fr->dbox,
+		.src_uidvalidity = fr->sbox.uidvalidity,
 		.by_uid = fr->by_uid,
 	};
 	gint64 n = 0, bytes = 0;
@@ -938,6 +939,8 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	struct sync_error_class ec;
 	bool ok;
 
+	/* The folders of a split copy it helped with are selected no more. */
+	w->split_id = 0;
 	if (listed != NULL) {
 		fr.pre_src = &listed->src;
 		fr.pre_dst = &listed->dst;
