@@ -29,6 +29,7 @@ struct sync_cli {
 	char **folder, **include, **exclude, **regextrans2;
 	gint64 maxsize, minsize;
 	int maxage, minage, jobs;
+	int split_min; /* --split-min, hidden: for tests only (see its entry) */
 	char **report;
 	char *search, *log, *state, *debug;
 	char *config, *token_store, *account1, *account2;
@@ -249,6 +250,10 @@ sync_context(struct sync_cli *o, bool verify)
 	         "Folder pairs in parallel, each with two connections (default 4, or the "
 	         "providers' connection limit)",
 	         "N"},
+		/* For tests only, hence hidden: a folder's copy of at least N messages is split
+	         * over several connection pairs (the engine's default is tens of thousands), so
+	         * that a test folder of a few thousand takes that path. */
+		{"split-min", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &o->split_min, NULL, NULL},
 		{"compress", 0, 0, G_OPTION_ARG_NONE, &o->compress,
 	         "COMPRESS=DEFLATE where offered, also on loopback (default: except loopback)",
 	         NULL},
@@ -511,6 +516,7 @@ sync_fill_options(struct sync_cli *o, bool verify, char *state_path, struct mh_s
 		.exclude = strv_array(o->exclude),
 		.regextrans = strv_array(o->regextrans2),
 		.jobs = o->jobs > 0 ? (unsigned)o->jobs : 4,
+		.split_min = o->split_min > 0 ? (unsigned)o->split_min : 0,
 		.pace = o->pace > 0 ? o->pace : 0,
 		.upload_per_day = o->max_upload > 0 ? (uint64_t)o->max_upload : 0,
 		.download_per_day = o->max_download > 0 ? (uint64_t)o->max_download : 0,

@@ -366,6 +366,16 @@ copy_stop_now(struct sync_copy *c)
 	return true;
 }
 
+/* Another connection of the same split copy failed: this one stops as on its own failure
+ * (the folder's pass ends, and is run again after the reconnect). */
+static void
+copy_check_stop(struct sync_copy *c)
+{
+	if (c->stop != NULL && c->fatal == NULL && g_atomic_int_get(c->stop))
+		c->fatal = g_error_new_literal(MH_SYNC_ERROR, MH_SYNC_ERROR_INTERRUPTED,
+		                               "stopped with the folder's other connections");
+}
+
 static void
 on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 {
@@ -383,6 +393,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 	}
 	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
 	c->cur_size = size;
+	copy_check_stop(c);
 	if (c->fatal != NULL && !c->src_dropped && c->w->src->ops->abandon != NULL) {
 		/* The folder stops: the rest of a large ranged FETCH would be read for
 		 * nothing. The pass reconnects both sides anyway. */
@@ -560,6 +571,7 @@ on_body_more(void *ctx)
 {
 	struct sync_copy *c = ctx;
 
+	copy_check_stop(c);
 	return c->fatal == NULL && (c->w->opts->interrupted == NULL || !*c->w->opts->interrupted);
 }
 
@@ -729,7 +741,6 @@ bool
 sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 {
 	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
-	GError *local = NULL;
 
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
@@ -737,6 +748,16 @@ sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 		if (m->copy)
 			g_array_append_val(uids, m->uid);
 	}
+	if (uids->len == 0)
+		return true;
+	return sync_split_copy(c, uids, error);
+}
+
+bool
+sync_copy_uids(struct sync_copy *c, const GArray *uids, GError **error)
+{
+	GError *local = NULL;
+
 	if (uids->len == 0)
 		return true;
 	c->pending = g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);

@@ -40,6 +40,9 @@ struct engine {
 	gint next;            /* index of the next folder to take */
 	char *gave_up;        /* owned; why a server kept asking to wait, or NULL */
 	struct mh_plan *plan; /* owned; the folder plan, once made */
+	GPtrArray *workers;   /* struct worker_arg *, owned; guarded by lock */
+	bool slot_used[MH_SYNC_PROGRESS_SLOTS];
+	void *log_route; /* the engine's thread's (mh_log_thread_route) */
 	GMutex lock;
 };
 
@@ -211,17 +214,9 @@ engine_wait(struct engine *e, const struct mh_sync_verdict *v, const GError *err
 static bool
 engine_classify_last_refusal(struct engine *e, struct mh_store *st, struct mh_sync_verdict *v)
 {
-	const struct mh_store_info *info =
-		st != NULL && st->ops->info != NULL ? st->ops->info(st) : NULL;
-	g_autoptr(GError) refusal = NULL;
+	g_autoptr(GError) refusal = sync_error_last_refusal(e->opts, st, v);
 
-	if (info == NULL || info->last_refusal == NULL)
-		return false;
-	refusal = g_error_new(MH_IMAP_ERROR,
-	                      g_str_has_prefix(info->last_refusal, "NO") ? MH_IMAP_ERROR_NO
-	                                                                 : MH_IMAP_ERROR_BAD,
-	                      "%s: %s", st->label, info->last_refusal);
-	return sync_error_wants_wait(e->opts, refusal, v) && v->kind != MH_SYNC_VERDICT_RETRY;
+	return refusal != NULL;
 }
 
 static bool
@@ -299,6 +294,7 @@ engine_connect(struct mh_store *st, GError **error)
 static bool
 worker_reconnect(struct engine *e, struct sync_worker *w, GError **error)
 {
+	w->split_id = 0;
 	w->src->ops->close(w->src);
 	w->dst->ops->close(w->dst);
 	return engine_connect_waiting(e, w->src, true, error) &&
@@ -496,10 +492,71 @@ worker_run_folder(struct engine *e, struct sync_worker *w, struct mh_sync_folder
 struct worker_arg {
 	struct engine *e;
 	struct sync_worker w;
-	bool connect;    /* the stores are new: connect them first */
-	void *log_route; /* the starting thread's (mh_log_thread_route) */
+	GThread *thread;
+	bool own_stores; /* the stores are new (connect them first) and the worker's */
+	int slot;        /* its line in the progress, or -1 */
 	GError *error;
 };
+
+/* A worker whose connections a failed range of a split copy left in doubt connects
+ * afresh before it takes more work; false when it cannot. */
+static bool
+worker_refresh(struct engine *e, struct sync_worker *w, GError **error)
+{
+	if (!w->stale)
+		return true;
+	w->stale = false;
+	w->split_id = 0;
+	w->src->ops->close(w->src);
+	w->dst->ops->close(w->dst);
+	if (engine_interrupted(e) || !engine_connect(w->src, error) ||
+	    !engine_connect(w->dst, error))
+		return false;
+	if (w->state == NULL && !e->opts->dry && !e->opts->verify_only)
+		w->state = mh_state_open(e->opts->state_path, error);
+	return w->state != NULL || e->opts->dry || e->opts->verify_only;
+}
+
+/* Ends a worker's sessions before it stops counting in the pool: a worker started for a
+ * split copy may take its place at once, and the connections open stay within
+ * opts->jobs pairs. */
+static void
+worker_close(struct sync_worker *w)
+{
+	w->split_id = 0;
+	w->src->ops->close(w->src);
+	w->dst->ops->close(w->dst);
+	g_clear_pointer(&w->state, mh_state_close);
+}
+
+/* Takes ranges of a split copy first (their folder's owner waits for them), then the next
+ * folder; ends when there is neither. */
+static void
+worker_loop(struct engine *e, struct sync_worker *w, GError **error)
+{
+	for (;;) {
+		gint i;
+
+		if (engine_interrupted(e) || !worker_refresh(e, w, error))
+			break;
+		if (sync_split_help(e->shared.pool, w))
+			continue;
+		i = g_atomic_int_add(&e->next, 1);
+		if (i >= (gint)e->work->len) {
+			worker_close(w);
+			if (sync_pool_leave(e->shared.pool, false))
+				return;
+			w->stale = true; /* a range was posted meanwhile: connect again for it */
+			continue;
+		}
+		sync_progress_worker(w, e->work->pdata[i]);
+		worker_run_folder(e, w, e->work->pdata[i]);
+		sync_progress_worker(w, NULL);
+		g_atomic_int_inc(&e->progress->folders_done);
+	}
+	worker_close(w);
+	sync_pool_leave(e->shared.pool, true);
+}
 
 static gpointer
 worker_thread(gpointer data)
@@ -508,67 +565,108 @@ worker_thread(gpointer data)
 	struct engine *e = wa->e;
 	struct sync_worker *w = &wa->w;
 
-	mh_log_set_thread_route(wa->log_route);
-	if (wa->connect &&
-	    (!engine_connect(w->src, &wa->error) || !engine_connect(w->dst, &wa->error)))
-		return NULL; /* fewer connections: the others take the folders */
-	if (!e->opts->dry && !e->opts->verify_only) {
-		w->state = mh_state_open(e->opts->state_path, &wa->error);
-		if (w->state == NULL)
-			return NULL;
+	mh_log_set_thread_route(e->log_route);
+	if ((wa->own_stores &&
+	     (!engine_connect(w->src, &wa->error) || !engine_connect(w->dst, &wa->error))) ||
+	    (!e->opts->dry && !e->opts->verify_only &&
+	     (w->state = mh_state_open(e->opts->state_path, &wa->error)) == NULL)) {
+		/* fewer connections: the others take the folders */
+		worker_close(w);
+		sync_pool_leave(e->shared.pool, true);
+		return NULL;
 	}
-	for (;;) {
-		gint i = g_atomic_int_add(&e->next, 1);
-
-		if (i >= (gint)e->work->len || engine_interrupted(e))
-			break;
-		sync_progress_worker(w, e->work->pdata[i]);
-		worker_run_folder(e, w, e->work->pdata[i]);
-		sync_progress_worker(w, NULL);
-		g_atomic_int_inc(&e->progress->folders_done);
-	}
+	worker_loop(e, w, &wa->error);
 	return NULL;
 }
 
+/* Starts a worker thread; the first reuses the engine's own stores @src and @dst. The
+ * caller has counted it in the pool. */
+static void
+engine_start_worker(struct engine *e, struct mh_store *src, struct mh_store *dst)
+{
+	struct worker_arg *wa = g_new0(struct worker_arg, 1);
+
+	wa->e = e;
+	wa->w.opts = e->opts;
+	wa->w.shared = &e->shared;
+	wa->w.progress = e->progress;
+	wa->own_stores = src == NULL;
+	wa->w.src = src != NULL ? src : e->factory(e->fctx, 1);
+	wa->w.dst = dst != NULL ? dst : e->factory(e->fctx, 2);
+	wa->slot = -1;
+	g_mutex_lock(&e->lock);
+	for (int i = 0; i < MH_SYNC_PROGRESS_SLOTS && wa->slot < 0; i++) {
+		if (!e->slot_used[i]) {
+			e->slot_used[i] = true;
+			wa->slot = i;
+		}
+	}
+	wa->w.slot = wa->slot >= 0 ? &e->progress->slots[wa->slot] : NULL;
+	g_ptr_array_add(e->workers, wa);
+	wa->thread = g_thread_new("mh-sync", worker_thread, wa);
+	g_mutex_unlock(&e->lock);
+}
+
+/* sync_pool_spawn_cb: one more worker for a split copy. */
+static void
+engine_spawn(void *ctx)
+{
+	engine_start_worker(ctx, NULL, NULL);
+}
+
+static void
+worker_arg_free(struct engine *e, struct worker_arg *wa)
+{
+	if (wa->error != NULL) {
+		mh_log(MH_LOG_WARN, "a parallel connection failed: %s", wa->error->message);
+		g_error_free(wa->error);
+	}
+	mh_state_close(wa->w.state);
+	if (wa->own_stores) {
+		wa->w.src->ops->close(wa->w.src);
+		wa->w.dst->ops->close(wa->w.dst);
+		mh_store_free(wa->w.src);
+		mh_store_free(wa->w.dst);
+	}
+	g_mutex_lock(&e->lock);
+	if (wa->slot >= 0)
+		e->slot_used[wa->slot] = false;
+	g_mutex_unlock(&e->lock);
+	g_free(wa);
+}
+
 /* Runs the folder pairs on up to opts->jobs workers; the first reuses @src and @dst. No
- * more workers than folders with messages: an empty folder pair is settled in a few
- * milliseconds, less than a new connection pair takes (TLS, login, a server process), so
- * a mailbox whose messages are all in INBOX runs on the listing's connections alone. */
+ * more workers than folders with messages to begin with: an empty folder pair is settled in
+ * a few milliseconds, less than a new connection pair takes (TLS, login, a server process),
+ * so a mailbox whose messages are all in INBOX starts on the listing's connections alone. A
+ * big folder's copy may start more (sync-split.c), never more than opts->jobs at once. */
 static void
 engine_run_workers(struct engine *e, struct mh_store *src, struct mh_store *dst)
 {
 	guint n = MAX(1u, MIN(e->opts->jobs, MIN(e->work->len, e->busy)));
-	g_autoptr(GPtrArray) threads = g_ptr_array_new();
-	struct worker_arg *args = g_new0(struct worker_arg, n);
 
+	e->workers = g_ptr_array_new();
+	e->log_route = mh_log_thread_route();
+	e->shared.pool = sync_pool_new(e->opts, engine_spawn, e);
 	for (guint i = 0; i < n; i++) {
-		args[i].e = e;
-		args[i].w.opts = e->opts;
-		args[i].w.shared = &e->shared;
-		args[i].w.progress = e->progress;
-		args[i].w.slot = i < MH_SYNC_PROGRESS_SLOTS ? &e->progress->slots[i] : NULL;
-		args[i].connect = i > 0;
-		args[i].log_route = mh_log_thread_route();
-		args[i].w.src = i == 0 ? src : e->factory(e->fctx, 1);
-		args[i].w.dst = i == 0 ? dst : e->factory(e->fctx, 2);
-		g_ptr_array_add(threads, g_thread_new("mh-sync", worker_thread, &args[i]));
+		sync_pool_enter(e->shared.pool);
+		engine_start_worker(e, i == 0 ? src : NULL, i == 0 ? dst : NULL);
 	}
-	for (guint i = 0; i < n; i++) {
-		g_thread_join(threads->pdata[i]);
-		if (args[i].error != NULL) {
-			mh_log(MH_LOG_WARN, "a parallel connection failed: %s",
-			       args[i].error->message);
-			g_error_free(args[i].error);
-		}
-		mh_state_close(args[i].w.state);
-		if (i > 0) {
-			args[i].w.src->ops->close(args[i].w.src);
-			args[i].w.dst->ops->close(args[i].w.dst);
-			mh_store_free(args[i].w.src);
-			mh_store_free(args[i].w.dst);
-		}
+	/* Once the loop reaches the end, every worker has ended: none is left to start
+	 * another. */
+	for (guint i = 0;; i++) {
+		struct worker_arg *wa;
+
+		g_mutex_lock(&e->lock);
+		wa = i < e->workers->len ? e->workers->pdata[i] : NULL;
+		g_mutex_unlock(&e->lock);
+		if (wa == NULL)
+			break;
+		g_thread_join(wa->thread);
+		worker_arg_free(e, wa);
 	}
-	g_free(args);
+	g_clear_pointer(&e->workers, g_ptr_array_unref);
+	g_clear_pointer(&e->shared.pool, sync_pool_free);
 }
 
 struct side {

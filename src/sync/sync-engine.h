@@ -94,6 +94,9 @@ struct mh_sync_options {
 	GPtrArray *exclude;        /* char *: (--exclude) */
 	GPtrArray *regextrans;     /* char *: "s/OLD/NEW/gi" rules (--regextrans2) */
 	unsigned jobs;             /* folder pairs in parallel (each with two connections) */
+	unsigned split_min;        /* a folder's copy of at least this many messages may be split
+	                              over several connection pairs (0: the engine's default);
+	                              lowered by tests only, to split a small folder */
 	const char *state_path;    /* the state database */
 	volatile int *interrupted; /* set by a signal handler: stop after the message in flight */
 	/* Provider behaviour (the CLI fills these from the profiles) */

@@ -102,3 +102,23 @@ sync_error_is_fatal(const GError *error)
 {
 	return sync_error_ends_connection(error);
 }
+
+GError *
+sync_error_last_refusal(const struct mh_sync_options *o, struct mh_store *st,
+                        struct mh_sync_verdict *v)
+{
+	const struct mh_store_info *info =
+		st != NULL && st->ops->info != NULL ? st->ops->info(st) : NULL;
+	GError *refusal;
+
+	if (info == NULL || info->last_refusal == NULL)
+		return NULL;
+	refusal = g_error_new(MH_IMAP_ERROR,
+	                      g_str_has_prefix(info->last_refusal, "NO") ? MH_IMAP_ERROR_NO
+	                                                                 : MH_IMAP_ERROR_BAD,
+	                      "%s: %s", st->label, info->last_refusal);
+	if (sync_error_wants_wait(o, refusal, v) && v->kind != MH_SYNC_VERDICT_RETRY)
+		return refusal;
+	g_error_free(refusal);
+	return NULL;
+}

@@ -467,9 +467,9 @@ folder_unknown_dst(struct folder_run *fr)
 }
 
 /* A pass that ended with copies in flight (its mark is still in the state) may have left
- * messages the server stores only now: wait for it before listing the destination, so
- * that they are found by fingerprint instead of copied twice. Only a folder the state
- * knows (fr->found) can carry the mark. */
+ * messages the server stores only now: wait for it before selecting (and so listing) the
+ * destination, so that they are found by fingerprint instead of copied twice. Only a
+ * folder the state knows (fr->found) can carry the mark. */
 static bool
 folder_settle(struct folder_run *fr, GError **error)
 {
@@ -512,6 +512,7 @@ folder_copy(struct folder_run *fr, GError **error)
 		.dst_name = res->dst_name,
 		.folder_id = fr->sf.id,
 		.dst_box = &fr->dbox,
+		.src_uidvalidity = fr->sbox.uidvalidity,
 		.by_uid = fr->by_uid,
 	};
 	gint64 n = 0, bytes = 0;
@@ -895,7 +896,11 @@ folder_run_all(struct folder_run *fr, GError **error)
 		folder_fill_unchanged(fr);
 		return true;
 	}
-	if (!folder_select(fr, error))
+	/* Copies whose answers a drop took must have landed before the destination is
+	 * selected (see folder_settle()): a session's UID SEARCH does not see what other
+	 * sessions stored after its SELECT (Dovecot reports them with EXISTS only once the
+	 * command is done). */
+	if (!folder_settle(fr, error) || !folder_select(fr, error))
 		return false;
 	if (w->opts->expunge1 && !w->opts->verify_only && !folder_expunge_src(fr, error))
 		return false;
@@ -908,11 +913,9 @@ folder_run_all(struct folder_run *fr, GError **error)
 		folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
-	/* Copies whose answers a drop took must have landed before the destination is
-	 * listed (see folder_settle()); then both sides are listed at once. */
+	/* Both sides are listed at once. */
 	fr->items = items;
-	if (!folder_settle(fr, error) ||
-	    !folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
+	if (!folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
 	    !folder_sync_messages(fr, error))
 		return false;
 	if (w->opts->delete2duplicates && fr->dst_exists &&
@@ -971,6 +974,8 @@ sync_folder(struct sync_worker *w, struct mh_sync_folder_result *res, int64_t *f
 	struct sync_error_class ec;
 	bool ok;
 
+	/* The folders of a split copy it helped with are selected no more. */
+	w->split_id = 0;
 	if (listed != NULL) {
 		fr.pre_src = &listed->src;
 		fr.pre_dst = &listed->dst;

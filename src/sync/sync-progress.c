@@ -162,3 +162,10 @@ sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *
 	__atomic_store_n(&w->slot->msgs_todo, -1, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->slot->folder, res != NULL ? res->src_name : NULL, __ATOMIC_RELEASE);
 }
+
+void
+sync_progress_slot_todo(struct sync_worker *w, int64_t todo)
+{
+	if (w->slot != NULL)
+		__atomic_store_n(&w->slot->msgs_todo, todo, __ATOMIC_RELAXED);
+}

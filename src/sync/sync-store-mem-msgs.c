@@ -339,6 +339,7 @@ mem_append_store(struct store_mem *sm, bool *drop_r)
 	if (!a->appenduid)
 		ans->uid = ans->uidvalidity = 0;
 	a->appends++;
+	g_hash_table_add(f->appenders, GUINT_TO_POINTER(sm->id));
 	if (a->fail_after > 0 && --a->fail_after == 0) {
 		*drop_r = true;
 		a->down = a->down_after_fault;

@@ -29,6 +29,7 @@ mem_folder_free(struct mem_folder *f)
 {
 	g_free(f->name);
 	g_ptr_array_unref(f->msgs);
+	g_hash_table_unref(f->appenders);
 	g_free(f);
 }
 
@@ -64,6 +65,7 @@ mem_folder_new(struct mh_mem_account *a, const char *name, unsigned attrs)
 	f->uidnext = 1;
 	f->highestmodseq = 1;
 	f->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)mem_msg_free_internal);
+	f->appenders = g_hash_table_new(NULL, NULL);
 	g_hash_table_insert(a->folders, f->name, f);
 	return f;
 }
@@ -292,6 +294,30 @@ mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsigned n)
 }
 
 unsigned
+mh_mem_account_peak_sessions(struct mh_mem_account *a)
+{
+	unsigned n;
+
+	g_mutex_lock(&a->lock);
+	n = a->peak_sessions;
+	g_mutex_unlock(&a->lock);
+	return n;
+}
+
+unsigned
+mh_mem_account_appenders(struct mh_mem_account *a, const char *folder)
+{
+	const struct mem_folder *f;
+	unsigned n;
+
+	g_mutex_lock(&a->lock);
+	f = g_hash_table_lookup(a->folders, folder);
+	n = f != NULL ? g_hash_table_size(f->appenders) : 0;
+	g_mutex_unlock(&a->lock);
+	return n;
+}
+
+unsigned
 mh_mem_account_appends(struct mh_mem_account *a)
 {
 	unsigned n;
@@ -364,6 +390,25 @@ sync_mem_deliver(struct store_mem *sm, guint keep)
 
 /* The connection drops: answers still due fail with @why (their messages may be stored:
  * that is the outcome-unknown case). */
+/* The connection is made (@on) or gone: the account counts its sessions. */
+static void
+mem_session(struct store_mem *sm, bool on)
+{
+	struct mh_mem_account *a = sm->acct;
+
+	if (sm->connected == on)
+		return;
+	sm->connected = on;
+	g_mutex_lock(&a->lock);
+	if (on) {
+		a->sessions++;
+		a->peak_sessions = MAX(a->peak_sessions, a->sessions);
+	} else {
+		a->sessions--;
+	}
+	g_mutex_unlock(&a->lock);
+}
+
 void
 sync_mem_drop(struct store_mem *sm, const char *why)
 {
@@ -378,7 +423,7 @@ sync_mem_drop(struct store_mem *sm, const char *why)
 		ans->uid = ans->uidvalidity = 0;
 	}
 	sync_mem_deliver(sm, 0);
-	sm->connected = false;
+	mem_session(sm, false);
 }
 
 void
@@ -411,7 +456,7 @@ mem_close(struct mh_store *st)
 	}
 	sync_mem_deliver(sm, 0);
 	g_clear_pointer(&sm->selected, g_free);
-	sm->connected = false;
+	mem_session(sm, false);
 }
 
 static bool
@@ -440,7 +485,7 @@ mem_connect(struct mh_store *st, GError **error)
 	sm->info.condstore = true;
 	sm->info.errors = 0;
 	sm->info.last_refusal = NULL;
-	sm->connected = true;
+	mem_session(sm, true);
 	return true;
 }
 
@@ -714,6 +759,9 @@ mh_store_mem_new(struct mh_mem_account *a, const char *label)
 	sm->base.ops = &store_mem_ops;
 	sm->base.label = g_strdup(label);
 	sm->acct = mh_mem_account_ref(a);
+	g_mutex_lock(&a->lock);
+	sm->id = ++a->last_store_id;
+	g_mutex_unlock(&a->lock);
 	g_queue_init(&sm->answers);
 	return &sm->base;
 }

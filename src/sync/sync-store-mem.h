@@ -106,6 +106,13 @@ void mh_mem_account_cut_select(struct mh_mem_account *a, const char *folder);
  * connections are refused (MH_IMAP_ERROR_CONNECT), as during a server restart. */
 void mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsigned n);
 
+/* The most connections (stores) that were connected to the account at once. */
+unsigned mh_mem_account_peak_sessions(struct mh_mem_account *a);
+
+/* How many connections (stores) have stored APPENDs into @folder; 0 when none, or when
+ * the folder does not exist. */
+unsigned mh_mem_account_appenders(struct mh_mem_account *a, const char *folder);
+
 /* How many APPENDs the account has stored (including outcome-unknown ones). */
 unsigned mh_mem_account_appends(struct mh_mem_account *a);
 

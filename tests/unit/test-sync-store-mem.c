@@ -242,6 +242,63 @@ test_renumber_and_no_appenduid(void)
 	mh_mem_account_unref(a);
 }
 
+/* Each connection that stored into a folder is counted once; a refused APPEND stores
+ * nothing and counts nobody. */
+static void
+test_appenders(void)
+{
+	struct mh_mem_account *a = mh_mem_account_new("", '/');
+	struct mh_store *one = connected(a), *two = connected(a);
+	struct appended out = {0};
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpuint(mh_mem_account_appenders(a, "INBOX"), ==, 0);
+	g_assert_cmpuint(mh_mem_account_appenders(a, "Nowhere"), ==, 0);
+	g_assert_true(append(one, plain_msg, &out, &error));
+	g_assert_true(append(one, plain_msg, &out, &error));
+	g_assert_cmpuint(mh_mem_account_appenders(a, "INBOX"), ==, 1);
+	mh_mem_account_refuse(a, "last line");
+	g_assert_true(append(two, plain_msg, &out, &error));
+	g_assert_error(out.error, MH_IMAP_ERROR, MH_IMAP_ERROR_NO);
+	g_assert_cmpuint(mh_mem_account_appenders(a, "INBOX"), ==, 1);
+	mh_mem_account_refuse(a, NULL);
+	g_assert_true(append(two, plain_msg, &out, &error));
+	g_assert_no_error(out.error);
+	g_assert_cmpuint(mh_mem_account_appenders(a, "INBOX"), ==, 2);
+	g_assert_cmpuint(mh_mem_account_appends(a), ==, 3);
+	g_clear_error(&out.error);
+	mh_store_free(one);
+	mh_store_free(two);
+	mh_mem_account_unref(a);
+}
+
+/* Sessions are counted while connected; a dropped one ends its session. */
+static void
+test_peak_sessions(void)
+{
+	struct mh_mem_account *a = mh_mem_account_new("", '/');
+	struct mh_store *one = connected(a), *two = connected(a), *three;
+	struct appended out = {0};
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpuint(mh_mem_account_peak_sessions(a), ==, 2);
+	one->ops->close(one);
+	one->ops->close(one);
+	three = connected(a);
+	g_assert_cmpuint(mh_mem_account_peak_sessions(a), ==, 2);
+	mh_mem_account_fail_after_appends(a, 1);
+	g_assert_false(append(two, plain_msg, &out, &error));
+	g_clear_error(&out.error);
+	g_assert_true(one->ops->connect(one, &error));
+	g_assert_cmpuint(mh_mem_account_peak_sessions(a), ==, 2);
+	g_assert_true(two->ops->connect(two, &error));
+	g_assert_cmpuint(mh_mem_account_peak_sessions(a), ==, 3);
+	mh_store_free(one);
+	mh_store_free(two);
+	mh_store_free(three);
+	mh_mem_account_unref(a);
+}
+
 /* STORE in a folder selected read-only is refused; SEARCH answers flag keys. */
 static void
 test_read_only_and_search(void)
@@ -283,5 +340,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sync-store-mem/renumber-and-no-appenduid",
 	                test_renumber_and_no_appenduid);
 	g_test_add_func("/sync-store-mem/read-only-and-search", test_read_only_and_search);
+	g_test_add_func("/sync-store-mem/appenders", test_appenders);
+	g_test_add_func("/sync-store-mem/peak-sessions", test_peak_sessions);
 	return g_test_run();
 }

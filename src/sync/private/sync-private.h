@@ -26,8 +26,9 @@ struct sync_shared {
 	 * later pass (after a reconnect) asks again. Guarded by listed_lock. */
 	GHashTable *listed;
 	GMutex listed_lock;
-	gint64 paced_bytes; /* message bytes started under max_bytes_per_second (atomic) */
-	gint64 paced_t0;    /* when the first of them started (monotonic us; atomic, 0: none) */
+	gint64 paced_bytes;     /* message bytes started under max_bytes_per_second (atomic) */
+	gint64 paced_t0;        /* when the first of them started (monotonic us; atomic, 0: none) */
+	struct sync_pool *pool; /* the workers a big folder's copy is shared with, or NULL */
 };
 
 struct sync_listed {
@@ -69,6 +70,8 @@ struct sync_worker {
 	struct mh_state *state;             /* owned; NULL with dry or verify_only */
 	struct mh_sync_progress *progress;  /* borrowed */
 	struct mh_sync_progress_slot *slot; /* borrowed: its line in progress, or NULL */
+	guint64 split_id; /* the split copy whose folders its connections have selected (0: none) */
+	bool stale;       /* a range of a split copy failed on it: reconnect before more work */
 };
 
 /* sync-progress.c: the progress counters */
@@ -100,6 +103,9 @@ void sync_progress_failed(struct mh_sync_progress *p, const struct mh_sync_optio
 /* @w starts on @res (NULL: it ended its folder). */
 void sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_result *res);
 
+/* @w's line counts @todo messages to copy (a split copy: its own ranges). */
+void sync_progress_slot_todo(struct sync_worker *w, int64_t todo);
+
 /* A source message as listed. */
 struct sync_msg {
 	uint32_t uid;
@@ -117,9 +123,10 @@ struct sync_copy {
 	const char *dst_name;
 	int64_t folder_id;
 	const struct mh_store_box *dst_box;
-	GHashTable *by_uid; /* borrowed; uid -> struct sync_msg * */
-	GPtrArray *pending; /* owned; struct mh_state_msg * answered, not yet written */
-	GError *fatal;      /* owned; a connection failed: stop the folder */
+	uint32_t src_uidvalidity; /* the source folder's, as selected */
+	GHashTable *by_uid;       /* borrowed; uid -> struct sync_msg * */
+	GPtrArray *pending;       /* owned; struct mh_state_msg * answered, not yet written */
+	GError *fatal;            /* owned; a connection failed: stop the folder */
 	/* the message being streamed */
 	struct sync_msg *cur;
 	bool discard;
@@ -142,6 +149,8 @@ struct sync_copy {
 	GArray *one_by_one;    /* guint32: UIDs of refused MULTIAPPENDs, to send again singly */
 	bool src_dropped;      /* the source was abandoned after c->fatal, or for a stop */
 	bool stopped;          /* interrupted: the source was abandoned between two messages */
+	const gint *stop;      /* borrowed, or NULL; set (atomic) when another connection of the
+	                          same split copy failed: this one stops as on its own failure */
 };
 
 /* What the matching, flag and deletion steps need about a folder (sync-match.c). */
@@ -281,8 +290,47 @@ bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_re
                                  const struct mh_store_box *src_box,
                                  const struct mh_store_box *dst_box);
 
-/* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined. */
+/* Copies the messages marked copy in @msgs (ascending UIDs), streaming and pipelined; a
+ * big copy may be shared with other workers (sync_split_copy()). */
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
+
+/* Copies @uids (ascending; each in c->by_uid) over @c's connection pair, streaming and
+ * pipelined, recording each answered APPEND in c->res and the state. */
+bool sync_copy_uids(struct sync_copy *c, const GArray *uids, GError **error);
+
+/* --- sync-split.c: one big folder's copy over several connection pairs --- */
+
+struct sync_pool;
+
+/* Starts one more worker (a thread with its own connection pair and state connection)
+ * that takes ranges first, then folders; sync_pool_enter() is already counted for it. */
+typedef void sync_pool_spawn_cb(void *ctx);
+
+/* The engine's workers, for sharing: at most opts->jobs at once (already capped by the
+ * providers' connection limits). @spawn starts one more. Free with sync_pool_free(). */
+struct sync_pool *sync_pool_new(const struct mh_sync_options *opts, sync_pool_spawn_cb *spawn,
+                                void *ctx);
+
+/* NULL allowed; every worker has left, and no range is pending. */
+void sync_pool_free(struct sync_pool *p);
+
+/* Counts a worker the engine starts itself. */
+void sync_pool_enter(struct sync_pool *p);
+
+/* A worker found no folder left: true when it may end (it is no longer counted), false
+ * when a range came meanwhile (it takes that first). With @force it ends anyway. */
+bool sync_pool_leave(struct sync_pool *p, bool force);
+
+/* Copies c->res's messages @uids, split into contiguous UID ranges that idle workers take
+ * over their own connection pairs when the copy is big enough and opts->jobs allows more
+ * than one; @c's own connections take ranges too. Returns when every range has ended,
+ * with the counters of all of them in c->res, false with the first failure (the others
+ * stop with it, as one connection would). */
+bool sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error);
+
+/* Runs one pending range of another worker's split copy on @w's connection pair: true
+ * when it ran one (it may have failed: then w->stale is set), false when none waits. */
+bool sync_split_help(struct sync_pool *p, struct sync_worker *w);
 
 /* @flags restricted to what the destination keeps (PERMANENTFLAGS), sorted, without
  * \Recent and the keywords of @drop (space-separated, may be NULL). Caller frees. */
@@ -339,5 +387,11 @@ bool sync_error_wants_wait(const struct mh_sync_options *o, const GError *error,
 
 /* Whether an error ends the connection (as opposed to a refused command). */
 bool sync_error_is_fatal(const GError *error);
+
+/* The last refusal on @st (NULL allowed) as an error, when it asks to wait (a session that
+ * ended, BYE or a drop, right after a NO or BAD that throttles it, as Exchange does); fills
+ * @v. Returns a new error, or NULL when there is none or it asks for no wait. */
+GError *sync_error_last_refusal(const struct mh_sync_options *o, struct mh_store *st,
+                                struct mh_sync_verdict *v);
 
 #endif

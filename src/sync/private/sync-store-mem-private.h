@@ -22,7 +22,8 @@ struct mem_folder {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;
-	GPtrArray *msgs; /* struct mem_msg *, ascending UIDs */
+	GPtrArray *msgs;       /* struct mem_msg *, ascending UIDs */
+	GHashTable *appenders; /* the ids of the connections that stored APPENDs here (a set) */
 };
 
 struct mh_mem_account {
@@ -46,6 +47,9 @@ struct mh_mem_account {
 	unsigned refuse_next;        /* connections still to refuse (an outage) */
 	unsigned refuse_after_fault; /* refuse_next once the fail_after fault fires */
 	unsigned appends;
+	unsigned last_store_id;
+	unsigned sessions;      /* connected stores now */
+	unsigned peak_sessions; /* the most at once */
 };
 
 /* An APPEND whose answer is still due. */
@@ -60,6 +64,7 @@ struct mem_answer {
 struct store_mem {
 	struct mh_store base;
 	struct mh_mem_account *acct; /* a reference */
+	unsigned id;                 /* tells the account's connections apart */
 	bool connected;
 	GError *dropped; /* owned; the connection dropped: every call fails so until connect */
 	char *selected;  /* owned; the selected folder, or NULL */

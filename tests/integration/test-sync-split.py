@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""One big folder copied over several connection pairs, between two real Dovecots ('/' source,
+'.' destination): an INBOX of 4,000 small messages next to three small folders. The hidden
+option --split-min (for tests only) lowers the size from which a folder's copy is split, which
+is otherwise far above a test folder's. The destination's own log (Dovecot's mail_log plugin)
+says which sessions stored messages into INBOX; the independent imaplib checker
+(mhtest.compare) says whether the destination equals the source: every message once, with its
+bytes, INTERNALDATE and flags. Cases: the split copy, its rerun (copies nothing), a SIGKILL in
+the middle of a split copy and a rerun (identical, nothing twice), and --jobs 1 (one session)."""
+import contextlib
+import os
+import random
+import re
+import signal
+import time
+
+from mhtest import certs, compare, dovecot, imapcheck, tap
+from mhtest.synctest import Checks, Job
+
+PW1, PW2 = 'Split-src-pw-5521', 'Split-dst-pw-5522'
+BIG = 4000
+SPLIT = ('--jobs', '4', '--split-min', '1000')
+# Every message the destination stores is logged with its session and folder.
+MAIL_LOG = 'plugin {\n  mail_log_events = save\n  mail_log_fields = uid box\n}\n'
+# Dovecot 2.3.19's imap-login in high-performance mode can panic after a client is killed
+# mid-session (see test-sync-crash.py): one login process per connection.
+LOGIN_PER_CONNECTION = 'service imap-login {\n  service_count = 1\n  process_min_avail = 4\n}\n'
+S = {}
+
+
+def messages(n, first, rng):
+    out = []
+    for i in range(first, first + n):
+        flags = ('\\Seen',) if i % 3 == 0 else ('\\Flagged', '$Work') if i % 7 == 0 else ()
+        out.append(imapcheck.Mail(imapcheck.make_message(i, size=rng.randint(2000, 4000)),
+                                  flags))
+    return out
+
+
+@contextlib.contextmanager
+def setup():
+    with certs.TestPKI() as pki:
+        src = dovecot.Dovecot(pki, users={'big': PW1}, separator='/',
+                              extra_conf=LOGIN_PER_CONNECTION)
+        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill')},
+                              separator='.', mail_plugins=('notify', 'mail_log'),
+                              extra_conf=MAIL_LOG + LOGIN_PER_CONNECTION)
+        with dovecot.running(src, dst):
+            rng = random.Random(5521)
+            src.preload_fast('big', {'INBOX': messages(BIG, 1, rng),
+                                     'Work': messages(40, 10001, rng),
+                                     'Work/2020': messages(25, 10101, rng),
+                                     'Lists': messages(15, 10201, rng)})
+            S.update(src=src, dst=dst, source=compare.take(src, 'big', label='source'))
+            yield
+
+
+def dst_log_size():
+    try:
+        return os.path.getsize(S['dst'].log_path)
+    except OSError:
+        return 0
+
+
+def inbox_sessions(user, since=0):
+    """The destination sessions of @user that stored messages into INBOX (after byte
+    @since of the destination's log), each with how many."""
+    pattern = re.compile(r'imap\(%s\)<\d+><([^>]+)>: Info: save: .*box=INBOX\b' % user)
+    sessions = {}
+    with open(S['dst'].log_path, errors='replace') as f:
+        f.seek(since)
+        for line in f:
+            m = pattern.search(line)
+            if m:
+                sessions[m.group(1)] = sessions.get(m.group(1), 0) + 1
+    return sessions
+
+
+def check_identical(checks, user, r, what):
+    after = compare.take(S['dst'], user, label='%s on the destination' % user)
+    c = compare.compare(S['source'], after)
+    checks.check(c.ok, '%s: the destination differs from the source:\n%s' % (what, c.text()))
+    if not c.ok:
+        checks.attach(r)
+    return after
+
+
+def report_folder(r, name):
+    for f in (r.report or {}).get('folders', []):
+        if f.get('source') == name:
+            return f
+    return {}
+
+
+@tap.test
+def big_folder_goes_over_several_connections():
+    job = Job(S['src'], 'big', S['dst'], 'split', name='split')
+    S['split_job'] = job
+    since = dst_log_size()
+    r = job.run(*SPLIT)
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    sessions = inbox_sessions('split', since)
+    tap.diag('sessions that stored into INBOX: %s' % sorted(sessions.values()))
+    checks.check(2 <= len(sessions) <= 4, 'expected 2 to 4 destination sessions storing into '
+                 'INBOX (--jobs 4), saw %d: %s' % (len(sessions), sessions))
+    checks.eq(sum(sessions.values()), BIG, 'messages stored into INBOX, by all sessions')
+    checks.check('UID ranges' in r.everything_said(), 'the log does not say the copy was split')
+    check_identical(checks, 'split', r, 'after the split copy')
+    # Each message is counted once, whichever connection copied it.
+    checks.eq(r.totals.get('copied') if r.report else None, S['source'].count(),
+              'report totals.copied')
+    checks.eq(report_folder(r, 'INBOX').get('copied'), BIG, 'report INBOX copied')
+    checks.eq(r.totals.get('missing') if r.report else None, 0, 'report totals.missing')
+    checks.done()
+
+
+@tap.test
+def rerun_after_split_copies_nothing():
+    job = S.get('split_job') or tap.fail('the split copy did not run')
+    since = dst_log_size()
+    r = job.run(*SPLIT)
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    checks.eq(r.totals.get('copied') if r.report else None, 0, 'copied by the rerun')
+    checks.eq(inbox_sessions('split', since), {}, 'sessions that stored into INBOX')
+    check_identical(checks, 'split', r, 'after the rerun')
+    checks.done()
+
+
+@tap.test
+def sigkill_during_split_copy_then_rerun_is_identical():
+    job = Job(S['src'], 'big', S['dst'], 'kill', name='kill')
+    since = dst_log_size()
+    p = job.start(*SPLIT)
+    # Killed once two sessions have stored into INBOX: the split copy is under way.
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        if len(inbox_sessions('kill', since)) >= 2:
+            break
+        time.sleep(0.02)
+    hit = p.poll() is None
+    if hit:
+        os.kill(p.pid, signal.SIGKILL)
+    r1 = job.finish(p, timeout=60)
+    stored = sum(inbox_sessions('kill', since).values())
+    tap.diag('SIGKILL %s, %d messages in INBOX by then' % (
+        'sent' if hit else 'not sent (the run had ended)', stored))
+    checks = Checks()
+    checks.attach(r1)
+    checks.check(hit, 'the run ended before two sessions had stored into INBOX')
+    checks.eq(r1.code, -signal.SIGKILL, 'exit of the killed run')
+    checks.check(stored < BIG, 'the killed run had copied all of INBOX (%d)' % stored)
+    r = job.run(*SPLIT)
+    checks.attach(r)
+    checks.code(r, 0, 'exit code of the run after the kill')
+    check_identical(checks, 'kill', r, 'after SIGKILL and a rerun')
+    again = job.run(*SPLIT)
+    checks.code(again, 0, 'exit code of the next rerun')
+    checks.eq(again.totals.get('copied') if again.report else None, 0,
+              'copied by the next rerun')
+    checks.done()
+
+
+@tap.test
+def one_job_never_splits():
+    job = Job(S['src'], 'big', S['dst'], 'one', name='one')
+    since = dst_log_size()
+    r = job.run('--jobs', '1', '--split-min', '1000')
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    sessions = inbox_sessions('one', since)
+    checks.eq(len(sessions), 1, 'destination sessions that stored into INBOX')
+    checks.check('UID ranges' not in r.everything_said(), 'the log says the copy was split')
+    check_identical(checks, 'one', r, 'after the copy with --jobs 1')
+    checks.done()
+
+
+if __name__ == '__main__':
+    tap.main(setup=setup, requires=('dovecot', 'doveadm', 'openssl'))
