@@ -688,6 +688,7 @@ cli_imapsync_clear(struct cli_imapsync *c)
 	g_free(c->logdir);
 	g_free(c->pidfile);
 	g_free(c->search1);
+	g_free(c->search2);
 	g_free(c->subfolder2);
 	g_free(c->subfolder1);
 	g_strfreev(c->folderrec);
