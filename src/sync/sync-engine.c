@@ -799,38 +799,19 @@ side_list(struct side *s, GError **error)
 	return true;
 }
 
-struct side_listing {
-	struct side *side;
-	GError *error;
-	bool ok;
-};
-
-static gpointer
-side_list_thread(gpointer data)
+static bool
+side_list_cb(void *ctx, GError **error)
 {
-	struct side_listing *l = data;
-
-	l->ok = side_list(l->side, &l->error);
-	return NULL;
+	return side_list(ctx, error);
 }
 
 /* Lists both sides at once: on a big mailbox the first listing of a session costs the
  * server most of the time an unchanged rerun takes (Dovecot, one folder of 200,000
- * messages: 0.18 s each), and the two servers need not wait for each other. */
+ * messages: 0.18 s each). */
 static bool
 sides_list(struct side *src, struct side *dst, GError **error)
 {
-	struct side_listing l = {.side = dst};
-	GThread *t = g_thread_new("list", side_list_thread, &l);
-	bool ok = side_list(src, error);
-
-	g_thread_join(t);
-	if (ok && !l.ok) {
-		g_propagate_error(error, l.error);
-		return false;
-	}
-	g_clear_error(&l.error);
-	return ok && l.ok;
+	return sync_both(side_list_cb, src, side_list_cb, dst, error);
 }
 
 static struct mh_plan *

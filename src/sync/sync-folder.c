@@ -270,40 +270,29 @@ folder_fill_unchanged(struct folder_run *fr)
 		res->missing = fr->sstat.exists - (uint32_t)rows;
 }
 
-/* Runs @other on the destination's connection in a thread of its own while @mine runs
- * here: on a big folder each side's server takes a while to open or list it, and the
- * two need not wait for each other. Neither may touch the state store. */
-struct folder_side_job {
+/* One side's step of folder_both(), for sync_both(). */
+struct folder_side {
 	struct folder_run *fr;
 	bool (*fn)(struct folder_run *fr, GError **error);
-	GError *error;
-	bool ok;
 };
 
-static gpointer
-folder_side_job_run(gpointer data)
+static bool
+folder_side_run(void *ctx, GError **error)
 {
-	struct folder_side_job *j = data;
+	struct folder_side *side = ctx;
 
-	j->ok = j->fn(j->fr, &j->error);
-	return NULL;
+	return side->fn(side->fr, error);
 }
 
+/* Runs @other on the destination's connection in a thread of its own while @mine runs
+ * here (sync_both()). */
 static bool
 folder_both(struct folder_run *fr, bool (*mine)(struct folder_run *fr, GError **error),
             bool (*other)(struct folder_run *fr, GError **error), GError **error)
 {
-	struct folder_side_job j = {.fr = fr, .fn = other};
-	GThread *t = g_thread_new("folder", folder_side_job_run, &j);
-	bool ok = mine(fr, error);
+	struct folder_side a = {.fr = fr, .fn = mine}, b = {.fr = fr, .fn = other};
 
-	g_thread_join(t);
-	if (ok && !j.ok) {
-		g_propagate_error(error, j.error);
-		return false;
-	}
-	g_clear_error(&j.error);
-	return ok && j.ok;
+	return sync_both(folder_side_run, &a, folder_side_run, &b, error);
 }
 
 static bool

@@ -161,6 +161,38 @@ sync_uid_cmp(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+struct sync_both_job {
+	sync_side_fn *fn;
+	void *ctx;
+	GError *error;
+	bool ok;
+};
+
+static gpointer
+sync_both_run(gpointer data)
+{
+	struct sync_both_job *j = data;
+
+	j->ok = j->fn(j->ctx, &j->error);
+	return NULL;
+}
+
+bool
+sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **error)
+{
+	struct sync_both_job j = {.fn = b, .ctx = bctx};
+	GThread *t = g_thread_new("side", sync_both_run, &j);
+	bool ok = a(actx, error);
+
+	g_thread_join(t);
+	if (ok && !j.ok) {
+		g_propagate_error(error, j.error);
+		return false;
+	}
+	g_clear_error(&j.error);
+	return ok && j.ok;
+}
+
 GHashTable *
 sync_uid_set_of(const GArray *uids)
 {

@@ -202,6 +202,14 @@ gint sync_uid_cmp(gconstpointer a, gconstpointer b);
 /* A set (GUINT_TO_POINTER keys) of the guint32 UIDs in @uids; caller unrefs. */
 GHashTable *sync_uid_set_of(const GArray *uids);
 
+/* One side's step of sync_both(). */
+typedef bool sync_side_fn(void *ctx, GError **error);
+
+/* Runs @b(@bctx) on a thread of its own while @a(@actx) runs here: each side's server
+ * takes a while to list or open a big folder, and the two need not wait for each other.
+ * False with the first failure (@a's when both fail). Neither may touch the state store. */
+bool sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **error);
+
 /* --- sync-match.c --- */
 
 /* Short state transactions: begin, then end committing when @ok (else rolling back).
