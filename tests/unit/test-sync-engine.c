@@ -7,9 +7,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "mem-pair.h"
 #include "mh-log.h"
-#include "sync-engine.h"
-#include "sync-store-mem.h"
 
 /* What a generated message looks like. */
 enum msg_kind {
@@ -43,13 +42,6 @@ static const struct seed seeds[] = {
 };
 
 #define N_SEEDS G_N_ELEMENTS(seeds)
-
-struct pair {
-	struct mh_mem_account *src;
-	struct mh_mem_account *dst;
-	char *dir;
-	char *state_path;
-};
 
 struct totals {
 	uint64_t copied, matched, missing, failed, deleted_src, deleted_dst, flag_updates;
@@ -139,13 +131,7 @@ static void
 pair_setup(struct pair *p, gconstpointer data)
 {
 	(void)data;
-	p->dir = g_dir_make_tmp("mh-engine-XXXXXX", NULL);
-	g_assert_nonnull(p->dir);
-	p->state_path = g_build_filename(p->dir, "state.sqlite", NULL);
-	p->src = mh_mem_account_new("", '/');
-	p->dst = mh_mem_account_new("", '.');
-	g_assert_true(mh_mem_account_create(p->src, "Work", 0));
-	g_assert_true(mh_mem_account_create(p->src, "Work/2020", 0));
+	mem_pair_open(p, "mh-engine-XXXXXX");
 	g_assert_true(mh_mem_account_create(p->src, "Sent", MH_IMAP_ATTR_SENT));
 	g_assert_true(mh_mem_account_create(p->dst, "Sent Items", MH_IMAP_ATTR_SENT));
 	for (size_t i = 0; i < N_SEEDS; i++)
@@ -167,30 +153,8 @@ state_remove(struct pair *p)
 static void
 pair_teardown(struct pair *p, gconstpointer data)
 {
-	g_autoptr(GDir) dir = NULL;
-	const char *name;
-
 	(void)data;
-	state_remove(p);
-	dir = g_dir_open(p->dir, 0, NULL);
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *path = g_build_filename(p->dir, name, NULL);
-
-		g_remove(path);
-	}
-	g_rmdir(p->dir);
-	g_free(p->dir);
-	g_free(p->state_path);
-	mh_mem_account_unref(p->src);
-	mh_mem_account_unref(p->dst);
-}
-
-static struct mh_store *
-pair_factory(void *ctx, int side)
-{
-	struct pair *p = ctx;
-
-	return mh_store_mem_new(side == 1 ? p->src : p->dst, side == 1 ? "host1" : "host2");
+	mem_pair_close(p);
 }
 
 /* The options `mailhaul sync` uses for a generic server (see src/cmd-sync.c). */
@@ -215,7 +179,7 @@ run_with(struct pair *p, const struct mh_sync_options *o, struct mh_sync_result 
 	g_autoptr(GError) error = NULL;
 	struct totals t = {0};
 
-	g_assert_true(mh_sync_run(o, pair_factory, p, &progress, &r, &error));
+	g_assert_true(mh_sync_run(o, mem_pair_factory, p, &progress, &r, &error));
 	g_assert_no_error(error);
 	for (guint i = 0; r != NULL && i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
@@ -780,7 +744,7 @@ concurrent_run(gpointer data)
 	options_init(&o, c->p);
 	while (!g_atomic_int_get(c->go))
 		;
-	c->ok = mh_sync_run(&o, pair_factory, c->p, &progress, &r, &error);
+	c->ok = mh_sync_run(&o, mem_pair_factory, c->p, &progress, &r, &error);
 	if (error != NULL) {
 		c->error = g_strdup(error->message);
 		g_error_free(error);

@@ -8,9 +8,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "mem-pair.h"
 #include "mh-log.h"
-#include "sync-engine.h"
-#include "sync-store-mem.h"
 
 /* Messages in the big folder, and the --split-min the cases use (the default is far
  * larger). */
@@ -19,14 +18,6 @@
 
 static const char *const folders[] = {"INBOX", "Work", "Work/2020"};
 static const unsigned counts[] = {BIG, 7, 5};
-
-struct pair {
-	struct mh_mem_account *src;
-	struct mh_mem_account *dst;
-	char *dir;
-	char *state_path;
-	unsigned total;
-};
 
 struct totals {
 	uint64_t copied, matched, missing, failed;
@@ -68,13 +59,7 @@ pair_setup(struct pair *p, gconstpointer data)
 	unsigned n = 0;
 
 	(void)data;
-	p->dir = g_dir_make_tmp("mh-split-XXXXXX", NULL);
-	g_assert_nonnull(p->dir);
-	p->state_path = g_build_filename(p->dir, "state.sqlite", NULL);
-	p->src = mh_mem_account_new("", '/');
-	p->dst = mh_mem_account_new("", '.');
-	g_assert_true(mh_mem_account_create(p->src, "Work", 0));
-	g_assert_true(mh_mem_account_create(p->src, "Work/2020", 0));
+	mem_pair_open(p, "mh-split-XXXXXX");
 	for (size_t f = 0; f < G_N_ELEMENTS(folders); f++) {
 		for (unsigned i = 0; i < counts[f]; i++)
 			add_message(p->src, folders[f], ++n);
@@ -88,29 +73,8 @@ pair_setup(struct pair *p, gconstpointer data)
 static void
 pair_teardown(struct pair *p, gconstpointer data)
 {
-	g_autoptr(GDir) dir = NULL;
-	const char *name;
-
 	(void)data;
-	dir = g_dir_open(p->dir, 0, NULL);
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *path = g_build_filename(p->dir, name, NULL);
-
-		g_remove(path);
-	}
-	g_rmdir(p->dir);
-	g_free(p->dir);
-	g_free(p->state_path);
-	mh_mem_account_unref(p->src);
-	mh_mem_account_unref(p->dst);
-}
-
-static struct mh_store *
-pair_factory(void *ctx, int side)
-{
-	struct pair *p = ctx;
-
-	return mh_store_mem_new(side == 1 ? p->src : p->dst, side == 1 ? "host1" : "host2");
+	mem_pair_close(p);
 }
 
 /* The options `mailhaul sync --jobs 4 --split-min SPLIT_MIN --max-backoff 1` gives. */
@@ -136,7 +100,7 @@ run_with(struct pair *p, const struct mh_sync_options *o, struct mh_sync_result 
 	g_autoptr(GError) error = NULL;
 	struct totals t = {0};
 
-	g_assert_true(mh_sync_run(o, pair_factory, p, &progress, &r, &error));
+	g_assert_true(mh_sync_run(o, mem_pair_factory, p, &progress, &r, &error));
 	g_assert_no_error(error);
 	for (guint i = 0; r != NULL && i < r->folders->len; i++) {
 		const struct mh_sync_folder_result *f = r->folders->pdata[i];
