@@ -8,13 +8,11 @@ a bash, completes a command, an option, an option's value and a stored account (
 the installed binary for its help and its stored sign-ins); the zsh completion parses, is
 bound to mailhaul by compinit, and completes a command, an option and a value."""
 import contextlib
-import json
 import os
 import shutil
 import subprocess
-import tempfile
 
-from mhtest import cleanup, cli, tap
+from mhtest import cli, tap
 
 BUILD = os.environ['MH_BUILD_ROOT']
 S = {}
@@ -27,16 +25,7 @@ def installed(*parts):
 def setup():
     @contextlib.contextmanager
     def ctx():
-        dest = tempfile.mkdtemp(prefix='mhtest-destdir-')
-        cleanup.register(lambda: shutil.rmtree(dest, ignore_errors=True))
-        r = subprocess.run(['meson', 'install', '-C', BUILD, '--destdir', dest, '--no-rebuild',
-                            '--quiet'], capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError('meson install failed:\n%s%s' % (r.stdout, r.stderr))
-        opts = json.loads(subprocess.run(['meson', 'introspect', BUILD, '--buildoptions'],
-                                         capture_output=True, text=True, check=True).stdout)
-        dirs = {o['name']: o['value'] for o in opts
-                if o['name'] in ('prefix', 'bindir', 'datadir', 'mandir')}
+        dest, dirs = cli.meson_install(BUILD)
         S.update(dest=dest, dirs=dirs)
         yield
     return ctx()

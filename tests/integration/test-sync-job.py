@@ -23,19 +23,6 @@ BUILD = os.environ['MH_BUILD_ROOT']
 S = {}
 
 
-def install():
-    dest = tempfile.mkdtemp(prefix='mhtest-units-')
-    cleanup.register(lambda: shutil.rmtree(dest, ignore_errors=True))
-    r = subprocess.run(['meson', 'install', '-C', BUILD, '--destdir', dest, '--no-rebuild',
-                        '--quiet'], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError('meson install failed:\n%s%s' % (r.stdout, r.stderr))
-    opts = json.loads(subprocess.run(['meson', 'introspect', BUILD, '--buildoptions'],
-                                     capture_output=True, text=True, check=True).stdout)
-    dirs = {o['name']: o['value'] for o in opts}
-    return dest, dirs
-
-
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
@@ -45,7 +32,7 @@ def setup():
         with dovecot.running(src, dst):
             c = corpus.generate(seed=4242, scale=60, mix=corpus.SMALL_MIX)
             corpus.load(src, 'alice', c.folders, fast=True)
-            dest, dirs = install()
+            dest, dirs = cli.meson_install(BUILD, 'mhtest-units-')
             S.update(src=src, dst=dst, corpus=c, dest=dest, dirs=dirs,
                      dir=synctest.workdir('jobs'))
             yield

@@ -10,6 +10,7 @@ gets a clean environment: no MAILHAUL_* variables unless given, no COLUMNS or LI
 wide as the default), LC_ALL=C.UTF-8, and HOME and the XDG directories in a private temporary
 directory, so a test never reads or writes the real user's configuration, state or keyring.
 """
+import json
 import os
 import queue
 import re
@@ -193,6 +194,20 @@ def check_args(server, user, mode='ssl', cafile=True, extra=()):
     if cafile:
         args += ['--cafile', cafile]
     return args + list(extra)
+
+
+def meson_install(build, prefix='mhtest-destdir-'):
+    """`meson install` of the build directory `build` into a new DESTDIR (removed at exit);
+    returns (the DESTDIR, the build's options by name: prefix, bindir, mandir...)."""
+    dest = tempfile.mkdtemp(prefix=prefix)
+    cleanup.register(lambda: shutil.rmtree(dest, ignore_errors=True))
+    r = subprocess.run(['meson', 'install', '-C', build, '--destdir', dest, '--no-rebuild',
+                        '--quiet'], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError('meson install failed:\n%s%s' % (r.stdout, r.stderr))
+    opts = json.loads(subprocess.run(['meson', 'introspect', build, '--buildoptions'],
+                                     capture_output=True, text=True, check=True).stdout)
+    return dest, {o['name']: o['value'] for o in opts}
 
 
 def write_passfile(directory, password, name='passfile', newline=True):
