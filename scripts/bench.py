@@ -763,7 +763,8 @@ class Bench:
     def start(self, sc, role):
         label = '%s-%s' % (sc.key, role)
         dv = dovecot.Dovecot(self.pki, users={USER: label + '-pw'}, separator='/',
-                             name='mhbench-%s-%d' % (label, os.getpid()))
+                             name='mhbench-%s-%d' % (label, os.getpid()),
+                             mail_format='maildir' if role == 'source' else self.args.dst_format)
         dv.start()
         self.servers.append(dv)
         dv.bench_label = label
@@ -1098,7 +1099,8 @@ class Bench:
                 'notls': 'cleartext on loopback'}[a.mode], os.cpu_count()))
         print('%s (%s), Dovecot %s, mbsync %s' % (self.version, _git_commit(),
                                                    _dovecot_version(), _mbsync_version()))
-        print('mail storage: %s' % self.storage.kind)
+        print('mail storage: %s; source maildir, destinations %s' % (self.storage.kind,
+                                                                   self.args.dst_format))
         busy = [sc for sc in self.scenarios if sc.busy is not None and sc.busy > 0.2]
         if busy:
             print('WARNING: other work was running on the machine (%s): the times may not '
@@ -1321,6 +1323,10 @@ def parse_args(argv):
                    default='ssl', help='STARTTLS (--tls1/--tls2) instead of implicit TLS')
     p.add_argument('--notls', dest='mode', action='store_const', const='notls',
                    help='cleartext on loopback (--notls1/--notls2): no TLS cost in the figures')
+    p.add_argument('--dst-format', choices=('maildir', 'sdbox', 'mdbox'), default='maildir',
+                   help="the destination servers' mail storage (default maildir; the source "
+                        "is always maildir): a maildir folder costs Dovecot more per message "
+                        "as it grows, the dbox formats do not")
     p.add_argument('--no-mbsync', action='store_true', help='skip the mbsync reference')
     p.add_argument('--no-copier', dest='copier', action='store_false',
                    help='skip the minimal copier (both modes)')

@@ -96,6 +96,10 @@ class Dovecot(imapserver.ImapProcess):
     smtp_denied   users whose SMTP AUTH through the auth listener is refused while IMAP
                   works (a passdb with deny = yes for the service smtp), as a provider that
                   has SMTP AUTH switched off for a mailbox answers
+    mail_format   'maildir' (the default; LAYOUT=fs with '/'), or Dovecot's own 'sdbox' or
+                  'mdbox' (one file per message, or many messages per file, with indexes
+                  only Dovecot reads): a store whose cost per message does not grow with
+                  the folder as a maildir's rescans do (scripts/bench's --dst-format)
     start_timeout seconds to wait for both ports
     """
 
@@ -110,11 +114,15 @@ class Dovecot(imapserver.ImapProcess):
                  mechanisms='plain login cram-md5', master_users=None, cert='good',
                  ssl='yes', quota=None, namespace_conf='', extra_conf='', debug=False,
                  start_timeout=10.0, name=None, mail_plugins=(), imap_capability=None,
-                 login_greeting=None, lmtp=False, smtp_denied=()):
+                 login_greeting=None, lmtp=False, smtp_denied=(), mail_format='maildir'):
         if separator not in ('/', '.'):
             raise ValueError("separator must be '/' or '.'")
         if ssl not in ('yes', 'no', 'required'):
             raise ValueError("ssl must be 'yes', 'no' or 'required'")
+        if mail_format not in ('maildir', 'sdbox', 'mdbox'):
+            raise ValueError("mail_format must be 'maildir', 'sdbox' or 'mdbox'")
+        if mail_format != 'maildir' and separator != '/':
+            raise ValueError("the dbox formats are used with separator '/' only")
         if ssl != 'no' and pki is None and not isinstance(cert, tuple):
             raise ValueError('TLS needs a TestPKI or a (cert, key) pair')
         super().__init__()
@@ -137,6 +145,7 @@ class Dovecot(imapserver.ImapProcess):
         self.login_greeting = login_greeting
         self.lmtp = lmtp
         self.smtp_denied = tuple(smtp_denied)
+        self.mail_format = mail_format
         self.lmtp_port = self.auth_port = None
         self.start_timeout = start_timeout
         self.name = name or 'mhtest-' + uuid.uuid4().hex[:10]
@@ -227,8 +236,9 @@ class Dovecot(imapserver.ImapProcess):
             'first_valid_gid = %d' % mail.pw_gid,
             'mail_uid = %d' % mail.pw_uid,
             'mail_gid = %d' % mail.pw_gid,
-            'mail_location = maildir:~/Maildir%s' % (':LAYOUT=fs' if self.separator == '/'
-                                                     else ''),
+            'mail_location = %s' % (
+                '%s:~/%s' % (self.mail_format, self.mail_format) if self.mail_format != 'maildir'
+                else 'maildir:~/Maildir%s' % (':LAYOUT=fs' if self.separator == '/' else '')),
             'mail_fsync = never',
             'maildir_very_dirty_syncs = yes',
             'mail_max_userip_connections = 100',
