@@ -100,6 +100,20 @@ struct mh_imap_folder *imap_folder_from_list(struct mh_imap_conn *conn,
 /* Decodes a mailbox name from the wire to UTF-8 (caller frees). */
 char *imap_conn_decode_mailbox(struct mh_imap_conn *conn, const char *raw, GError **error);
 
+/* The @i-th argument of @args, or NULL past the end. */
+const struct mh_imap_arg *imap_args_nth(const GPtrArray *args, guint i);
+
+/* The STATUS items (or LIST-STATUS's) this connection asks for, by its capabilities. */
+const char *imap_status_items(struct mh_imap_conn *conn);
+
+/* Fills @info from a STATUS answer's item list. */
+void imap_status_parse_items(const struct mh_imap_arg *items, struct mh_imap_status_info *info);
+
+/* Adds an untagged STATUS answer @r (alone, or inside LIST-STATUS, RFC 5819) to @status
+ * (UTF-8 name -> struct mh_imap_status_info *); a malformed one is ignored. */
+void imap_status_answer_add(struct mh_imap_conn *conn, GHashTable *status,
+                            const struct mh_imap_response *r);
+
 /* --- connection internals, shared by imap-conn.c and imap-cmdq.c --- */
 
 enum cmd_seg_type {
