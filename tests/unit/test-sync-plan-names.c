@@ -3,7 +3,8 @@
  * namespace prefix ("" or "INBOX" + separator) and separator ('/' or '.') on both sides,
  * with and without a provider rule that renames source folders (the real one always
  * returns a copy); then the refusal of a --folder, --include or --exclude that selects no
- * source folder, and the closest names it suggests. */
+ * source folder, and the closest names it suggests; the --regextrans2 parser on its own and
+ * its errors, and the well-known special folder names. */
 #include "sync-error.h"
 #include "sync-plan.h"
 
@@ -369,6 +370,126 @@ test_closest_names(void)
 	g_assert_cmpuint(got->len, ==, 0);
 }
 
+static const struct {
+	const char *spec, *in, *out;
+} rt_cases[] = {
+	{"s/a/b/", "aaa", "baa"},
+	{"s/a/b/g", "aaa", "bbb"},
+	{"s/A/b/gi", "aAa", "bbb"},
+	{"s/A/b/ig", "aAa", "bbb"},
+	{"s/nomatch/x/", "abc", "abc"},
+	{"s#^INBOX\\.#Old.#", "INBOX.x", "Old.x"},
+	{"s|/|.|g", "a/b/c", "a.b.c"},
+	{"s/\\//./g", "a/b", "a.b"},
+	{"s{(\\w+)}{<$1>}g", "a b", "<a> <b>"},
+	{"s{a} {b}", "a", "b"},
+	{"s(a)[b]", "a", "b"},
+	{"s/(a)(b)/\\2\\1/", "ab", "ba"},
+	{"s/(a)(b)/${2}x$1/", "ab", "bxa"},
+	{"s/x/$&$&/", "x", "xx"},
+	{"s/(.*)/\\U$1/", "abc", "ABC"},
+	{"s/\\./_/g", "a.b", "a_b"},
+	{"s/a/\\$/", "a", "$"},
+	{"s/a/cost $/", "a", "cost $"},
+	{"s/a/\\\\/", "a", "\\"},
+	{"s/ü/ue/g", "Grüße", "Grueße"},
+	{"s/^/Old\\//", "x", "Old/x"},
+	{"s/^(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)$/$10$1/", "abcdefghij", "ja"},
+	{"  s/a/b/ g ", "aa", "bb"},
+};
+
+static void
+test_regextrans_apply(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(rt_cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(mh_plan_regextrans) rt =
+			mh_plan_regextrans_parse(rt_cases[i].spec, &error);
+		g_autofree char *out = NULL;
+
+		g_test_message("%s", rt_cases[i].spec);
+		g_assert_no_error(error);
+		out = mh_plan_regextrans_apply(rt, rt_cases[i].in, &error);
+		g_assert_no_error(error);
+		g_assert_cmpstr(out, ==, rt_cases[i].out);
+	}
+}
+
+static const struct {
+	const char *spec, *why;
+} rt_bad[] = {
+	{"s/(/x/", "Error while compiling"},
+	{"s/a/b", "missing closing '/'"},
+	{"s/a", "missing closing '/'"},
+	{"y/a/b/", "expected s/OLD/NEW/"},
+	{"sxaxbx", "expected s/OLD/NEW/"},
+	{"s a b ", "expected s/OLD/NEW/"},
+	{"", "expected s/OLD/NEW/"},
+	{"s/a/b/e", "unknown flag 'e'"},
+	{"s//b/", "empty OLD pattern"},
+	{"s/(a)/$2/", "NEW refers to group 2 but OLD has 1"},
+	{"s/a/\\1/", "NEW refers to group 1 but OLD has 0"},
+	{"s{a}", "missing NEW part"},
+	{"s{a{b}c/", "missing closing '}'"},
+};
+
+static void
+test_regextrans_errors(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(rt_bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *prefix =
+			g_strdup_printf("bad --regextrans2 '%s': ", rt_bad[i].spec);
+
+		g_assert_null(mh_plan_regextrans_parse(rt_bad[i].spec, &error));
+		g_assert_error(error, MH_SYNC_ERROR, MH_SYNC_ERROR_USAGE);
+		g_test_message("%s", error->message);
+		g_assert_true(g_str_has_prefix(error->message, prefix));
+		g_assert_nonnull(strstr(error->message, rt_bad[i].why));
+	}
+}
+
+static void
+test_special_use_names(void)
+{
+	static const struct {
+		const char *name;
+		char sep;
+		unsigned role;
+	} names[] = {
+		{"Sent", '/', MH_IMAP_ATTR_SENT},
+		{"SENT ITEMS", '/', MH_IMAP_ATTR_SENT},
+		{"INBOX.Sent Messages", '.', MH_IMAP_ATTR_SENT},
+		{"inbox/Gesendete Elemente", '/', MH_IMAP_ATTR_SENT},
+		{"ÉLÉMENTS ENVOYÉS", '/', MH_IMAP_ATTR_SENT},
+		{"Entwu\xcc\x88rfe", '/', MH_IMAP_ATTR_DRAFTS}, /* decomposed ü */
+		{"Rascunhos", '/', MH_IMAP_ATTR_DRAFTS},
+		{"Gelöschte Elemente", '/', MH_IMAP_ATTR_TRASH},
+		{"Itens excluídos", '/', MH_IMAP_ATTR_TRASH},
+		{"Bin", '/', MH_IMAP_ATTR_TRASH},
+		{"Junk-E-Mail", '/', MH_IMAP_ATTR_JUNK},
+		{"Lixo eletrônico", '/', MH_IMAP_ATTR_JUNK},
+		{"Archiv", '/', MH_IMAP_ATTR_ARCHIVE},
+		{"Sentinel", '/', 0},
+		{"Work/Sent", '/', 0},
+		{"INBOX/Work/Sent", '/', 0},
+		{"INBOX.Sent", '/', 0},
+		{"INBOX", '/', 0},
+		{"\xff", '/', 0},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_test_message("name %zu", i);
+		g_assert_cmpuint(mh_plan_special_use_by_name(names[i].name, names[i].sep), ==,
+		                 names[i].role);
+	}
+	g_assert_cmpuint(mh_plan_special_use_of_attrs(MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_JUNK),
+	                 ==, MH_IMAP_ATTR_JUNK);
+	g_assert_cmpuint(mh_plan_special_use_of_attrs(MH_IMAP_ATTR_HASCHILDREN), ==, 0);
+	g_assert_cmpstr(mh_plan_special_use_str(MH_IMAP_ATTR_ALL), ==, "\\All");
+	g_assert_cmpstr(mh_plan_special_use_str(0), ==, "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,5 +499,8 @@ main(int argc, char **argv)
 	g_test_add_func("/sync/plan/select/refuses-no-ops", test_select_refuses_no_ops);
 	g_test_add_func("/sync/plan/suggest/distance", test_name_distance);
 	g_test_add_func("/sync/plan/suggest/closest", test_closest_names);
+	g_test_add_func("/sync/plan/regextrans/apply", test_regextrans_apply);
+	g_test_add_func("/sync/plan/regextrans/errors", test_regextrans_errors);
+	g_test_add_func("/sync/plan/special-use/names", test_special_use_names);
 	return g_test_run();
 }
