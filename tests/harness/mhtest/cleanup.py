@@ -19,6 +19,8 @@ import os
 import select
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -282,6 +284,141 @@ class ManagedProcess:
     @property
     def is_running(self):
         return self._proc is not None and self._proc.poll() is None
+
+
+class ListeningProcess(ManagedProcess):
+    """A test server run as a child process on loopback ports the harness picks. start()
+    prepares (_prepare), then up to five times picks free ports (_choose_ports), writes the
+    configuration (_configure) and runs the server (_spawn, which ends with
+    _await_greetings). Ready means: each (port, tls) of _listeners() answers with a line
+    starting with self.greeting (over TLS where tls is true); a bare accepted connection is
+    not enough, as another process may hold a port we chose. stop() ends the process
+    (_end_process), runs _after_stop and removes the directory (rmtree_tries times, if it
+    stays). The subclass sets self.start_timeout and self.log_path."""
+
+    host = '127.0.0.1'
+    error = RuntimeError         # raised when the server cannot start
+    port_taken = RuntimeError    # raised by _await_greetings when a port is in use
+    in_use = 'in use'            # what the server says then
+    greeting = b''               # how its greeting starts
+    greet_timeout = 2.0          # seconds for one greeting probe
+    poll_interval = 0.05         # seconds between probes
+    rmtree_tries = 1
+
+    def __init__(self):
+        self.dir = None
+        self._proc = None
+        self._guard = None
+        self._handle = None
+        self._lock = threading.Lock()
+
+    # -- for subclasses ------------------------------------------------------------------
+
+    def _prepare(self):
+        pass
+
+    def _choose_ports(self):
+        raise NotImplementedError
+
+    def _listeners(self):
+        """[(port, tls)] that must greet before the server counts as started."""
+        raise NotImplementedError
+
+    def _configure(self):
+        raise NotImplementedError
+
+    def _spawn(self):
+        raise NotImplementedError
+
+    def _end_process(self, proc):
+        raise NotImplementedError
+
+    def _after_stop(self):
+        pass
+
+    def _failure_text(self):
+        return self.log()[-3000:]
+
+    def _describe(self):
+        return type(self).__name__
+
+    def _ports_text(self):
+        return 'ports %s' % ', '.join(str(p) for p, _tls in self._listeners())
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def start(self):
+        if self._proc is not None:
+            raise self.error('already started')
+        self._handle = register(self.stop)
+        try:
+            self._prepare()
+            last = None
+            for _attempt in range(5):
+                self._choose_ports()
+                self._configure()
+                try:
+                    self._spawn()
+                    return self
+                except self.port_taken as e:
+                    last = e
+            raise self.error('could not bind free ports: %s' % last)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _await_greetings(self):
+        """Wait for the greeting on every listener; else stop the process and raise
+        port_taken (its output says in_use) or error."""
+        want = list(self._listeners())
+        deadline = time.monotonic() + self.start_timeout
+        while want and time.monotonic() < deadline and self._proc.poll() is None:
+            if self._greets(*want[0]):
+                want.pop(0)
+            else:
+                time.sleep(self.poll_interval)
+        if not want and self._proc.poll() is None:
+            return
+        text = self._failure_text()
+        self._stop_process()
+        if self.in_use in text:
+            raise self.port_taken(text)
+        raise self.error('%s did not start (%s):\n%s' % (
+            self._describe(), self._ports_text(), text))
+
+    def _greets(self, port, tls):
+        try:
+            with socket.create_connection((self.host, port),
+                                          timeout=self.greet_timeout) as sock:
+                if tls:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    with ctx.wrap_socket(sock) as tsock:
+                        return tsock.recv(256).startswith(self.greeting)
+                return sock.recv(256).startswith(self.greeting)
+        except (OSError, ssl.SSLError):
+            return False
+
+    def _stop_process(self):
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            self._end_process(proc)
+        finally:
+            self._release_guard()
+
+    def stop(self):
+        """Stop the server (if running) and remove its directory. Safe to call twice."""
+        with self._lock:
+            try:
+                self._stop_process()
+            finally:
+                try:
+                    self._after_stop()
+                finally:
+                    self._forget(self.rmtree_tries)
 
 
 class ServerProcess(ManagedProcess):

@@ -18,12 +18,9 @@ a watchdog (cleanup.Guard), when the test is killed with SIGKILL.
 import contextlib
 import os
 import pwd
-import socket
-import ssl
 import subprocess
 import tempfile
 import threading
-import time
 
 from . import cleanup, imapcheck, ports
 
@@ -52,30 +49,20 @@ def chown_tree(path, user):
             os.lchown(os.path.join(top, f), user.pw_uid, user.pw_gid)
 
 
-class ImapProcess(cleanup.ManagedProcess):
+class ImapProcess(cleanup.ListeningProcess):
     """Start and stop, preload and snapshots for an IMAP server run as a child process,
-    shared with mhtest.dovecot.Dovecot. start() prepares (_prepare), then up to five times picks free
-    ports (_choose_ports), writes the configuration (_configure) and runs the server
-    (_spawn, which ends with _await_greetings). Ready means: each port answers with an IMAP
-    greeting (over TLS on imaps); a bare accepted connection is not enough, as another
-    process may hold a port we chose. stop() ends the process (_end_process), runs
-    _after_stop and removes the directory (rmtree_tries times, if it stays)."""
+    shared with mhtest.dovecot.Dovecot: a cleanup.ListeningProcess on imap_port and, when
+    set, imaps_port (implicit TLS), ready when each answers with an IMAP greeting."""
 
     host = ports.LOOPBACK
     error = ServerError          # raised when the server cannot start
     port_taken = PortTaken       # raised by _await_greetings when a port is in use
     in_use = 'in use'            # what the log says then
-    greet_timeout = 2.0          # seconds for one greeting probe
-    poll_interval = 0.05         # seconds between probes
-    rmtree_tries = 1
+    greeting = b'* OK'
 
     def __init__(self):
-        self.dir = None
+        super().__init__()
         self.imap_port = self.imaps_port = None
-        self._proc = None
-        self._guard = None
-        self._handle = None
-        self._lock = threading.Lock()
 
     # -- over IMAP -----------------------------------------------------------------------
 
@@ -94,23 +81,14 @@ class ImapProcess(cleanup.ManagedProcess):
 
     # -- for subclasses ------------------------------------------------------------------
 
-    def _prepare(self):
-        pass
-
     def _choose_ports(self):
         self.imap_port, self.imaps_port = ports.free_ports(2)
 
-    def _configure(self):
-        raise NotImplementedError
-
-    def _spawn(self):
-        raise NotImplementedError
-
-    def _end_process(self, proc):
-        raise NotImplementedError
-
-    def _after_stop(self):
-        pass
+    def _listeners(self):
+        want = [(self.imap_port, False)]
+        if self.imaps_port:
+            want.append((self.imaps_port, True))
+        return want
 
     def _failure_text(self):
         return self.log_tail()
@@ -118,82 +96,8 @@ class ImapProcess(cleanup.ManagedProcess):
     def _describe(self):
         return self.kind
 
-    # -- start and stop ------------------------------------------------------------------
-
-    def start(self):
-        if self._proc is not None:
-            raise self.error('already started')
-        self._handle = cleanup.register(self.stop)
-        try:
-            self._prepare()
-            last = None
-            for _attempt in range(5):
-                self._choose_ports()
-                self._configure()
-                try:
-                    self._spawn()
-                    return self
-                except self.port_taken as e:
-                    last = e
-            raise self.error('could not bind free ports: %s' % last)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _await_greetings(self):
-        """Wait for the greeting on imap_port and on imaps_port (if any); else stop the
-        process and raise port_taken (the log says in_use) or error."""
-        want = [(self.imap_port, False)]
-        if self.imaps_port:
-            want.append((self.imaps_port, True))
-        deadline = time.monotonic() + self.start_timeout
-        while want and time.monotonic() < deadline and self._proc.poll() is None:
-            if self._greets(*want[0]):
-                want.pop(0)
-            else:
-                time.sleep(self.poll_interval)
-        if not want and self._proc.poll() is None:
-            return
-        text = self._failure_text()
-        self._stop_process()
-        if self.in_use in text:
-            raise self.port_taken(text)
-        raise self.error('%s did not start (imap %s, imaps %s):\n%s' % (
-            self._describe(), self.imap_port, self.imaps_port, text))
-
-    def _greets(self, port, tls):
-        try:
-            with socket.create_connection((self.host, port),
-                                          timeout=self.greet_timeout) as sock:
-                if tls:
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    with ctx.wrap_socket(sock) as tsock:
-                        return tsock.recv(256).startswith(b'* OK')
-                return sock.recv(256).startswith(b'* OK')
-        except (OSError, ssl.SSLError):
-            return False
-
-    def _stop_process(self):
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            self._end_process(proc)
-        finally:
-            self._release_guard()
-
-    def stop(self):
-        """Stop the server (if running) and remove its directory. Safe to call twice."""
-        with self._lock:
-            try:
-                self._stop_process()
-            finally:
-                try:
-                    self._after_stop()
-                finally:
-                    self._forget(self.rmtree_tries)
+    def _ports_text(self):
+        return 'imap %s, imaps %s' % (self.imap_port, self.imaps_port)
 
 
 class PrivateImapServer(ImapProcess):

@@ -26,17 +26,18 @@ Postfix's master must start as root: available() says so otherwise.
 import grp
 import os
 import pwd
-import socket
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
 
 from . import cleanup, ports, privroot
 
 
 class PostfixError(Exception):
+    pass
+
+
+class _PortTaken(PostfixError):
     pass
 
 
@@ -69,25 +70,26 @@ def _traversable(path):
         path = parent
 
 
-class Postfix(cleanup.ManagedProcess):
+class Postfix(cleanup.ListeningProcess):
     """One private Postfix. dovecot: a running mhtest.dovecot.Dovecot started with
     lmtp=True (its LMTP and auth listeners); domain: the mail domain delivered there (the
     users' addresses); hold: addresses whose mail is accepted and then held."""
 
     host = ports.LOOPBACK
+    error = PostfixError
+    port_taken = _PortTaken
+    in_use = 'in use'
+    greeting = b'220'
+    rmtree_tries = 3
 
     def __init__(self, pki, dovecot, domain, hold=(), start_timeout=20.0):
+        super().__init__()
         self.pki = pki
         self.dovecot = dovecot
         self.domain = domain
         self.hold = tuple(hold)
         self.start_timeout = start_timeout
-        self.dir = None
         self.submission_port = self.smtps_port = self.wrong_cert_port = None
-        self._proc = None
-        self._guard = None
-        self._handle = None
-        self._lock = threading.Lock()
 
     @property
     def log_path(self):
@@ -190,6 +192,9 @@ class Postfix(cleanup.ManagedProcess):
         ]) + '\n'
 
     def _prepare(self):
+        why = available()
+        if why:
+            raise PostfixError(why)
         base = tempfile.gettempdir()
         if not _traversable(base):
             base = '/tmp'
@@ -226,31 +231,18 @@ class Postfix(cleanup.ManagedProcess):
 
     # -- start and stop -------------------------------------------------------------------
 
-    def start(self):
-        if self._proc is not None:
-            raise PostfixError('already started')
-        why = available()
-        if why:
-            raise PostfixError(why)
-        self._handle = cleanup.register(self.stop)
-        try:
-            self._prepare()
-            last = None
-            for _attempt in range(5):
-                self.submission_port, self.smtps_port, self.wrong_cert_port = \
-                    ports.free_ports(3)
-                self._configure()
-                try:
-                    self._spawn()
-                    return self
-                except PostfixError as e:
-                    last = e
-                    if 'in use' not in str(e):
-                        raise
-            raise PostfixError('could not bind free ports: %s' % last)
-        except BaseException:
-            self.stop()
-            raise
+    def _choose_ports(self):
+        self.submission_port, self.smtps_port, self.wrong_cert_port = ports.free_ports(3)
+
+    def _listeners(self):
+        return [(self.submission_port, False), (self.smtps_port, True),
+                (self.wrong_cert_port, True)]
+
+    def _describe(self):
+        return 'Postfix'
+
+    def _ports_text(self):
+        return 'submission %s, smtps %s' % (self.submission_port, self.smtps_port)
 
     def _spawn(self):
         if os.path.exists(self.log_path):
@@ -262,33 +254,7 @@ class Postfix(cleanup.ManagedProcess):
                 env=self._env(), stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                 close_fds=True, start_new_session=True)
         self._guard = cleanup.Guard(self._proc.pid, [self.dir])
-        deadline = time.monotonic() + self.start_timeout
-        want = [(self.submission_port, False), (self.smtps_port, True),
-                (self.wrong_cert_port, True)]
-        while want and time.monotonic() < deadline and self._proc.poll() is None:
-            if self._greets(*want[0]):
-                want.pop(0)
-            else:
-                time.sleep(0.05)
-        if not want and self._proc.poll() is None:
-            return
-        text = self._failure_text()
-        self._stop_process()
-        raise PostfixError('Postfix did not start (submission %s, smtps %s):\n%s' % (
-            self.submission_port, self.smtps_port, text))
-
-    def _greets(self, port, tls):
-        try:
-            with socket.create_connection((self.host, port), timeout=2) as sock:
-                if tls:
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    with ctx.wrap_socket(sock) as tsock:
-                        return tsock.recv(256).startswith(b'220')
-                return sock.recv(256).startswith(b'220')
-        except (OSError, ssl.SSLError):
-            return False
+        self._await_greetings()
 
     def _failure_text(self):
         out = ''
@@ -300,27 +266,13 @@ class Postfix(cleanup.ManagedProcess):
                 pass
         return out
 
-    def _stop_process(self):
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
+    def _end_process(self, proc):
+        cleanup.stop_tree(proc.pid, group=True)
         try:
-            cleanup.stop_tree(proc.pid, group=True)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        finally:
-            self._release_guard()
-
-    def stop(self):
-        """Stop Postfix and remove its directory. Safe to call twice."""
-        with self._lock:
-            try:
-                self._stop_process()
-            finally:
-                self._forget(3)
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
     # -- looking at it --------------------------------------------------------------------
 
