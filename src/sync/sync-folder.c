@@ -865,6 +865,39 @@ folder_known_dst(struct folder_run *fr, const struct mh_store_box *now)
 	return uids;
 }
 
+/* Whether the counters say both folders are empty, with no copy of an earlier pass still
+ * in doubt: then there is nothing to list, copy, carry or delete in any mode. */
+static bool
+folder_both_empty(struct folder_run *fr)
+{
+	const struct mh_sync_options *o = fr->w->opts;
+
+	if (!fr->dst_exists || o->verify_only || fr->sstat.exists != 0 || fr->dstat.exists != 0 ||
+	    fr->sstat.uidvalidity == 0 || fr->dstat.uidvalidity == 0)
+		return false;
+	return fr->w->state == NULL || o->dry || fr->found != 1 ||
+	       mh_state_copying_get(fr->w->state, fr->sf.id, NULL, NULL) == 0;
+}
+
+/* Both folders are empty: neither is selected (on a small mailbox, opening its empty
+ * special folders was most of a first run's time). Records of messages gone from both
+ * sides are dropped, and the counters recorded, so the next run skips the pair as
+ * unchanged. */
+static bool
+folder_settle_empty(struct folder_run *fr, GError **error)
+{
+	struct sync_worker *w = fr->w;
+
+	sync_progress_plan(w, fr->res, 0, 0);
+	fr->res->src_count = fr->res->dst_count = 0;
+	fr->res->src_bytes = fr->res->dst_bytes = 0;
+	if (w->state == NULL)
+		return true;
+	if (fr->found == 1 && !mh_state_folder_forget_messages(w->state, fr->sf.id, error))
+		return false;
+	return folder_record_state(fr, true, error);
+}
+
 static bool
 folder_list_source_items(struct folder_run *fr, GError **error)
 {
@@ -885,6 +918,8 @@ folder_run_all(struct folder_run *fr, GError **error)
 		folder_fill_unchanged(fr);
 		return true;
 	}
+	if (folder_both_empty(fr))
+		return folder_settle_empty(fr, error);
 	/* Copies whose answers a drop took must have landed before the destination is
 	 * selected (see folder_settle()): a session's UID SEARCH does not see what other
 	 * sessions stored after its SELECT (Dovecot reports them with EXISTS only once the

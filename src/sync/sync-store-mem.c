@@ -305,6 +305,17 @@ mh_mem_account_peak_sessions(struct mh_mem_account *a)
 }
 
 unsigned
+mh_mem_account_selects(struct mh_mem_account *a)
+{
+	unsigned n;
+
+	g_mutex_lock(&a->lock);
+	n = a->selects;
+	g_mutex_unlock(&a->lock);
+	return n;
+}
+
+unsigned
 mh_mem_account_appenders(struct mh_mem_account *a, const char *folder)
 {
 	const struct mem_folder *f;
@@ -642,6 +653,7 @@ mem_select(struct mh_store *st, const char *folder, bool writable, struct mh_sto
 	sync_mem_deliver(sm, 0);
 	g_clear_pointer(&sm->selected, g_free);
 	g_mutex_lock(&sm->acct->lock);
+	sm->acct->selects++;
 	found = mem_box(sm->acct, folder, box_r);
 	cut = sm->acct->cut_select != NULL && strcmp(sm->acct->cut_select, folder) == 0;
 	g_mutex_unlock(&sm->acct->lock);

@@ -109,6 +109,9 @@ void mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsign
 /* The most connections (stores) that were connected to the account at once. */
 unsigned mh_mem_account_peak_sessions(struct mh_mem_account *a);
 
+/* How many SELECT and EXAMINE commands the account has answered. */
+unsigned mh_mem_account_selects(struct mh_mem_account *a);
+
 /* How many connections (stores) have stored APPENDs into @folder; 0 when none, or when
  * the folder does not exist. */
 unsigned mh_mem_account_appenders(struct mh_mem_account *a, const char *folder);

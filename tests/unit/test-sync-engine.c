@@ -671,6 +671,56 @@ count_of(struct mh_mem_account *a, const char *folder)
 	return msgs != NULL ? msgs->len : 0;
 }
 
+/* Folders empty on both sides are settled from their counters, neither side selected,
+ * and skipped as unchanged next time; a folder empty on the source only is still opened
+ * (its destination may hold messages --delete2 removes). */
+static void
+test_empty_folders_not_opened(struct pair *p, gconstpointer data)
+{
+	g_autofree char *stray = make_message(98, KIND_PLAIN);
+	struct mh_sync_options o;
+	struct mh_sync_result *r = NULL;
+	unsigned selects;
+	struct totals t;
+
+	(void)data;
+	g_assert_true(mh_mem_account_create(p->src, "Empty", 0));
+	g_assert_true(mh_mem_account_create(p->src, "Gone", 0));
+	g_assert_true(mh_mem_account_create(p->dst, "Gone", 0));
+	g_assert_cmpuint(mh_mem_account_add(p->dst, "Gone", stray, strlen(stray), "", NULL), >, 0);
+	t = run(p);
+	g_assert_cmpuint(t.copied, ==, N_SEEDS);
+	g_assert_cmpuint(t.missing, ==, 0);
+	/* INBOX, Work/2020 and Sent hold messages, Gone holds one on the destination; Work
+	 * and Empty are empty on both sides. */
+	g_assert_cmpuint(mh_mem_account_selects(p->src), ==, 4);
+	g_assert_cmpuint(mh_mem_account_selects(p->dst), ==, 4);
+	g_assert_cmpuint(count_of(p->dst, "Empty"), ==, 0);
+	g_assert_cmpuint(count_of(p->dst, "Gone"), ==, 1);
+	assert_all_mirrored(p, true);
+	/* The empty pairs were recorded: a rerun skips them as unchanged, as the others. */
+	options_init(&o, p);
+	selects = mh_mem_account_selects(p->src);
+	t = run_with(p, &o, &r);
+	g_assert_cmpuint(t.copied, ==, 0);
+	g_assert_cmpuint(mh_mem_account_selects(p->src), ==, selects);
+	for (guint i = 0; i < r->folders->len; i++) {
+		const struct mh_sync_folder_result *f = r->folders->pdata[i];
+
+		if (strcmp(f->src_name, "Empty") == 0 || strcmp(f->src_name, "Work") == 0)
+			g_assert_true(f->unchanged);
+	}
+	mh_sync_result_free(r);
+	/* With --delete2 the stray in the folder empty on the source goes. */
+	options_init(&o, p);
+	o.delete2 = true;
+	t = run_with(p, &o, NULL);
+	g_assert_cmpuint(t.deleted_dst, ==, 1);
+	g_assert_cmpuint(count_of(p->dst, "Gone"), ==, 0);
+	assert_all_mirrored(p, true);
+	assert_verify_clean(p);
+}
+
 /* --delete1: the source is emptied, and only of what is on the destination. */
 static void
 test_delete1(struct pair *p, gconstpointer data)
@@ -820,6 +870,7 @@ main(int argc, char **argv)
 		{"/sync-engine/delete1", test_delete1},
 		{"/sync-engine/duplicates-on-source", test_duplicates_on_source},
 		{"/sync-engine/two-engines-at-once", test_two_engines_at_once},
+		{"/sync-engine/empty-folders-not-opened", test_empty_folders_not_opened},
 	};
 
 	g_test_init(&argc, &argv, NULL);

@@ -50,6 +50,7 @@ struct mh_mem_account {
 	unsigned last_store_id;
 	unsigned sessions;      /* connected stores now */
 	unsigned peak_sessions; /* the most at once */
+	unsigned selects;       /* SELECT and EXAMINE commands answered */
 };
 
 /* An APPEND whose answer is still due. */
