@@ -334,9 +334,11 @@ static bool
 copy_append_begin(struct sync_copy *c, struct append_rec *rec, uint64_t size)
 {
 	g_autoptr(GError) error = NULL;
+	char date[SYNC_DATE_LEN];
 
-	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->append_flags, c->cur->date,
-	                                  size, on_appended, rec, &error)) {
+	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->append_flags,
+	                                  sync_msg_date(c->cur, date), size, on_appended, rec,
+	                                  &error)) {
 		/* A refusal before the literal has already been reported by on_appended. */
 		if (sync_error_is_fatal(error) && c->fatal == NULL)
 			c->fatal = g_error_copy(error);
@@ -391,7 +393,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		c->cur_size = 0;
 		return;
 	}
-	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
+	c->cur = sync_msgs_find(c->msgs, c->msgs->len, uid);
 	c->cur_size = size;
 	copy_check_stop(c);
 	if (c->fatal != NULL && !c->src_dropped && c->w->src->ops->abandon != NULL) {
@@ -706,8 +708,8 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 		for (n = 0;
 		     i + n < uids->len && n < COPY_PART_MSGS && (n == 0 || bytes < COPY_PART_BYTES);
 		     n++) {
-			const struct sync_msg *m = g_hash_table_lookup(
-				c->by_uid, GUINT_TO_POINTER(g_array_index(uids, guint32, i + n)));
+			const struct sync_msg *m = sync_msgs_find(
+				c->msgs, c->msgs->len, g_array_index(uids, guint32, i + n));
 
 			bytes += m != NULL ? m->size : 0;
 		}

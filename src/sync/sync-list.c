@@ -1,21 +1,126 @@
 /* SPDX-License-Identifier: MIT */
 /* Listing messages for the engine: metadata fetched in ranges into struct sync_msg, UID
  * sets, and the flags a destination keeps (PERMANENTFLAGS, never \\Recent). */
+#include <stdio.h>
 #include <string.h>
 
 #include "mh-log.h"
 #include "sync-fingerprint.h"
 #include "sync-private.h"
 
+static const char date_months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* The packed fields, low bits first: day style (0 "07", 1 " 7", 2 "7") 2, day 5, month 4,
+ * year 14, hour 5, minute 6, second 6, zone sign 1, zone (hhmm) 14: 57 bits. */
+static const unsigned date_bits[] = {2, 5, 4, 14, 5, 6, 6, 1, 14};
+
+static void
+date_unpack(uint64_t packed, char buf[SYNC_DATE_LEN])
+{
+	unsigned f[G_N_ELEMENTS(date_bits)];
+
+	for (guint i = 0; i < G_N_ELEMENTS(date_bits); i++) {
+		f[i] = (unsigned)(packed & ((1u << date_bits[i]) - 1));
+		packed >>= date_bits[i];
+	}
+	g_snprintf(buf, SYNC_DATE_LEN,
+	           f[0] == 0   ? "%02u-%s-%04u %02u:%02u:%02u %c%04u"
+	           : f[0] == 1 ? "%2u-%s-%04u %02u:%02u:%02u %c%04u"
+	                       : "%u-%s-%04u %02u:%02u:%02u %c%04u",
+	           f[1], date_months[f[2] % 12], f[3], f[4], f[5], f[6], f[7] ? '-' : '+', f[8]);
+}
+
+/* @s in 57 bits, or 0 when it is not of the RFC 3501 form (then it is kept as text):
+ * whatever is packed reads back exactly as sent. */
+static uint64_t
+date_pack(const char *s)
+{
+	unsigned f[G_N_ELEMENTS(date_bits)] = {0};
+	char sign = 0, mon[4] = "", back[SYNC_DATE_LEN];
+	int end = 0;
+	uint64_t packed = 0;
+
+	if (sscanf(s, "%2u-%3c-%4u %2u:%2u:%2u %c%4u%n", &f[1], mon, &f[3], &f[4], &f[5], &f[6],
+	           &sign, &f[8], &end) != 8 ||
+	    s[end] != '\0' || (sign != '+' && sign != '-'))
+		return 0;
+	f[0] = s[0] == ' ' ? 1 : s[1] == '-' ? 2 : 0;
+	f[2] = 12;
+	for (unsigned i = 0; i < 12; i++)
+		if (strcmp(mon, date_months[i]) == 0)
+			f[2] = i;
+	f[7] = sign == '-';
+	if (f[2] == 12 || f[1] > 31 || f[3] > 9999 || f[4] > 31 || f[5] > 63 || f[6] > 63 ||
+	    f[8] > 9999)
+		return 0;
+	for (guint i = G_N_ELEMENTS(date_bits); i-- > 0;)
+		packed = (packed << date_bits[i]) | f[i];
+	date_unpack(packed, back);
+	return strcmp(back, s) == 0 ? packed : 0;
+}
+
+struct sync_msg *
+sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date)
+{
+	struct sync_msg *m = g_new0(struct sync_msg, 1);
+
+	m->uid = uid;
+	m->size = size;
+	m->flags = g_intern_string(flags);
+	if (date == NULL)
+		return m;
+	m->date.packed = date_pack(date);
+	m->date_kind = SYNC_DATE_PACKED;
+	if (m->date.packed == 0) {
+		m->date.text = g_strdup(date);
+		m->date_kind = SYNC_DATE_TEXT;
+	}
+	return m;
+}
+
+const char *
+sync_msg_date(const struct sync_msg *m, char buf[SYNC_DATE_LEN])
+{
+	switch (m->date_kind) {
+	case SYNC_DATE_PACKED:
+		date_unpack(m->date.packed, buf);
+		return buf;
+	case SYNC_DATE_TEXT:
+		return m->date.text;
+	default:
+		return NULL;
+	}
+}
+
 void
 sync_msg_free(struct sync_msg *m)
 {
 	if (m == NULL)
 		return;
-	g_free(m->flags);
-	g_free(m->date);
+	if (m->date_kind == SYNC_DATE_TEXT)
+		g_free(m->date.text);
 	g_free(m->fingerprint);
 	g_free(m);
+}
+
+struct sync_msg *
+sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid)
+{
+	guint lo = 0, hi = MIN(n, msgs->len);
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		struct sync_msg *m = msgs->pdata[mid];
+
+		if (m->uid == uid)
+			return m;
+		if (m->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 static bool
@@ -91,12 +196,8 @@ static void
 on_meta(const struct mh_store_meta *m, void *ctx)
 {
 	struct meta_load *ml = ctx;
-	struct sync_msg *msg = g_new0(struct sync_msg, 1);
+	struct sync_msg *msg = sync_msg_new(m->uid, m->size, m->flags, m->date);
 
-	msg->uid = m->uid;
-	msg->size = m->size;
-	msg->flags = g_strdup(m->flags);
-	msg->date = g_strdup(m->date);
 	if (ml->fingerprints)
 		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
 		                                          m->headers != NULL ? m->headers_len : 0);
@@ -191,14 +292,4 @@ sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **err
 	}
 	g_clear_error(&j.error);
 	return ok && j.ok;
-}
-
-GHashTable *
-sync_uid_set_of(const GArray *uids)
-{
-	GHashTable *set = g_hash_table_new(NULL, NULL);
-
-	for (guint i = 0; uids != NULL && i < uids->len; i++)
-		g_hash_table_add(set, GUINT_TO_POINTER(g_array_index(uids, guint32, i)));
-	return set;
 }

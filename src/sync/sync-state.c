@@ -101,8 +101,8 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 	[STATE_STMT_MSG_GET] =
 		"SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1 AND src_uid = ?2",
 	[STATE_STMT_MSG_LOAD] = "SELECT " STATE_MSG_COLUMNS " FROM messages WHERE folder_id = ?1",
-	[STATE_STMT_MSG_LOAD_BRIEF] =
-		"SELECT src_uid, dst_uid, size FROM messages WHERE folder_id = ?1",
+	[STATE_STMT_MSG_SCAN] = "SELECT src_uid, dst_uid, size, flags FROM messages "
+				"WHERE folder_id = ?1 AND src_uid >= ?2 ORDER BY src_uid",
 	[STATE_STMT_MSG_COUNT] =
 		"SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id = ?1",
 	[STATE_STMT_TRANSFER_ADD] =
