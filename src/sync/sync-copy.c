@@ -212,7 +212,7 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 		m->dst_uid = uid;
 		/* What the destination has now; a later STORE records the rest. */
 		m->flags = g_strdup(rec->flag_later ? rec->append_flags : rec->flags);
-		m->fingerprint = g_strdup(rec->msg->fingerprint);
+		m->fingerprint = g_strdup(sync_msg_fingerprint(rec->msg));
 		m->size = rec->msg->size;
 		c->res->copied++;
 		c->res->copied_bytes += rec->size;
@@ -254,7 +254,7 @@ copy_new_rec(struct sync_copy *c, uint64_t size)
 	rec->c = c;
 	rec->msg = c->cur;
 	rec->size = size;
-	src_flags = sync_flags_rewrite(o->flag_rules, c->cur->flags);
+	src_flags = sync_flags_rewrite(o->flag_rules, sync_msg_flags(c->cur));
 	rec->flags = sync_flags_for_dest(src_flags, c->dst_box, o->drop_keywords);
 	rec->append_flags = g_strdup(rec->flags);
 	if (o->flagged_after_append) {
@@ -742,8 +742,12 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 bool
 sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 {
-	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) uids = NULL;
+	guint n = 0;
 
+	for (guint i = 0; i < msgs->len; i++)
+		n += ((struct sync_msg *)msgs->pdata[i])->copy;
+	uids = g_array_sized_new(false, false, sizeof(guint32), n);
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
 

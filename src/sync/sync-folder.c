@@ -91,7 +91,8 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 		if (res->refused != NULL &&
 		    g_hash_table_contains(res->refused, GUINT_TO_POINTER(m->uid)))
 			continue; /* refused earlier in this run, and reported */
-		if (o->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+		if (o->skip_deleted && m->flags != 0 &&
+		    strstr(sync_msg_flags(m), "\\Deleted") != NULL) {
 			sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 			continue;
 		}
@@ -564,12 +565,12 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 				sync_labels_others(sl, res->src_name, m->uid, true);
 
 			for (guint k = 0; k < kw->len; k++) {
-				g_autofree char *more =
-					g_strconcat(m->flags != NULL ? m->flags : "",
-				                    m->flags != NULL && *m->flags ? " " : "",
-				                    (char *)kw->pdata[k], NULL);
+				const char *had = sync_msg_flags(m);
+				g_autofree char *more = g_strconcat(had != NULL ? had : "",
+				                                    had != NULL && *had ? " " : "",
+				                                    (char *)kw->pdata[k], NULL);
 
-				m->flags = g_intern_string(more);
+				m->flags = g_quark_from_string(more);
 			}
 		}
 		if (!m->copy || sync_labels_owns(sl, res->src_name, m->uid, &owner, &record))
@@ -735,7 +736,7 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	if (fr->incremental)
 		return folder_list_incremental(fr, items, error);
 	fr->msgs = fr->sbox.exists > 0
-	                   ? sync_list_msgs(w->src, "1:*", items, 0, error)
+	                   ? sync_list_folder(w->src, items, fr->sbox.exists, error)
 	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 	if (fr->msgs == NULL)
 		return false;

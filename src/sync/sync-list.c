@@ -60,14 +60,31 @@ date_pack(const char *s)
 	return strcmp(back, s) == 0 ? packed : 0;
 }
 
-struct sync_msg *
-sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date)
-{
-	struct sync_msg *m = g_new0(struct sync_msg, 1);
+/* A listed message with its fingerprint: the headers were asked for. */
+struct sync_msg_fp {
+	struct sync_msg m;
+	char *fingerprint; /* owned */
+};
 
+G_STATIC_ASSERT(sizeof(struct sync_msg) == 24);
+
+struct sync_msg *
+sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date, char *fingerprint)
+{
+	struct sync_msg *m;
+
+	if (fingerprint != NULL) {
+		struct sync_msg_fp *f = g_new0(struct sync_msg_fp, 1);
+
+		f->fingerprint = fingerprint;
+		m = &f->m;
+		m->with_fingerprint = true;
+	} else {
+		m = g_new0(struct sync_msg, 1);
+	}
 	m->uid = uid;
 	m->size = size;
-	m->flags = g_intern_string(flags);
+	m->flags = g_quark_from_string(flags);
 	if (date == NULL)
 		return m;
 	m->date.packed = date_pack(date);
@@ -77,6 +94,12 @@ sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date)
 		m->date_kind = SYNC_DATE_TEXT;
 	}
 	return m;
+}
+
+const char *
+sync_msg_fingerprint(const struct sync_msg *m)
+{
+	return m->with_fingerprint ? ((const struct sync_msg_fp *)m)->fingerprint : NULL;
 }
 
 const char *
@@ -100,7 +123,8 @@ sync_msg_free(struct sync_msg *m)
 		return;
 	if (m->date_kind == SYNC_DATE_TEXT)
 		g_free(m->date.text);
-	g_free(m->fingerprint);
+	if (m->with_fingerprint)
+		g_free(((struct sync_msg_fp *)m)->fingerprint);
 	g_free(m);
 }
 
@@ -196,12 +220,12 @@ static void
 on_meta(const struct mh_store_meta *m, void *ctx)
 {
 	struct meta_load *ml = ctx;
-	struct sync_msg *msg = sync_msg_new(m->uid, m->size, m->flags, m->date);
+	char *fp = ml->fingerprints
+	                   ? mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
+	                                            m->headers != NULL ? m->headers_len : 0)
+	                   : NULL;
 
-	if (ml->fingerprints)
-		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
-		                                          m->headers != NULL ? m->headers_len : 0);
-	g_ptr_array_add(ml->msgs, msg);
+	g_ptr_array_add(ml->msgs, sync_msg_new(m->uid, m->size, m->flags, m->date, fp));
 }
 
 gint
@@ -213,13 +237,17 @@ sync_msg_cmp(gconstpointer a, gconstpointer b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
-GPtrArray *
-sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
-               GError **error)
+/* A listing is sized for this many messages at most before it starts (a server's count
+ * is not trusted further); beyond, it grows as it comes. */
+#define LIST_EXPECT_MAX (1u << 22)
+
+static GPtrArray *
+list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+          guint expect, GError **error)
 {
 	struct meta_load ml = {
-		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
+		.msgs = g_ptr_array_new_full(MIN(expect, LIST_EXPECT_MAX),
+	                                     (GDestroyNotify)sync_msg_free),
 		.fingerprints = (items & MH_STORE_META_HEADERS) != 0,
 	};
 
@@ -229,6 +257,20 @@ sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t
 	}
 	g_ptr_array_sort(ml.msgs, sync_msg_cmp);
 	return ml.msgs;
+}
+
+/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
+GPtrArray *
+sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+               GError **error)
+{
+	return list_msgs(st, uidset, items, changedsince, 0, error);
+}
+
+GPtrArray *
+sync_list_folder(struct mh_store *st, unsigned items, guint expect, GError **error)
+{
+	return list_msgs(st, "1:*", items, 0, expect, error);
 }
 
 /* Lists the messages with UIDs @uids (fetched in ranges). */

@@ -27,10 +27,11 @@ sync_state_end(struct sync_worker *w, bool ok, GError **error)
 }
 
 static void
-match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *dst, GError **error)
+match_record(struct match_ctx *mc, struct sync_msg *src, const char *fingerprint,
+             const struct sync_msg *dst, GError **error)
 {
 	g_autofree char *flags =
-		sync_flags_for_dest(dst->flags, mc->dst_box, mc->w->opts->drop_keywords);
+		sync_flags_for_dest(sync_msg_flags(dst), mc->dst_box, mc->w->opts->drop_keywords);
 	struct sync_rec r = {
 		.src_uid = src->uid,
 		.dst_uid = dst->uid,
@@ -41,7 +42,7 @@ match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *
 		.src_uid = src->uid,
 		.dst_uid = dst->uid,
 		.flags = flags,
-		.fingerprint = src->fingerprint,
+		.fingerprint = (char *)fingerprint,
 		.size = src->size,
 	};
 
@@ -61,9 +62,7 @@ match_pair(struct match_ctx *mc, const struct sync_msg *h, const struct sync_msg
 
 	if (m == NULL)
 		return;
-	g_free(m->fingerprint);
-	m->fingerprint = g_strdup(h->fingerprint);
-	match_record(mc, m, d, error);
+	match_record(mc, m, sync_msg_fingerprint(h), d, error);
 }
 
 static uint64_t
@@ -161,10 +160,11 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
 	for (guint i = 0; i < dst_h->len; i++) {
 		struct sync_msg *d = dst_h->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(d));
 
 		if (q == NULL)
-			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+			g_hash_table_insert(pool, (char *)sync_msg_fingerprint(d),
+			                    q = g_queue_new());
 		g_queue_push_tail(q, d);
 	}
 	if (!sync_state_begin(w, error))
@@ -173,13 +173,13 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 		struct sync_msg *h = src_h->pdata[i];
 		GPtrArray *group;
 
-		if (!g_hash_table_contains(pool, h->fingerprint))
+		if (!g_hash_table_contains(pool, (char *)sync_msg_fingerprint(h)))
 			continue;
-		group = g_hash_table_lookup(groups, h->fingerprint);
+		group = g_hash_table_lookup(groups, (char *)sync_msg_fingerprint(h));
 		if (group == NULL) {
 			group = g_ptr_array_new();
-			g_hash_table_insert(groups, h->fingerprint, group);
-			g_ptr_array_add(order, h->fingerprint);
+			g_hash_table_insert(groups, (char *)sync_msg_fingerprint(h), group);
+			g_ptr_array_add(order, (char *)sync_msg_fingerprint(h));
 		}
 		g_ptr_array_add(group, h);
 	}
@@ -261,7 +261,7 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
-		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, m->flags);
+		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, sync_msg_flags(m));
 		want = carry_flags_wanted(src_flags, e->flags, mc->dst_box,
 		                          mc->w->opts->drop_keywords, mc->w->opts->delete1);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {

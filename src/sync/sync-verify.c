@@ -230,11 +230,13 @@ verify_extras(struct mh_store *dst_store, struct mh_sync_folder_result *res, GPt
 	g_autoptr(GArray) strays = g_array_new(false, false, sizeof(guint32));
 
 	for (guint i = 0; i < src->len; i++)
-		g_hash_table_add(src_ids, ((struct sync_msg *)src->pdata[i])->fingerprint);
+		g_hash_table_add(src_ids, (char *)sync_msg_fingerprint(src->pdata[i]));
 	for (guint i = 0; i < unmatched->len; i++) {
 		const struct sync_msg *d = unmatched->pdata[i];
 
-		g_array_append_val(g_hash_table_contains(src_ids, d->fingerprint) ? dups : strays,
+		g_array_append_val(g_hash_table_contains(src_ids, (char *)sync_msg_fingerprint(d))
+		                           ? dups
+		                           : strays,
 		                   d->uid);
 	}
 	res->extra = dups->len;
@@ -255,7 +257,8 @@ verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const
 	const char *owner = NULL;
 	g_autofree char *record = NULL;
 
-	if (w->opts->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+	if (w->opts->skip_deleted && m->flags != 0 &&
+	    strstr(sync_msg_flags(m), "\\Deleted") != NULL) {
 		sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 	} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
 		res->labelled++; /* its copy is in its first label's folder */
@@ -301,17 +304,18 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	res->dst_count = res->dst_bytes = 0;
 	for (guint i = 0; i < dst->len; i++) {
 		struct sync_msg *d = dst->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(d));
 
 		if (q == NULL)
-			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+			g_hash_table_insert(pool, (char *)sync_msg_fingerprint(d),
+			                    q = g_queue_new());
 		g_queue_push_tail(q, d);
 		res->dst_count++;
 		res->dst_bytes += d->size;
 	}
 	for (guint i = 0; i < src->len; i++) {
 		struct sync_msg *m = src->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(m));
 
 		if (q != NULL && !g_queue_is_empty(q)) {
 			struct sync_msg *d = g_queue_pop_head(q); /* the lowest UID answers */
@@ -377,25 +381,28 @@ sync_verify_excess(GPtrArray *src, GPtrArray *dst, const GArray *live, bool stra
 	GPtrArray *out = g_ptr_array_new();
 
 	for (guint i = 0; i < src->len; i++) {
-		const char *fp = ((struct sync_msg *)src->pdata[i])->fingerprint;
+		const char *fp = sync_msg_fingerprint(src->pdata[i]);
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp));
 
 		g_hash_table_insert(src_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = 0; i < dst->len; i++) {
-		const char *fp = ((struct sync_msg *)dst->pdata[i])->fingerprint;
+		const char *fp = sync_msg_fingerprint(dst->pdata[i]);
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp));
 
 		g_hash_table_insert(dst_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = dst->len; i-- > 0;) {
 		struct sync_msg *d = dst->pdata[i];
-		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, d->fingerprint));
-		guint want = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, d->fingerprint));
+		guint have = GPOINTER_TO_UINT(
+			g_hash_table_lookup(dst_n, (char *)sync_msg_fingerprint(d)));
+		guint want = GPOINTER_TO_UINT(
+			g_hash_table_lookup(src_n, (char *)sync_msg_fingerprint(d)));
 
 		if (have <= want || (want == 0 && !strays) || sync_uids_has(live, d->uid))
 			continue;
-		g_hash_table_insert(dst_n, d->fingerprint, GUINT_TO_POINTER(have - 1));
+		g_hash_table_insert(dst_n, (char *)sync_msg_fingerprint(d),
+		                    GUINT_TO_POINTER(have - 1));
 		g_ptr_array_insert(out, 0, d);
 	}
 	return out;

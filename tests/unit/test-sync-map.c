@@ -95,7 +95,7 @@ test_msg_date(void)
 
 	for (guint i = 0; i < G_N_ELEMENTS(dates); i++) {
 		char buf[SYNC_DATE_LEN];
-		struct sync_msg *m = sync_msg_new(1, 2, "\\Seen", dates[i]);
+		struct sync_msg *m = sync_msg_new(1, 2, "\\Seen", dates[i], NULL);
 
 		g_assert_cmpstr(sync_msg_date(m, buf), ==, dates[i]);
 		g_assert_cmpuint(m->date_kind, ==, i < 4 ? SYNC_DATE_PACKED : SYNC_DATE_TEXT);
@@ -103,10 +103,10 @@ test_msg_date(void)
 	}
 	{
 		char buf[SYNC_DATE_LEN];
-		struct sync_msg *m = sync_msg_new(1, 2, NULL, NULL);
+		struct sync_msg *m = sync_msg_new(1, 2, NULL, NULL, NULL);
 
 		g_assert_null(sync_msg_date(m, buf));
-		g_assert_null(m->flags);
+		g_assert_null(sync_msg_flags(m));
 		sync_msg_free(m);
 	}
 }

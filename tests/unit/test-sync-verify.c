@@ -19,8 +19,8 @@ listing(const char *const *items)
 		struct sync_msg *m;
 
 		g_assert_nonnull(colon);
-		m = sync_msg_new((uint32_t)g_ascii_strtoull(items[i], NULL, 10), 0, NULL, NULL);
-		m->fingerprint = g_strdup(colon + 1);
+		m = sync_msg_new((uint32_t)g_ascii_strtoull(items[i], NULL, 10), 0, NULL, NULL,
+		                 g_strdup(colon + 1));
 		g_ptr_array_add(a, m);
 	}
 	return a;

@@ -113,28 +113,41 @@ enum sync_date_kind {
 	SYNC_DATE_TEXT,   /* date.text: any other form, as sent */
 };
 
-/* A message as listed: 48 bytes of heap with its INTERNALDATE, where separate strings took
- * 150. A big folder's listing is most of what its pass holds: a folder has few distinct
- * flag sets, so they are interned (g_intern_string(), kept for the process's life), and
- * the date is packed into 8 bytes when it reads back exactly as sent. Make one with
- * sync_msg_new(). */
+/* A message as listed: 24 bytes (a 32-byte block of heap), where separate strings took
+ * about 150. A big folder's listing is most of what its pass holds: a folder has few
+ * distinct flag sets, so they are quarks (kept for the process's life); the date is packed
+ * into 8 bytes when it reads back exactly as sent; a fingerprint, asked for with the
+ * headers, makes the block 8 bytes longer. Make one with sync_msg_new(). */
 struct sync_msg {
-	uint64_t size;
-	const char *flags; /* interned; as the server sent them, \Recent removed; may be NULL */
-	char *fingerprint; /* owned; only when needed */
+	uint32_t uid;
+	GQuark flags; /* as the server sent them, \Recent removed; 0: none (sync_msg_flags()) */
 
 	union {
 		uint64_t packed;
 		char *text; /* owned */
 	} date;             /* see sync_msg_date() */
 
-	uint32_t uid;
-	uint8_t date_kind; /* enum sync_date_kind */
-	bool copy;         /* to be copied */
+	uint64_t size : 59;            /* RFC822.SIZE; sizes stay far below 2^59 */
+	uint64_t copy : 1;             /* to be copied */
+	uint64_t date_kind : 2;        /* enum sync_date_kind */
+	uint64_t with_fingerprint : 1; /* the block holds a fingerprint (sync_msg_fingerprint()) */
 };
 
-/* A new message record (free with sync_msg_free()); @flags and @date may be NULL. */
-struct sync_msg *sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date);
+/* A new message record (free with sync_msg_free()); @flags, @date and @fingerprint (taken)
+ * may be NULL. */
+struct sync_msg *sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date,
+                              char *fingerprint);
+
+/* @m's flags (interned), or NULL. */
+static inline const char *
+sync_msg_flags(const struct sync_msg *m)
+{
+	return g_quark_to_string(m->flags);
+}
+
+/* @m's identity (a hex fingerprint of its headers) when they were listed, else NULL;
+ * borrowed from @m. */
+const char *sync_msg_fingerprint(const struct sync_msg *m);
 
 /* Room for any INTERNALDATE sync_msg_date() writes into a caller's buffer. */
 #define SYNC_DATE_LEN 32
@@ -269,6 +282,10 @@ GPtrArray *sync_labels_others(const struct sync_labels *sl, const char *folder, 
  * @changedsince only messages changed after it. Sorted by UID; NULL on error. */
 GPtrArray *sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items,
                           uint64_t changedsince, GError **error);
+
+/* As sync_list_msgs() for every message ("1:*"), the array made for @expect messages (the
+ * folder's count when selected): a big folder's listing does not grow by doubling. */
+GPtrArray *sync_list_folder(struct mh_store *st, unsigned items, guint expect, GError **error);
 
 /* Lists the messages with UIDs @uids (sorted), fetched in ranges. */
 GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, GError **error);
