@@ -437,6 +437,7 @@ sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error)
 		return split_run(p, c, ranges, uids->len - probe, error);
 	}
 	rest = split_join(ranges, 1);
+	g_clear_pointer(&ranges, g_ptr_array_unref);
 	return sync_copy_uids(c, rest, error);
 }
 

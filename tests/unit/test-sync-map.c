@@ -111,12 +111,35 @@ test_msg_date(void)
 	}
 }
 
+/* Big sets take another sort: the same result. */
+static void
+test_uids_big(void)
+{
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	GRand *r = g_rand_new_with_seed(7);
+
+	for (guint i = 0; i < 50000; i++) {
+		guint32 uid = g_rand_int(r) % 3 == 0 ? g_rand_int(r)
+		                                     : (guint32)g_rand_int_range(r, 1, 70000);
+
+		g_array_append_val(uids, uid);
+	}
+	g_rand_free(r);
+	sync_uids_sort(uids);
+	g_assert_cmpuint(uids->len, >, 30000);
+	for (guint i = 1; i < uids->len; i++)
+		g_assert_cmpuint(g_array_index(uids, guint32, i - 1), <,
+		                 g_array_index(uids, guint32, i));
+	g_assert_true(sync_uids_has(uids, g_array_index(uids, guint32, 12345)));
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sync/map/put-find", test_put_find);
 	g_test_add_func("/sync/map/uids", test_uids);
+	g_test_add_func("/sync/map/uids-big", test_uids_big);
 	g_test_add_func("/sync/msg/date", test_msg_date);
 	return g_test_run();
 }
