@@ -404,9 +404,9 @@ folder_load_map(struct folder_run *fr, GError **error)
 	if (w->state != NULL && !sync_map_load(fr->map, w->state, fr->sf.id, 0, true, error))
 		return false;
 	recs = sync_map_all(fr->map);
-	for (guint i = 0; i < recs->len; i++) {
+	for (guint i = 0, at = 0; i < recs->len; i++) {
 		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
-		bool dst_gone = e->dst_uid != 0 && !sync_uids_has(fr->dst_uids, e->dst_uid);
+		bool dst_gone = e->dst_uid != 0 && !sync_uids_has_at(fr->dst_uids, e->dst_uid, &at);
 
 		/* Only a vanished copy ends a record. A record whose source message went keeps
 		 * its copy accounted for: otherwise a later identical message on the source
@@ -448,10 +448,10 @@ folder_unknown_dst(struct folder_run *fr)
 	g_autoptr(GArray) known = folder_mapped_dst(fr);
 	GArray *unknown = g_array_new(false, false, sizeof(guint32));
 
-	for (guint i = 0; i < fr->dst_uids->len; i++) {
+	for (guint i = 0, at = 0; i < fr->dst_uids->len; i++) {
 		guint32 uid = g_array_index(fr->dst_uids, guint32, i);
 
-		if (!sync_uids_has(known, uid))
+		if (!sync_uids_has_at(known, uid, &at))
 			g_array_append_val(unknown, uid);
 	}
 	return unknown;
@@ -781,11 +781,11 @@ folder_list_unmapped(struct folder_run *fr, GError **error)
 
 	if (!fr->incremental)
 		return true;
-	for (guint i = 0; i < fr->src_uids->len; i++) {
+	for (guint i = 0, at = 0, mat = 0; i < fr->src_uids->len; i++) {
 		guint32 uid = g_array_index(fr->src_uids, guint32, i);
 
-		if (sync_map_find(fr->map, uid) == NULL &&
-		    sync_msgs_find(fr->msgs, fr->msgs->len, uid) == NULL)
+		if (sync_map_find_at(fr->map, uid, &at) == NULL &&
+		    sync_msgs_find_at(fr->msgs, uid, &mat) == NULL)
 			g_array_append_val(want, uid);
 	}
 	if (want->len == 0)
@@ -803,7 +803,7 @@ static void
 folder_count_source(struct folder_run *fr)
 {
 	struct mh_sync_folder_result *res = fr->res;
-	guint k = 0;
+	guint k = 0, at = 0;
 
 	res->src_count = fr->src_uids->len;
 	res->src_bytes = 0;
@@ -822,7 +822,7 @@ folder_count_source(struct folder_run *fr)
 			res->src_bytes += m->size;
 			continue;
 		}
-		e = fr->map != NULL ? sync_map_find(fr->map, uid) : NULL;
+		e = fr->map != NULL ? sync_map_find_at(fr->map, uid, &at) : NULL;
 		res->src_bytes += e != NULL ? e->size : 0;
 	}
 }

@@ -35,6 +35,60 @@ sync_map_free(struct sync_map *map)
 	g_free(map);
 }
 
+/* The index of the first of the @n elements at @base (@stride bytes each, sorted by the
+ * uint32 each starts with) whose key is not below @key. The search starts at @from when
+ * that key is below @key, galloping forward: the lookups of a pass mostly come in
+ * ascending order, and then each costs a step or two instead of a bisection of the whole
+ * array (on a rerun of a folder of 200,000 messages, bisections were a third of the
+ * engine's own time). */
+static guint
+uids_lower_bound(const void *base, gsize stride, guint n, uint32_t key, guint from)
+{
+#define KEY_AT(i) (*(const uint32_t *)(const void *)((const char *)base + (gsize)(i)*stride))
+	guint lo = 0, hi = MIN(from, n), step = 1;
+
+	if (from < n && KEY_AT(from) < key) {
+		/* Every key before lo is below @key. */
+		lo = from + 1;
+		hi = lo;
+		while (hi < n && KEY_AT(hi) < key) {
+			lo = hi + 1;
+			hi = hi + step < n ? hi + step : n;
+			step *= 2;
+		}
+	} else if (from < n && KEY_AT(from) == key) {
+		return from;
+	}
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+
+		if (KEY_AT(mid) < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+#undef KEY_AT
+}
+
+bool
+sync_uids_has_at(const GArray *uids, uint32_t uid, guint *at)
+{
+	*at = uids_lower_bound(uids->data, sizeof(guint32), uids->len, uid, *at);
+	return *at < uids->len && g_array_index(uids, guint32, *at) == uid;
+}
+
+struct sync_rec *
+sync_map_find_at(struct sync_map *map, uint32_t src_uid, guint *at)
+{
+	const GArray *recs = sync_map_all(map);
+
+	*at = uids_lower_bound(recs->data, sizeof(struct sync_rec), recs->len, src_uid, *at);
+	return *at < recs->len && g_array_index(recs, struct sync_rec, *at).src_uid == src_uid
+	               ? &g_array_index(recs, struct sync_rec, *at)
+	               : NULL;
+}
+
 /* The index of @uid in @a, or where it would go (*found_r false). */
 static guint
 map_search(const GArray *a, uint32_t uid, bool *found_r)
@@ -179,20 +233,9 @@ sync_map_load(struct sync_map *map, struct mh_state *st, int64_t folder_id, uint
 bool
 sync_uids_has(const GArray *uids, uint32_t uid)
 {
-	guint lo = 0, hi = uids->len;
+	guint at = uids->len;
 
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		guint32 at = g_array_index(uids, guint32, mid);
-
-		if (at == uid)
-			return true;
-		if (at < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return sync_uids_has_at(uids, uid, &at);
 }
 
 /* Sorts @n UIDs at @a by their two 16-bit halves (a radix sort): a big folder's UIDs are

@@ -326,17 +326,17 @@ sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
 	g_autoptr(GArray) live = g_array_new(false, false, sizeof(guint32));
 	const GArray *recs = sync_map_all(mc->map);
 
-	for (guint i = 0; i < recs->len; i++) {
+	for (guint i = 0, at = 0; i < recs->len; i++) {
 		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
 
-		if (sync_uids_has(mc->src_uids, e->src_uid))
+		if (sync_uids_has_at(mc->src_uids, e->src_uid, &at))
 			g_array_append_val(live, e->dst_uid);
 	}
 	sync_uids_sort(live);
-	for (guint i = 0; i < dst_uids->len; i++) {
+	for (guint i = 0, at = 0; i < dst_uids->len; i++) {
 		guint32 uid = g_array_index(dst_uids, guint32, i);
 
-		if (!sync_uids_has(live, uid))
+		if (!sync_uids_has_at(live, uid, &at))
 			g_array_append_val(doomed, uid);
 	}
 	if (!sync_dst_scope(mc->w, doomed, error))
@@ -360,11 +360,11 @@ sync_delete_src(struct match_ctx *mc, GError **error)
 		return false;
 	sync_uids_sort(present);
 	recs = sync_map_all(mc->map);
-	for (guint i = 0; i < recs->len; i++) {
+	for (guint i = 0, at = 0, sat = 0; i < recs->len; i++) {
 		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
 
-		if (e->dst_uid != 0 && sync_uids_has(present, e->dst_uid) &&
-		    sync_uids_has(mc->src_uids, e->src_uid))
+		if (e->dst_uid != 0 && sync_uids_has_at(present, e->dst_uid, &at) &&
+		    sync_uids_has_at(mc->src_uids, e->src_uid, &sat))
 			g_array_append_val(doomed, e->src_uid);
 	}
 	mc->res->deleted_src += doomed->len;

@@ -421,8 +421,8 @@ verify_list_unmapped(struct sync_worker *w, const GArray *live, const GArray *sr
 	*src_r = *dst_r = NULL;
 	if (dst_uids == NULL && !w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
 		return false;
-	for (guint i = 0; !unmapped && i < dst_uids->len; i++)
-		unmapped = !sync_uids_has(live, g_array_index(dst_uids, guint32, i));
+	for (guint i = 0, at = 0; !unmapped && i < dst_uids->len; i++)
+		unmapped = !sync_uids_has_at(live, g_array_index(dst_uids, guint32, i), &at);
 	if (!unmapped)
 		return true;
 	src_list = g_array_copy((GArray *)src_uids);
@@ -454,13 +454,14 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 		g_hash_table_add(
 			skipped,
 			GUINT_TO_POINTER(((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
-	for (guint i = 0; i < src_uids->len; i++) {
+	for (guint i = 0, at = 0; i < src_uids->len; i++) {
 		guint32 uid = g_array_index(src_uids, guint32, i);
 		gpointer key = GUINT_TO_POINTER(uid);
 
 		/* A message the destination refused (or that failed) is counted as failed and
 		 * named with its reason, not counted again as missing. */
-		if (sync_map_find(map, uid) == NULL && !g_hash_table_contains(skipped, key) &&
+		if (sync_map_find_at(map, uid, &at) == NULL &&
+		    !g_hash_table_contains(skipped, key) &&
 		    (res->refused == NULL || !g_hash_table_contains(res->refused, key)))
 			g_array_append_val(missing, uid);
 	}

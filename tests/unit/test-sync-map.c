@@ -133,6 +133,34 @@ test_uids_big(void)
 	g_assert_true(sync_uids_has(uids, g_array_index(uids, guint32, 12345)));
 }
 
+/* Lookups from a cursor answer as plain ones, whatever order they come in. */
+static void
+test_lookup_at(void)
+{
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
+	struct sync_map *map = sync_map_new();
+	GRand *r = g_rand_new_with_seed(11);
+	guint at = 0, mat = 0, rat = 0;
+
+	for (guint32 uid = 3; uid < 30000; uid += 1 + uid % 7) {
+		g_array_append_val(uids, uid);
+		g_ptr_array_add(msgs, sync_msg_new(uid, 1, NULL, NULL, NULL));
+		put(map, uid, uid);
+	}
+	for (guint i = 0; i < 60000; i++) {
+		/* Mostly ascending, now and then anywhere. */
+		guint32 q = i % 97 == 0 ? (guint32)g_rand_int_range(r, 0, 31000) : i / 2;
+		bool want = sync_uids_has(uids, q);
+
+		g_assert_cmpint(sync_uids_has_at(uids, q, &at), ==, want);
+		g_assert_cmpint(sync_msgs_find_at(msgs, q, &mat) != NULL, ==, want);
+		g_assert_cmpint(sync_map_find_at(map, q, &rat) != NULL, ==, want);
+	}
+	g_rand_free(r);
+	sync_map_free(map);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +168,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sync/map/put-find", test_put_find);
 	g_test_add_func("/sync/map/uids", test_uids);
 	g_test_add_func("/sync/map/uids-big", test_uids_big);
+	g_test_add_func("/sync/map/lookup-at", test_lookup_at);
 	g_test_add_func("/sync/msg/date", test_msg_date);
 	return g_test_run();
 }

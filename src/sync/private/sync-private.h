@@ -160,6 +160,10 @@ const char *sync_msg_date(const struct sync_msg *m, char buf[SYNC_DATE_LEN]);
  * NULL: a binary search, where a hash table of a big folder's UIDs took 8 MB. */
 struct sync_msg *sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid);
 
+/* As sync_msgs_find() in all of @msgs, for lookups mostly in ascending order: *@at (0 at
+ * first) is where the last one ended. */
+struct sync_msg *sync_msgs_find_at(const GPtrArray *msgs, uint32_t uid, guint *at);
+
 /* --- sync-map.c: the folder's UID map, and sets of UIDs, in sorted arrays --- */
 
 /* One record of the UID map: what the state knows of a source message's copy. */
@@ -196,12 +200,20 @@ const GArray *sync_map_all(struct sync_map *map);
 
 guint sync_map_size(const struct sync_map *map);
 
+/* As sync_map_find(), for lookups mostly in ascending order: *@at (0 at first) is where
+ * the last one ended, and each costs a step or two from there. Merges what was put out of
+ * order first. */
+struct sync_rec *sync_map_find_at(struct sync_map *map, uint32_t src_uid, guint *at);
+
 /* Drops the records of the source UIDs @uids (sorted). */
 void sync_map_drop(struct sync_map *map, const GArray *uids);
 
 /* Whether @uids (guint32, sorted ascending) holds @uid: a binary search, where a hash set
  * of a big folder's UIDs took 4 MB. */
 bool sync_uids_has(const GArray *uids, uint32_t uid);
+
+/* As sync_uids_has(), for lookups mostly in ascending order (see sync_map_find_at()). */
+bool sync_uids_has_at(const GArray *uids, uint32_t uid, guint *at);
 
 /* Sorts @uids ascending and drops repeats (nothing to do when already so). */
 void sync_uids_sort(GArray *uids);
