@@ -167,7 +167,7 @@ struct folder_run {
 	struct mh_state_folder sf;
 	int found;
 	GPtrArray *msgs;  /* struct sync_msg *, sorted by UID; NULL once copied */
-	GArray *src_uids; /* every source UID, sorted; msgs may list only some of them */
+	GArray *src_uids; /* every source UID, sorted (see folder_index_source()) */
 	bool incremental; /* msgs holds only new and changed messages (CONDSTORE) */
 	struct sync_map *map;
 	GArray *dst_uids;                   /* sorted */
@@ -611,6 +611,19 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 
 static void folder_count_source(struct folder_run *fr);
 
+/* The set of the source's UIDs, from a full listing (sorted, each UID once): made once the
+ * copy is done, since until then the listing is that set and the copy is a big folder's
+ * peak of memory. An incremental listing made it from UID SEARCH ALL. */
+static void
+folder_index_source(struct folder_run *fr)
+{
+	if (fr->src_uids != NULL)
+		return;
+	fr->src_uids = g_array_sized_new(false, false, sizeof(guint32), fr->msgs->len);
+	for (guint i = 0; i < fr->msgs->len; i++)
+		g_array_append_val(fr->src_uids, ((struct sync_msg *)fr->msgs->pdata[i])->uid);
+}
+
 /* A listing this long is worth handing its memory back when it goes. */
 #define FOLDER_RELEASE_MSGS 10000
 
@@ -661,8 +674,11 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	if (!folder_apply_labels(fr, error))
 		goto fail;
 	unknown = folder_unknown_dst(fr);
-	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
-	    !sync_carry_flags(&mc, fr->msgs, error) ||
+	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error))
+		goto fail;
+	folder_index_source(fr);
+	mc.src_uids = fr->src_uids;
+	if (!sync_carry_flags(&mc, fr->msgs, error) ||
 	    (o->delete2 && !sync_delete_dst(&mc, fr->dst_uids, error)))
 		goto fail;
 	/* What is left needs the source's counts and the records' UIDs only: on a big
@@ -762,13 +778,7 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	fr->msgs = fr->sbox.exists > 0
 	                   ? sync_list_folder(w->src, items, fr->sbox.exists, error)
 	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-	if (fr->msgs == NULL)
-		return false;
-	/* Every source message is listed (sorted, each UID once). */
-	fr->src_uids = g_array_sized_new(false, false, sizeof(guint32), fr->msgs->len);
-	for (guint i = 0; i < fr->msgs->len; i++)
-		g_array_append_val(fr->src_uids, ((struct sync_msg *)fr->msgs->pdata[i])->uid);
-	return true;
+	return fr->msgs != NULL;
 }
 
 /* In an incremental listing, source messages with no record and not listed (a copy that
@@ -906,6 +916,7 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (w->opts->verify_only) {
 		if (!folder_list_source(fr, items, error))
 			return false;
+		folder_index_source(fr);
 		folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}

@@ -392,28 +392,13 @@ split_worth(struct sync_copy *c, GPtrArray *ranges, guint from, double secs)
 	return t >= SPLIT_MIN_SECONDS;
 }
 
-/* @ranges from @from on, as one array. */
-static GArray *
-split_join(GPtrArray *ranges, guint from)
-{
-	GArray *all = g_array_new(false, false, sizeof(guint32));
-
-	for (guint i = from; i < ranges->len; i++) {
-		const GArray *r = ranges->pdata[i];
-
-		g_array_append_vals(all, r->data, r->len);
-	}
-	return all;
-}
-
 bool
-sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error)
+sync_split_copy(struct sync_copy *c, GArray *uids, GError **error)
 {
 	const struct mh_sync_options *o = c->w->opts;
 	struct sync_pool *p = c->w->shared != NULL ? c->w->shared->pool : NULL;
 	unsigned min = o->split_min > 0 ? o->split_min : SPLIT_MIN_MSGS;
 	g_autoptr(GPtrArray) ranges = NULL;
-	g_autoptr(GArray) rest = NULL;
 	guint probe;
 	gint64 t0;
 
@@ -436,9 +421,10 @@ sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error)
 			return sync_copy_uids(c, ranges->pdata[0], error);
 		return split_run(p, c, ranges, uids->len - probe, error);
 	}
-	rest = split_join(ranges, 1);
+	/* The rest on this connection: what is left of @uids, without a copy of it. */
 	g_clear_pointer(&ranges, g_ptr_array_unref);
-	return sync_copy_uids(c, rest, error);
+	g_array_remove_range(uids, 0, probe);
+	return sync_copy_uids(c, uids, error);
 }
 
 /* --- another worker's turn --- */

@@ -436,8 +436,9 @@ bool sync_pool_leave(struct sync_pool *p, bool force);
  * over their own connection pairs when the copy is big enough and opts->jobs allows more
  * than one; @c's own connections take ranges too. Returns when every range has ended,
  * with the counters of all of them in c->res, false with the first failure (the others
- * stop with it, as one connection would). */
-bool sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error);
+ * stop with it, as one connection would). @uids may be shortened meanwhile (what one
+ * connection copies after its first range is what is left of it, not a copy). */
+bool sync_split_copy(struct sync_copy *c, GArray *uids, GError **error);
 
 /* Runs one pending range of another worker's split copy on @w's connection pair: true
  * when it ran one (it may have failed: then w->stale is set), false when none waits. */
