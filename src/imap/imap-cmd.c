@@ -461,7 +461,14 @@ mh_imap_uid_search(struct mh_imap_conn *conn, const char *criteria, GArray **uid
 		g_array_free(sc.uids, true);
 		return false;
 	}
-	g_array_sort(sc.uids, uid_cmp);
+	/* Servers answer in ascending order (ESEARCH ranges, Dovecot's SEARCH): a big
+	 * folder's 200,000 UIDs need no sort then. */
+	for (guint i = 1; i < sc.uids->len; i++) {
+		if (g_array_index(sc.uids, guint32, i - 1) > g_array_index(sc.uids, guint32, i)) {
+			g_array_sort(sc.uids, uid_cmp);
+			break;
+		}
+	}
 	*uids_r = sc.uids;
 	return true;
 }

@@ -212,7 +212,7 @@ on_appended(uint32_t uidvalidity, uint32_t uid, const GError *error, void *ctx)
 		m->dst_uid = uid;
 		/* What the destination has now; a later STORE records the rest. */
 		m->flags = g_strdup(rec->flag_later ? rec->append_flags : rec->flags);
-		m->fingerprint = g_strdup(rec->msg->fingerprint);
+		m->fingerprint = g_strdup(sync_msg_fingerprint(rec->msg));
 		m->size = rec->msg->size;
 		c->res->copied++;
 		c->res->copied_bytes += rec->size;
@@ -254,7 +254,7 @@ copy_new_rec(struct sync_copy *c, uint64_t size)
 	rec->c = c;
 	rec->msg = c->cur;
 	rec->size = size;
-	src_flags = sync_flags_rewrite(o->flag_rules, c->cur->flags);
+	src_flags = sync_flags_rewrite(o->flag_rules, sync_msg_flags(c->cur));
 	rec->flags = sync_flags_for_dest(src_flags, c->dst_box, o->drop_keywords);
 	rec->append_flags = g_strdup(rec->flags);
 	if (o->flagged_after_append) {
@@ -334,9 +334,11 @@ static bool
 copy_append_begin(struct sync_copy *c, struct append_rec *rec, uint64_t size)
 {
 	g_autoptr(GError) error = NULL;
+	char date[SYNC_DATE_LEN];
 
-	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->append_flags, c->cur->date,
-	                                  size, on_appended, rec, &error)) {
+	if (!c->w->dst->ops->append_begin(c->w->dst, c->dst_name, rec->append_flags,
+	                                  sync_msg_date(c->cur, date), size, on_appended, rec,
+	                                  &error)) {
 		/* A refusal before the literal has already been reported by on_appended. */
 		if (sync_error_is_fatal(error) && c->fatal == NULL)
 			c->fatal = g_error_copy(error);
@@ -391,7 +393,7 @@ on_body_begin(void *ctx, uint32_t uid, uint64_t size)
 		c->cur_size = 0;
 		return;
 	}
-	c->cur = g_hash_table_lookup(c->by_uid, GUINT_TO_POINTER(uid));
+	c->cur = sync_msgs_find(c->msgs, c->msgs->len, uid);
 	c->cur_size = size;
 	copy_check_stop(c);
 	if (c->fatal != NULL && !c->src_dropped && c->w->src->ops->abandon != NULL) {
@@ -706,8 +708,8 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 		for (n = 0;
 		     i + n < uids->len && n < COPY_PART_MSGS && (n == 0 || bytes < COPY_PART_BYTES);
 		     n++) {
-			const struct sync_msg *m = g_hash_table_lookup(
-				c->by_uid, GUINT_TO_POINTER(g_array_index(uids, guint32, i + n)));
+			const struct sync_msg *m = sync_msgs_find(
+				c->msgs, c->msgs->len, g_array_index(uids, guint32, i + n));
 
 			bytes += m != NULL ? m->size : 0;
 		}
@@ -740,8 +742,12 @@ copy_fetch(struct sync_copy *c, const GArray *uids, GError **local)
 bool
 sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error)
 {
-	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) uids = NULL;
+	guint n = 0;
 
+	for (guint i = 0; i < msgs->len; i++)
+		n += ((struct sync_msg *)msgs->pdata[i])->copy;
+	uids = g_array_sized_new(false, false, sizeof(guint32), n);
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
 

@@ -5,6 +5,9 @@
  * UIDVALIDITY, UIDNEXT, message count and, with CONDSTORE, HIGHESTMODSEQ on both sides
  * since the last run) is skipped without fetching anything. */
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "mh-log.h"
 #include "sync-fingerprint.h"
@@ -76,21 +79,23 @@ days_ago(const char *date)
 /* Marks the messages to copy among @msgs not in @map, honouring the filters. */
 static void
 folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtrArray *msgs,
-                  GHashTable *map, GHashTable *search_hits)
+                  struct sync_map *map, const GArray *search_hits)
 {
 	const struct mh_sync_options *o = w->opts;
 
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
+		char date[SYNC_DATE_LEN];
 		int64_t age;
 
 		m->copy = false;
-		if (g_hash_table_contains(map, GUINT_TO_POINTER(m->uid)))
+		if (sync_map_find(map, m->uid) != NULL)
 			continue;
 		if (res->refused != NULL &&
 		    g_hash_table_contains(res->refused, GUINT_TO_POINTER(m->uid)))
 			continue; /* refused earlier in this run, and reported */
-		if (o->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+		if (o->skip_deleted && m->flags != 0 &&
+		    strstr(sync_msg_flags(m), "\\Deleted") != NULL) {
 			sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 			continue;
 		}
@@ -102,7 +107,7 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 			sync_folder_add_skip(res, m, "smaller than --minsize");
 			continue;
 		}
-		age = (o->maxage >= 0 || o->minage >= 0) ? days_ago(m->date) : -1;
+		age = (o->maxage >= 0 || o->minage >= 0) ? days_ago(sync_msg_date(m, date)) : -1;
 		if (o->maxage >= 0 && age > o->maxage) {
 			sync_folder_add_skip(res, m, "older than --maxage");
 			continue;
@@ -111,8 +116,7 @@ folder_select_new(struct sync_worker *w, struct mh_sync_folder_result *res, GPtr
 			sync_folder_add_skip(res, m, "newer than --minage");
 			continue;
 		}
-		if (search_hits != NULL &&
-		    !g_hash_table_contains(search_hits, GUINT_TO_POINTER(m->uid))) {
+		if (search_hits != NULL && !sync_uids_has(search_hits, m->uid)) {
 			sync_folder_add_skip(res, m, "not matched by --search");
 			continue;
 		}
@@ -162,12 +166,12 @@ struct folder_run {
 	bool dst_exists;
 	struct mh_state_folder sf;
 	int found;
-	GPtrArray *msgs;      /* struct sync_msg * */
-	GHashTable *by_uid;   /* uid -> struct sync_msg * */
-	GHashTable *src_uids; /* every source UID (a set); msgs may list only some of them */
-	bool incremental;     /* msgs holds only new and changed messages (CONDSTORE) */
-	GHashTable *map;      /* uid -> struct mh_state_msg * */
-	GArray *dst_uids;
+	GPtrArray *msgs;  /* struct sync_msg *, sorted by UID; NULL once copied */
+	GArray *src_uids; /* every source UID, sorted (see folder_index_source()) */
+	bool incremental; /* msgs holds only new and changed messages (CONDSTORE) */
+	struct sync_map *map;
+	GArray *dst_uids;                   /* sorted */
+	uint32_t copy_from;                 /* the lowest source UID this pass copies (0: none) */
 	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
 	const struct mh_store_box *pre_dst;
 	bool in_doubt;  /* the last pass left copies in flight (see folder_settle) */
@@ -191,17 +195,10 @@ folder_run_clear(struct folder_run *fr)
 	mh_store_box_clear(&fr->sstat);
 	mh_store_box_clear(&fr->dstat);
 	mh_state_folder_clear(&fr->sf);
-	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
-	g_clear_pointer(&fr->src_uids, g_hash_table_unref);
+	g_clear_pointer(&fr->src_uids, g_array_unref);
 	g_clear_pointer(&fr->msgs, g_ptr_array_unref);
-	g_clear_pointer(&fr->map, g_hash_table_unref);
+	g_clear_pointer(&fr->map, sync_map_free);
 	g_clear_pointer(&fr->dst_uids, g_array_unref);
-}
-
-static GHashTable *
-map_new(void)
-{
-	return g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)mh_state_msg_free);
 }
 
 static void
@@ -400,19 +397,16 @@ static bool
 folder_load_map(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
-	g_autoptr(GHashTable) dst_set = sync_uid_set_of(fr->dst_uids);
 	g_autoptr(GArray) stale = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer value;
+	const GArray *recs;
 
-	fr->map = w->state != NULL ? mh_state_msgs_load(w->state, fr->sf.id, error) : map_new();
-	if (fr->map == NULL)
+	fr->map = sync_map_new();
+	if (w->state != NULL && !sync_map_load(fr->map, w->state, fr->sf.id, 0, true, error))
 		return false;
-	g_hash_table_iter_init(&it, fr->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
-		bool dst_gone = e->dst_uid != 0 &&
-		                !g_hash_table_contains(dst_set, GUINT_TO_POINTER(e->dst_uid));
+	recs = sync_map_all(fr->map);
+	for (guint i = 0, at = 0; i < recs->len; i++) {
+		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
+		bool dst_gone = e->dst_uid != 0 && !sync_uids_has_at(fr->dst_uids, e->dst_uid, &at);
 
 		/* Only a vanished copy ends a record. A record whose source message went keeps
 		 * its copy accounted for: otherwise a later identical message on the source
@@ -423,10 +417,10 @@ folder_load_map(struct folder_run *fr, GError **error)
 	}
 	if (stale->len > 0 && !sync_state_begin(w, error))
 		return false;
+	sync_map_drop(fr->map, stale);
 	for (guint i = 0; i < stale->len; i++) {
 		guint32 uid = g_array_index(stale, guint32, i);
 
-		g_hash_table_remove(fr->map, GUINT_TO_POINTER(uid));
 		if (w->state != NULL && !mh_state_msg_delete(w->state, fr->sf.id, uid, error)) {
 			sync_state_end(w, false, NULL);
 			return false;
@@ -435,21 +429,29 @@ folder_load_map(struct folder_run *fr, GError **error)
 	return stale->len == 0 || sync_state_end(w, true, error);
 }
 
+/* The destination UIDs the records map to, sorted (a new array). */
+static GArray *
+folder_mapped_dst(struct folder_run *fr)
+{
+	const GArray *recs = sync_map_all(fr->map);
+	GArray *known = g_array_sized_new(false, false, sizeof(guint32), recs->len);
+
+	for (guint i = 0; i < recs->len; i++)
+		g_array_append_val(known, g_array_index(recs, struct sync_rec, i).dst_uid);
+	sync_uids_sort(known);
+	return known;
+}
+
 static GArray *
 folder_unknown_dst(struct folder_run *fr)
 {
-	g_autoptr(GHashTable) known = g_hash_table_new(NULL, NULL);
+	g_autoptr(GArray) known = folder_mapped_dst(fr);
 	GArray *unknown = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer value;
 
-	g_hash_table_iter_init(&it, fr->map);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		g_hash_table_add(known, GUINT_TO_POINTER(((struct mh_state_msg *)value)->dst_uid));
-	for (guint i = 0; i < fr->dst_uids->len; i++) {
+	for (guint i = 0, at = 0; i < fr->dst_uids->len; i++) {
 		guint32 uid = g_array_index(fr->dst_uids, guint32, i);
 
-		if (!g_hash_table_contains(known, GUINT_TO_POINTER(uid)))
+		if (!sync_uids_has_at(known, uid, &at))
 			g_array_append_val(unknown, uid);
 	}
 	return unknown;
@@ -502,7 +504,7 @@ folder_copy(struct folder_run *fr, GError **error)
 		.folder_id = fr->sf.id,
 		.dst_box = &fr->dbox,
 		.src_uidvalidity = fr->sbox.uidvalidity,
-		.by_uid = fr->by_uid,
+		.msgs = fr->msgs,
 	};
 	gint64 n = 0, bytes = 0;
 
@@ -510,6 +512,8 @@ folder_copy(struct folder_run *fr, GError **error)
 		struct sync_msg *m = fr->msgs->pdata[i];
 
 		if (m->copy) {
+			if (n == 0)
+				fr->copy_from = m->uid;
 			n++;
 			bytes += (gint64)m->size;
 		}
@@ -547,8 +551,8 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 	struct sync_worker *w = fr->w;
 	const struct sync_labels *sl = w->shared != NULL ? w->shared->labels : NULL;
 	struct mh_sync_folder_result *res = fr->res;
-	g_autoptr(GPtrArray) records =
-		g_ptr_array_new_with_free_func((GDestroyNotify)mh_state_msg_free);
+	g_autoptr(GArray) records = g_array_new(false, false, sizeof(struct sync_rec));
+	g_autoptr(GPtrArray) label_fps = g_ptr_array_new_with_free_func(g_free);
 	bool ok = true;
 
 	if (sl == NULL)
@@ -557,19 +561,19 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 		struct sync_msg *m = fr->msgs->pdata[i];
 		const char *owner = NULL;
 		char *record = NULL;
-		struct mh_state_msg *e;
+		struct sync_rec r = {0};
 
 		if (w->opts->labels == MH_SYNC_LABELS_KEYWORDS) {
 			g_autoptr(GPtrArray) kw =
 				sync_labels_others(sl, res->src_name, m->uid, true);
 
 			for (guint k = 0; k < kw->len; k++) {
-				char *more = g_strconcat(m->flags != NULL ? m->flags : "",
-				                         m->flags != NULL && *m->flags ? " " : "",
-				                         (char *)kw->pdata[k], NULL);
+				const char *had = sync_msg_flags(m);
+				g_autofree char *more = g_strconcat(had != NULL ? had : "",
+				                                    had != NULL && *had ? " " : "",
+				                                    (char *)kw->pdata[k], NULL);
 
-				g_free(m->flags);
-				m->flags = more;
+				m->flags = g_quark_from_string(more);
 			}
 		}
 		if (!m->copy || sync_labels_owns(sl, res->src_name, m->uid, &owner, &record))
@@ -579,51 +583,79 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 		sync_folder_note_labelled(res, m->uid, owner);
 		mh_log_debug(MH_LOG_CAT_SYNC, "%s: UID %u is copied under '%s'", res->src_name,
 		             m->uid, owner);
-		e = g_new0(struct mh_state_msg, 1);
-		e->src_uid = m->uid;
-		e->flags = g_strdup("");
-		e->fingerprint = record;
-		e->size = m->size;
-		g_ptr_array_add(records, e);
+		r.src_uid = m->uid;
+		r.flags = g_intern_static_string("");
+		r.size = m->size;
+		g_array_append_val(records, r);
+		g_ptr_array_add(label_fps, record);
 	}
 	if (w->state == NULL || records->len == 0)
 		return true;
 	if (!sync_state_begin(w, error))
 		return false;
 	for (guint i = 0; ok && i < records->len; i++) {
-		struct mh_state_msg *e = records->pdata[i];
+		const struct sync_rec *r = &g_array_index(records, struct sync_rec, i);
+		struct mh_state_msg e = {
+			.src_uid = r->src_uid,
+			.flags = (char *)r->flags,
+			.fingerprint = label_fps->pdata[i],
+			.size = r->size,
+		};
 
-		ok = mh_state_msg_put(w->state, fr->sf.id, e, error);
+		ok = mh_state_msg_put(w->state, fr->sf.id, &e, error);
 		if (ok)
-			g_hash_table_replace(fr->map, GUINT_TO_POINTER(e->src_uid),
-			                     g_steal_pointer(&records->pdata[i]));
+			sync_map_put(fr->map, r);
 	}
 	return sync_state_end(w, ok, error) && ok;
 }
 
-/* Everything after the folders are selected and the source is listed. */
-static void
-folder_drop_details(GPtrArray *msgs)
-{
-	for (guint i = 0; i < msgs->len; i++) {
-		struct sync_msg *m = msgs->pdata[i];
+static void folder_count_source(struct folder_run *fr);
 
-		g_clear_pointer(&m->flags, g_free);
-		g_clear_pointer(&m->date, g_free);
-		g_clear_pointer(&m->fingerprint, g_free);
-	}
+/* The set of the source's UIDs, from a full listing (sorted, each UID once): made once the
+ * copy is done, since until then the listing is that set and the copy is a big folder's
+ * peak of memory. An incremental listing made it from UID SEARCH ALL. */
+static void
+folder_index_source(struct folder_run *fr)
+{
+	if (fr->src_uids != NULL)
+		return;
+	fr->src_uids = g_array_sized_new(false, false, sizeof(guint32), fr->msgs->len);
+	for (guint i = 0; i < fr->msgs->len; i++)
+		g_array_append_val(fr->src_uids, ((struct sync_msg *)fr->msgs->pdata[i])->uid);
 }
 
+/* A listing this long is worth handing its memory back when it goes. */
+#define FOLDER_RELEASE_MSGS 10000
+
+/* Frees the listing. Its blocks were scattered through the heap, whose pages stay with the
+ * process when they are freed, and the records read back next are one big array that
+ * comes on top of them: at 200,000 messages that made the end of a first copy its peak
+ * (4.7 MB more). glibc's malloc_trim() hands the free pages back. */
+static void
+folder_free_listing(struct folder_run *fr)
+{
+	bool big = fr->msgs != NULL && fr->msgs->len >= FOLDER_RELEASE_MSGS;
+
+	g_clear_pointer(&fr->msgs, g_ptr_array_unref);
+#ifdef __GLIBC__
+	if (big)
+		malloc_trim(0);
+#else
+	(void)big;
+#endif
+}
+
+/* Everything after the folders are selected and the source is listed. */
 static bool
 folder_sync_messages(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
 	const struct mh_sync_options *o = w->opts;
-	g_autoptr(GHashTable) hits = NULL;
+	g_autoptr(GArray) hits = NULL;
 	g_autoptr(GArray) unknown = NULL;
 	struct match_ctx mc = {.w = w,
 	                       .res = fr->res,
-	                       .by_uid = fr->by_uid,
+	                       .msgs = fr->msgs,
 	                       .src_uids = fr->src_uids,
 	                       .dst_box = &fr->dbox};
 
@@ -634,29 +666,30 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	mc.map = fr->map;
 	mc.dst_taken = g_hash_table_new(NULL, NULL);
 	if (o->search != NULL) {
-		g_autoptr(GArray) found = NULL;
-
-		if (!w->src->ops->search(w->src, o->search, &found, error))
+		if (!w->src->ops->search(w->src, o->search, &hits, error))
 			goto fail;
-		hits = sync_uid_set_of(found);
+		sync_uids_sort(hits);
 	}
 	folder_select_new(w, fr->res, fr->msgs, fr->map, hits);
 	if (!folder_apply_labels(fr, error))
 		goto fail;
 	unknown = folder_unknown_dst(fr);
-	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error) ||
-	    !sync_carry_flags(&mc, fr->msgs, error) ||
+	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error))
+		goto fail;
+	folder_index_source(fr);
+	mc.src_uids = fr->src_uids;
+	if (!sync_carry_flags(&mc, fr->msgs, error) ||
 	    (o->delete2 && !sync_delete_dst(&mc, fr->dst_uids, error)))
 		goto fail;
-	/* What is left needs each message's UIDs and size only: on a big folder the
-	 * listing's strings and the records' flags are most of the memory held. */
-	folder_drop_details(fr->msgs);
-	if (w->state != NULL) {
-		g_hash_table_unref(fr->map);
-		mc.map = fr->map = mh_state_msgs_load_brief(w->state, fr->sf.id, error);
-		if (fr->map == NULL)
-			goto fail;
-	}
+	/* What is left needs the source's counts and the records' UIDs only: on a big
+	 * folder the listing is most of the memory held, so it goes, and the records of this
+	 * pass's copies are read back (all of them come from UID copy_from on). */
+	folder_count_source(fr);
+	folder_free_listing(fr);
+	mc.msgs = NULL;
+	if (w->state != NULL && fr->copy_from != 0 &&
+	    !sync_map_load(fr->map, w->state, fr->sf.id, fr->copy_from, false, error))
+		goto fail;
 	if (o->delete1 && !sync_delete_src(&mc, error))
 		goto fail;
 	g_hash_table_unref(mc.dst_taken);
@@ -666,37 +699,26 @@ fail:
 	return false;
 }
 
-static void
-folder_index_msgs(struct folder_run *fr)
-{
-	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
-	g_clear_pointer(&fr->by_uid, g_hash_table_unref);
-	fr->by_uid = g_hash_table_new(NULL, NULL);
-	for (guint i = 0; i < fr->msgs->len; i++) {
-		struct sync_msg *m = fr->msgs->pdata[i];
-
-		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
-	}
-}
-
-/* Adds @more to fr->msgs, a message listed twice keeping its newest flags. */
+/* Adds @more to fr->msgs (sorted again), a message listed twice keeping its newest
+ * flags. */
 static void
 folder_merge_msgs(struct folder_run *fr, GPtrArray *more)
 {
+	guint listed = fr->msgs->len;
+
 	for (guint i = 0; i < more->len; i++) {
 		struct sync_msg *m = more->pdata[i];
-		struct sync_msg *old = g_hash_table_lookup(fr->by_uid, GUINT_TO_POINTER(m->uid));
+		struct sync_msg *old = sync_msgs_find(fr->msgs, listed, m->uid);
 
 		if (old != NULL) {
-			g_free(old->flags);
-			old->flags = g_steal_pointer(&m->flags);
+			old->flags = m->flags;
 			continue;
 		}
 		g_ptr_array_add(fr->msgs, m);
 		more->pdata[i] = NULL;
-		g_hash_table_insert(fr->by_uid, GUINT_TO_POINTER(m->uid), m);
 	}
 	g_ptr_array_set_free_func(more, (GDestroyNotify)sync_msg_free);
+	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 }
 
 /* With CONDSTORE and a previous run in the same UIDVALIDITY, lists only what is new
@@ -707,21 +729,18 @@ folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
 {
 	struct sync_worker *w = fr->w;
 	g_autofree char *new_set = g_strdup_printf("%u:*", fr->sf.src_uidnext);
-	g_autoptr(GArray) all = NULL;
 	g_autoptr(GPtrArray) changed = NULL;
 
-	if (!w->src->ops->search(w->src, "ALL", &all, error))
+	if (!w->src->ops->search(w->src, "ALL", &fr->src_uids, error))
 		return false;
-	fr->src_uids = sync_uid_set_of(all);
-	if (all->len == 0) {
+	sync_uids_sort(fr->src_uids);
+	if (fr->src_uids->len == 0) {
 		fr->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-		folder_index_msgs(fr);
 		return true;
 	}
 	fr->msgs = sync_list_msgs(w->src, new_set, items, 0, error);
 	if (fr->msgs == NULL)
 		return false;
-	folder_index_msgs(fr);
 	changed =
 		sync_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, fr->sf.src_highestmodseq, error);
 	if (changed == NULL)
@@ -729,11 +748,10 @@ folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
 	/* "N:*" names the last message even when N is past it: that one is known and only
 	 * gets its flags compared. */
 	folder_merge_msgs(fr, changed);
-	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 	return true;
 }
 
-/* The destination's UIDs (after folder_settle()). */
+/* The destination's UIDs (after folder_settle()), sorted. */
 static bool
 folder_list_dst(struct folder_run *fr, GError **error)
 {
@@ -741,7 +759,10 @@ folder_list_dst(struct folder_run *fr, GError **error)
 		fr->dst_uids = g_array_new(false, false, sizeof(guint32));
 		return true;
 	}
-	return fr->w->dst->ops->search(fr->w->dst, "ALL", &fr->dst_uids, error);
+	if (!fr->w->dst->ops->search(fr->w->dst, "ALL", &fr->dst_uids, error))
+		return false;
+	sync_uids_sort(fr->dst_uids);
+	return true;
 }
 
 static bool
@@ -755,15 +776,9 @@ folder_list_source(struct folder_run *fr, unsigned items, GError **error)
 	if (fr->incremental)
 		return folder_list_incremental(fr, items, error);
 	fr->msgs = fr->sbox.exists > 0
-	                   ? sync_list_msgs(w->src, "1:*", items, 0, error)
+	                   ? sync_list_folder(w->src, items, fr->sbox.exists, error)
 	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-	if (fr->msgs == NULL)
-		return false;
-	folder_index_msgs(fr);
-	/* Every source message is listed: the set of UIDs is the index's keys (which stay
-	 * as they are from here on), not a second table as big. */
-	fr->src_uids = g_hash_table_ref(fr->by_uid);
-	return true;
+	return fr->msgs != NULL;
 }
 
 /* In an incremental listing, source messages with no record and not listed (a copy that
@@ -773,50 +788,52 @@ folder_list_unmapped(struct folder_run *fr, GError **error)
 {
 	g_autoptr(GArray) want = g_array_new(false, false, sizeof(guint32));
 	g_autoptr(GPtrArray) more = NULL;
-	GHashTableIter it;
-	gpointer key;
 
 	if (!fr->incremental)
 		return true;
-	g_hash_table_iter_init(&it, fr->src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		guint32 uid = GPOINTER_TO_UINT(key);
+	for (guint i = 0, at = 0, mat = 0; i < fr->src_uids->len; i++) {
+		guint32 uid = g_array_index(fr->src_uids, guint32, i);
 
-		if (!g_hash_table_contains(fr->map, key) && !g_hash_table_contains(fr->by_uid, key))
+		if (sync_map_find_at(fr->map, uid, &at) == NULL &&
+		    sync_msgs_find_at(fr->msgs, uid, &mat) == NULL)
 			g_array_append_val(want, uid);
 	}
 	if (want->len == 0)
 		return true;
-	g_array_sort(want, sync_uid_cmp);
 	more = sync_list_uids(fr->w->src, want,
 	                      MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE, error);
 	if (more == NULL)
 		return false;
 	folder_merge_msgs(fr, more);
-	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
 	return true;
 }
 
-/* The source's message count and size for the table. */
+/* The source's message count and size for the table (while fr->msgs is there). */
 static void
 folder_count_source(struct folder_run *fr)
 {
 	struct mh_sync_folder_result *res = fr->res;
-	GHashTableIter it;
-	gpointer key;
+	guint k = 0, at = 0;
 
-	res->src_count = g_hash_table_size(fr->src_uids);
+	res->src_count = fr->src_uids->len;
 	res->src_bytes = 0;
-	g_hash_table_iter_init(&it, fr->src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		const struct sync_msg *m = g_hash_table_lookup(fr->by_uid, key);
-		const struct mh_state_msg *e =
-			fr->map != NULL ? g_hash_table_lookup(fr->map, key) : NULL;
+	/* Both sorted: one walk. */
+	for (guint i = 0; i < fr->src_uids->len; i++) {
+		guint32 uid = g_array_index(fr->src_uids, guint32, i);
+		const struct sync_msg *m = NULL;
+		const struct sync_rec *e;
 
+		while (k < fr->msgs->len && ((struct sync_msg *)fr->msgs->pdata[k])->uid < uid)
+			k++;
+		if (k < fr->msgs->len && ((struct sync_msg *)fr->msgs->pdata[k])->uid == uid)
+			m = fr->msgs->pdata[k];
 		/* A message listed for its changed flags alone comes without its size. */
-		res->src_bytes += m != NULL && (m->size > 0 || e == NULL) ? m->size
-		                  : e != NULL                             ? e->size
-		                                                          : 0;
+		if (m != NULL && m->size > 0) {
+			res->src_bytes += m->size;
+			continue;
+		}
+		e = fr->map != NULL ? sync_map_find_at(fr->map, uid, &at) : NULL;
+		res->src_bytes += e != NULL ? e->size : 0;
 	}
 }
 
@@ -829,40 +846,40 @@ static GArray *
 folder_known_dst(struct folder_run *fr, const struct mh_store_box *now)
 {
 	const struct mh_sync_options *o = fr->w->opts;
-	g_autoptr(GHashTable) known = NULL;
-	GArray *uids;
-	GHashTableIter it;
-	gpointer value, key;
-	guint64 ours = 0;
+	g_autoptr(GArray) known = NULL;
+	const GArray *recs;
+	guint64 ours = 0, had = 0;
 
 	if (fr->dst_uids == NULL || fr->map == NULL || o->delete2 || o->delete2duplicates ||
 	    o->dry || fr->dbox.uidnext == 0 || now->uidnext < fr->dbox.uidnext ||
 	    now->uidvalidity != fr->dbox.uidvalidity)
 		return NULL;
-	known = sync_uid_set_of(fr->dst_uids);
-	g_hash_table_iter_init(&it, fr->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		uint32_t uid = ((const struct mh_state_msg *)value)->dst_uid;
+	recs = sync_map_all(fr->map);
+	known = g_array_sized_new(false, false, sizeof(guint32), fr->dst_uids->len + recs->len);
+	g_array_append_vals(known, fr->dst_uids->data, fr->dst_uids->len);
+	for (guint i = 0; i < recs->len; i++) {
+		uint32_t uid = g_array_index(recs, struct sync_rec, i).dst_uid;
 
 		if (uid == 0)
 			return NULL; /* a copy whose UID the server did not say */
-		if (uid >= fr->dbox.uidnext && uid < now->uidnext &&
-		    !g_hash_table_contains(known, GUINT_TO_POINTER(uid)))
-			ours++;
-		g_hash_table_add(known, GUINT_TO_POINTER(uid));
+		g_array_append_val(known, uid);
 	}
-	if (ours != (guint64)(now->uidnext - fr->dbox.uidnext) ||
-	    g_hash_table_size(known) != now->exists)
-		return NULL;
-	uids = g_array_sized_new(false, false, sizeof(guint32), g_hash_table_size(known));
-	g_hash_table_iter_init(&it, known);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		guint32 uid = GPOINTER_TO_UINT(key);
+	sync_uids_sort(known);
+	/* Ours: the mapped UIDs in the new range that the folder did not have. */
+	for (guint i = 0; i < fr->dst_uids->len; i++) {
+		guint32 uid = g_array_index(fr->dst_uids, guint32, i);
 
-		g_array_append_val(uids, uid);
+		had += uid >= fr->dbox.uidnext && uid < now->uidnext;
 	}
-	g_array_sort(uids, sync_uid_cmp);
-	return uids;
+	for (guint i = 0; i < known->len; i++) {
+		guint32 uid = g_array_index(known, guint32, i);
+
+		ours += uid >= fr->dbox.uidnext && uid < now->uidnext;
+	}
+	ours -= had;
+	if (ours != (guint64)(now->uidnext - fr->dbox.uidnext) || known->len != now->exists)
+		return NULL;
+	return g_steal_pointer(&known);
 }
 
 /* Whether the counters say both folders are empty, with no copy of an earlier pass still
@@ -934,6 +951,7 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (w->opts->verify_only) {
 		if (!folder_list_source(fr, items, error))
 			return false;
+		folder_index_source(fr);
 		folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
@@ -945,7 +963,6 @@ folder_run_all(struct folder_run *fr, GError **error)
 	if (w->opts->delete2duplicates && fr->dst_exists &&
 	    !sync_delete_duplicates(w, res, fr->map, fr->src_uids, error))
 		return false;
-	folder_count_source(fr);
 	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, &measured,
 	                        error))
 		return false;

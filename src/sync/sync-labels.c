@@ -125,9 +125,9 @@ labels_list_folder(struct mh_store *st, bool gmail_ext, struct sync_label_folder
 		for (guint i = 0; ok && i < msgs->len; i++) {
 			struct sync_msg *m = msgs->pdata[i];
 
-			if (m->fingerprint != NULL)
+			if (sync_msg_fingerprint(m) != NULL)
 				g_hash_table_insert(f->ids, GUINT_TO_POINTER(m->uid),
-				                    g_strdup(m->fingerprint));
+				                    g_strdup(sync_msg_fingerprint(m)));
 		}
 	}
 	return ok;

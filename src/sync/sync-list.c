@@ -1,21 +1,181 @@
 /* SPDX-License-Identifier: MIT */
 /* Listing messages for the engine: metadata fetched in ranges into struct sync_msg, UID
  * sets, and the flags a destination keeps (PERMANENTFLAGS, never \\Recent). */
+#include <stdio.h>
 #include <string.h>
 
 #include "mh-log.h"
 #include "sync-fingerprint.h"
 #include "sync-private.h"
 
+static const char date_months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* The packed fields, low bits first: day style (0 "07", 1 " 7", 2 "7") 2, day 5, month 4,
+ * year 14, hour 5, minute 6, second 6, zone sign 1, zone (hhmm) 14: 57 bits. */
+static const unsigned date_bits[] = {2, 5, 4, 14, 5, 6, 6, 1, 14};
+
+static void
+date_unpack(uint64_t packed, char buf[SYNC_DATE_LEN])
+{
+	unsigned f[G_N_ELEMENTS(date_bits)];
+
+	for (guint i = 0; i < G_N_ELEMENTS(date_bits); i++) {
+		f[i] = (unsigned)(packed & ((1u << date_bits[i]) - 1));
+		packed >>= date_bits[i];
+	}
+	g_snprintf(buf, SYNC_DATE_LEN,
+	           f[0] == 0   ? "%02u-%s-%04u %02u:%02u:%02u %c%04u"
+	           : f[0] == 1 ? "%2u-%s-%04u %02u:%02u:%02u %c%04u"
+	                       : "%u-%s-%04u %02u:%02u:%02u %c%04u",
+	           f[1], date_months[f[2] % 12], f[3], f[4], f[5], f[6], f[7] ? '-' : '+', f[8]);
+}
+
+/* @s in 57 bits, or 0 when it is not of the RFC 3501 form (then it is kept as text):
+ * whatever is packed reads back exactly as sent. */
+static uint64_t
+date_pack(const char *s)
+{
+	unsigned f[G_N_ELEMENTS(date_bits)] = {0};
+	char sign = 0, mon[4] = "", back[SYNC_DATE_LEN];
+	int end = 0;
+	uint64_t packed = 0;
+
+	if (sscanf(s, "%2u-%3c-%4u %2u:%2u:%2u %c%4u%n", &f[1], mon, &f[3], &f[4], &f[5], &f[6],
+	           &sign, &f[8], &end) != 8 ||
+	    s[end] != '\0' || (sign != '+' && sign != '-'))
+		return 0;
+	f[0] = s[0] == ' ' ? 1 : s[1] == '-' ? 2 : 0;
+	f[2] = 12;
+	for (unsigned i = 0; i < 12; i++)
+		if (strcmp(mon, date_months[i]) == 0)
+			f[2] = i;
+	f[7] = sign == '-';
+	if (f[2] == 12 || f[1] > 31 || f[3] > 9999 || f[4] > 31 || f[5] > 63 || f[6] > 63 ||
+	    f[8] > 9999)
+		return 0;
+	for (guint i = G_N_ELEMENTS(date_bits); i-- > 0;)
+		packed = (packed << date_bits[i]) | f[i];
+	date_unpack(packed, back);
+	return strcmp(back, s) == 0 ? packed : 0;
+}
+
+/* A listed message with its fingerprint: the headers were asked for. */
+struct sync_msg_fp {
+	struct sync_msg m;
+	char *fingerprint; /* owned */
+};
+
+G_STATIC_ASSERT(sizeof(struct sync_msg) == 24);
+
+struct sync_msg *
+sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date, char *fingerprint)
+{
+	struct sync_msg *m;
+
+	if (fingerprint != NULL) {
+		struct sync_msg_fp *f = g_new0(struct sync_msg_fp, 1);
+
+		f->fingerprint = fingerprint;
+		m = &f->m;
+		m->with_fingerprint = true;
+	} else {
+		m = g_new0(struct sync_msg, 1);
+	}
+	m->uid = uid;
+	m->size = size;
+	m->flags = g_quark_from_string(flags);
+	if (date == NULL)
+		return m;
+	m->date.packed = date_pack(date);
+	m->date_kind = SYNC_DATE_PACKED;
+	if (m->date.packed == 0) {
+		m->date.text = g_strdup(date);
+		m->date_kind = SYNC_DATE_TEXT;
+	}
+	return m;
+}
+
+const char *
+sync_msg_fingerprint(const struct sync_msg *m)
+{
+	return m->with_fingerprint ? ((const struct sync_msg_fp *)m)->fingerprint : NULL;
+}
+
+const char *
+sync_msg_date(const struct sync_msg *m, char buf[SYNC_DATE_LEN])
+{
+	switch (m->date_kind) {
+	case SYNC_DATE_PACKED:
+		date_unpack(m->date.packed, buf);
+		return buf;
+	case SYNC_DATE_TEXT:
+		return m->date.text;
+	default:
+		return NULL;
+	}
+}
+
 void
 sync_msg_free(struct sync_msg *m)
 {
 	if (m == NULL)
 		return;
-	g_free(m->flags);
-	g_free(m->date);
-	g_free(m->fingerprint);
+	if (m->date_kind == SYNC_DATE_TEXT)
+		g_free(m->date.text);
+	if (m->with_fingerprint)
+		g_free(((struct sync_msg_fp *)m)->fingerprint);
 	g_free(m);
+}
+
+struct sync_msg *
+sync_msgs_find_at(const GPtrArray *msgs, uint32_t uid, guint *at)
+{
+#define UID_AT(i) (((const struct sync_msg *)msgs->pdata[i])->uid)
+	guint n = msgs->len, lo = 0, hi = MIN(*at, n), step = 1;
+
+	/* Galloping from *at, as uids_lower_bound() in sync-map.c. */
+	if (*at < n && UID_AT(*at) < uid) {
+		lo = *at + 1;
+		hi = lo;
+		while (hi < n && UID_AT(hi) < uid) {
+			lo = hi + 1;
+			hi = hi + step < n ? hi + step : n;
+			step *= 2;
+		}
+	}
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+
+		if (UID_AT(mid) < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*at < n && UID_AT(*at) == uid)
+		lo = *at;
+	*at = lo;
+	return lo < n && UID_AT(lo) == uid ? msgs->pdata[lo] : NULL;
+#undef UID_AT
+}
+
+struct sync_msg *
+sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid)
+{
+	guint lo = 0, hi = MIN(n, msgs->len);
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		struct sync_msg *m = msgs->pdata[mid];
+
+		if (m->uid == uid)
+			return m;
+		if (m->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 static bool
@@ -91,16 +251,12 @@ static void
 on_meta(const struct mh_store_meta *m, void *ctx)
 {
 	struct meta_load *ml = ctx;
-	struct sync_msg *msg = g_new0(struct sync_msg, 1);
+	char *fp = ml->fingerprints
+	                   ? mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
+	                                            m->headers != NULL ? m->headers_len : 0)
+	                   : NULL;
 
-	msg->uid = m->uid;
-	msg->size = m->size;
-	msg->flags = g_strdup(m->flags);
-	msg->date = g_strdup(m->date);
-	if (ml->fingerprints)
-		msg->fingerprint = mh_fingerprint_compute(m->headers != NULL ? m->headers : "",
-		                                          m->headers != NULL ? m->headers_len : 0);
-	g_ptr_array_add(ml->msgs, msg);
+	g_ptr_array_add(ml->msgs, sync_msg_new(m->uid, m->size, m->flags, m->date, fp));
 }
 
 gint
@@ -112,13 +268,17 @@ sync_msg_cmp(gconstpointer a, gconstpointer b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
-GPtrArray *
-sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
-               GError **error)
+/* A listing is sized for this many messages at most before it starts (a server's count
+ * is not trusted further); beyond, it grows as it comes. */
+#define LIST_EXPECT_MAX (1u << 22)
+
+static GPtrArray *
+list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+          guint expect, GError **error)
 {
 	struct meta_load ml = {
-		.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free),
+		.msgs = g_ptr_array_new_full(MIN(expect, LIST_EXPECT_MAX),
+	                                     (GDestroyNotify)sync_msg_free),
 		.fingerprints = (items & MH_STORE_META_HEADERS) != 0,
 	};
 
@@ -128,6 +288,20 @@ sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t
 	}
 	g_ptr_array_sort(ml.msgs, sync_msg_cmp);
 	return ml.msgs;
+}
+
+/* Lists @uidset ("1:*" or explicit) of the selected folder of @st. */
+GPtrArray *
+sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items, uint64_t changedsince,
+               GError **error)
+{
+	return list_msgs(st, uidset, items, changedsince, 0, error);
+}
+
+GPtrArray *
+sync_list_folder(struct mh_store *st, unsigned items, guint expect, GError **error)
+{
+	return list_msgs(st, "1:*", items, 0, expect, error);
 }
 
 /* Lists the messages with UIDs @uids (fetched in ranges). */
@@ -191,14 +365,4 @@ sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **err
 	}
 	g_clear_error(&j.error);
 	return ok && j.ok;
-}
-
-GHashTable *
-sync_uid_set_of(const GArray *uids)
-{
-	GHashTable *set = g_hash_table_new(NULL, NULL);
-
-	for (guint i = 0; uids != NULL && i < uids->len; i++)
-		g_hash_table_add(set, GUINT_TO_POINTER(g_array_index(uids, guint32, i)));
-	return set;
 }

@@ -27,34 +27,42 @@ sync_state_end(struct sync_worker *w, bool ok, GError **error)
 }
 
 static void
-match_record(struct match_ctx *mc, struct sync_msg *src, const struct sync_msg *dst, GError **error)
+match_record(struct match_ctx *mc, struct sync_msg *src, const char *fingerprint,
+             const struct sync_msg *dst, GError **error)
 {
-	struct mh_state_msg *e = g_new0(struct mh_state_msg, 1);
+	g_autofree char *flags =
+		sync_flags_for_dest(sync_msg_flags(dst), mc->dst_box, mc->w->opts->drop_keywords);
+	struct sync_rec r = {
+		.src_uid = src->uid,
+		.dst_uid = dst->uid,
+		.size = src->size,
+		.flags = g_intern_string(flags),
+	};
+	struct mh_state_msg e = {
+		.src_uid = src->uid,
+		.dst_uid = dst->uid,
+		.flags = flags,
+		.fingerprint = (char *)fingerprint,
+		.size = src->size,
+	};
 
-	e->src_uid = src->uid;
-	e->dst_uid = dst->uid;
-	e->flags = sync_flags_for_dest(dst->flags, mc->dst_box, mc->w->opts->drop_keywords);
-	e->fingerprint = g_strdup(src->fingerprint);
-	e->size = src->size;
 	src->copy = false;
 	mc->res->matched++;
 	g_hash_table_add(mc->dst_taken, GUINT_TO_POINTER(dst->uid));
 	if (mc->w->state != NULL && (error == NULL || *error == NULL))
-		mh_state_msg_put(mc->w->state, mc->folder_id, e, error);
-	g_hash_table_replace(mc->map, GUINT_TO_POINTER(e->src_uid), e);
+		mh_state_msg_put(mc->w->state, mc->folder_id, &e, error);
+	sync_map_put(mc->map, &r);
 }
 
 /* Records that destination message @d answers for listed source message @h. */
 static void
 match_pair(struct match_ctx *mc, const struct sync_msg *h, const struct sync_msg *d, GError **error)
 {
-	struct sync_msg *m = g_hash_table_lookup(mc->by_uid, GUINT_TO_POINTER(h->uid));
+	struct sync_msg *m = sync_msgs_find(mc->msgs, mc->msgs->len, h->uid);
 
 	if (m == NULL)
 		return;
-	g_free(m->fingerprint);
-	m->fingerprint = g_strdup(h->fingerprint);
-	match_record(mc, m, d, error);
+	match_record(mc, m, sync_msg_fingerprint(h), d, error);
 }
 
 static uint64_t
@@ -152,10 +160,11 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 	pool = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_queue_free);
 	for (guint i = 0; i < dst_h->len; i++) {
 		struct sync_msg *d = dst_h->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(d));
 
 		if (q == NULL)
-			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+			g_hash_table_insert(pool, (char *)sync_msg_fingerprint(d),
+			                    q = g_queue_new());
 		g_queue_push_tail(q, d);
 	}
 	if (!sync_state_begin(w, error))
@@ -164,13 +173,13 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 		struct sync_msg *h = src_h->pdata[i];
 		GPtrArray *group;
 
-		if (!g_hash_table_contains(pool, h->fingerprint))
+		if (!g_hash_table_contains(pool, (char *)sync_msg_fingerprint(h)))
 			continue;
-		group = g_hash_table_lookup(groups, h->fingerprint);
+		group = g_hash_table_lookup(groups, (char *)sync_msg_fingerprint(h));
 		if (group == NULL) {
 			group = g_ptr_array_new();
-			g_hash_table_insert(groups, h->fingerprint, group);
-			g_ptr_array_add(order, h->fingerprint);
+			g_hash_table_insert(groups, (char *)sync_msg_fingerprint(h), group);
+			g_ptr_array_add(order, (char *)sync_msg_fingerprint(h));
 		}
 		g_ptr_array_add(group, h);
 	}
@@ -245,14 +254,14 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
-		struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(m->uid));
+		struct sync_rec *e = sync_map_find(mc->map, m->uid);
 		g_autofree char *src_flags = NULL;
 		char *want;
 		GArray *group;
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
-		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, m->flags);
+		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, sync_msg_flags(m));
 		want = carry_flags_wanted(src_flags, e->flags, mc->dst_box,
 		                          mc->w->opts->drop_keywords, mc->w->opts->delete1);
 		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
@@ -265,8 +274,8 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 			                    group = g_array_new(false, false, sizeof(guint32)));
 		g_array_append_val(group, e->dst_uid);
 		g_array_append_val(changed, m->uid);
-		g_free(e->flags);
-		e->flags = want;
+		e->flags = g_intern_string(want);
+		g_free(want);
 	}
 	g_hash_table_iter_init(&it, groups);
 	while (g_hash_table_iter_next(&it, &key, &value)) {
@@ -281,7 +290,7 @@ sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 	ok = sync_state_begin(w, error);
 	for (guint i = 0; ok && i < changed->len; i++) {
 		guint32 uid = g_array_index(changed, guint32, i);
-		const struct mh_state_msg *e = g_hash_table_lookup(mc->map, GUINT_TO_POINTER(uid));
+		const struct sync_rec *e = sync_map_find(mc->map, uid);
 
 		ok = mh_state_msg_set_flags(w->state, mc->folder_id, uid, e->flags, error);
 	}
@@ -292,18 +301,17 @@ bool
 sync_dst_scope(struct sync_worker *w, GArray *uids, GError **error)
 {
 	g_autoptr(GArray) found = NULL;
-	g_autoptr(GHashTable) hits = NULL;
 	guint kept = 0;
 
 	if (w->opts->search2 == NULL || uids->len == 0)
 		return true;
 	if (!w->dst->ops->search(w->dst, w->opts->search2, &found, error))
 		return false;
-	hits = sync_uid_set_of(found);
+	sync_uids_sort(found);
 	for (guint i = 0; i < uids->len; i++) {
 		guint32 uid = g_array_index(uids, guint32, i);
 
-		if (g_hash_table_contains(hits, GUINT_TO_POINTER(uid)))
+		if (sync_uids_has(found, uid))
 			g_array_index(uids, guint32, kept++) = uid;
 	}
 	g_array_set_size(uids, kept);
@@ -315,21 +323,20 @@ bool
 sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
 {
 	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GHashTable) live = g_hash_table_new(NULL, NULL);
-	GHashTableIter it;
-	gpointer value;
+	g_autoptr(GArray) live = g_array_new(false, false, sizeof(guint32));
+	const GArray *recs = sync_map_all(mc->map);
 
-	g_hash_table_iter_init(&it, mc->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
+	for (guint i = 0, at = 0; i < recs->len; i++) {
+		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
 
-		if (g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
-			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+		if (sync_uids_has_at(mc->src_uids, e->src_uid, &at))
+			g_array_append_val(live, e->dst_uid);
 	}
-	for (guint i = 0; i < dst_uids->len; i++) {
+	sync_uids_sort(live);
+	for (guint i = 0, at = 0; i < dst_uids->len; i++) {
 		guint32 uid = g_array_index(dst_uids, guint32, i);
 
-		if (!g_hash_table_contains(live, GUINT_TO_POINTER(uid)))
+		if (!sync_uids_has_at(live, uid, &at))
 			g_array_append_val(doomed, uid);
 	}
 	if (!sync_dst_scope(mc->w, doomed, error))
@@ -345,22 +352,19 @@ bool
 sync_delete_src(struct match_ctx *mc, GError **error)
 {
 	struct sync_worker *w = mc->w;
-	g_autoptr(GArray) now = NULL;
-	g_autoptr(GHashTable) present = NULL;
+	g_autoptr(GArray) present = NULL;
 	g_autoptr(GArray) doomed = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer value;
+	const GArray *recs;
 
-	if (!w->dst->ops->search(w->dst, "ALL", &now, error))
+	if (!w->dst->ops->search(w->dst, "ALL", &present, error))
 		return false;
-	present = sync_uid_set_of(now);
-	g_hash_table_iter_init(&it, mc->map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
+	sync_uids_sort(present);
+	recs = sync_map_all(mc->map);
+	for (guint i = 0, at = 0, sat = 0; i < recs->len; i++) {
+		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
 
-		if (e->dst_uid != 0 &&
-		    g_hash_table_contains(present, GUINT_TO_POINTER(e->dst_uid)) &&
-		    g_hash_table_contains(mc->src_uids, GUINT_TO_POINTER(e->src_uid)))
+		if (e->dst_uid != 0 && sync_uids_has_at(present, e->dst_uid, &at) &&
+		    sync_uids_has_at(mc->src_uids, e->src_uid, &sat))
 			g_array_append_val(doomed, e->src_uid);
 	}
 	mc->res->deleted_src += doomed->len;

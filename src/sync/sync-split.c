@@ -47,7 +47,7 @@ struct sync_split {
 	const char *dst_name;              /* borrowed */
 	int64_t folder_id;
 	const struct mh_store_box *dst_box; /* borrowed: the owner's SELECT */
-	GHashTable *by_uid;                 /* borrowed; read only while ranges run */
+	const GPtrArray *msgs;              /* borrowed; read only while ranges run */
 	uint32_t src_uidvalidity, dst_uidvalidity;
 	guint pending; /* its ranges waiting in the pool */
 	guint running; /* its ranges being copied by other workers */
@@ -171,9 +171,9 @@ split_part_clear(struct mh_sync_folder_result *part)
 /* --- cutting --- */
 
 static uint64_t
-split_size_of(GHashTable *by_uid, guint32 uid)
+split_size_of(const GPtrArray *msgs, guint32 uid)
 {
-	const struct sync_msg *m = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(uid));
+	const struct sync_msg *m = sync_msgs_find(msgs, msgs->len, uid);
 
 	return m != NULL ? m->size : 0;
 }
@@ -181,7 +181,7 @@ split_size_of(GHashTable *by_uid, guint32 uid)
 /* @uids cut into contiguous ranges (GArray *) of about the same count and bytes, about
  * SPLIT_RANGES_PER_JOB for each of @jobs workers, within the range bounds. */
 static GPtrArray *
-split_cut(GHashTable *by_uid, const GArray *uids, unsigned jobs)
+split_cut(const GPtrArray *msgs, const GArray *uids, unsigned jobs)
 {
 	GPtrArray *ranges = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
 	guint want = jobs * SPLIT_RANGES_PER_JOB;
@@ -191,7 +191,7 @@ split_cut(GHashTable *by_uid, const GArray *uids, unsigned jobs)
 	double bytes_each;
 
 	for (guint i = 0; i < uids->len; i++)
-		total += split_size_of(by_uid, g_array_index(uids, guint32, i));
+		total += split_size_of(msgs, g_array_index(uids, guint32, i));
 	/* The bytes a range of @each messages holds on average: a run of large messages
 	 * makes shorter ranges. */
 	bytes_each = MAX(1.0, (double)total * each / uids->len);
@@ -204,7 +204,7 @@ split_cut(GHashTable *by_uid, const GArray *uids, unsigned jobs)
 			cur_bytes = 0;
 		}
 		g_array_append_val(cur, uid);
-		cur_bytes += split_size_of(by_uid, uid);
+		cur_bytes += split_size_of(msgs, uid);
 		if (cur->len >= each || (double)cur_bytes >= bytes_each)
 			cur = NULL;
 	}
@@ -301,7 +301,7 @@ split_run(struct sync_pool *p, struct sync_copy *c, GPtrArray *ranges, guint uid
 		.dst_name = c->dst_name,
 		.folder_id = c->folder_id,
 		.dst_box = c->dst_box,
-		.by_uid = c->by_uid,
+		.msgs = c->msgs,
 		.src_uidvalidity = c->src_uidvalidity,
 		.dst_uidvalidity = c->dst_box->uidvalidity,
 	};
@@ -347,7 +347,7 @@ split_run(struct sync_pool *p, struct sync_copy *c, GPtrArray *ranges, guint uid
 }
 
 static void
-split_count(GHashTable *by_uid, GPtrArray *ranges, guint from, guint *msgs_r, uint64_t *bytes_r)
+split_count(const GPtrArray *msgs, GPtrArray *ranges, guint from, guint *msgs_r, uint64_t *bytes_r)
 {
 	*msgs_r = 0;
 	*bytes_r = 0;
@@ -356,7 +356,7 @@ split_count(GHashTable *by_uid, GPtrArray *ranges, guint from, guint *msgs_r, ui
 
 		*msgs_r += r->len;
 		for (guint k = 0; k < r->len; k++)
-			*bytes_r += split_size_of(by_uid, g_array_index(r, guint32, k));
+			*bytes_r += split_size_of(msgs, g_array_index(r, guint32, k));
 	}
 }
 
@@ -370,14 +370,14 @@ split_worth(struct sync_copy *c, GPtrArray *ranges, guint from, double secs)
 	uint64_t bytes, done_bytes;
 	double pace, t;
 
-	split_count(c->by_uid, ranges, from, &msgs, &bytes);
+	split_count(c->msgs, ranges, from, &msgs, &bytes);
 	if (secs <= 0) {
 		pace = o->pace * g_atomic_int_get(&c->w->shared->pace_permille) / 1000.0;
 		t = pace > 0 ? msgs / pace : 0;
 	} else {
 		/* By count and by bytes, half each: small messages cost per command, large
 		 * ones per byte. */
-		split_count(c->by_uid, ranges, 0, &done_msgs, &done_bytes);
+		split_count(c->msgs, ranges, 0, &done_msgs, &done_bytes);
 		done_msgs -= msgs;
 		done_bytes -= bytes;
 		t = secs *
@@ -392,34 +392,19 @@ split_worth(struct sync_copy *c, GPtrArray *ranges, guint from, double secs)
 	return t >= SPLIT_MIN_SECONDS;
 }
 
-/* @ranges from @from on, as one array. */
-static GArray *
-split_join(GPtrArray *ranges, guint from)
-{
-	GArray *all = g_array_new(false, false, sizeof(guint32));
-
-	for (guint i = from; i < ranges->len; i++) {
-		const GArray *r = ranges->pdata[i];
-
-		g_array_append_vals(all, r->data, r->len);
-	}
-	return all;
-}
-
 bool
-sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error)
+sync_split_copy(struct sync_copy *c, GArray *uids, GError **error)
 {
 	const struct mh_sync_options *o = c->w->opts;
 	struct sync_pool *p = c->w->shared != NULL ? c->w->shared->pool : NULL;
 	unsigned min = o->split_min > 0 ? o->split_min : SPLIT_MIN_MSGS;
 	g_autoptr(GPtrArray) ranges = NULL;
-	g_autoptr(GArray) rest = NULL;
 	guint probe;
 	gint64 t0;
 
 	if (p == NULL || o->jobs < 2 || uids->len < MAX(min, 2u))
 		return sync_copy_uids(c, uids, error);
-	ranges = split_cut(c->by_uid, uids, o->jobs);
+	ranges = split_cut(c->msgs, uids, o->jobs);
 	if (ranges->len < 2)
 		return sync_copy_uids(c, uids, error);
 	if (o->split_min > 0 || split_worth(c, ranges, 0, 0))
@@ -436,8 +421,10 @@ sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error)
 			return sync_copy_uids(c, ranges->pdata[0], error);
 		return split_run(p, c, ranges, uids->len - probe, error);
 	}
-	rest = split_join(ranges, 1);
-	return sync_copy_uids(c, rest, error);
+	/* The rest on this connection: what is left of @uids, without a copy of it. */
+	g_clear_pointer(&ranges, g_ptr_array_unref);
+	g_array_remove_range(uids, 0, probe);
+	return sync_copy_uids(c, uids, error);
 }
 
 /* --- another worker's turn --- */
@@ -505,7 +492,7 @@ sync_split_help(struct sync_pool *p, struct sync_worker *w)
 			.dst_name = s->dst_name,
 			.folder_id = s->folder_id,
 			.dst_box = s->dst_box,
-			.by_uid = s->by_uid,
+			.msgs = s->msgs,
 			.src_uidvalidity = s->src_uidvalidity,
 			.stop = &s->stop,
 		};

@@ -287,33 +287,21 @@ mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static struct mh_state_msg *
-state_msg_read_brief(sqlite3_stmt *stmt)
-{
-	struct mh_state_msg *m = g_new0(struct mh_state_msg, 1);
-
-	m->src_uid = (uint32_t)sqlite3_column_int64(stmt, 0);
-	m->dst_uid = (uint32_t)sqlite3_column_int64(stmt, 1);
-	m->size = (uint64_t)sqlite3_column_int64(stmt, 2);
-	return m;
-}
-
-static GHashTable *
-state_msgs_load(struct mh_state *st, int64_t folder_id, bool brief, GError **error)
+GHashTable *
+mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error)
 {
 	GHashTable *msgs;
 	sqlite3_stmt *stmt;
 	int rc;
 
 	g_return_val_if_fail(st != NULL, NULL);
-	stmt = mh_state_stmt_get(st, brief ? STATE_STMT_MSG_LOAD_BRIEF : STATE_STMT_MSG_LOAD,
-	                         error);
+	stmt = mh_state_stmt_get(st, STATE_STMT_MSG_LOAD, error);
 	if (stmt == NULL)
 		return NULL;
 	msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, state_msg_free_cb);
 	sqlite3_bind_int64(stmt, 1, folder_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct mh_state_msg *m = brief ? state_msg_read_brief(stmt) : state_msg_read(stmt);
+		struct mh_state_msg *m = state_msg_read(stmt);
 
 		g_hash_table_insert(msgs, GUINT_TO_POINTER(m->src_uid), m);
 	}
@@ -326,16 +314,38 @@ state_msgs_load(struct mh_state *st, int64_t folder_id, bool brief, GError **err
 	return msgs;
 }
 
-GHashTable *
-mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error)
+bool
+mh_state_msgs_scan(struct mh_state *st, int64_t folder_id, uint32_t from, bool with_flags,
+                   mh_state_msg_cb *cb, void *ctx, GError **error)
 {
-	return state_msgs_load(st, folder_id, false, error);
-}
+	sqlite3_stmt *stmt;
+	int rc;
 
-GHashTable *
-mh_state_msgs_load_brief(struct mh_state *st, int64_t folder_id, GError **error)
-{
-	return state_msgs_load(st, folder_id, true, error);
+	g_return_val_if_fail(st != NULL && cb != NULL, false);
+	stmt = mh_state_stmt_get(st, STATE_STMT_MSG_SCAN, error);
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_int64(stmt, 1, folder_id);
+	sqlite3_bind_int64(stmt, 2, from);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct mh_state_msg m = {
+			.src_uid = (uint32_t)sqlite3_column_int64(stmt, 0),
+			.dst_uid = (uint32_t)sqlite3_column_int64(stmt, 1),
+			.size = (uint64_t)sqlite3_column_int64(stmt, 2),
+		};
+
+		if (with_flags) {
+			const char *flags = (const char *)sqlite3_column_text(stmt, 3);
+
+			m.flags = (char *)(flags != NULL ? flags : "");
+		}
+		cb(&m, ctx);
+	}
+	if (rc != SQLITE_DONE)
+		mh_state_set_error(st, error, "reading the messages of folder id %" G_GINT64_FORMAT,
+		                   folder_id);
+	mh_state_stmt_done(stmt);
+	return rc == SQLITE_DONE;
 }
 
 bool

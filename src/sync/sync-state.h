@@ -155,9 +155,17 @@ int mh_state_msg_get(struct mh_state *st, int64_t folder_id, uint32_t src_uid,
  * for an unknown folder, or NULL on error. */
 GHashTable *mh_state_msgs_load(struct mh_state *st, int64_t folder_id, GError **error);
 
-/* As mh_state_msgs_load(), with each record's UIDs and size only (flags and fingerprint
- * NULL): what a big folder's records take after its copy. */
-GHashTable *mh_state_msgs_load_brief(struct mh_state *st, int64_t folder_id, GError **error);
+/* Called by mh_state_msgs_scan() with one message row; @m and its strings are borrowed for
+ * the call only. */
+typedef void mh_state_msg_cb(const struct mh_state_msg *m, void *ctx);
+
+/* Calls @cb(@ctx) with each message row of @folder_id whose source UID is @from or more, in
+ * ascending source UID order, without building anything: m->fingerprint is NULL, and
+ * m->flags too unless @with_flags. An unknown folder has no rows. A big folder's records are
+ * kept by the caller in whatever form it needs (a hash table of them took about 200 bytes a
+ * message). */
+bool mh_state_msgs_scan(struct mh_state *st, int64_t folder_id, uint32_t from, bool with_flags,
+                        mh_state_msg_cb *cb, void *ctx, GError **error);
 
 /* Counts the message rows of @folder_id and sums their sizes, without loading them. */
 bool mh_state_msgs_count(struct mh_state *st, int64_t folder_id, uint64_t *count_r,

@@ -230,11 +230,13 @@ verify_extras(struct mh_store *dst_store, struct mh_sync_folder_result *res, GPt
 	g_autoptr(GArray) strays = g_array_new(false, false, sizeof(guint32));
 
 	for (guint i = 0; i < src->len; i++)
-		g_hash_table_add(src_ids, ((struct sync_msg *)src->pdata[i])->fingerprint);
+		g_hash_table_add(src_ids, (char *)sync_msg_fingerprint(src->pdata[i]));
 	for (guint i = 0; i < unmatched->len; i++) {
 		const struct sync_msg *d = unmatched->pdata[i];
 
-		g_array_append_val(g_hash_table_contains(src_ids, d->fingerprint) ? dups : strays,
+		g_array_append_val(g_hash_table_contains(src_ids, (char *)sync_msg_fingerprint(d))
+		                           ? dups
+		                           : strays,
 		                   d->uid);
 	}
 	res->extra = dups->len;
@@ -255,7 +257,8 @@ verify_unmatched(struct sync_worker *w, struct mh_sync_folder_result *res, const
 	const char *owner = NULL;
 	g_autofree char *record = NULL;
 
-	if (w->opts->skip_deleted && m->flags != NULL && strstr(m->flags, "\\Deleted") != NULL) {
+	if (w->opts->skip_deleted && m->flags != 0 &&
+	    strstr(sync_msg_flags(m), "\\Deleted") != NULL) {
 		sync_folder_add_skip(res, m, "flagged \\Deleted on the source");
 	} else if (sl != NULL && !sync_labels_owns(sl, res->src_name, m->uid, &owner, &record)) {
 		res->labelled++; /* its copy is in its first label's folder */
@@ -301,17 +304,18 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 	res->dst_count = res->dst_bytes = 0;
 	for (guint i = 0; i < dst->len; i++) {
 		struct sync_msg *d = dst->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, d->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(d));
 
 		if (q == NULL)
-			g_hash_table_insert(pool, d->fingerprint, q = g_queue_new());
+			g_hash_table_insert(pool, (char *)sync_msg_fingerprint(d),
+			                    q = g_queue_new());
 		g_queue_push_tail(q, d);
 		res->dst_count++;
 		res->dst_bytes += d->size;
 	}
 	for (guint i = 0; i < src->len; i++) {
 		struct sync_msg *m = src->pdata[i];
-		GQueue *q = g_hash_table_lookup(pool, m->fingerprint);
+		GQueue *q = g_hash_table_lookup(pool, (char *)sync_msg_fingerprint(m));
 
 		if (q != NULL && !g_queue_is_empty(q)) {
 			struct sync_msg *d = g_queue_pop_head(q); /* the lowest UID answers */
@@ -341,23 +345,22 @@ sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *res, GP
 /* --- after a sync: the UID map (the state's records and this run's matches and copies)
  * says which destination message answers for which source message --- */
 
-/* The destination UIDs the records map to (a set). A record whose source message went
+/* The destination UIDs the records map to (sorted). A record whose source message went
  * since (deleted there, or moved by --delete1) still accounts for its copy: that copy is
  * neither a duplicate nor a stray, and --delete2 is what removes it. */
-static GHashTable *
-verify_live_dst(GHashTable *map)
+static GArray *
+verify_live_dst(struct sync_map *map)
 {
-	GHashTable *live = g_hash_table_new(NULL, NULL);
-	GHashTableIter it;
-	gpointer value;
+	const GArray *recs = sync_map_all(map);
+	GArray *live = g_array_sized_new(false, false, sizeof(guint32), recs->len);
 
-	g_hash_table_iter_init(&it, map);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct mh_state_msg *e = value;
+	for (guint i = 0; i < recs->len; i++) {
+		const struct sync_rec *e = &g_array_index(recs, struct sync_rec, i);
 
 		if (e->dst_uid != 0)
-			g_hash_table_add(live, GUINT_TO_POINTER(e->dst_uid));
+			g_array_append_val(live, e->dst_uid);
 	}
+	sync_uids_sort(live);
 	return live;
 }
 
@@ -371,33 +374,35 @@ verify_list_all(struct mh_store *st, GArray *uids, GError **error)
 }
 
 GPtrArray *
-sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays)
+sync_verify_excess(GPtrArray *src, GPtrArray *dst, const GArray *live, bool strays)
 {
 	g_autoptr(GHashTable) src_n = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) dst_n = g_hash_table_new(g_str_hash, g_str_equal);
 	GPtrArray *out = g_ptr_array_new();
 
 	for (guint i = 0; i < src->len; i++) {
-		const char *fp = ((struct sync_msg *)src->pdata[i])->fingerprint;
+		const char *fp = sync_msg_fingerprint(src->pdata[i]);
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, fp));
 
 		g_hash_table_insert(src_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = 0; i < dst->len; i++) {
-		const char *fp = ((struct sync_msg *)dst->pdata[i])->fingerprint;
+		const char *fp = sync_msg_fingerprint(dst->pdata[i]);
 		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, fp));
 
 		g_hash_table_insert(dst_n, (char *)fp, GUINT_TO_POINTER(n + 1));
 	}
 	for (guint i = dst->len; i-- > 0;) {
 		struct sync_msg *d = dst->pdata[i];
-		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(dst_n, d->fingerprint));
-		guint want = GPOINTER_TO_UINT(g_hash_table_lookup(src_n, d->fingerprint));
+		guint have = GPOINTER_TO_UINT(
+			g_hash_table_lookup(dst_n, (char *)sync_msg_fingerprint(d)));
+		guint want = GPOINTER_TO_UINT(
+			g_hash_table_lookup(src_n, (char *)sync_msg_fingerprint(d)));
 
-		if (have <= want || (want == 0 && !strays) ||
-		    g_hash_table_contains(live, GUINT_TO_POINTER(d->uid)))
+		if (have <= want || (want == 0 && !strays) || sync_uids_has(live, d->uid))
 			continue;
-		g_hash_table_insert(dst_n, d->fingerprint, GUINT_TO_POINTER(have - 1));
+		g_hash_table_insert(dst_n, (char *)sync_msg_fingerprint(d),
+		                    GUINT_TO_POINTER(have - 1));
 		g_ptr_array_insert(out, 0, d);
 	}
 	return out;
@@ -406,29 +411,21 @@ sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays
 /* Lists both folders with identities when some destination message is not mapped
  * (*src_r and *dst_r stay NULL when every one is: then nothing is in excess). */
 static bool
-verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_uids,
+verify_list_unmapped(struct sync_worker *w, const GArray *live, const GArray *src_uids,
                      const GArray *known_dst, GPtrArray **src_r, GPtrArray **dst_r, GError **error)
 {
 	g_autoptr(GArray) dst_uids = known_dst != NULL ? g_array_copy((GArray *)known_dst) : NULL;
-	g_autoptr(GArray) src_list = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer key;
+	g_autoptr(GArray) src_list = NULL;
 	bool unmapped = false;
 
 	*src_r = *dst_r = NULL;
 	if (dst_uids == NULL && !w->dst->ops->search(w->dst, "ALL", &dst_uids, error))
 		return false;
-	for (guint i = 0; !unmapped && i < dst_uids->len; i++)
-		unmapped = !g_hash_table_contains(
-			live, GUINT_TO_POINTER(g_array_index(dst_uids, guint32, i)));
+	for (guint i = 0, at = 0; !unmapped && i < dst_uids->len; i++)
+		unmapped = !sync_uids_has_at(live, g_array_index(dst_uids, guint32, i), &at);
 	if (!unmapped)
 		return true;
-	g_hash_table_iter_init(&it, src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		guint32 uid = GPOINTER_TO_UINT(key);
-
-		g_array_append_val(src_list, uid);
-	}
+	src_list = g_array_copy((GArray *)src_uids);
 	*src_r = verify_list_all(w->src, src_list, error);
 	if (*src_r == NULL)
 		return false;
@@ -441,31 +438,30 @@ verify_list_unmapped(struct sync_worker *w, GHashTable *live, GHashTable *src_ui
 }
 
 bool
-sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
-                       GHashTable *src_uids, bool dst_exists, const GArray *dst_uids,
-                       GError **error)
+sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
+                       struct sync_map *map, const GArray *src_uids, bool dst_exists,
+                       const GArray *dst_uids, GError **error)
 {
 	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GHashTable) live = NULL;
+	g_autoptr(GArray) live = NULL;
 	g_autoptr(GPtrArray) src = NULL;
 	g_autoptr(GPtrArray) dst = NULL;
 	g_autoptr(GPtrArray) extra = NULL;
-	GHashTableIter it;
-	gpointer key;
 
 	verify_reset(res);
 	for (guint i = 0; i < res->skipped->len; i++)
 		g_hash_table_add(
 			skipped,
 			GUINT_TO_POINTER(((struct mh_sync_skip *)res->skipped->pdata[i])->uid));
-	g_hash_table_iter_init(&it, src_uids);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		guint32 uid = GPOINTER_TO_UINT(key);
+	for (guint i = 0, at = 0; i < src_uids->len; i++) {
+		guint32 uid = g_array_index(src_uids, guint32, i);
+		gpointer key = GUINT_TO_POINTER(uid);
 
 		/* A message the destination refused (or that failed) is counted as failed and
 		 * named with its reason, not counted again as missing. */
-		if (!g_hash_table_contains(map, key) && !g_hash_table_contains(skipped, key) &&
+		if (sync_map_find_at(map, uid, &at) == NULL &&
+		    !g_hash_table_contains(skipped, key) &&
 		    (res->refused == NULL || !g_hash_table_contains(res->refused, key)))
 			g_array_append_val(missing, uid);
 	}
@@ -499,10 +495,10 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 /* --- --delete2duplicates --- */
 
 bool
-sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res, GHashTable *map,
-                       GHashTable *src_uids, GError **error)
+sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
+                       struct sync_map *map, const GArray *src_uids, GError **error)
 {
-	g_autoptr(GHashTable) live = verify_live_dst(map);
+	g_autoptr(GArray) live = verify_live_dst(map);
 	g_autoptr(GPtrArray) src = NULL;
 	g_autoptr(GPtrArray) dst = NULL;
 	g_autoptr(GPtrArray) dups = NULL;

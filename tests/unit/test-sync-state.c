@@ -423,6 +423,43 @@ test_msg_put_load(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 }
 
 static void
+on_scanned(const struct mh_state_msg *m, void *ctx)
+{
+	g_string_append_printf(ctx, "%u>%u %" G_GUINT64_FORMAT " %s%s;", m->src_uid, m->dst_uid,
+	                       m->size, m->flags != NULL ? m->flags : "(none)",
+	                       m->fingerprint != NULL ? " fp" : "");
+}
+
+/* Rows come in ascending source UID order, from the UID asked, of that folder only,
+ * without fingerprints, and with flags only when asked. */
+static void
+test_msg_scan(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) seen = g_string_new(NULL);
+	int64_t id = folder_put_ok(f->st, "INBOX", 1);
+	int64_t other = folder_put_ok(f->st, "Other", 1);
+	struct mh_state_msg bare = {.src_uid = 7, .dst_uid = 70, .size = 5};
+
+	msg_put_ok(f->st, id, 30, "\\Seen");
+	msg_put_ok(f->st, id, 2, "$Label \\Flagged");
+	msg_put_ok(f->st, other, 5, "\\Deleted");
+	g_assert_true(mh_state_msg_put(f->st, id, &bare, &error));
+	g_assert_no_error(error);
+
+	g_assert_true(mh_state_msgs_scan(f->st, id, 0, true, on_scanned, seen, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(seen->str, ==, "2>1002 102 $Label \\Flagged;7>70 5 ;30>1030 130 \\Seen;");
+	g_string_truncate(seen, 0);
+	g_assert_true(mh_state_msgs_scan(f->st, id, 7, false, on_scanned, seen, &error));
+	g_assert_cmpstr(seen->str, ==, "7>70 5 (none);30>1030 130 (none);");
+	g_string_truncate(seen, 0);
+	g_assert_true(mh_state_msgs_scan(f->st, other + 100, 0, true, on_scanned, seen, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(seen->str, ==, "");
+}
+
+static void
 test_msg_get_delete(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
 	g_autoptr(GError) error = NULL;
@@ -856,6 +893,7 @@ main(int argc, char **argv)
 	ADD("/sync/state/folder/forget-messages", test_folder_forget_messages, NULL);
 	ADD("/sync/state/folder/delete-cascades", test_folder_delete_cascades, NULL);
 	ADD("/sync/state/msg/put-load", test_msg_put_load, NULL);
+	ADD("/sync/state/msg/scan", test_msg_scan, NULL);
 	ADD("/sync/state/msg/get-delete", test_msg_get_delete, NULL);
 	ADD("/sync/state/msg/set-flags", test_msg_set_flags, NULL);
 	ADD("/sync/state/msg/unknown-folder", test_msg_unknown_folder, NULL);

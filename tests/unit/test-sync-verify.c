@@ -15,24 +15,24 @@ listing(const char *const *items)
 	GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
 
 	for (size_t i = 0; items[i] != NULL; i++) {
-		struct sync_msg *m = g_new0(struct sync_msg, 1);
 		const char *colon = strchr(items[i], ':');
+		struct sync_msg *m;
 
 		g_assert_nonnull(colon);
-		m->uid = (uint32_t)g_ascii_strtoull(items[i], NULL, 10);
-		m->fingerprint = g_strdup(colon + 1);
+		m = sync_msg_new((uint32_t)g_ascii_strtoull(items[i], NULL, 10), 0, NULL, NULL,
+		                 g_strdup(colon + 1));
 		g_ptr_array_add(a, m);
 	}
 	return a;
 }
 
-static GHashTable *
+static GArray *
 uid_set(const guint32 *uids, size_t n)
 {
-	GHashTable *set = g_hash_table_new(NULL, NULL);
+	GArray *set = g_array_new(false, false, sizeof(guint32));
 
-	for (size_t i = 0; i < n; i++)
-		g_hash_table_add(set, GUINT_TO_POINTER(uids[i]));
+	g_array_append_vals(set, uids, (guint)n);
+	sync_uids_sort(set);
 	return set;
 }
 
@@ -43,7 +43,7 @@ excess_uids(const char *const *src, const char *const *dst, const guint32 *live,
 {
 	g_autoptr(GPtrArray) s = listing(src);
 	g_autoptr(GPtrArray) d = listing(dst);
-	g_autoptr(GHashTable) l = uid_set(live, n_live);
+	g_autoptr(GArray) l = uid_set(live, n_live);
 	g_autoptr(GPtrArray) out = sync_verify_excess(s, d, l, strays);
 	GString *text = g_string_new(NULL);
 

@@ -106,15 +106,117 @@ void sync_progress_worker(struct sync_worker *w, const struct mh_sync_folder_res
 /* @w's line counts @todo messages to copy (a split copy: its own ranges). */
 void sync_progress_slot_todo(struct sync_worker *w, int64_t todo);
 
-/* A source message as listed. */
+/* How a struct sync_msg holds its INTERNALDATE. */
+enum sync_date_kind {
+	SYNC_DATE_NONE,   /* not listed */
+	SYNC_DATE_PACKED, /* date.packed: the fields of the RFC 3501 form, in 57 bits */
+	SYNC_DATE_TEXT,   /* date.text: any other form, as sent */
+};
+
+/* A message as listed: 24 bytes (a 32-byte block of heap), where separate strings took
+ * about 150. A big folder's listing is most of what its pass holds: a folder has few
+ * distinct flag sets, so they are quarks (kept for the process's life); the date is packed
+ * into 8 bytes when it reads back exactly as sent; a fingerprint, asked for with the
+ * headers, makes the block 8 bytes longer. Make one with sync_msg_new(). */
 struct sync_msg {
 	uint32_t uid;
-	uint64_t size;
-	char *flags;       /* owned; as the server sent them, \Recent removed */
-	char *date;        /* owned; INTERNALDATE, may be NULL */
-	char *fingerprint; /* owned; only when needed */
-	bool copy;         /* to be copied */
+	GQuark flags; /* as the server sent them, \Recent removed; 0: none (sync_msg_flags()) */
+
+	union {
+		uint64_t packed;
+		char *text; /* owned */
+	} date;             /* see sync_msg_date() */
+
+	uint64_t size : 59;            /* RFC822.SIZE; sizes stay far below 2^59 */
+	uint64_t copy : 1;             /* to be copied */
+	uint64_t date_kind : 2;        /* enum sync_date_kind */
+	uint64_t with_fingerprint : 1; /* the block holds a fingerprint (sync_msg_fingerprint()) */
 };
+
+/* A new message record (free with sync_msg_free()); @flags, @date and @fingerprint (taken)
+ * may be NULL. */
+struct sync_msg *sync_msg_new(uint32_t uid, uint64_t size, const char *flags, const char *date,
+                              char *fingerprint);
+
+/* @m's flags (interned), or NULL. */
+static inline const char *
+sync_msg_flags(const struct sync_msg *m)
+{
+	return g_quark_to_string(m->flags);
+}
+
+/* @m's identity (a hex fingerprint of its headers) when they were listed, else NULL;
+ * borrowed from @m. */
+const char *sync_msg_fingerprint(const struct sync_msg *m);
+
+/* Room for any INTERNALDATE sync_msg_date() writes into a caller's buffer. */
+#define SYNC_DATE_LEN 32
+
+/* @m's INTERNALDATE as listed, or NULL when it was not: borrowed from @m or written into
+ * @buf. */
+const char *sync_msg_date(const struct sync_msg *m, char buf[SYNC_DATE_LEN]);
+
+/* The message with @uid among the first @n of @msgs (struct sync_msg *, sorted by UID), or
+ * NULL: a binary search, where a hash table of a big folder's UIDs took 8 MB. */
+struct sync_msg *sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid);
+
+/* As sync_msgs_find() in all of @msgs, for lookups mostly in ascending order: *@at (0 at
+ * first) is where the last one ended. */
+struct sync_msg *sync_msgs_find_at(const GPtrArray *msgs, uint32_t uid, guint *at);
+
+/* --- sync-map.c: the folder's UID map, and sets of UIDs, in sorted arrays --- */
+
+/* One record of the UID map: what the state knows of a source message's copy. */
+struct sync_rec {
+	uint32_t src_uid;
+	uint32_t dst_uid;  /* 0: a copy whose UID the server did not say, or a label record */
+	uint64_t size;     /* source RFC822.SIZE */
+	const char *flags; /* interned; the flags last carried over; NULL when not loaded */
+};
+
+/* The map: records sorted by source UID, 24 bytes each (a hash table of records took about
+ * 130 bytes a message). */
+struct sync_map;
+
+struct sync_map *sync_map_new(void);
+
+/* NULL allowed. */
+void sync_map_free(struct sync_map *map);
+
+/* Adds the state's records of @folder_id with source UIDs from @from on (their flags only
+ * @with_flags), replacing those @map has. */
+bool sync_map_load(struct sync_map *map, struct mh_state *st, int64_t folder_id, uint32_t from,
+                   bool with_flags, GError **error);
+
+/* The record of @src_uid, or NULL; borrowed: valid until @map changes. */
+struct sync_rec *sync_map_find(struct sync_map *map, uint32_t src_uid);
+
+/* Adds *@rec (copied), or replaces the record of its source UID. */
+void sync_map_put(struct sync_map *map, const struct sync_rec *rec);
+
+/* Every record (struct sync_rec), sorted by source UID; borrowed: valid until @map
+ * changes. */
+const GArray *sync_map_all(struct sync_map *map);
+
+guint sync_map_size(const struct sync_map *map);
+
+/* As sync_map_find(), for lookups mostly in ascending order: *@at (0 at first) is where
+ * the last one ended, and each costs a step or two from there. Merges what was put out of
+ * order first. */
+struct sync_rec *sync_map_find_at(struct sync_map *map, uint32_t src_uid, guint *at);
+
+/* Drops the records of the source UIDs @uids (sorted). */
+void sync_map_drop(struct sync_map *map, const GArray *uids);
+
+/* Whether @uids (guint32, sorted ascending) holds @uid: a binary search, where a hash set
+ * of a big folder's UIDs took 4 MB. */
+bool sync_uids_has(const GArray *uids, uint32_t uid);
+
+/* As sync_uids_has(), for lookups mostly in ascending order (see sync_map_find_at()). */
+bool sync_uids_has_at(const GArray *uids, uint32_t uid, guint *at);
+
+/* Sorts @uids ascending and drops repeats (nothing to do when already so). */
+void sync_uids_sort(GArray *uids);
 
 /* What the copy phase needs about the folder. */
 struct sync_copy {
@@ -124,7 +226,7 @@ struct sync_copy {
 	int64_t folder_id;
 	const struct mh_store_box *dst_box;
 	uint32_t src_uidvalidity; /* the source folder's, as selected */
-	GHashTable *by_uid;       /* borrowed; uid -> struct sync_msg * */
+	const GPtrArray *msgs;    /* borrowed; struct sync_msg *, sorted by UID */
 	GPtrArray *pending;       /* owned; struct mh_state_msg * answered, not yet written */
 	GError *fatal;            /* owned; a connection failed: stop the folder */
 	/* the message being streamed */
@@ -158,10 +260,10 @@ struct match_ctx {
 	struct sync_worker *w;
 	struct mh_sync_folder_result *res;
 	int64_t folder_id;
-	GHashTable *map;       /* src uid -> struct mh_state_msg * (owned by the folder run) */
-	GHashTable *by_uid;    /* src uid -> struct sync_msg * (borrowed) */
-	GHashTable *src_uids;  /* every UID now in the source folder (borrowed) */
-	GHashTable *dst_taken; /* dst uids accounted for */
+	struct sync_map *map;   /* borrowed; the folder run's */
+	GPtrArray *msgs;        /* borrowed; struct sync_msg *, sorted by UID */
+	const GArray *src_uids; /* borrowed; every UID now in the source folder, sorted */
+	GHashTable *dst_taken;  /* dst uids accounted for */
 	const struct mh_store_box *dst_box;
 };
 
@@ -193,14 +295,15 @@ GPtrArray *sync_labels_others(const struct sync_labels *sl, const char *folder, 
 GPtrArray *sync_list_msgs(struct mh_store *st, const char *uidset, unsigned items,
                           uint64_t changedsince, GError **error);
 
+/* As sync_list_msgs() for every message ("1:*"), the array made for @expect messages (the
+ * folder's count when selected): a big folder's listing does not grow by doubling. */
+GPtrArray *sync_list_folder(struct mh_store *st, unsigned items, guint expect, GError **error);
+
 /* Lists the messages with UIDs @uids (sorted), fetched in ranges. */
 GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned items, GError **error);
 
 gint sync_msg_cmp(gconstpointer a, gconstpointer b);
 gint sync_uid_cmp(gconstpointer a, gconstpointer b);
-
-/* A set (GUINT_TO_POINTER keys) of the guint32 UIDs in @uids; caller unrefs. */
-GHashTable *sync_uid_set_of(const GArray *uids);
 
 /* One side's step of sync_both(). */
 typedef bool sync_side_fn(void *ctx, GError **error);
@@ -244,10 +347,10 @@ char *sync_verify_header_field(const char *h, size_t len, const char *name);
 
 /* The destination messages in excess: per identity (fingerprint), the copies of @dst
  * beyond @src's count of it that @live (a set of destination UIDs the records map) does
- * not hold, highest UIDs first; a mapped copy is never in excess, whatever became of its
- * source message. With @strays false, only identities @src has (duplicates). Returns a
- * new array of struct sync_msg * borrowed from @dst, in ascending UID order. */
-GPtrArray *sync_verify_excess(GPtrArray *src, GPtrArray *dst, GHashTable *live, bool strays);
+ * (sorted) does not hold, highest UIDs first; a mapped copy is never in excess, whatever became of
+ * its source message. With @strays false, only identities @src has (duplicates). Returns a new
+ * array of struct sync_msg * borrowed from @dst, in ascending UID order. */
+GPtrArray *sync_verify_excess(GPtrArray *src, GPtrArray *dst, const GArray *live, bool strays);
 
 /* verify: lists the destination folder (selecting it) and compares it with @src (the
  * source listing, with fingerprints and headers) as multisets of identities: fills the
@@ -256,14 +359,14 @@ bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *re
                          bool dst_exists, GError **error);
 
 /* After a sync, both folders still selected: counts and names the source messages of
- * @src_uids that neither @map (src uid -> struct mh_state_msg *) nor res->skipped accounts
+ * @src_uids (sorted) that neither @map nor res->skipped accounts
  * for (missing), and the destination messages in excess of the source's count of their
  * identity that no record maps (extra: duplicates and strays; a copy whose source
  * message went since is not extra here). Identities are fetched only when some
  * destination message is not mapped. @dst_uids: the destination folder's UIDs when the
  * caller just listed them (else NULL: they are searched). */
 bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
-                            GHashTable *map, GHashTable *src_uids, bool dst_exists,
+                            struct sync_map *map, const GArray *src_uids, bool dst_exists,
                             const GArray *dst_uids, GError **error);
 
 /* --- sync-verify-content.c --- */
@@ -284,7 +387,7 @@ bool sync_verify_content(struct sync_worker *w, struct mh_sync_folder_result *re
  * the source has beyond the source's count of it, keeping those @map maps; strays are
  * left alone, and so are destination folders other source folders are merged into. */
 bool sync_delete_duplicates(struct sync_worker *w, struct mh_sync_folder_result *res,
-                            GHashTable *map, GHashTable *src_uids, GError **error);
+                            struct sync_map *map, const GArray *src_uids, GError **error);
 
 /* Syncs (or compares) one folder pair; false only on a failure that ends the worker's
  * connections (they must be reconnected). Folder-level problems go into job's result. */
@@ -302,7 +405,7 @@ bool sync_folder_check_unchanged(struct sync_worker *w, struct mh_sync_folder_re
  * big copy may be shared with other workers (sync_split_copy()). */
 bool sync_copy_messages(struct sync_copy *c, GPtrArray *msgs, GError **error);
 
-/* Copies @uids (ascending; each in c->by_uid) over @c's connection pair, streaming and
+/* Copies @uids (ascending; each in c->msgs) over @c's connection pair, streaming and
  * pipelined, recording each answered APPEND in c->res and the state. */
 bool sync_copy_uids(struct sync_copy *c, const GArray *uids, GError **error);
 
@@ -333,8 +436,9 @@ bool sync_pool_leave(struct sync_pool *p, bool force);
  * over their own connection pairs when the copy is big enough and opts->jobs allows more
  * than one; @c's own connections take ranges too. Returns when every range has ended,
  * with the counters of all of them in c->res, false with the first failure (the others
- * stop with it, as one connection would). */
-bool sync_split_copy(struct sync_copy *c, const GArray *uids, GError **error);
+ * stop with it, as one connection would). @uids may be shortened meanwhile (what one
+ * connection copies after its first range is what is left of it, not a copy). */
+bool sync_split_copy(struct sync_copy *c, GArray *uids, GError **error);
 
 /* Runs one pending range of another worker's split copy on @w's connection pair: true
  * when it ran one (it may have failed: then w->stale is set), false when none waits. */
