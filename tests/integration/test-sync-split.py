@@ -7,7 +7,9 @@ is otherwise far above a test folder's. The destination's own log (Dovecot's mai
 says which sessions stored messages into INBOX; the independent imaplib checker
 (mhtest.compare) says whether the destination equals the source: every message once, with its
 bytes, INTERNALDATE and flags. Cases: the split copy, its rerun (copies nothing), a SIGKILL in
-the middle of a split copy and a rerun (identical, nothing twice), and --jobs 1 (one session)."""
+the middle of a split copy and a rerun (identical, nothing twice), --jobs 1 (one session), and a
+copy into a destination INBOX that already holds 15,000 messages, which gets fewer and bigger
+MULTIAPPENDs (counted in the wire log's APPENDUID answers)."""
 import contextlib
 import os
 import random
@@ -20,6 +22,7 @@ from mhtest.synctest import Checks, Job
 
 PW1, PW2 = 'Split-src-pw-5521', 'Split-dst-pw-5522'
 BIG = 4000
+HELD = 15000  # messages already in the destination INBOX of 'grow'
 SPLIT = ('--jobs', '4', '--split-min', '1000')
 # Every message the destination stores is logged with its session and folder.
 MAIL_LOG = 'plugin {\n  mail_log_events = save\n  mail_log_fields = uid box\n}\n'
@@ -43,7 +46,7 @@ def setup():
     with certs.TestPKI() as pki:
         src = dovecot.Dovecot(pki, users={'big': PW1}, separator='/',
                               extra_conf=LOGIN_PER_CONNECTION)
-        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill')},
+        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill', 'grow')},
                               separator='.', mail_plugins=('notify', 'mail_log'),
                               extra_conf=MAIL_LOG + LOGIN_PER_CONNECTION)
         with dovecot.running(src, dst):
@@ -52,6 +55,7 @@ def setup():
                                      'Work': messages(40, 10001, rng),
                                      'Work/2020': messages(25, 10101, rng),
                                      'Lists': messages(15, 10201, rng)})
+            dst.preload_fast('grow', {'INBOX': messages(HELD, 50001, rng)})
             S.update(src=src, dst=dst, source=compare.take(src, 'big', label='source'))
             yield
 
@@ -177,6 +181,37 @@ def one_job_never_splits():
     checks.eq(len(sessions), 1, 'destination sessions that stored into INBOX')
     checks.check('UID ranges' not in r.everything_said(), 'the log says the copy was split')
     check_identical(checks, 'one', r, 'after the copy with --jobs 1')
+    checks.done()
+
+
+@tap.test
+def a_big_destination_folder_gets_bigger_multiappends():
+    before = compare.take(S['dst'], 'grow', folders=['INBOX'], label='grow before')
+    job = Job(S['src'], 'big', S['dst'], 'grow', name='grow')
+    r = job.run('--jobs', '1', '--debug', 'wire')
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    # One APPENDUID answer per APPEND command (the wire log leaves out its UIDs): 100
+    # messages per MULTIAPPEND would take 40 commands for the 4,000 of INBOX, one per
+    # hundred the folder holds (150 to 190 here) takes 21 to 27; the three small folders
+    # take one each.
+    appends = len(re.findall(r'host2 S: \S+ OK \[APPENDUID\]', r.stderr))
+    tap.diag('APPEND commands: %d' % appends)
+    checks.check(20 <= appends <= 32, 'expected 20 to 32 APPEND commands for %d messages into '
+                 'a folder of %d and 80 into small ones, saw %d' % (BIG, HELD, appends))
+    after = compare.take(S['dst'], 'grow', folders=['INBOX'], label='grow after')
+    old = {i.uid for i in before.messages['INBOX']}
+    kept = [i for i in after.messages['INBOX'] if i.uid in old]
+    checks.eq(kept, before.messages['INBOX'], 'the messages the destination held before')
+    fd = compare.diff_folder('INBOX', 'INBOX', S['source'].messages['INBOX'],
+                             [i for i in after.messages['INBOX'] if i.uid not in old])
+    checks.check(fd.ok, 'the new messages differ from the source INBOX:\n%s' % fd.text())
+    # The APPENDUID ranges were recorded: a rerun copies nothing.
+    r = job.run('--jobs', '1')
+    checks.attach(r)
+    checks.code(r, 0)
+    checks.eq(r.totals.get('copied') if r.report else None, 0, 'copied by the rerun')
     checks.done()
 
 
