@@ -11,6 +11,7 @@
 
 #include "mh-log.h"
 #include "sync-fingerprint.h"
+#include "sync-folder-private.h"
 #include "sync-private.h"
 
 /* --- small helpers --- */
@@ -159,33 +160,12 @@ folder_measure_dst(struct sync_worker *w, struct mh_sync_folder_result *res, boo
 
 /* --- the folder --- */
 
-struct folder_run {
-	struct sync_worker *w;
-	struct mh_sync_folder_result *res;
-	struct mh_store_box sbox, dbox, sstat, dstat;
-	bool dst_exists;
-	struct mh_state_folder sf;
-	int found;
-	GPtrArray *msgs;  /* struct sync_msg *, sorted by UID; NULL once copied */
-	GArray *src_uids; /* every source UID, sorted (see folder_index_source()) */
-	bool incremental; /* msgs holds only new and changed messages (CONDSTORE) */
-	struct sync_map *map;
-	GArray *dst_uids;                   /* sorted */
-	uint32_t copy_from;                 /* the lowest source UID this pass copies (0: none) */
-	const struct mh_store_box *pre_src; /* borrowed; counters already read, or NULL */
-	const struct mh_store_box *pre_dst;
-	bool in_doubt;  /* the last pass left copies in flight (see folder_settle) */
-	unsigned items; /* what the source listing asks (MH_STORE_META_*) */
-};
-
 /* How long a server may take to store an APPEND whose literal it had whole when the
  * client went away (killed, or its connection dropped): Dovecot and Cyrus finish such a
  * command after the client is gone, some milliseconds to a second later on an idle
  * machine; a MULTIAPPEND of 100 on a 2-core machine busy with other work was stored more
  * than 2.3 s after a kill (and copied again by the rerun that had waited 2 s). */
 #define FOLDER_SETTLE_US (5 * G_USEC_PER_SEC)
-
-static bool folder_list_unmapped(struct folder_run *fr, GError **error);
 
 static void
 folder_run_clear(struct folder_run *fr)
@@ -609,21 +589,6 @@ folder_apply_labels(struct folder_run *fr, GError **error)
 	return sync_state_end(w, ok, error) && ok;
 }
 
-static void folder_count_source(struct folder_run *fr);
-
-/* The set of the source's UIDs, from a full listing (sorted, each UID once): made once the
- * copy is done, since until then the listing is that set and the copy is a big folder's
- * peak of memory. An incremental listing made it from UID SEARCH ALL. */
-static void
-folder_index_source(struct folder_run *fr)
-{
-	if (fr->src_uids != NULL)
-		return;
-	fr->src_uids = g_array_sized_new(false, false, sizeof(guint32), fr->msgs->len);
-	for (guint i = 0; i < fr->msgs->len; i++)
-		g_array_append_val(fr->src_uids, ((struct sync_msg *)fr->msgs->pdata[i])->uid);
-}
-
 /* A listing this long is worth handing its memory back when it goes. */
 #define FOLDER_RELEASE_MSGS 10000
 
@@ -660,7 +625,7 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	                       .dst_box = &fr->dbox};
 
 	if (!folder_record_state(fr, false, error) || !folder_load_map(fr, error) ||
-	    !folder_list_unmapped(fr, error))
+	    !sync_folder_list_unmapped(fr, error))
 		return false;
 	mc.folder_id = fr->sf.id;
 	mc.map = fr->map;
@@ -676,7 +641,7 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	unknown = folder_unknown_dst(fr);
 	if (!sync_match_unknown(&mc, fr->msgs, unknown, error) || !folder_copy(fr, error))
 		goto fail;
-	folder_index_source(fr);
+	sync_folder_index_source(fr);
 	mc.src_uids = fr->src_uids;
 	if (!sync_carry_flags(&mc, fr->msgs, error) ||
 	    (o->delete2 && !sync_delete_dst(&mc, fr->dst_uids, error)))
@@ -684,7 +649,7 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 	/* What is left needs the source's counts and the records' UIDs only: on a big
 	 * folder the listing is most of the memory held, so it goes, and the records of this
 	 * pass's copies are read back (all of them come from UID copy_from on). */
-	folder_count_source(fr);
+	sync_folder_count_source(fr);
 	folder_free_listing(fr);
 	mc.msgs = NULL;
 	if (w->state != NULL && fr->copy_from != 0 &&
@@ -697,144 +662,6 @@ folder_sync_messages(struct folder_run *fr, GError **error)
 fail:
 	g_hash_table_unref(mc.dst_taken);
 	return false;
-}
-
-/* Adds @more to fr->msgs (sorted again), a message listed twice keeping its newest
- * flags. */
-static void
-folder_merge_msgs(struct folder_run *fr, GPtrArray *more)
-{
-	guint listed = fr->msgs->len;
-
-	for (guint i = 0; i < more->len; i++) {
-		struct sync_msg *m = more->pdata[i];
-		struct sync_msg *old = sync_msgs_find(fr->msgs, listed, m->uid);
-
-		if (old != NULL) {
-			old->flags = m->flags;
-			continue;
-		}
-		g_ptr_array_add(fr->msgs, m);
-		more->pdata[i] = NULL;
-	}
-	g_ptr_array_set_free_func(more, (GDestroyNotify)sync_msg_free);
-	g_ptr_array_sort(fr->msgs, sync_msg_cmp);
-}
-
-/* With CONDSTORE and a previous run in the same UIDVALIDITY, lists only what is new
- * (UIDs from the last UIDNEXT on) and what changed (CHANGEDSINCE the last
- * HIGHESTMODSEQ), plus the set of all UIDs (ESEARCH), instead of every message. */
-static bool
-folder_list_incremental(struct folder_run *fr, unsigned items, GError **error)
-{
-	struct sync_worker *w = fr->w;
-	g_autofree char *new_set = g_strdup_printf("%u:*", fr->sf.src_uidnext);
-	g_autoptr(GPtrArray) changed = NULL;
-
-	if (!w->src->ops->search(w->src, "ALL", &fr->src_uids, error))
-		return false;
-	sync_uids_sort(fr->src_uids);
-	if (fr->src_uids->len == 0) {
-		fr->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-		return true;
-	}
-	fr->msgs = sync_list_msgs(w->src, new_set, items, 0, error);
-	if (fr->msgs == NULL)
-		return false;
-	changed =
-		sync_list_msgs(w->src, "1:*", MH_STORE_META_FLAGS, fr->sf.src_highestmodseq, error);
-	if (changed == NULL)
-		return false;
-	/* "N:*" names the last message even when N is past it: that one is known and only
-	 * gets its flags compared. */
-	folder_merge_msgs(fr, changed);
-	return true;
-}
-
-/* The destination's UIDs (after folder_settle()), sorted. */
-static bool
-folder_list_dst(struct folder_run *fr, GError **error)
-{
-	if (!fr->dst_exists) {
-		fr->dst_uids = g_array_new(false, false, sizeof(guint32));
-		return true;
-	}
-	if (!fr->w->dst->ops->search(fr->w->dst, "ALL", &fr->dst_uids, error))
-		return false;
-	sync_uids_sort(fr->dst_uids);
-	return true;
-}
-
-static bool
-folder_list_source(struct folder_run *fr, unsigned items, GError **error)
-{
-	struct sync_worker *w = fr->w;
-
-	fr->incremental = fr->found == 1 && !w->opts->verify_only && fr->sf.src_uidnext > 0 &&
-	                  fr->sf.src_highestmodseq > 0 && fr->sbox.highestmodseq > 0 &&
-	                  fr->sf.src_uidvalidity == fr->sbox.uidvalidity;
-	if (fr->incremental)
-		return folder_list_incremental(fr, items, error);
-	fr->msgs = fr->sbox.exists > 0
-	                   ? sync_list_folder(w->src, items, fr->sbox.exists, error)
-	                   : g_ptr_array_new_with_free_func((GDestroyNotify)sync_msg_free);
-	return fr->msgs != NULL;
-}
-
-/* In an incremental listing, source messages with no record and not listed (a copy that
- * failed last time, a destination message deleted since) are listed now. */
-static bool
-folder_list_unmapped(struct folder_run *fr, GError **error)
-{
-	g_autoptr(GArray) want = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GPtrArray) more = NULL;
-
-	if (!fr->incremental)
-		return true;
-	for (guint i = 0, at = 0, mat = 0; i < fr->src_uids->len; i++) {
-		guint32 uid = g_array_index(fr->src_uids, guint32, i);
-
-		if (sync_map_find_at(fr->map, uid, &at) == NULL &&
-		    sync_msgs_find_at(fr->msgs, uid, &mat) == NULL)
-			g_array_append_val(want, uid);
-	}
-	if (want->len == 0)
-		return true;
-	more = sync_list_uids(fr->w->src, want,
-	                      MH_STORE_META_FLAGS | MH_STORE_META_DATE | MH_STORE_META_SIZE, error);
-	if (more == NULL)
-		return false;
-	folder_merge_msgs(fr, more);
-	return true;
-}
-
-/* The source's message count and size for the table (while fr->msgs is there). */
-static void
-folder_count_source(struct folder_run *fr)
-{
-	struct mh_sync_folder_result *res = fr->res;
-	guint k = 0, at = 0;
-
-	res->src_count = fr->src_uids->len;
-	res->src_bytes = 0;
-	/* Both sorted: one walk. */
-	for (guint i = 0; i < fr->src_uids->len; i++) {
-		guint32 uid = g_array_index(fr->src_uids, guint32, i);
-		const struct sync_msg *m = NULL;
-		const struct sync_rec *e;
-
-		while (k < fr->msgs->len && ((struct sync_msg *)fr->msgs->pdata[k])->uid < uid)
-			k++;
-		if (k < fr->msgs->len && ((struct sync_msg *)fr->msgs->pdata[k])->uid == uid)
-			m = fr->msgs->pdata[k];
-		/* A message listed for its changed flags alone comes without its size. */
-		if (m != NULL && m->size > 0) {
-			res->src_bytes += m->size;
-			continue;
-		}
-		e = fr->map != NULL ? sync_map_find_at(fr->map, uid, &at) : NULL;
-		res->src_bytes += e != NULL ? e->size : 0;
-	}
 }
 
 /* The destination folder's UIDs after the copy, when they are known without asking: the
@@ -916,12 +743,6 @@ folder_settle_empty(struct folder_run *fr, GError **error)
 }
 
 static bool
-folder_list_source_items(struct folder_run *fr, GError **error)
-{
-	return folder_list_source(fr, fr->items, error);
-}
-
-static bool
 folder_run_all(struct folder_run *fr, GError **error)
 {
 	struct sync_worker *w = fr->w;
@@ -949,15 +770,15 @@ folder_run_all(struct folder_run *fr, GError **error)
 		items = MH_STORE_META_SIZE | MH_STORE_META_HEADERS |
 		        (w->opts->skip_deleted ? MH_STORE_META_FLAGS : 0);
 	if (w->opts->verify_only) {
-		if (!folder_list_source(fr, items, error))
+		if (!sync_folder_list_source(fr, items, error))
 			return false;
-		folder_index_source(fr);
-		folder_count_source(fr);
+		sync_folder_index_source(fr);
+		sync_folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
 	/* Both sides are listed at once. */
 	fr->items = items;
-	if (!folder_both(fr, folder_list_source_items, folder_list_dst, error) ||
+	if (!folder_both(fr, sync_folder_list_source_items, sync_folder_list_dst, error) ||
 	    !folder_sync_messages(fr, error))
 		return false;
 	if (w->opts->delete2duplicates && fr->dst_exists &&
