@@ -161,6 +161,12 @@ class Courier(imapserver.PrivateImapServer):
     def _home(self, user):
         return os.path.join(self.dir, 'home', user)
 
+    def received_count(self, user=None):
+        """The messages of user (of every user if None) in all folders, stored or still
+        arriving, counted as maildir files on disk (see Dovecot.received_count)."""
+        return imapserver.count_maildir(self._home(user) if user else
+                                        os.path.join(self.dir, 'home'))
+
     def _make_home(self, user, mail):
         maildir = os.path.join(self._home(user), 'Maildir')
         for sub in ('cur', 'new', 'tmp'):
