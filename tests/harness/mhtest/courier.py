@@ -79,7 +79,7 @@ class Courier(imapserver.PrivateImapServer):
     separator = '.'
     prefix = 'INBOX.'
 
-    def __init__(self, pki, users=None, lock_timeout=300.0, **kw):
+    def __init__(self, pki, users=None, lock_timeout=540.0, **kw):
         super().__init__(pki, users, **kw)
         self.lock_timeout = lock_timeout
         self._lock_fd = None
