@@ -24,11 +24,10 @@ A pair is named <source>_to_<destination> with dovecot, cyrus_dot, cyrus_slash, 
 MH_TEST_ONLY takes names and patterns: MH_TEST_ONLY='dovecot_to_courier_*' or '*_kill9'.
 Each check first runs what it needs (the initial sync) when it was not selected.
 
-The pairs come in groups, one meson test each so that they run side by side (a group starts
-only the servers its pairs use): the argument 'courier' runs the pairs with Courier on one
-side and the checker's own test (one Courier runs at a time on a machine, so they stay
-together), 'dovecot-cyrus' the pairs of Dovecot and either Cyrus, 'cyrus-cyrus' the two
-Cyrus settings with each other; without an argument, all of them.
+The pairs come in groups by source, one meson test each so that they run side by side (a
+group loads its source once and starts only the servers its pairs use): the argument names
+the source kind (dovecot, cyrus_dot, cyrus_slash, courier); the dovecot group also runs the
+checker's own test on every kind of server. Without an argument, all of them.
 
 A message the destination refuses (Cyrus: "Message contains invalid header") is found by the
 test itself (an APPEND of each source message of the CPython folder by imaplib) and must be
@@ -59,16 +58,11 @@ CPYTHON = '/usr/lib/python3.11/test/test_email/data'
 SEED = 9090
 EXIT_REFUSED = 114
 S = {'servers': {}, 'loaded': {}, 'runs': {}, 'refused': {}, 'hits': []}
-GROUPS = {
-    'courier': lambda s, d: 'courier' in (s, d),
-    'dovecot-cyrus': lambda s, d: 'dovecot' in (s, d) and 'courier' not in (s, d),
-    'cyrus-cyrus': lambda s, d: s.startswith('cyrus') and d.startswith('cyrus'),
-}
-GROUP = sys.argv[1] if len(sys.argv) > 1 else None
-if GROUP is not None and GROUP not in GROUPS:
-    sys.exit('unknown group %r: one of %s' % (GROUP, ', '.join(GROUPS)))
-# The checker's own test on every kind of server runs with the group that starts them all.
-CHECKER_TEST = GROUP in (None, 'courier')
+GROUP = sys.argv[1] if len(sys.argv) > 1 else None  # a source kind, or None for all
+if GROUP is not None and GROUP not in KINDS:
+    sys.exit('unknown group %r: one of %s' % (GROUP, ', '.join(KINDS)))
+# The checker's own test on every kind of server runs with a group that starts them all.
+CHECKER_TEST = GROUP in (None, 'dovecot')
 
 
 def sanitized():
@@ -85,7 +79,7 @@ def pairs():
         every = [(s, d) for s, d in every if 'dovecot' in (s, d)] + \
             [('courier', 'cyrus_dot'), ('cyrus_slash', 'courier')]
     if GROUP is not None:
-        every = [(s, d) for s, d in every if GROUPS[GROUP](s, d)]
+        every = [(s, d) for s, d in every if s == GROUP]
     return every
 
 
