@@ -16,12 +16,16 @@ logout) is turned off, or every old message of a Trash folder would vanish betwe
 
 Courier's authentication library has its paths compiled in: /etc/courier (authdaemonrc,
 userdb.dat), /run/courier (the authdaemon socket) and /usr/lib/courier-authlib (its modules).
-While an instance runs those three are symbolic links into its directory and the private root,
-removed when it stops. Only one instance can run at a time on a machine (a lock file in the
+Where the machine allows it (root, unshare(1) and overlayfs: private_mounts()), each instance
+runs in a mount namespace of its own in which /etc, /run and /usr/lib are overlays (their
+upper layers in a tmpfs that ends with the instance) and those three paths are symbolic links
+into its directory and the private root: nothing changes on the machine, and any number of
+instances run at once. Elsewhere the three links are made on the machine while an instance
+runs, removed when it stops, and only one instance can run at a time (a lock file in the
 private root; a second instance waits for it). A real /etc/courier, /run/courier or
 /usr/lib/courier-authlib (anything but a link this harness left) is never touched: start()
-then fails with CourierError naming it, and missing() says so beforehand. Setting these links
-needs root.
+then fails with CourierError naming it, and missing() says so beforehand. Either way needs
+root.
 
 What Courier does to messages, which a test must expect: it adds CRLF to a message that does
 not end with one; it answers STATUS on the selected mailbox with stale counters until a NOOP;
@@ -30,7 +34,10 @@ it announces an [ALERT] about RFC 6855 for messages with 8-bit headers once UTF8
 import fcntl
 import os
 import pwd
+import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 
 from . import imapserver, privroot
@@ -66,6 +73,31 @@ def missing():
     return None
 
 
+_PRIVATE_MOUNTS = []
+
+
+def private_mounts():
+    """True when a process can get a mount namespace of its own with overlays here (root,
+    unshare(1), overlayfs): tried once, in a scratch directory, with nothing left behind."""
+    if not _PRIVATE_MOUNTS:
+        ok = False
+        if os.geteuid() == 0 and shutil.which('unshare') and shutil.which('mount'):
+            d = tempfile.mkdtemp(prefix='mhtest-courier-probe-')
+            script = ('set -e; mount -t tmpfs tmpfs "$1"; mkdir "$1/l" "$1/u" "$1/w" "$1/m"; '
+                      'mount -t overlay overlay -o lowerdir="$1/l",upperdir="$1/u",'
+                      'workdir="$1/w" "$1/m"; ln -s x "$1/m/y"')
+            try:
+                ok = subprocess.run(['unshare', '--mount', '--propagation', 'private', 'sh',
+                                     '-c', script, 'probe', d], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        _PRIVATE_MOUNTS.append(ok)
+    return _PRIVATE_MOUNTS[0]
+
+
 def _md5_crypt(password):
     p = subprocess.run(['openssl', 'passwd', '-1', '-stdin'], input=password.encode(),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
@@ -79,10 +111,11 @@ class Courier(imapserver.PrivateImapServer):
     separator = '.'
     prefix = 'INBOX.'
 
-    def __init__(self, pki, users=None, lock_timeout=300.0, **kw):
+    def __init__(self, pki, users=None, lock_timeout=540.0, **kw):
         super().__init__(pki, users, **kw)
         self.lock_timeout = lock_timeout
         self._lock_fd = None
+        self._private = False
         self._links = []
         try:  # imaplogin runs couriertls for STARTTLS as the user 'courier', compiled in
             pwd.getpwnam('courier')
@@ -108,10 +141,30 @@ class Courier(imapserver.PrivateImapServer):
                 time.sleep(0.2)
         self._lock_fd = fd
 
+    def _link_targets(self):
+        return {'/etc/courier': os.path.join(self.dir, 'etc'),
+                '/run/courier': os.path.join(self.dir, 'run'),
+                '/usr/lib/courier-authlib': privroot.path('usr/lib/courier-authlib')}
+
+    def _namespace_script(self):
+        """Shell lines that, in the instance's own mount namespace, lay an overlay (upper
+        layer in a tmpfs) over each directory holding one of the three paths and make the
+        path a link there. A path that is not a link (a real directory) stops the script:
+        rm -f removes only files and links, and only in the overlay."""
+        ns = os.path.join(self.dir, 'ns')
+        lines = ['set -e', 'mount -t tmpfs tmpfs %s' % shlex.quote(ns)]
+        for i, top in enumerate(sorted({os.path.dirname(link) for link in LINKS})):
+            upper, work = os.path.join(ns, '%d-u' % i), os.path.join(ns, '%d-w' % i)
+            lines += ['mkdir %s %s' % (shlex.quote(upper), shlex.quote(work)),
+                      'mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s' % (
+                          top, upper, work, shlex.quote(top))]
+        for link, target in self._link_targets().items():
+            lines += ['rm -f %s' % shlex.quote(link),
+                      'ln -s %s %s' % (shlex.quote(target), shlex.quote(link))]
+        return lines
+
     def _make_links(self):
-        targets = {'/etc/courier': os.path.join(self.dir, 'etc'),
-                   '/run/courier': os.path.join(self.dir, 'run'),
-                   '/usr/lib/courier-authlib': privroot.path('usr/lib/courier-authlib')}
+        targets = self._link_targets()
         for link in LINKS:
             if os.path.lexists(link):
                 if not _ours(link):
@@ -138,7 +191,11 @@ class Courier(imapserver.PrivateImapServer):
         reason = missing()
         if reason:
             raise CourierError(reason)
-        self._take_lock()
+        self._private = private_mounts()
+        if self._private:
+            os.makedirs(os.path.join(self.dir, 'ns'))
+        else:
+            self._take_lock()
         mail = imapserver.mail_user()
         os.makedirs(os.path.join(self.dir, 'run', 'authdaemon'))
         os.chmod(os.path.join(self.dir, 'run'), 0o755)
@@ -156,10 +213,17 @@ class Courier(imapserver.PrivateImapServer):
         for user in self.users:
             self._make_home(user, mail)
         self._make_userdb(mail)
-        self._make_links()
+        if not self._private:
+            self._make_links()
 
     def _home(self, user):
         return os.path.join(self.dir, 'home', user)
+
+    def received_count(self, user=None):
+        """The messages of user (of every user if None) in all folders, stored or still
+        arriving, counted as maildir files on disk (see Dovecot.received_count)."""
+        return imapserver.count_maildir(self._home(user) if user else
+                                        os.path.join(self.dir, 'home'))
 
     def _make_home(self, user, mail):
         maildir = os.path.join(self._home(user), 'Maildir')
@@ -247,6 +311,10 @@ class Courier(imapserver.PrivateImapServer):
                 tcpd, opts, self.imaps_port, tls, login, imapd),
             'wait',
         ])
+        if self._private:
+            return ['unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c',
+                    '\n'.join(self._namespace_script() + ['exec /bin/sh -c %s' %
+                                                           shlex.quote(script)])]
         return ['/bin/sh', '-c', script]
 
     def _after_stop(self):

@@ -52,6 +52,22 @@ class Cyrus(imapserver.PrivateImapServer):
         if self.name == self.kind:
             self.name = 'cyrus-%s' % hierarchy
 
+    def received_count(self, user=None):
+        """The messages on this server, stored or still arriving: message files ('N.') in
+        the partition and the files of its staging directory (stage./, where a message is
+        written while it comes in and until its APPEND commits; briefly both at the commit).
+        See Dovecot.received_count. Cyrus names a mailbox's directory by its UUID, not by its
+        owner: only the count of every user exists (user must be None)."""
+        if user is not None:
+            raise ValueError('Cyrus stores mailboxes by UUID: count every user (user=None)')
+        n = 0
+        for top, dirs, files in os.walk(os.path.join(self.dir, 'part')):
+            if os.path.basename(top) == 'stage.':
+                n += len(files)
+            else:
+                n += sum(1 for f in files if f.endswith('.') and f[:-1].isdigit())
+        return n
+
     def _bin(self, name):
         return privroot.path('usr/lib/cyrus/bin/' + name)
 

@@ -575,6 +575,16 @@ class Dovecot(imapserver.ImapProcess):
         """The user's home directory (the mail root's user/; mail is under Maildir)."""
         return os.path.join(self.mail_root, user)
 
+    def received_count(self, user=None):
+        """The messages of user (of every user if None) in all folders, stored or still
+        arriving, counted as maildir files on disk (imapserver.count_maildir): cheap enough
+        to poll while a sync runs, with no IMAP session beside it (the kill tests signal
+        mailhaul when the destination has received a number of messages). Maildir only."""
+        if self.mail_format != 'maildir':
+            raise DovecotError('received_count reads maildir files; this server keeps %s' %
+                               self.mail_format)
+        return imapserver.count_maildir(self.user_home(user) if user else self.mail_root)
+
     def write_user_file(self, user, relpath, data):
         """Write data (bytes or text) to relpath under the user's home, creating the
         directories, owned by the mail user (for files Dovecot reads, such as the

@@ -6,6 +6,7 @@
     srv.folder('Work', 'Projects')      a name under the personal namespace ('INBOX.Work...')
     srv.preload(user, {folder: [...]}), srv.snapshot_all(user), srv.imap_client(user)
     srv.log(), srv.log_tail()
+    srv.received_count()                messages on disk, stored or arriving (for kill tests)
     with running(srv1, srv2): ...        (mhtest.dovecot.running works as well)
 
 A subclass writes its configuration into self.dir (_configure), names the command that runs
@@ -47,6 +48,19 @@ def chown_tree(path, user):
         os.chown(top, user.pw_uid, user.pw_gid)
         for f in files:
             os.lchown(os.path.join(top, f), user.pw_uid, user.pw_gid)
+
+
+def count_maildir(path):
+    """Messages in the maildirs (maildir++ or LAYOUT=fs trees) below path, stored or arriving:
+    the files in every cur/ and new/, and in tmp/, where a server writes a message while it
+    comes in (and, for MULTIAPPEND, keeps it until the command commits). 0 while path does
+    not exist."""
+    n = 0
+    for top, dirs, files in os.walk(path):
+        if os.path.basename(top) in ('cur', 'new', 'tmp'):
+            n += len(files)
+            dirs[:] = []
+    return n
 
 
 class ImapProcess(cleanup.ListeningProcess):

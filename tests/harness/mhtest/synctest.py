@@ -7,6 +7,7 @@ edits the sync tests make on either side (with imaplib, never with mailhaul).
     r = job.run('--dry')                   # extra options after the account options
     r = job.run(command='verify', state=False)   # verify takes no --state
     p = job.start('--jobs', '2')           # a Popen, for kill tests; job.finish(p) -> result
+    signal_at_count(p, dst, n)             # SIGKILL once the destination receives n messages
     r.report['totals']['copied'], r.folder('Work/Clients')['copied'], r.table['INBOX']
 
 Each Job has its own state file (--state) and writes the report and log next to it; the log
@@ -197,6 +198,28 @@ class Job:
             err = f.read()
         r = cli.Result(p.mh_args, p.returncode, out, err, time.monotonic() - p.mh_t0)
         return SyncResult(r, p.mh_report, p.mh_log)
+
+
+def signal_at_count(p, server, count, sig=signal.SIGKILL, user=None, timeout=120.0):
+    """Send sig to p (from Job.start) once server has at least count messages, stored or
+    arriving (its received_count(user), counted on disk), unless p has ended before: while
+    message count is coming in, in the middle of an APPEND. The kill tests time their
+    signals by what has reached the destination rather than by the clock, so a busy machine
+    moves neither the moment nor the chance of hitting a running process. Returns (p was
+    still running and got sig, the count seen then)."""
+    deadline = time.monotonic() + timeout
+    seen = server.received_count(user)
+    while seen < count and p.poll() is None:
+        if time.monotonic() > deadline:
+            _kill(p)
+            tap.fail('the destination still has %d messages (waiting for %d) after %d s: '
+                     '%s' % (seen, count, timeout, ' '.join(shlex.quote(a) for a in p.mh_args)))
+        time.sleep(0.01)
+        seen = server.received_count(user)
+    if p.poll() is not None:
+        return False, seen
+    os.kill(p.pid, sig)
+    return True, seen
 
 
 def _kill(p):
