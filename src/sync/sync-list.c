@@ -131,51 +131,19 @@ sync_msg_free(struct sync_msg *m)
 struct sync_msg *
 sync_msgs_find_at(const GPtrArray *msgs, uint32_t uid, guint *at)
 {
-#define UID_AT(i) (((const struct sync_msg *)msgs->pdata[i])->uid)
-	guint n = msgs->len, lo = 0, hi = MIN(*at, n), step = 1;
-
-	/* Galloping from *at, as uids_lower_bound() in sync-map.c. */
-	if (*at < n && UID_AT(*at) < uid) {
-		lo = *at + 1;
-		hi = lo;
-		while (hi < n && UID_AT(hi) < uid) {
-			lo = hi + 1;
-			hi = hi + step < n ? hi + step : n;
-			step *= 2;
-		}
-	}
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-
-		if (UID_AT(mid) < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (*at < n && UID_AT(*at) == uid)
-		lo = *at;
-	*at = lo;
-	return lo < n && UID_AT(lo) == uid ? msgs->pdata[lo] : NULL;
-#undef UID_AT
+	*at = sync_uid_lower_bound(msgs->pdata, 0, true, msgs->len, uid, *at);
+	return *at < msgs->len && ((struct sync_msg *)msgs->pdata[*at])->uid == uid
+	               ? msgs->pdata[*at]
+	               : NULL;
 }
 
 struct sync_msg *
 sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid)
 {
-	guint lo = 0, hi = MIN(n, msgs->len);
+	guint m = MIN(n, msgs->len);
+	guint at = sync_uid_lower_bound(msgs->pdata, 0, true, m, uid, m);
 
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		struct sync_msg *m = msgs->pdata[mid];
-
-		if (m->uid == uid)
-			return m;
-		if (m->uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return at < m && ((struct sync_msg *)msgs->pdata[at])->uid == uid ? msgs->pdata[at] : NULL;
 }
 
 static bool

@@ -158,6 +158,12 @@ const char *sync_msg_date(const struct sync_msg *m, char buf[SYNC_DATE_LEN]);
 
 /* The message with @uid among the first @n of @msgs (struct sync_msg *, sorted by UID), or
  * NULL: a binary search, where a hash table of a big folder's UIDs took 8 MB. */
+/* The index of the first of the @n sorted elements at @base (@stride bytes each, each
+ * starting with its uint32 UID; with @indirect, pointers to such elements) whose UID is not
+ * below @uid, galloping forward from @from when that one is below it (sync-map.c). */
+guint sync_uid_lower_bound(const void *base, gsize stride, bool indirect, guint n, uint32_t uid,
+                           guint from);
+
 struct sync_msg *sync_msgs_find(const GPtrArray *msgs, guint n, uint32_t uid);
 
 /* As sync_msgs_find() in all of @msgs, for lookups mostly in ascending order: *@at (0 at
