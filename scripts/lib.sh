@@ -11,7 +11,7 @@ MH_BUILD_PACKAGES="gcc meson ninja-build pkg-config libglib2.0-dev libssl-dev
  libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libsqlite3-dev zlib1g-dev libgmime-3.0-dev scdoc"
 MH_TEST_PACKAGES="dovecot-imapd dovecot-lmtpd openssl python3 clang-format gnome-keyring dbus
  libsecret-tools libpython3.11-testsuite chromium python3-jsonschema parallel openssh-server
- openssh-client rsync man-db groff-base systemd zsh tmux"
+ openssh-client rsync man-db groff-base systemd zsh tmux util-linux mount"
 # Only for the Debian package's test (suite "package", run by scripts/test in the normal build).
 MH_PACKAGE_PACKAGES="debhelper build-essential"
 
