@@ -11,8 +11,9 @@
 #define COMMIT_EVERY    100
 /* Messages asked from the source at a time: at most this many, and this many bytes
  * unless one message alone is larger (the rest of a part is not read when the folder
- * stops: the source connection is dropped). */
-#define COPY_PART_MSGS  10000
+ * stops: the source connection is dropped). A part is several FETCH commands, so that the
+ * source always has the next one while it answers one (see BODY_FETCH_UIDS). */
+#define COPY_PART_MSGS  50000
 #define COPY_PART_BYTES (256 * 1024 * 1024)
 /* The most of a message held to tell a placeholder: its header is far shorter. */
 #define PEEK_MAX        (64 * 1024)

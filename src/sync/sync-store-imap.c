@@ -1,54 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* The store interface over one IMAP connection: folders with SPECIAL-USE, metadata
  * fetched in ranges (with Gmail's X-GM-MSGID and X-GM-LABELS where offered), bodies
- * fetched pipelined and streamed through the literal sink, appends streamed with LITERAL+
- * where offered, Gmail labels stored, and what the server said about itself. */
+ * fetched pipelined and streamed through the literal sink, Gmail labels stored, and what
+ * the server said about itself. Appends are in sync-store-imap-append.c. */
 #include <string.h>
 
 #include "mh-log.h"
 #include "mh-secret.h"
 #include "sync-error.h"
 #include "sync-fingerprint.h"
-#include "sync-store.h"
+#include "sync-store-imap-private.h"
 
-/* Bodies per ranged UID FETCH, and ranged FETCHes in flight. Dovecot, 50,000 messages:
- * a FETCH of 1 body 95-130 ms, of 100 bodies 0.12 s, of 1,000 0.15 s, of 5,000 0.29 s. */
-#define BODY_FETCH_UIDS       2000
-#define BODY_FETCH_DEPTH      2
-/* Messages and bytes per MULTIAPPEND: a refused batch is sent again one by one. A batch
- * holds up to 100 messages, and more into a big folder (one message per hundred it holds,
- * up to 1,000): a server may pay for each command in proportion to the folder's size.
- * Dovecot's imap process spent 51 s of CPU storing 200,000 small messages into one maildir
- * folder in MULTIAPPENDs of 100, and 19-20 s in MULTIAPPENDs of 1,000 or of 4,000. */
-#define APPEND_BATCH_MSGS     100
-#define APPEND_BATCH_MSGS_MAX 1000
-#define APPEND_BATCH_BYTES    (8 * 1024 * 1024)
-
-struct store_imap {
-	struct mh_store base;
-	struct mh_imap_settings set;     /* strings owned */
-	struct mh_imap_credentials cred; /* strings owned; password is a secret buffer */
-	struct mh_imap_conn *conn;       /* owned */
-	mh_token_get_cb *token_cb;       /* NULL: password credentials */
-	void *token_ctx;
-	struct mh_store_info info; /* strings borrowed from conn; valid while connected */
-	bool connected;            /* info is valid */
-	char *selected;            /* owned; the folder selected on conn now, or NULL */
-	bool selected_writable;
-	uint64_t selected_msgs; /* messages in it when selected, plus those appended since */
-	char *reopen; /* owned; the folder left for a STATUS, selected again before the next
-	                 command that needs it, or NULL */
-	bool reopen_writable;
-	bool batch_off;             /* no MULTIAPPEND, as asked */
-	struct append_batch *batch; /* the MULTIAPPEND being sent; valid while the connection
-	                               says one is open */
-};
-
-static struct store_imap *
-store_imap(struct mh_store *st)
-{
-	return (struct store_imap *)st;
-}
+/* Bodies per ranged UID FETCH, and ranged FETCHes in flight. A FETCH holds up to 2,000
+ * bodies, and more from a big folder (one per five messages it holds, up to 10,000): a server
+ * may pay for each command in proportion to the folder's size. Dovecot, a maildir folder of
+ * 200,000 messages opened read-only while they are all \Recent (mail delivered and never
+ * opened by a client): a FETCH of one body cost 82 ms (3.4 ms once a client had opened the
+ * folder), and copying the folder cost the source 24-30 s of CPU in FETCHes of 2,000 and
+ * 9-10 s in FETCHes of 10,000 (6-7 s without \Recent messages, either way). */
+#define BODY_FETCH_UIDS     2000
+#define BODY_FETCH_UIDS_MAX 10000
+#define BODY_FETCH_RUNS     1000 /* UID ranges in one FETCH: a short command line */
+#define BODY_FETCH_DEPTH    2
 
 void
 mh_store_box_free(struct mh_store_box *box)
@@ -546,6 +519,9 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 		.end = on_body_literal_end,
 		.ctx = &bc,
 	};
+	/* The selected folder's size (the FETCHes name UIDs in it). */
+	guint max = (guint)CLAMP(store_imap(st)->selected_msgs / 5, BODY_FETCH_UIDS,
+	                         BODY_FETCH_UIDS_MAX);
 	bool ok = true;
 
 	bc.waiting = g_hash_table_new(NULL, NULL);
@@ -556,7 +532,7 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 		struct mh_imap_cmd *cmd;
 		guint next;
 
-		set = mh_store_uidset(uids, i, BODY_FETCH_UIDS, &next);
+		set = mh_store_uidset_runs(uids, i, BODY_FETCH_RUNS, max, &next);
 		bcmd->bc = &bc;
 		bcmd->uids = g_array_sized_new(false, false, sizeof(guint32), next - i);
 		g_array_append_vals(bcmd->uids, &g_array_index(uids, guint32, i), next - i);
@@ -586,236 +562,7 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 	return ok;
 }
 
-/* --- appends, flags, deletion --- */
-
-struct append_ctx {
-	mh_store_append_done_cb *done;
-	void *ctx;
-};
-
-static void
-on_append_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged,
-               const GError *error, void *ctx)
-{
-	struct append_ctx *ac = ctx;
-	g_autoptr(GError) refused = NULL;
-	uint64_t uidvalidity = 0;
-	uint64_t uid = 0;
-
-	(void)conn;
-	if (error == NULL && tagged->status != MH_IMAP_STATUS_OK) {
-		refused = g_error_new(MH_IMAP_ERROR,
-		                      tagged->status == MH_IMAP_STATUS_NO ? MH_IMAP_ERROR_NO
-		                                                          : MH_IMAP_ERROR_BAD,
-		                      "%s%s%s%s", tagged->code != NULL ? "[" : "",
-		                      tagged->code != NULL ? tagged->code : "",
-		                      tagged->code != NULL ? "] " : "", tagged->text);
-		error = refused;
-	}
-	if (error == NULL && g_strcmp0(tagged->code, "APPENDUID") == 0 &&
-	    tagged->code_args->len >= 2) {
-		mh_imap_arg_get_uint64(tagged->code_args->pdata[0], &uidvalidity);
-		mh_imap_arg_get_uint64(tagged->code_args->pdata[1], &uid);
-	}
-	ac->done((uint32_t)uidvalidity, uid <= G_MAXUINT32 ? (uint32_t)uid : 0, error, ac->ctx);
-	g_free(ac);
-}
-
-/* The messages of one MULTIAPPEND (RFC 3502), answered together. */
-struct append_batch {
-	struct store_imap *si; /* borrowed; its batch while this one is open */
-	GPtrArray *acs;        /* struct append_ctx *, in the order sent */
-	char *folder;
-	uint64_t bytes;
-};
-
-/* Expands a UID set of an APPENDUID code ("7:9,12") into @uids, in order; false when it
- * is not one or holds more than @max. */
-static bool
-append_uidset_expand(const char *set, guint max, GArray *uids)
-{
-	g_auto(GStrv) parts = g_strsplit(set != NULL ? set : "", ",", -1);
-
-	for (guint i = 0; parts[i] != NULL; i++) {
-		guint64 lo, hi;
-		char *end;
-
-		lo = g_ascii_strtoull(parts[i], &end, 10);
-		hi = lo;
-		if (*end == ':')
-			hi = g_ascii_strtoull(end + 1, &end, 10);
-		if (*end != '\0' || lo == 0 || hi < lo || hi > G_MAXUINT32 ||
-		    uids->len + (hi - lo) >= max)
-			return false;
-		for (guint64 u = lo; u <= hi; u++)
-			g_array_append_val(uids, (guint32){(guint32)u});
-	}
-	return uids->len == max;
-}
-
-static void
-on_batch_done(struct mh_imap_conn *conn, const struct mh_imap_response *tagged, const GError *error,
-              void *ctx)
-{
-	struct append_batch *b = ctx;
-	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GError) refused = NULL;
-	uint64_t uidvalidity = 0;
-	const char *set = NULL;
-
-	if (b->si->batch == b)
-		b->si->batch = NULL;
-	if (b->acs->len == 1) {
-		/* A batch of one is an APPEND like any other. */
-		on_append_done(conn, tagged, error, b->acs->pdata[0]);
-		g_ptr_array_free(b->acs, true);
-		g_free(b->folder);
-		g_free(b);
-		return;
-	}
-	if (error == NULL && tagged->status != MH_IMAP_STATUS_OK) {
-		refused = g_error_new(MH_SYNC_ERROR, MH_SYNC_ERROR_BATCH,
-		                      "a MULTIAPPEND of %u messages to %s was refused (%s%s%s%s)",
-		                      b->acs->len, b->folder, tagged->code != NULL ? "[" : "",
-		                      tagged->code != NULL ? tagged->code : "",
-		                      tagged->code != NULL ? "] " : "",
-		                      tagged->text != NULL ? tagged->text : "");
-		error = refused;
-	}
-	if (error == NULL && g_strcmp0(tagged->code, "APPENDUID") == 0 &&
-	    tagged->code_args->len >= 2 &&
-	    mh_imap_arg_get_uint64(tagged->code_args->pdata[0], &uidvalidity) &&
-	    (!mh_imap_arg_get_nstring(tagged->code_args->pdata[1], &set, NULL) ||
-	     !append_uidset_expand(set, b->acs->len, uids)))
-		g_array_set_size(uids, 0); /* copies without UIDs: found by fingerprint */
-	for (guint i = 0; i < b->acs->len; i++) {
-		struct append_ctx *ac = b->acs->pdata[i];
-
-		ac->done(uids->len > 0 ? (uint32_t)uidvalidity : 0,
-		         uids->len > 0 ? g_array_index(uids, guint32, i) : 0, error, ac->ctx);
-		g_free(ac);
-	}
-	g_ptr_array_free(b->acs, true);
-	g_free(b->folder);
-	g_free(b);
-}
-
-/* How many messages a MULTIAPPEND to @folder may hold: more as the selected folder grows
- * (see APPEND_BATCH_MSGS). */
-static guint
-append_batch_max(const struct store_imap *si, const char *folder)
-{
-	uint64_t held =
-		si->selected != NULL && strcmp(si->selected, folder) == 0 ? si->selected_msgs : 0;
-
-	return (guint)CLAMP(held / 100, APPEND_BATCH_MSGS, APPEND_BATCH_MSGS_MAX);
-}
-
-/* Whether the next APPEND to @folder of @size bytes can join the MULTIAPPEND being sent. */
-static bool
-append_batch_joins(struct store_imap *si, const char *folder, uint64_t size)
-{
-	return mh_imap_append_stream_is_open(si->conn) && si->batch != NULL &&
-	       strcmp(si->batch->folder, folder) == 0 &&
-	       si->batch->acs->len < append_batch_max(si, folder) &&
-	       si->batch->bytes + size <= APPEND_BATCH_BYTES;
-}
-
-static bool
-imap_store_append_begin(struct mh_store *st, const char *folder, const char *flags,
-                        const char *date, uint64_t size, mh_store_append_done_cb *done, void *ctx,
-                        GError **error)
-{
-	struct store_imap *si = store_imap(st);
-	struct append_ctx *ac = g_new0(struct append_ctx, 1);
-	struct append_batch *b;
-
-	ac->done = done;
-	ac->ctx = ctx;
-	if (si->selected != NULL && strcmp(si->selected, folder) == 0)
-		si->selected_msgs++;
-	if (si->batch_off || !mh_imap_conn_has_cap(si->conn, "MULTIAPPEND") ||
-	    !mh_imap_conn_has_cap(si->conn, "LITERAL+")) {
-		si->batch = NULL;
-		return mh_imap_append_stream_begin(si->conn, folder, flags, date, size,
-		                                   on_append_done, ac, error);
-	}
-	if (append_batch_joins(si, folder, size)) {
-		GError *local = NULL;
-
-		g_ptr_array_add(si->batch->acs, ac);
-		si->batch->bytes += size;
-		if (mh_imap_append_stream_next(si->conn, flags, date, size, &local))
-			return true;
-		/* A failed connection answered the batch, this message with it; otherwise it
-		 * was never sent: answer it here, as a refusal before the literal is. */
-		if (si->batch != NULL && g_ptr_array_remove(si->batch->acs, ac)) {
-			si->batch->bytes -= size;
-			ac->done(0, 0, local, ac->ctx);
-			g_free(ac);
-		}
-		g_propagate_error(error, local);
-		return false;
-	}
-	/* A new batch (the connection ends the open one first). */
-	b = g_new0(struct append_batch, 1);
-	b->si = si;
-	b->acs = g_ptr_array_new();
-	b->folder = g_strdup(folder);
-	b->bytes = size;
-	g_ptr_array_add(b->acs, ac);
-	si->batch = b;
-	if (!mh_imap_append_stream_begin(si->conn, folder, flags, date, size, on_batch_done, b,
-	                                 error)) {
-		si->batch = NULL; /* answered (and freed) already */
-		return false;
-	}
-	return true;
-}
-
-static bool
-imap_store_append_write(struct mh_store *st, const void *data, size_t len, GError **error)
-{
-	return mh_imap_append_stream_write(store_imap(st)->conn, data, len, error);
-}
-
-static bool
-imap_store_append_end(struct mh_store *st, GError **error)
-{
-	struct store_imap *si = store_imap(st);
-
-	if (si->batch == NULL)
-		return mh_imap_append_stream_end(si->conn, error);
-	if (si->batch->acs->len >= append_batch_max(si, si->batch->folder) ||
-	    si->batch->bytes >= APPEND_BATCH_BYTES) {
-		si->batch = NULL;
-		return mh_imap_append_stream_end(si->conn, error);
-	}
-	return mh_imap_append_stream_end_more(si->conn, error);
-}
-
-static void
-imap_store_append_batching(struct mh_store *st, bool on)
-{
-	struct store_imap *si = store_imap(st);
-
-	si->batch_off = !on;
-}
-
-static void
-imap_store_append_abort(struct mh_store *st, const char *why)
-{
-	mh_imap_append_stream_abort(store_imap(st)->conn, why);
-}
-
-static bool
-imap_store_flush(struct mh_store *st, GError **error)
-{
-	struct store_imap *si = store_imap(st);
-
-	si->batch = NULL;
-	return mh_imap_append_stream_close(si->conn, error) && mh_imap_conn_drain(si->conn, error);
-}
+/* --- flags, deletion --- */
 
 static bool
 imap_store_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)

@@ -9,7 +9,9 @@ says which sessions stored messages into INBOX; the independent imaplib checker
 bytes, INTERNALDATE and flags. Cases: the split copy, its rerun (copies nothing), a SIGKILL in
 the middle of a split copy and a rerun (identical, nothing twice), --jobs 1 (one session), and a
 copy into a destination INBOX that already holds 15,000 messages, which gets fewer and bigger
-MULTIAPPENDs (counted in the wire log's APPENDUID answers)."""
+MULTIAPPENDs (counted in the wire log's APPENDUID answers), and a copy out of a source INBOX
+of 15,000 messages, which is fetched in fewer and bigger body FETCHes (counted in the wire
+log)."""
 import contextlib
 import os
 import random
@@ -23,6 +25,7 @@ from mhtest.synctest import Checks, Job
 PW1, PW2 = 'Split-src-pw-5521', 'Split-dst-pw-5522'
 BIG = 4000
 HELD = 15000  # messages already in the destination INBOX of 'grow'
+WIDE = 15000  # messages in the source INBOX of 'wide'
 SPLIT = ('--jobs', '4', '--split-min', '1000')
 # Every message the destination stores is logged with its session and folder.
 MAIL_LOG = 'plugin {\n  mail_log_events = save\n  mail_log_fields = uid box\n}\n'
@@ -44,9 +47,10 @@ def messages(n, first, rng):
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        src = dovecot.Dovecot(pki, users={'big': PW1}, separator='/',
+        src = dovecot.Dovecot(pki, users={'big': PW1, 'wide': PW1}, separator='/',
                               extra_conf=LOGIN_PER_CONNECTION)
-        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill', 'grow')},
+        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill', 'grow',
+                                                           'wide')},
                               separator='.', mail_plugins=('notify', 'mail_log'),
                               extra_conf=MAIL_LOG + LOGIN_PER_CONNECTION)
         with dovecot.running(src, dst):
@@ -56,6 +60,7 @@ def setup():
                                      'Work/2020': messages(25, 10101, rng),
                                      'Lists': messages(15, 10201, rng)})
             dst.preload_fast('grow', {'INBOX': messages(HELD, 50001, rng)})
+            src.preload_fast('wide', {'INBOX': messages(WIDE, 70001, rng)})
             S.update(src=src, dst=dst, source=compare.take(src, 'big', label='source'))
             yield
 
@@ -212,6 +217,28 @@ def a_big_destination_folder_gets_bigger_multiappends():
     checks.attach(r)
     checks.code(r, 0)
     checks.eq(r.totals.get('copied') if r.report else None, 0, 'copied by the rerun')
+    checks.done()
+
+
+@tap.test
+def a_big_source_folder_is_fetched_in_bigger_commands():
+    source = compare.take(S['src'], 'wide', label='wide on the source')
+    job = Job(S['src'], 'wide', S['dst'], 'wide', name='wide')
+    r = job.run('--jobs', '1', '--debug', 'wire')
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    # One body per five messages the folder holds (3,000 here) in each FETCH: 5 commands,
+    # where 2,000 bodies per FETCH would take 8.
+    sets = re.findall(r'host1 C: \S+ UID FETCH (\S+) \(UID BODY\.PEEK\[\]\)', r.stderr)
+    sizes = [sum(int(b) - int(a) + 1 if ':' in run else 1
+                 for run in s.split(',') for a, _, b in [run.partition(':')])
+             for s in sets]
+    tap.diag('bodies per FETCH: %s' % sizes)
+    checks.eq(sizes, [WIDE // 5] * 5, 'bodies asked for in each FETCH')
+    after = compare.take(S['dst'], 'wide', label='wide on the destination')
+    c = compare.compare(source, after)
+    checks.check(c.ok, 'the destination differs from the source:\n%s' % c.text())
     checks.done()
 
 
