@@ -52,6 +52,16 @@ folder_parse_attrs(const struct mh_imap_arg *list)
 	return attrs;
 }
 
+unsigned
+mh_imap_attr_from_name(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(folder_attr_names); i++) {
+		if (g_ascii_strcasecmp(name, folder_attr_names[i].name) == 0)
+			return folder_attr_names[i].attr;
+	}
+	return 0;
+}
+
 char *
 mh_imap_attrs_to_string(unsigned attrs)
 {

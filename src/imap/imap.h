@@ -280,6 +280,10 @@ struct mh_imap_folder {
 
 void mh_imap_folder_free(struct mh_imap_folder *f);
 
+/* The attribute a LIST or XLIST answer names @name ("\Sent", "\Noselect", XLIST's
+ * "\AllMail"; any case), or 0 for one mailhaul does not use. */
+unsigned mh_imap_attr_from_name(const char *name);
+
 /* Writes the special-use and \Noselect attributes of @attrs as "\Sent \Noselect". */
 char *mh_imap_attrs_to_string(unsigned attrs);
 

@@ -293,26 +293,28 @@ mh_mem_account_refuse_connects_after_fault(struct mh_mem_account *a, unsigned n)
 	g_mutex_unlock(&a->lock);
 }
 
-unsigned
-mh_mem_account_peak_sessions(struct mh_mem_account *a)
+/* One of @a's counters, read under its lock (the connections write them). */
+static unsigned
+account_read(struct mh_mem_account *a, const unsigned *counter)
 {
 	unsigned n;
 
 	g_mutex_lock(&a->lock);
-	n = a->peak_sessions;
+	n = *counter;
 	g_mutex_unlock(&a->lock);
 	return n;
 }
 
 unsigned
+mh_mem_account_peak_sessions(struct mh_mem_account *a)
+{
+	return account_read(a, &a->peak_sessions);
+}
+
+unsigned
 mh_mem_account_selects(struct mh_mem_account *a)
 {
-	unsigned n;
-
-	g_mutex_lock(&a->lock);
-	n = a->selects;
-	g_mutex_unlock(&a->lock);
-	return n;
+	return account_read(a, &a->selects);
 }
 
 unsigned
@@ -331,12 +333,7 @@ mh_mem_account_appenders(struct mh_mem_account *a, const char *folder)
 unsigned
 mh_mem_account_appends(struct mh_mem_account *a)
 {
-	unsigned n;
-
-	g_mutex_lock(&a->lock);
-	n = a->appends;
-	g_mutex_unlock(&a->lock);
-	return n;
+	return account_read(a, &a->appends);
 }
 
 /* --- a connection --- */

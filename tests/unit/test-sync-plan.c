@@ -591,22 +591,6 @@ folder_new(const char *spec, char sep, GPtrArray *lsub)
 	g_auto(GStrv) parts = g_strsplit(spec, "\t", 2);
 	g_auto(GStrv) attrs = NULL;
 
-	static const struct {
-		const char *word;
-		unsigned attr;
-	} words[] = {
-		{"\\Noselect", MH_IMAP_ATTR_NOSELECT},
-		{"\\NonExistent", MH_IMAP_ATTR_NONEXISTENT},
-		{"\\Subscribed", MH_IMAP_ATTR_SUBSCRIBED},
-		{"\\All", MH_IMAP_ATTR_ALL},
-		{"\\Archive", MH_IMAP_ATTR_ARCHIVE},
-		{"\\Drafts", MH_IMAP_ATTR_DRAFTS},
-		{"\\Flagged", MH_IMAP_ATTR_FLAGGED},
-		{"\\Junk", MH_IMAP_ATTR_JUNK},
-		{"\\Sent", MH_IMAP_ATTR_SENT},
-		{"\\Trash", MH_IMAP_ATTR_TRASH},
-	};
-
 	f->name = g_strdup(parts[0]);
 	f->raw_name = g_strdup(parts[0]);
 	f->sep = sep;
@@ -616,11 +600,9 @@ folder_new(const char *spec, char sep, GPtrArray *lsub)
 
 		if (known)
 			g_ptr_array_add(lsub, g_strdup(f->name));
-		for (size_t i = 0; i < G_N_ELEMENTS(words); i++) {
-			if (strcmp(*w, words[i].word) == 0) {
-				f->attrs |= words[i].attr;
-				known = true;
-			}
+		if (!known && mh_imap_attr_from_name(*w) != 0) {
+			f->attrs |= mh_imap_attr_from_name(*w);
+			known = true;
 		}
 		g_assert_true(known);
 	}
