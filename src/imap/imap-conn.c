@@ -117,8 +117,7 @@ mh_imap_conn_free(struct mh_imap_conn *conn)
 	g_error_free(closed);
 	mh_imap_parser_free(conn->parser);
 	g_clear_error(&conn->stream_error);
-	if (conn->caps != NULL)
-		g_ptr_array_free(conn->caps, true);
+	imap_conn_forget_caps(conn);
 	mh_secret_wipe(conn->out, OUTBUF_SIZE);
 	g_free(conn->out);
 	mh_secret_wipe(conn->in->data, conn->in->len);
@@ -264,17 +263,38 @@ imap_conn_write_line(struct mh_imap_conn *conn, const void *data, size_t len, bo
 
 /* --- receiving --- */
 
+/* Capability names compare in any case (RFC 3501 9). */
+static guint
+cap_hash(gconstpointer key)
+{
+	guint h = 5381;
+
+	for (const char *p = key; *p != '\0'; p++)
+		h = h * 33 + (guchar)g_ascii_tolower(*p);
+	return h;
+}
+
+static gboolean
+cap_equal(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(a, b) == 0;
+}
+
 static void
 conn_set_caps(struct mh_imap_conn *conn, const GPtrArray *args)
 {
-	if (conn->caps != NULL)
-		g_ptr_array_free(conn->caps, true);
+	imap_conn_forget_caps(conn);
 	conn->caps = g_ptr_array_new_with_free_func(g_free);
+	conn->cap_set = g_hash_table_new(cap_hash, cap_equal);
 	for (guint i = 0; args != NULL && i < args->len; i++) {
 		const struct mh_imap_arg *a = args->pdata[i];
 
-		if (a->type == MH_IMAP_ARG_ATOM)
-			g_ptr_array_add(conn->caps, g_strdup(a->str));
+		if (a->type == MH_IMAP_ARG_ATOM) {
+			char *cap = g_strdup(a->str);
+
+			g_ptr_array_add(conn->caps, cap);
+			g_hash_table_add(conn->cap_set, cap);
+		}
 	}
 	g_ptr_array_add(conn->caps, NULL);
 	conn->caps->len--; /* keep the NULL terminator out of the count */
@@ -283,6 +303,7 @@ conn_set_caps(struct mh_imap_conn *conn, const GPtrArray *args)
 void
 imap_conn_forget_caps(struct mh_imap_conn *conn)
 {
+	g_clear_pointer(&conn->cap_set, g_hash_table_destroy);
 	if (conn->caps != NULL)
 		g_ptr_array_free(conn->caps, true);
 	conn->caps = NULL;
@@ -823,13 +844,7 @@ mh_imap_conn_state(const struct mh_imap_conn *conn)
 bool
 mh_imap_conn_has_cap(const struct mh_imap_conn *conn, const char *cap)
 {
-	if (conn->caps == NULL)
-		return false;
-	for (guint i = 0; i < conn->caps->len; i++) {
-		if (g_ascii_strcasecmp(conn->caps->pdata[i], cap) == 0)
-			return true;
-	}
-	return false;
+	return conn->cap_set != NULL && g_hash_table_contains(conn->cap_set, cap);
 }
 
 const char *const *

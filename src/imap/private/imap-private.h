@@ -159,12 +159,13 @@ struct mh_imap_conn {
 	bool starttls_done;
 	struct mh_imap_parser *parser; /* owned */
 	GPtrArray *caps;               /* owned; char *, NULL-terminated */
-	char *greeting;                /* owned */
-	unsigned errors;               /* tagged NO and BAD answers since connecting */
-	GError *abandon;               /* owned; set by mh_imap_conn_abandon(), or NULL */
-	char *last_refusal;            /* owned; the last tagged NO or BAD, as "NO [CODE] text" */
-	char *auth_mech;               /* owned */
-	GError *error;                 /* owned; set once the connection failed */
+	GHashTable *cap_set; /* owned; the strings of caps, looked up in any case; NULL with caps */
+	char *greeting;      /* owned */
+	unsigned errors;     /* tagged NO and BAD answers since connecting */
+	GError *abandon;     /* owned; set by mh_imap_conn_abandon(), or NULL */
+	char *last_refusal;  /* owned; the last tagged NO or BAD, as "NO [CODE] text" */
+	char *auth_mech;     /* owned */
+	GError *error;       /* owned; set once the connection failed */
 	unsigned tag_counter;
 	GQueue pending;              /* struct mh_imap_cmd *, not yet sent */
 	GQueue inflight;             /* sent, waiting for the tagged reply */
