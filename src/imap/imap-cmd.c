@@ -265,6 +265,67 @@ mh_imap_status_many(struct mh_imap_conn *conn, const GPtrArray *mailboxes, GHash
 	return true;
 }
 
+/* --- a mailbox's identifier --- */
+
+struct mailbox_id_ctx {
+	const char *item; /* "MAILBOXID" or "X-GUID" */
+	char *id;
+};
+
+static bool
+on_mailbox_id_untagged(struct mh_imap_conn *conn, const struct mh_imap_response *r, void *ctx)
+{
+	struct mailbox_id_ctx *mc = ctx;
+	const struct mh_imap_arg *items = imap_args_nth(r->args, 1);
+	const struct mh_imap_arg *v;
+	const char *id = NULL;
+
+	(void)conn;
+	if (r->status != MH_IMAP_STATUS_NONE || g_strcmp0(r->name, "STATUS") != 0)
+		return false;
+	if (items == NULL || items->type != MH_IMAP_ARG_LIST)
+		return true;
+	v = mh_imap_list_lookup(items->list, mc->item);
+	/* MAILBOXID's value is a parenthesized objectid (RFC 8474 section 4.1). */
+	if (v != NULL && v->type == MH_IMAP_ARG_LIST && v->list->len == 1)
+		v = v->list->pdata[0];
+	if (mh_imap_arg_get_nstring(v, &id, NULL) && id != NULL && *id != '\0') {
+		g_free(mc->id);
+		mc->id = g_strdup(id);
+	}
+	return true;
+}
+
+bool
+mh_imap_mailbox_id(struct mh_imap_conn *conn, const char *mailbox, char **id_r, const char **item_r,
+                   GError **error)
+{
+	struct mailbox_id_ctx mc = {.item = mh_imap_conn_has_cap(conn, "OBJECTID") ? "MAILBOXID"
+	                                                                           : "X-GUID"};
+	struct mh_imap_cmd *cmd = mh_imap_cmd_new(MH_IMAP_CMD_PROBE, "STATUS");
+	GError *local = NULL;
+
+	*id_r = NULL;
+	*item_r = mc.item;
+	mh_imap_cmd_add_mailbox(cmd, conn, mailbox);
+	mh_imap_cmd_add(cmd, " (%s)", mc.item);
+	mh_imap_cmd_set_callbacks(cmd, on_mailbox_id_untagged, NULL, &mc);
+	if (!mh_imap_cmd_run(conn, cmd, NULL, &local)) {
+		g_free(mc.id);
+		if (g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_NO) ||
+		    g_error_matches(local, MH_IMAP_ERROR, MH_IMAP_ERROR_BAD)) {
+			mh_log_debug(MH_LOG_CAT_IMAP, "no %s for %s: %s", mc.item, mailbox,
+			             local->message);
+			g_error_free(local);
+			return true;
+		}
+		g_propagate_prefixed_error(error, local, "STATUS %s failed: ", mailbox);
+		return false;
+	}
+	*id_r = mc.id;
+	return true;
+}
+
 /* --- SELECT / EXAMINE --- */
 
 void

@@ -430,7 +430,8 @@ conn_on_tagged(struct mh_imap_conn *conn, struct mh_imap_response *r, GError **e
 		return false;
 	}
 	conn_apply_code(conn, r);
-	if (r->status == MH_IMAP_STATUS_NO || r->status == MH_IMAP_STATUS_BAD) {
+	if ((r->status == MH_IMAP_STATUS_NO || r->status == MH_IMAP_STATUS_BAD) &&
+	    !(cmd->flags & MH_IMAP_CMD_PROBE)) {
 		conn->errors++;
 		g_free(conn->last_refusal);
 		conn->last_refusal = g_strdup_printf(

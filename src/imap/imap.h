@@ -85,6 +85,8 @@ enum mh_imap_cmd_flags {
 	MH_IMAP_CMD_PRELOGIN = 1 << 0,  /* allowed before authentication */
 	MH_IMAP_CMD_SENSITIVE = 1 << 1, /* carries secrets: the wire log redacts it */
 	MH_IMAP_CMD_RETRIABLE = 1 << 2, /* safe to resend after a reconnect */
+	MH_IMAP_CMD_PROBE = 1 << 3,     /* asks what the server may not know: a NO or BAD
+	                                   answers it and is not counted as a refusal */
 };
 
 /* --- connection (imap-conn.c) --- */
@@ -348,6 +350,14 @@ bool mh_imap_status(struct mh_imap_conn *conn, const char *mailbox,
  * (NO) is left out. False only when the connection failed. */
 bool mh_imap_status_many(struct mh_imap_conn *conn, const GPtrArray *mailboxes,
                          GHashTable **status_r, GError **error);
+
+/* The server's own lasting identifier of @mailbox, which no other mailbox shares: RFC
+ * 8474's MAILBOXID where the server offers OBJECTID, else Dovecot's STATUS item X-GUID
+ * (not announced; a server that does not know it refuses it, which is not counted as a
+ * refusal). *id_r (caller frees) is NULL when the server gives none; *item_r names the
+ * item asked. False only when the connection failed. */
+bool mh_imap_mailbox_id(struct mh_imap_conn *conn, const char *mailbox, char **id_r,
+                        const char **item_r, GError **error);
 
 struct mh_imap_mailbox {
 	uint32_t exists;

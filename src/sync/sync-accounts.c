@@ -3,11 +3,16 @@
  * - by address: the same port, the same user (ignoring case) and host names that are
  *   equal or resolve to a common address: one server socket, one mailbox;
  * - by what the servers say, for one server reached through two names or ports (two SSH
- *   tunnels, a proxy): the same user, the same greeting and capabilities, the same folder
- *   names, and for INBOX and up to SYNC_ACCOUNTS_PROBES - 1 other folders the same
- *   UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ, with at least one folder not
- *   empty. Two distinct servers agree on all of that only if one is a copy of the other
- *   made with its UIDs; an empty mailbox (nothing to lose) is never called the same. */
+ *   tunnels, a proxy), once both sides have the same user, the same greeting and
+ *   capabilities and the same folder names:
+ *   - where both servers name a folder with an identifier of their own (RFC 8474's
+ *     MAILBOXID, Dovecot's X-GUID), INBOX's (or the first folder's) decides, both ways;
+ *   - elsewhere, for INBOX and up to SYNC_ACCOUNTS_PROBES - 1 other folders the same
+ *     UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ, with at least one folder not
+ *     empty. Two distinct servers agree on all of that when one is a copy of the other
+ *     made with its UIDs, or when both INBOXes were created in the same second and one
+ *     holds a complete copy of the other: that is why the identifier is asked first. An
+ *     empty mailbox (nothing to lose) is never called the same by its counters. */
 #include "sync-accounts.h"
 
 #include <netdb.h>
@@ -207,6 +212,45 @@ accounts_boxes_alike(struct mh_store *src, GHashTable *src_boxes, struct mh_stor
 	return some_mail ? 1 : 0;
 }
 
+/* By the servers' own identifiers of the first of @names (INBOX first): 1 (the same;
+ * *how_r a new string saying so), 0 (not), 2 (a side gives none) or -1. */
+static int
+accounts_ids_same(struct mh_store *src, struct mh_store *dst, GHashTable *names, char **how_r,
+                  GError **error)
+{
+	g_autofree char *sid = NULL;
+	g_autofree char *did = NULL;
+	const char *skind = NULL, *dkind = NULL;
+	const char *name = NULL;
+
+	if (src->ops->mailbox_id == NULL || dst->ops->mailbox_id == NULL)
+		return 2;
+	if (g_hash_table_contains(names, "INBOX")) {
+		name = "INBOX";
+	} else {
+		GHashTableIter it;
+		gpointer key;
+
+		g_hash_table_iter_init(&it, names);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			if (name == NULL || strcmp(key, name) < 0)
+				name = key;
+		}
+	}
+	if (name == NULL)
+		return 2;
+	if (!src->ops->mailbox_id(src, name, &sid, &skind, error) ||
+	    !dst->ops->mailbox_id(dst, name, &did, &dkind, error))
+		return -1;
+	if (sid == NULL || did == NULL || g_strcmp0(skind, dkind) != 0)
+		return 2;
+	mh_log_debug(MH_LOG_CAT_SYNC, "%s's %s: %s on host1, %s on host2", name, skind, sid, did);
+	if (strcmp(sid, did) != 0)
+		return 0;
+	*how_r = g_strdup_printf("%s has the same %s on both", name, skind);
+	return 1;
+}
+
 /* Returns 1 (same; *why_r a new string saying how that was decided), 0 or -1. */
 static int
 accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
@@ -216,6 +260,7 @@ accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
 	const struct mh_sync_endpoint *a = &opts->endpoints[0], *b = &opts->endpoints[1];
 	g_autoptr(GHashTable) sn = NULL;
 	g_autoptr(GHashTable) dn = NULL;
+	g_autofree char *how = NULL;
 	guint probed = 0;
 	int alike;
 
@@ -233,6 +278,13 @@ accounts_same(const struct mh_sync_options *opts, struct mh_store *src,
 	dn = accounts_folder_set(dst_folders);
 	if (!accounts_sets_equal(sn, dn))
 		return 0;
+	alike = accounts_ids_same(src, dst, sn, &how, error);
+	if (alike == 1)
+		*why_r = g_strdup_printf("user %s on %s port %u and on %s port %u: the same "
+		                         "server greeting, capabilities and folders, and %s",
+		                         a->user, a->host, a->port, b->host, b->port, how);
+	if (alike != 2)
+		return alike;
 	alike = accounts_boxes_alike(src, src_boxes, dst, dst_boxes, sn, &probed, error);
 	if (alike == 1)
 		*why_r = g_strdup_printf(

@@ -267,6 +267,13 @@ imap_store_status_many(struct mh_store *st, const GPtrArray *folders, GHashTable
 	return true;
 }
 
+static bool
+imap_store_mailbox_id(struct mh_store *st, const char *folder, char **id_r, const char **kind_r,
+                      GError **error)
+{
+	return mh_imap_mailbox_id(store_imap(st)->conn, folder, id_r, kind_r, error);
+}
+
 /* Selects again the folder a STATUS left (see imap_store_status()). */
 static bool
 store_reopen(struct store_imap *si, GError **error)
@@ -643,6 +650,7 @@ static const struct mh_store_ops store_imap_ops = {
 	.namespace = imap_store_namespace,
 	.status = imap_store_status,
 	.status_many = imap_store_status_many,
+	.mailbox_id = imap_store_mailbox_id,
 	.select = imap_store_select,
 	.create = imap_store_create,
 	.subscribe = imap_store_subscribe,

@@ -107,6 +107,11 @@ struct mh_store_ops {
 	 * the one selected now, is left out). Optional: NULL asks status() one by one. */
 	bool (*status_many)(struct mh_store *st, const GPtrArray *folders, GHashTable **boxes_r,
 	                    GError **error);
+	/* The server's own lasting identifier of @folder, which no other folder anywhere
+	 * shares (MAILBOXID, Dovecot's X-GUID): *id_r (caller frees) NULL when it gives
+	 * none; *kind_r names it ("X-GUID"). Optional. */
+	bool (*mailbox_id)(struct mh_store *st, const char *folder, char **id_r,
+	                   const char **kind_r, GError **error);
 	bool (*select)(struct mh_store *st, const char *folder, bool writable,
 	               struct mh_store_box *box_r, GError **error);
 	bool (*create)(struct mh_store *st, const char *folder, GError **error);

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "imap-driver-json.h"
 #include "imap.h"
 #include "mh-log.h"
 #include "mh-secret.h"
@@ -17,21 +18,13 @@ static const char usage_text[] =
 	"usage: imap-driver [--script FILE] [--max-pipeline N] [--max-literal N] [--timeout MS]\n"
 	"         [--debug CATS] HOST PORT ssl|starttls|auto|none CAFILE|- USER\n"
 	"         PASSWORD-FILE [OPERATION...]   (or: imap-driver - date IMAP-DATE-TIME...)\n"
-	"operations: create|subscribe NAME, lsub, list REF PATTERN, status|select|examine NAME,\n"
+	"operations: create|subscribe NAME, lsub, list REF PATTERN,\n"
+	"  status|mailbox-id|select|examine NAME,\n"
 	"  append|submit-append MAILBOX FILE [FLAGS|-] [DATE|-], submit TEXT, drain,\n"
 	"  stream-append MAILBOX FILE [FLAGS|-] [DATE|-] [CHUNK|-] [ABORT-AFTER],\n"
 	"  search CRITERIA..., fetch UIDSET ITEMS, fetch-sink UIDSET ITEMS MIN-SIZE,\n"
 	"  store UIDSET ACTION FLAGS, expunge [UIDSET], enable CAPS, namespace, id, logout,\n"
 	"  date IMAP-DATE-TIME, try OPERATION (report its failure and go on)\n";
-
-static const char *const error_code_names[] = {
-	[MH_IMAP_ERROR_RESOLVE] = "RESOLVE", [MH_IMAP_ERROR_CONNECT] = "CONNECT",
-	[MH_IMAP_ERROR_TIMEOUT] = "TIMEOUT", [MH_IMAP_ERROR_DISCONNECTED] = "DISCONNECTED",
-	[MH_IMAP_ERROR_TLS] = "TLS",         [MH_IMAP_ERROR_NO] = "NO",
-	[MH_IMAP_ERROR_BAD] = "BAD",         [MH_IMAP_ERROR_PROTOCOL] = "PROTOCOL",
-	[MH_IMAP_ERROR_AUTH] = "AUTH",       [MH_IMAP_ERROR_AUTH_MECH] = "AUTH_MECH",
-	[MH_IMAP_ERROR_BYE] = "BYE",         [MH_IMAP_ERROR_USAGE] = "USAGE",
-};
 
 /* A literal the sink received. */
 struct streamed {
@@ -52,129 +45,6 @@ struct driver {
 	gint64 batch_start;        /* monotonic time of the first submit since the last drain */
 	struct sink_state sink;
 };
-
-/* --- JSON output --- */
-
-static void
-json_string(GString *s, const char *str)
-{
-	g_autofree char *valid = NULL;
-
-	if (str == NULL) {
-		g_string_append(s, "null");
-		return;
-	}
-	valid = g_utf8_make_valid(str, -1);
-	g_string_append_c(s, '"');
-	for (const char *p = valid; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\')
-			g_string_append_printf(s, "\\%c", c);
-		else if (c < 0x20)
-			g_string_append_printf(s, "\\u%04x", c);
-		else
-			g_string_append_c(s, (char)c);
-	}
-	g_string_append_c(s, '"');
-}
-
-static GString *
-out_begin(const char *op)
-{
-	GString *s = g_string_new("{\"op\":");
-
-	json_string(s, op);
-	return s;
-}
-
-static void
-out_key(GString *s, const char *key)
-{
-	g_string_append_c(s, ',');
-	json_string(s, key);
-	g_string_append_c(s, ':');
-}
-
-static void
-out_str(GString *s, const char *key, const char *val)
-{
-	out_key(s, key);
-	json_string(s, val);
-}
-
-static void
-out_num(GString *s, const char *key, uint64_t val)
-{
-	out_key(s, key);
-	g_string_append_printf(s, "%" G_GUINT64_FORMAT, val);
-}
-
-static void
-out_bool(GString *s, const char *key, bool val)
-{
-	out_key(s, key);
-	g_string_append(s, val ? "true" : "false");
-}
-
-/* An array of @n strings (n < 0: NULL-terminated). */
-static void
-out_strv(GString *s, const char *key, const char *const *v, gssize n)
-{
-	out_key(s, key);
-	g_string_append_c(s, '[');
-	for (gssize i = 0; n < 0 ? v[i] != NULL : i < n; i++) {
-		if (i > 0)
-			g_string_append_c(s, ',');
-		json_string(s, v[i]);
-	}
-	g_string_append_c(s, ']');
-}
-
-static void
-out_end(GString *s)
-{
-	g_string_append(s, "}\n");
-	fputs(s->str, stdout);
-	fflush(stdout);
-	g_string_free(s, true);
-}
-
-static const char *
-error_code_name(const GError *error)
-{
-	if (error->domain == MH_IMAP_ERROR && error->code >= 0 &&
-	    (size_t)error->code < G_N_ELEMENTS(error_code_names))
-		return error_code_names[error->code];
-	return "OTHER";
-}
-
-static void
-out_error_fields(GString *s, const GError *error)
-{
-	out_str(s, "domain", g_quark_to_string(error->domain));
-	out_num(s, "code", (uint64_t)error->code);
-	out_str(s, "code_name", error_code_name(error));
-	out_str(s, "message", error->message);
-}
-
-/* Prints the "error" object for the operation @at and frees @error; also to stderr
- * unless it was tried. Returns @tried: whether the run goes on. */
-static bool
-report_error(const char *at, bool tried, GError *error)
-{
-	GString *s = out_begin("error");
-
-	out_str(s, "at", at);
-	out_bool(s, "tried", tried);
-	out_error_fields(s, error);
-	out_end(s);
-	if (!tried)
-		fprintf(stderr, "imap-driver: %s: %s (%s %d)\n", at, error->message,
-		        error_code_name(error), error->code);
-	g_error_free(error);
-	return tried;
-}
 
 /* --- helpers --- */
 
@@ -433,6 +303,24 @@ op_status(struct driver *d, char **argv, GError **error)
 	out_num(s, "unseen", info.unseen);
 	out_num(s, "highestmodseq", info.highestmodseq);
 	out_num(s, "size", info.size);
+	out_end(s);
+	return true;
+}
+
+static bool
+op_mailbox_id(struct driver *d, char **argv, GError **error)
+{
+	g_autofree char *id = NULL;
+	const char *item = NULL;
+	GString *s;
+
+	if (!mh_imap_mailbox_id(d->conn, argv[1], &id, &item, error))
+		return false;
+	s = out_begin("mailbox-id");
+	out_str(s, "mailbox", argv[1]);
+	out_str(s, "item", item);
+	out_str(s, "id", id);
+	out_num(s, "errors", mh_imap_conn_errors(d->conn));
 	out_end(s);
 	return true;
 }
@@ -773,6 +661,7 @@ static const struct {
 	{"lsub", 0, 0, true, op_lsub},
 	{"list", 2, 2, true, op_list},
 	{"status", 1, 1, true, op_status},
+	{"mailbox-id", 1, 1, true, op_mailbox_id},
 	{"select", 1, 1, true, op_select},
 	{"examine", 1, 1, true, op_select},
 	{"append", 2, 4, true, op_append},

@@ -50,6 +50,9 @@ def setup():
             'litminus': dovecot.Dovecot(pki, users=users, extra_conf='imap_literal_minus = yes'),
             'minimal': dovecot.Dovecot(pki, users=users,
                                        extra_conf='imap_capability = ' + MINIMAL_CAPS),
+            # Announces RFC 8474's OBJECTID, whose MAILBOXID this Dovecot refuses.
+            'objectid': dovecot.Dovecot(pki, users=users,
+                                        extra_conf='imap_capability = +OBJECTID'),
         }
         with dovecot.running(*servers.values()):
             S.update(servers)
@@ -682,6 +685,25 @@ def id_enable_and_namespace():
     ns = one(run, 'namespace')
     tap.eq((ns['personal'], ns['other'], ns['shared']), ([{'prefix': '', 'sep': '/'}], [], []),
            'NAMESPACE')
+
+
+@tap.test
+def mailbox_id_is_the_servers_own_and_a_refusal_is_not_an_error():
+    dv = S['slash']
+    guid = dv.doveadm('mailbox', 'status', '-u', USER, 'guid', 'INBOX').strip()
+    run = drive(dv, ('mailbox-id', 'INBOX'), ('mailbox-id', 'No such folder'))
+    got = records(run, 'mailbox-id')
+    tap.eq([(r['item'], r['id'], r['errors']) for r in got],
+           [('X-GUID', guid.split('=', 1)[1], 0), ('X-GUID', None, 0)],
+           'X-GUID of INBOX as doveadm says it; a folder that does not exist has none, and '
+           'its NO is not counted as a refusal')
+    run = drive(S['objectid'], ('mailbox-id', 'INBOX'), ('status', 'No such folder'),
+                check=False)
+    got = records(run, 'mailbox-id')
+    tap.eq([(r['item'], r['id'], r['errors']) for r in got], [('MAILBOXID', None, 0)],
+           'MAILBOXID where OBJECTID is announced; refused (BAD), it is not counted')
+    tap.check('No such folder' in run.stderr,
+              'a plain STATUS of a missing folder still fails:\n%s' % describe(run))
 
 
 STREAMED = [  # (message, flags, date as a source server may send it, chunk size)

@@ -20,6 +20,10 @@ not):
                       have reached the destination, counted on its disk), then a rerun:
                       nothing lost, no duplicate
 
+and once per source server, <kind>_through_its_two_ports_is_refused: the source account on
+both sides through the server's two ports, with --delete1, is refused (exit 64) before
+anything changes, by the server's own INBOX identifier where it has one.
+
 A pair is named <source>_to_<destination> with dovecot, cyrus_dot, cyrus_slash, courier;
 MH_TEST_ONLY takes names and patterns: MH_TEST_ONLY='dovecot_to_courier_*' or '*_kill9'.
 Each check first runs what it needs (the initial sync) when it was not selected.
@@ -438,10 +442,38 @@ def checker_sees_server_rewrites_as_the_same_message():
             k, c.text()))
 
 
+# How each server shows that its two ports lead to one mailbox: its own identifier of INBOX
+# where it has one (Dovecot's X-GUID, Cyrus's RFC 8474 MAILBOXID), else the counters.
+SAME_BY = {'dovecot': 'INBOX has the same X-GUID', 'cyrus_dot': 'INBOX has the same MAILBOXID',
+           'cyrus_slash': 'INBOX has the same MAILBOXID', 'courier': 'the same UIDVALIDITY'}
+EXIT_USAGE = 64
+
+
+def t_two_ports(kind):
+    """One account through the server's two ports (as two SSH tunnels would give), with
+    --delete1: refused before anything changes, saying how it was decided."""
+    srv = server(kind)
+    before = load_source(kind)
+    # Courier offers STARTTLS only with a system user of its own (mhtest.courier).
+    job = Job(srv, 'src', srv, 'src', mode1='ssl', mode2='notls' if kind == 'courier' else 'tls',
+              name='%s-two-ports' % kind)
+    r = job.run('--delete1', state=False)
+    checks = Checks()
+    checks.attach(r)
+    checks.code(r, EXIT_USAGE)
+    checks.check('same mailbox' in r.stderr and SAME_BY[kind] in r.stderr,
+                 'the error does not say "%s":\n%s' % (SAME_BY[kind], r.stderr))
+    after = compare.take(srv, 'src', label='%s source after' % kind, rewrites=True)
+    checks.check(before.same_as(after), 'the mailbox changed:\n%s' % before.diff_text(after))
+    checks.done()
+
+
 if CHECKER_TEST:
     tap.test(checker_sees_server_rewrites_as_the_same_message)
 for _s, _d in pairs():
     register(_s, _d)
+for _k in ([GROUP] if GROUP else KINDS):
+    tap.test(lambda _k=_k: t_two_ports(_k), name='%s_through_its_two_ports_is_refused' % _k)
 
 
 @tap.test
