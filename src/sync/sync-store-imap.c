@@ -142,22 +142,59 @@ boxes_from_status(struct store_imap *si, GHashTable *status)
 	return boxes;
 }
 
+/* Moves one STATUS answer into the table @to (for g_hash_table_foreach_steal()). */
+static gboolean
+status_move(gpointer name, gpointer info, gpointer to)
+{
+	g_hash_table_replace(to, name, info);
+	return true;
+}
+
+/* Every folder, and where the server offers LIST-STATUS the counters of every selectable
+ * one, asked with STATUS commands rather than in the LIST, INBOX's before the LIST.
+ * Dovecot 2.3 (its mailbox list index on, INBOX left out of it: the defaults) opens INBOX
+ * with a full sync for LIST-STATUS, and for every STATUS, EXAMINE or SELECT of it after a
+ * LIST in the same session; a STATUS before the LIST is a quick one. A maildir INBOX of
+ * 200,000 messages: 170-230 ms against 4-6 ms, on every run. Other folders cost the same
+ * either way. A server without LIST-STATUS is asked STATUS folder by folder, when each
+ * one's turn comes. */
 static bool
 imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscribed_r,
                 GHashTable **boxes_r, GError **error)
 {
 	struct store_imap *si = store_imap(st);
+	bool counters = mh_imap_conn_has_cap(si->conn, "LIST-STATUS");
 	g_autoptr(GHashTable) status = NULL;
+	g_autoptr(GHashTable) rest = NULL;
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
 
 	*boxes_r = NULL;
-	if (!mh_imap_list_status(si->conn, "", "*", folders_r, &status, error))
+	g_ptr_array_add(names, "INBOX");
+	if (counters && !mh_imap_status_many(si->conn, names, &status, error))
+		return false;
+	if (!mh_imap_list(si->conn, "", "*", folders_r, error))
 		return false;
 	if (!mh_imap_lsub(si->conn, subscribed_r, error)) {
 		g_clear_pointer(folders_r, g_ptr_array_unref);
 		return false;
 	}
-	if (status != NULL)
-		*boxes_r = boxes_from_status(si, status);
+	if (!counters)
+		return true;
+	g_ptr_array_set_size(names, 0);
+	for (guint i = 0; i < (*folders_r)->len; i++) {
+		const struct mh_imap_folder *f = (*folders_r)->pdata[i];
+
+		if ((f->attrs & (MH_IMAP_ATTR_NOSELECT | MH_IMAP_ATTR_NONEXISTENT)) == 0 &&
+		    !g_hash_table_contains(status, f->name))
+			g_ptr_array_add(names, f->name);
+	}
+	if (!mh_imap_status_many(si->conn, names, &rest, error)) {
+		g_clear_pointer(folders_r, g_ptr_array_unref);
+		g_clear_pointer(subscribed_r, g_ptr_array_unref);
+		return false;
+	}
+	g_hash_table_foreach_steal(rest, status_move, status);
+	*boxes_r = boxes_from_status(si, status);
 	return true;
 }
 

@@ -236,6 +236,15 @@ def a_big_source_folder_is_fetched_in_bigger_commands():
              for s in sets]
     tap.diag('bodies per FETCH: %s' % sizes)
     checks.eq(sizes, [WIDE // 5] * 5, 'bodies asked for in each FETCH')
+    # INBOX's counters are asked before any LIST on the connection, and no LIST asks
+    # STATUS: after a LIST, Dovecot syncs INBOX in full at each open (see imap_store_list).
+    wire = re.findall(r'host1 C: \S+ (LIST|STATUS) (.*)', r.stderr)
+    first_list = next((i for i, (verb, _) in enumerate(wire) if verb == 'LIST'), None)
+    checks.check(first_list is not None and ('STATUS', wire[0][1]) == wire[0] and
+                 wire[0][1].startswith('INBOX '),
+                 'the first listing command on the source is not STATUS INBOX: %s' % wire[:3])
+    checks.check(not any('STATUS' in args for verb, args in wire if verb == 'LIST'),
+                 'a LIST asked for STATUS: %s' % [a for v, a in wire if v == 'LIST'])
     after = compare.take(S['dst'], 'wide', label='wide on the destination')
     c = compare.compare(source, after)
     checks.check(c.ok, 'the destination differs from the source:\n%s' % c.text())
