@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "mh-log.h"
+#include "sync-private.h"
 
 #define SYNC_ACCOUNTS_PROBES 8 /* folders whose counters are compared */
 
@@ -145,12 +146,6 @@ accounts_folder_set(const GPtrArray *folders)
 	return set;
 }
 
-static int
-accounts_name_cmp(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* A folder's counters: from the listing (LIST-STATUS) where it gave them, else STATUS. */
 static bool
 accounts_box(struct mh_store *st, GHashTable *listed, const char *name, struct mh_store_box *box_r,
@@ -186,7 +181,7 @@ accounts_boxes_alike(struct mh_store *src, GHashTable *src_boxes, struct mh_stor
 			if (strcmp(keys[i], "INBOX") != 0)
 				g_ptr_array_add(rest, keys[i]);
 		}
-		g_ptr_array_sort(rest, accounts_name_cmp);
+		g_ptr_array_sort(rest, sync_str_ptr_cmp);
 		for (guint i = 0; i < rest->len && probe->len < SYNC_ACCOUNTS_PROBES; i++)
 			g_ptr_array_add(probe, rest->pdata[i]);
 	}

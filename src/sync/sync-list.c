@@ -303,6 +303,12 @@ sync_uid_cmp(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+gint
+sync_str_ptr_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 struct sync_both_job {
 	sync_side_fn *fn;
 	void *ctx;

@@ -201,8 +201,15 @@ sync_match_unknown(struct match_ctx *mc, GPtrArray *msgs, GArray *dst_unknown, G
 	return true;
 }
 
+enum chunk_op {
+	CHUNK_DELETE,
+	CHUNK_ADD,
+	CHUNK_REMOVE
+};
+
 static bool
-store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delete, GError **error)
+store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, enum chunk_op op,
+                GError **error)
 {
 	guint i = 0;
 
@@ -210,16 +217,16 @@ store_in_chunks(struct mh_store *st, GArray *uids, const char *flags, bool delet
 	while (i < uids->len) {
 		g_autofree char *set =
 			mh_store_uidset_runs(uids, i, UIDSET_MAX, UIDSET_MAX_UIDS, &i);
+		bool ok = op == CHUNK_DELETE ? st->ops->delete_msgs(st, set, error)
+		          : op == CHUNK_ADD  ? st->ops->add_flags(st, set, flags, error)
+		                             : st->ops->remove_flags(st, set, flags, error);
 
-		if (delete ? !st->ops->delete_msgs(st, set, error)
-		           : !st->ops->set_flags(st, set, flags, error))
+		if (!ok)
 			return false;
 	}
 	return true;
 }
 
-/* Carries flag changes from the source over to mapped destination messages (source wins),
- * grouping messages that get the same flags into one STORE. */
 /* The flags a copy should have after a flag change on the source: the source's. With
  * --delete1, though, \\Deleted stays as the copy has it: on the source it is (or may be)
  * our own mark of a move interrupted between its STORE and its EXPUNGE, and carrying it
@@ -241,50 +248,83 @@ carry_flags_wanted(const char *src_flags, const char *recorded, const struct mh_
 	return sync_flags_for_dest(with, box, drop);
 }
 
+/* Adds @uid to the UIDs of each flag of @flags that @other lacks, by flag. */
+static void
+carry_diff(GHashTable *by_flag, const char *const *flags, const char *const *other, guint32 uid)
+{
+	for (size_t i = 0; flags[i] != NULL; i++) {
+		GArray *uids;
+
+		if (*flags[i] == '\0' || g_strv_contains(other, flags[i]))
+			continue;
+		uids = g_hash_table_lookup(by_flag, flags[i]);
+		if (uids == NULL)
+			g_hash_table_insert(by_flag, g_strdup(flags[i]),
+			                    uids = g_array_new(false, false, sizeof(guint32)));
+		g_array_append_val(uids, uid);
+	}
+}
+
+/* One UID STORE per flag of @by_flag (in name order), adding or removing it. */
+static bool
+carry_store(struct mh_store *st, GHashTable *by_flag, enum chunk_op op, GError **error)
+{
+	g_autofree gpointer *names = g_hash_table_get_keys_as_array(by_flag, NULL);
+	guint n = g_hash_table_size(by_flag);
+
+	qsort(names, n, sizeof(*names), sync_str_ptr_cmp);
+	for (guint i = 0; i < n; i++) {
+		if (!store_in_chunks(st, g_hash_table_lookup(by_flag, names[i]), names[i], op,
+		                     error))
+			return false;
+	}
+	return true;
+}
+
+/* Carries flag changes from the source over to mapped destination messages: each flag the
+ * source set or cleared since the copy's recorded flags is set or cleared on the copy, one
+ * UID STORE per flag and direction for all the messages it concerns (a hundred messages
+ * flagged: one command, whatever flags each had before). A flag changed on the source
+ * wins; one the destination's user changed on their own is left as it is. */
 bool
 sync_carry_flags(struct match_ctx *mc, GPtrArray *msgs, GError **error)
 {
 	struct sync_worker *w = mc->w;
-	g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	g_autoptr(GHashTable) add = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                                  (GDestroyNotify)g_array_unref);
+	g_autoptr(GHashTable) remove = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                                     (GDestroyNotify)g_array_unref);
 	g_autoptr(GArray) changed = g_array_new(false, false, sizeof(guint32));
-	GHashTableIter it;
-	gpointer key, value;
 	bool ok;
 
 	for (guint i = 0; i < msgs->len; i++) {
 		struct sync_msg *m = msgs->pdata[i];
 		struct sync_rec *e = sync_map_find(mc->map, m->uid);
 		g_autofree char *src_flags = NULL;
-		char *want;
-		GArray *group;
+		g_autofree char *want = NULL;
+		g_auto(GStrv) want_v = NULL;
+		g_auto(GStrv) had_v = NULL;
 
 		if (e == NULL || e->dst_uid == 0)
 			continue;
 		src_flags = sync_flags_rewrite(mc->w->opts->flag_rules, sync_msg_flags(m));
 		want = carry_flags_wanted(src_flags, e->flags, mc->dst_box,
 		                          mc->w->opts->drop_keywords, mc->w->opts->delete1);
-		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0) {
-			g_free(want);
+		if (g_strcmp0(want, e->flags != NULL ? e->flags : "") == 0)
 			continue;
-		}
-		group = g_hash_table_lookup(groups, want);
-		if (group == NULL)
-			g_hash_table_insert(groups, g_strdup(want),
-			                    group = g_array_new(false, false, sizeof(guint32)));
-		g_array_append_val(group, e->dst_uid);
+		want_v = g_strsplit(want, " ", -1);
+		had_v = g_strsplit(e->flags != NULL ? e->flags : "", " ", -1);
+		carry_diff(add, (const char *const *)want_v, (const char *const *)had_v,
+		           e->dst_uid);
+		carry_diff(remove, (const char *const *)had_v, (const char *const *)want_v,
+		           e->dst_uid);
 		g_array_append_val(changed, m->uid);
 		e->flags = g_intern_string(want);
-		g_free(want);
 	}
-	g_hash_table_iter_init(&it, groups);
-	while (g_hash_table_iter_next(&it, &key, &value)) {
-		GArray *uids = value;
-
-		mc->res->flag_updates += uids->len;
-		if (!w->opts->dry && !store_in_chunks(w->dst, uids, key, false, error))
-			return false;
-	}
+	mc->res->flag_updates += changed->len;
+	if (!w->opts->dry && (!carry_store(w->dst, add, CHUNK_ADD, error) ||
+	                      !carry_store(w->dst, remove, CHUNK_REMOVE, error)))
+		return false;
 	if (w->state == NULL || w->opts->dry || changed->len == 0)
 		return true;
 	ok = sync_state_begin(w, error);
@@ -344,7 +384,7 @@ sync_delete_dst(struct match_ctx *mc, const GArray *dst_uids, GError **error)
 	mc->res->deleted_dst += doomed->len;
 	if (doomed->len == 0 || mc->w->opts->dry)
 		return true;
-	return store_in_chunks(mc->w->dst, doomed, NULL, true, error);
+	return store_in_chunks(mc->w->dst, doomed, NULL, CHUNK_DELETE, error);
 }
 
 /* --delete1: source messages whose copy is verified present on the destination. */
@@ -380,5 +420,5 @@ sync_delete_src(struct match_ctx *mc, GError **error)
 	}
 	if (w->opts->delete1_no_expunge)
 		return true;
-	return store_in_chunks(w->src, doomed, NULL, true, error);
+	return store_in_chunks(w->src, doomed, NULL, CHUNK_DELETE, error);
 }

@@ -658,6 +658,14 @@ imap_store_add_flags(struct mh_store *st, const char *uidset, const char *flags,
 }
 
 static bool
+imap_store_remove_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
+{
+	if (!store_reopen(store_imap(st), error))
+		return false;
+	return mh_imap_uid_store(store_imap(st)->conn, uidset, "-FLAGS.SILENT", flags, error);
+}
+
+static bool
 imap_store_add_labels(struct mh_store *st, const char *uidset, const GPtrArray *labels,
                       GError **error)
 {
@@ -727,6 +735,7 @@ static const struct mh_store_ops store_imap_ops = {
 	.set_flags = imap_store_set_flags,
 	.delete_msgs = imap_store_delete_msgs,
 	.add_flags = imap_store_add_flags,
+	.remove_flags = imap_store_remove_flags,
 	.add_labels = imap_store_add_labels,
 	.find_message_id = imap_store_find_message_id,
 	.info = imap_store_info,

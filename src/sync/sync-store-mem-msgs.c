@@ -409,8 +409,28 @@ sync_mem_flush(struct mh_store *st, GError **error)
 enum mem_store_op {
 	MEM_STORE_SET,
 	MEM_STORE_ADD,
+	MEM_STORE_REMOVE,
 	MEM_STORE_EXPUNGE,
 };
+
+/* @flags without those in @less (ignoring case), normalised; a new string. */
+static char *
+mem_flags_without(const char *flags, const char *less)
+{
+	g_auto(GStrv) have = g_strsplit(flags != NULL ? flags : "", " ", -1);
+	g_auto(GStrv) drop = g_strsplit(less != NULL ? less : "", " ", -1);
+	g_autoptr(GString) kept = g_string_new(NULL);
+
+	for (size_t i = 0; have[i] != NULL; i++) {
+		bool gone = false;
+
+		for (size_t j = 0; drop[j] != NULL && !gone; j++)
+			gone = g_ascii_strcasecmp(have[i], drop[j]) == 0;
+		if (!gone && *have[i] != '\0')
+			g_string_append_printf(kept, "%s%s", kept->len > 0 ? " " : "", have[i]);
+	}
+	return sync_mem_flags_norm(kept->str, NULL);
+}
 
 static bool
 mem_store(struct mh_store *st, const char *uidset, const char *flags, enum mem_store_op op,
@@ -443,7 +463,9 @@ mem_store(struct mh_store *st, const char *uidset, const char *flags, enum mem_s
 			g_ptr_array_remove_index(f->msgs, i);
 			continue;
 		}
-		now = sync_mem_flags_norm(op == MEM_STORE_ADD ? m->flags : NULL, flags);
+		now = op == MEM_STORE_REMOVE
+		              ? mem_flags_without(m->flags, flags)
+		              : sync_mem_flags_norm(op == MEM_STORE_ADD ? m->flags : NULL, flags);
 		g_free(m->flags);
 		m->flags = now;
 		m->modseq = f->highestmodseq;
@@ -462,6 +484,12 @@ bool
 sync_mem_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
 {
 	return mem_store(st, uidset, flags, MEM_STORE_ADD, error);
+}
+
+bool
+sync_mem_remove_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
+{
+	return mem_store(st, uidset, flags, MEM_STORE_REMOVE, error);
 }
 
 bool

@@ -754,6 +754,7 @@ static const struct mh_store_ops store_mem_ops = {
 	.set_flags = sync_mem_set_flags,
 	.delete_msgs = sync_mem_delete_msgs,
 	.add_flags = sync_mem_add_flags,
+	.remove_flags = sync_mem_remove_flags,
 	.add_labels = sync_mem_add_labels,
 	.find_message_id = sync_mem_find_message_id,
 	.info = mem_info,

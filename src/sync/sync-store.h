@@ -152,6 +152,9 @@ struct mh_store_ops {
 	/* Adds @flags to @uidset in the selected folder (UID STORE +FLAGS.SILENT). */
 	bool (*add_flags)(struct mh_store *st, const char *uidset, const char *flags,
 	                  GError **error);
+	/* Removes @flags from @uidset in the selected folder (UID STORE -FLAGS.SILENT). */
+	bool (*remove_flags)(struct mh_store *st, const char *uidset, const char *flags,
+	                     GError **error);
 	/* Adds Gmail labels (char *, UTF-8) to @uidset in the selected folder (UID STORE
 	 * +X-GM-LABELS, names in modified UTF-7). */
 	bool (*add_labels)(struct mh_store *st, const char *uidset, const GPtrArray *labels,

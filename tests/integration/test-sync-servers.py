@@ -22,7 +22,9 @@ not):
 
 and once per source server, <kind>_through_its_two_ports_is_refused: the source account on
 both sides through the server's two ports, with --delete1, is refused (exit 64) before
-anything changes, by the server's own INBOX identifier where it has one.
+anything changes, by the server's own INBOX identifier where it has one; and
+<kind>_flag_changes_reach_the_others: flags set and cleared on the source after a copy
+reach each destination of the group on the rerun, one UID STORE per flag and direction.
 
 A pair is named <source>_to_<destination> with dovecot, cyrus_dot, cyrus_slash, courier;
 MH_TEST_ONLY takes names and patterns: MH_TEST_ONLY='dovecot_to_courier_*' or '*_kill9'.
@@ -49,12 +51,13 @@ import glob
 import imaplib
 import os
 import random
+import re
 import signal
 import sys
 
 from mhtest import certs, compare, corpus, courier, cyrus, dovecot, imapcheck, imapserver, tap
 from mhtest import cli
-from mhtest.synctest import Checks, Job, signal_at_count
+from mhtest.synctest import Checks, Job, signal_at_count, store_flags
 
 KINDS = ('dovecot', 'cyrus_dot', 'cyrus_slash', 'courier')
 PW = {k: 'Servers-%s-pw-%d' % (k, i) for i, k in enumerate(KINDS)}
@@ -94,11 +97,12 @@ def kinds_needed():
 
 
 def users_for(kind):
-    users = {'src': PW[kind], 'probe': PW[kind], 'check': PW[kind]}
+    users = {'src': PW[kind], 'probe': PW[kind], 'check': PW[kind], 'flags': PW[kind]}
     for other in KINDS:
         if other != kind:
             users['from_' + other] = PW[kind]
             users['kill_' + other] = PW[kind]
+            users['flags_' + other] = PW[kind]
     return users
 
 
@@ -468,12 +472,61 @@ def t_two_ports(kind):
     checks.done()
 
 
+# (flags when copied, added on the source afterwards, removed on the source afterwards)
+FLAG_PLAN = [((), ('\\Flagged',), ()),
+             (('\\Seen',), ('\\Flagged',), ('\\Seen',)),
+             (('\\Answered', '\\Seen'), (), ('\\Answered',)),
+             (('\\Answered',), ('\\Seen',), ())]
+FLAG_STORES = ['+FLAGS.SILENT (\\Flagged)', '+FLAGS.SILENT (\\Seen)',
+               '-FLAGS.SILENT (\\Answered)', '-FLAGS.SILENT (\\Seen)']
+
+
+def inbox_flags(srv, user):
+    """{Message-ID: flags} of user's INBOX on srv."""
+    with imapcheck.session(srv, user) as conn:
+        return {re.search(rb'(?im)^Message-ID:\s*(\S+)', m['body']).group(1).decode():
+                tuple(m['flags']) for m in imapcheck.fetch_messages(conn, 'INBOX')}
+
+
+def t_flag_changes(kind):
+    """Flags set and cleared on the source after a copy reach each other kind of server
+    on the rerun, one UID STORE per flag and direction."""
+    srv = server(kind)
+    dests = [d for s, d in pairs() if s == kind and d not in S['missing']]
+    with imapcheck.session(srv, 'flags') as conn:
+        for i, (flags, _, _) in enumerate(FLAG_PLAN):
+            imapcheck.append(conn, 'INBOX', imapcheck.make_message(700 + i), flags)
+    jobs = {d: Job(srv, 'flags', server(d), 'flags_' + kind, name='%s-%s-flags' % (kind, d))
+            for d in dests}
+    checks = Checks()
+    for d, j in jobs.items():
+        r = j.run()
+        checks.attach(r)
+        checks.code(r, 0, '%s: the first copy' % d)
+    with imapcheck.session(srv, 'flags') as conn:
+        for uid, (_, add, remove) in enumerate(FLAG_PLAN, start=1):
+            store_flags(conn, 'INBOX', uid, add, remove)
+    want = inbox_flags(srv, 'flags')
+    for d, j in jobs.items():
+        r = j.run('--debug', 'wire')
+        checks.attach(r)
+        checks.code(r, 0, '%s: the rerun' % d)
+        checks.eq(r.totals.get('flag_updates') if r.report else None, len(FLAG_PLAN),
+                  '%s: report totals.flag_updates' % d)
+        checks.eq(sorted(re.findall(r'host2 C: \S+ UID STORE \S+ (.*)', r.stderr)),
+                  FLAG_STORES, '%s: the UID STOREs' % d)
+        checks.eq(inbox_flags(server(d), 'flags_' + kind), want,
+                  '%s: flags (Message-ID: flags)' % d)
+    checks.done()
+
+
 if CHECKER_TEST:
     tap.test(checker_sees_server_rewrites_as_the_same_message)
 for _s, _d in pairs():
     register(_s, _d)
 for _k in ([GROUP] if GROUP else KINDS):
     tap.test(lambda _k=_k: t_two_ports(_k), name='%s_through_its_two_ports_is_refused' % _k)
+    tap.test(lambda _k=_k: t_flag_changes(_k), name='%s_flag_changes_reach_the_others' % _k)
 
 
 @tap.test

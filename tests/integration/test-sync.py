@@ -19,9 +19,9 @@ S = {}
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        src = dovecot.Dovecot(pki, users={u: PW1 for u in ('alice', 'inc', 'back')},
+        src = dovecot.Dovecot(pki, users={u: PW1 for u in ('alice', 'inc', 'back', 'flags')},
                               separator='/')
-        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('full', 'dry', 'inc')},
+        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('full', 'dry', 'inc', 'flags')},
                               separator='.')
         with dovecot.running(src, dst):
             c = corpus.generate(seed=SEED, scale=250)
@@ -261,6 +261,51 @@ def change_flags(server, user, source_snap):
                 changed += 1
             synctest.store_flags(conn, folder, item.uid, add, remove)
     return changed
+
+
+FLAG_SETS = [(), ('\\Seen',), ('\\Seen', '$Label1'), ('\\Answered',), ('$Work',),
+             ('\\Answered', '\\Seen')]
+
+
+def inbox_flags(server, user):
+    """{Message-ID: flags} of user's INBOX."""
+    with imapcheck.session(server, user) as conn:
+        return {re.search(rb'(?im)^Message-ID:\s*(\S+)', m['body']).group(1).decode():
+                tuple(m['flags']) for m in imapcheck.fetch_messages(conn, 'INBOX')}
+
+
+@tap.test
+def flag_changes_go_one_store_per_flag_and_keep_the_destinations_own():
+    """Six messages with six different flag sets all get \\Flagged on the source, two lose
+    \\Seen; meanwhile the destination's user gave one copy a keyword of their own. The
+    rerun sends one UID STORE per flag and direction, and the keyword stays."""
+    src, dst = S['src'], S['dst']
+    with imapcheck.session(src, 'flags') as conn:
+        for i, flags in enumerate(FLAG_SETS):
+            imapcheck.append(conn, 'INBOX', imapcheck.make_message(500 + i), flags)
+    job = Job(src, 'flags', dst, 'flags', name='flags')
+    expect_code(job.run(), 0, 'first run')
+    with imapcheck.session(src, 'flags') as conn:
+        imapcheck.select(conn, 'INBOX', readonly=False)
+        for uid in range(1, len(FLAG_SETS) + 1):
+            synctest.store_flags(conn, 'INBOX', uid, add=('\\Flagged',),
+                                 remove=('\\Seen',) if uid in (2, 3) else ())
+    with imapcheck.session(dst, 'flags') as conn:
+        synctest.store_flags(conn, 'INBOX', 1, add=('$DestOnly',))
+    r = job.run('--debug', 'wire')
+    checks = synctest.Checks()
+    checks.attach(r)
+    checks.code(r, 0)
+    checks.eq(r.totals.get('flag_updates') if r.report else None, len(FLAG_SETS),
+              'report totals.flag_updates')
+    stores = re.findall(r'host2 C: \S+ UID STORE \S+ (.*)', r.stderr)
+    checks.eq(sorted(stores), ['+FLAGS.SILENT (\\Flagged)', '-FLAGS.SILENT (\\Seen)'],
+              'the destination\'s UID STOREs')
+    want = inbox_flags(src, 'flags')
+    first = min(want, key=lambda k: int(re.search(r'mhtest-(\d+)-', k).group(1)))
+    want[first] = imapcheck.normalize_flags(want[first] + ('$DestOnly',))
+    checks.eq(inbox_flags(dst, 'flags'), want, 'flags on the destination (Message-ID: flags)')
+    checks.done()
 
 
 @tap.test

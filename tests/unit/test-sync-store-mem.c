@@ -327,6 +327,37 @@ test_read_only_and_search(void)
 	mh_mem_account_unref(a);
 }
 
+static void
+meta_flags(const struct mh_store_meta *m, void *ctx)
+{
+	g_ptr_array_add(ctx, g_strdup(m->flags));
+}
+
+/* +FLAGS and -FLAGS change only the flags named (ignoring case), as a server's do. */
+static void
+test_add_and_remove_flags(void)
+{
+	struct mh_mem_account *a = mh_mem_account_new("", '/');
+	struct mh_store *st = connected(a);
+	g_autoptr(GPtrArray) flags = g_ptr_array_new_with_free_func(g_free);
+	struct mh_store_box box;
+	g_autoptr(GError) error = NULL;
+
+	mh_mem_account_add(a, "INBOX", plain_msg, strlen(plain_msg), "\\Seen $Work", NULL);
+	mh_mem_account_add(a, "INBOX", plain_msg, strlen(plain_msg), "\\Answered", NULL);
+	g_assert_true(st->ops->select(st, "INBOX", true, &box, &error));
+	mh_store_box_clear(&box);
+	g_assert_true(st->ops->add_flags(st, "1:2", "\\Flagged", &error));
+	g_assert_true(st->ops->remove_flags(st, "1:2", "\\seen \\Answered", &error));
+	g_assert_true(
+		st->ops->fetch_meta(st, "1:*", MH_STORE_META_FLAGS, 0, meta_flags, flags, &error));
+	g_assert_cmpuint(flags->len, ==, 2);
+	g_assert_cmpstr(flags->pdata[0], ==, "$Work \\Flagged");
+	g_assert_cmpstr(flags->pdata[1], ==, "\\Flagged");
+	mh_store_free(st);
+	mh_mem_account_unref(a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -340,6 +371,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sync-store-mem/renumber-and-no-appenduid",
 	                test_renumber_and_no_appenduid);
 	g_test_add_func("/sync-store-mem/read-only-and-search", test_read_only_and_search);
+	g_test_add_func("/sync-store-mem/add-and-remove-flags", test_add_and_remove_flags);
 	g_test_add_func("/sync-store-mem/appenders", test_appenders);
 	g_test_add_func("/sync-store-mem/peak-sessions", test_peak_sessions);
 	return g_test_run();

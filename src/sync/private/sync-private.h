@@ -310,6 +310,8 @@ GPtrArray *sync_list_uids(struct mh_store *st, const GArray *uids, unsigned item
 
 gint sync_msg_cmp(gconstpointer a, gconstpointer b);
 gint sync_uid_cmp(gconstpointer a, gconstpointer b);
+/* Orders an array of strings (char *), for qsort() and g_ptr_array_sort(). */
+gint sync_str_ptr_cmp(gconstpointer a, gconstpointer b);
 
 /* One side's step of sync_both(). */
 typedef bool sync_side_fn(void *ctx, GError **error);

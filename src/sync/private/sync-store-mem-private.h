@@ -125,6 +125,8 @@ void sync_mem_append_abort(struct mh_store *st, const char *why);
 bool sync_mem_flush(struct mh_store *st, GError **error);
 bool sync_mem_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
 bool sync_mem_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
+bool sync_mem_remove_flags(struct mh_store *st, const char *uidset, const char *flags,
+                           GError **error);
 bool sync_mem_delete_msgs(struct mh_store *st, const char *uidset, GError **error);
 bool sync_mem_add_labels(struct mh_store *st, const char *uidset, const GPtrArray *labels,
                          GError **error);
