@@ -794,22 +794,28 @@ mh_store_uidset_runs(const GArray *uids, guint from, guint max_runs, guint max_u
 	while (i < uids->len && used < max_uids && runs < max_runs) {
 		guint32 lo = g_array_index(uids, guint32, i);
 		guint32 hi = lo;
+		guint start = i, before = used;
+		char run[24];
 
 		i++;
 		used++;
-		runs++;
 		while (i < uids->len && used < max_uids &&
 		       g_array_index(uids, guint32, i) == hi + 1) {
 			hi++;
 			i++;
 			used++;
 		}
-		if (s->len > 0)
-			g_string_append_c(s, ',');
 		if (lo == hi)
-			g_string_append_printf(s, "%u", lo);
+			g_snprintf(run, sizeof(run), "%s%u", s->len > 0 ? "," : "", lo);
 		else
-			g_string_append_printf(s, "%u:%u", lo, hi);
+			g_snprintf(run, sizeof(run), "%s%u:%u", s->len > 0 ? "," : "", lo, hi);
+		if (s->len > 0 && s->len + strlen(run) > MH_STORE_UIDSET_BYTES) {
+			i = start;
+			used = before;
+			break;
+		}
+		g_string_append(s, run);
+		runs++;
 	}
 	*next_r = i;
 	return g_string_free(s, false);

@@ -188,12 +188,18 @@ void mh_store_imap_set_token(struct mh_store *st, mh_token_get_cb *cb, void *ctx
 /* Closes and frees; NULL is allowed. */
 void mh_store_free(struct mh_store *st);
 
+/* The longest UID set written into one command: Exchange refuses lines of more than
+ * about 9,900 bytes (on premises; 10,500 in Microsoft 365), and the rest of a command
+ * (tag, verb, items, flags) stays well under the difference. */
+#define MH_STORE_UIDSET_BYTES 8000
+
 /* Formats sorted UIDs as a compact UID set ("1:5,7"), at most @max UIDs from @from;
  * *next_r is the index after the last one used. Caller frees. */
 char *mh_store_uidset(const GArray *uids, guint from, guint max, guint *next_r);
 
 /* Like mh_store_uidset(), bounded by the runs written ("7:9" is one) and the UIDs they
- * hold: a command line of at most @max_runs ranges, however many UIDs they cover. */
+ * hold: a command line of at most @max_runs ranges, however many UIDs they cover. A set
+ * is never longer than MH_STORE_UIDSET_BYTES either, whatever the bounds. */
 char *mh_store_uidset_runs(const GArray *uids, guint from, guint max_runs, guint max_uids,
                            guint *next_r);
 

@@ -161,6 +161,74 @@ test_lookup_at(void)
 	sync_map_free(map);
 }
 
+/* The UIDs a set written by mh_store_uidset_runs() names, appended to @out. */
+static void
+uidset_expand(const char *set, GArray *out)
+{
+	g_auto(GStrv) runs = g_strsplit(set, ",", -1);
+
+	for (size_t i = 0; runs[i] != NULL; i++) {
+		char *colon = strchr(runs[i], ':');
+		guint32 lo = (guint32)g_ascii_strtoull(runs[i], NULL, 10);
+		guint32 hi = colon != NULL ? (guint32)g_ascii_strtoull(colon + 1, NULL, 10) : lo;
+
+		for (guint32 u = lo; u <= hi; u++)
+			g_array_append_val(out, u);
+	}
+}
+
+/* Sets bounded by runs, UIDs and bytes, which together name every UID once, in order. */
+static void
+test_uidset_bounds(void)
+{
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	g_autoptr(GArray) back = g_array_new(false, false, sizeof(guint32));
+	static const guint32 few[] = {1, 2, 3, 4, 5, 7, 9, 10};
+	g_autofree char *set = NULL;
+	guint next = 0, sets = 0;
+
+	g_array_append_vals(uids, few, G_N_ELEMENTS(few));
+	set = mh_store_uidset_runs(uids, 0, 1000, 50000, &next);
+	g_assert_cmpstr(set, ==, "1:5,7,9:10");
+	g_assert_cmpuint(next, ==, G_N_ELEMENTS(few));
+	g_clear_pointer(&set, g_free);
+	set = mh_store_uidset_runs(uids, 0, 2, 50000, &next);
+	g_assert_cmpstr(set, ==, "1:5,7");
+	g_assert_cmpuint(next, ==, 6);
+	g_clear_pointer(&set, g_free);
+	set = mh_store_uidset_runs(uids, 0, 1000, 3, &next);
+	g_assert_cmpstr(set, ==, "1:3");
+	g_assert_cmpuint(next, ==, 3);
+	/* Scattered pairs of 7-digit UIDs: 1,000 runs would take 16 KB. */
+	g_array_set_size(uids, 0);
+	for (guint32 u = 1000000; u < 1000000 + 4 * 3000; u += 4) {
+		guint32 v = u + 1;
+
+		g_array_append_val(uids, u);
+		g_array_append_val(uids, v);
+	}
+	next = 0;
+	while (next < uids->len) {
+		guint from = next;
+
+		g_clear_pointer(&set, g_free);
+		set = mh_store_uidset_runs(uids, from, 1000, 50000, &next);
+		g_assert_cmpuint(strlen(set), <=, MH_STORE_UIDSET_BYTES);
+		g_assert_cmpuint(next, >, from);
+		uidset_expand(set, back);
+		sets++;
+		/* Cut by bytes (16 per run), before 1,000 runs (2,000 UIDs). */
+		if (next < uids->len) {
+			g_assert_cmpuint(strlen(set), >, MH_STORE_UIDSET_BYTES - 20);
+			g_assert_cmpuint(next - from, ==, 1000);
+		}
+	}
+	g_assert_cmpuint(sets, ==, 6);
+	g_assert_cmpuint(back->len, ==, uids->len);
+	g_assert_cmpmem(back->data, back->len * sizeof(guint32), uids->data,
+	                uids->len * sizeof(guint32));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -170,5 +238,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sync/map/uids-big", test_uids_big);
 	g_test_add_func("/sync/map/lookup-at", test_lookup_at);
 	g_test_add_func("/sync/msg/date", test_msg_date);
+	g_test_add_func("/sync/uidset/bounds", test_uidset_bounds);
 	return g_test_run();
 }
