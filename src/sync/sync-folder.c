@@ -272,28 +272,11 @@ folder_both(struct folder_run *fr, bool (*mine)(struct folder_run *fr, GError **
 	return sync_both(folder_side_run, &a, folder_side_run, &b, error);
 }
 
-/* Connects @st again before it opens @folder when the store says the open costs more on
- * this connection than a login (see mh_store_ops.fresh_to_open). */
-static bool
-folder_fresh_connection(struct mh_store *st, const char *folder, const struct mh_store_box *pre,
-                        GError **error)
-{
-	if (pre == NULL || st->ops->fresh_to_open == NULL ||
-	    !st->ops->fresh_to_open(st, folder, pre->exists))
-		return true;
-	mh_log_debug(MH_LOG_CAT_SYNC, "%s: %s (%u messages) opens faster on a new connection",
-	             st->label, folder, pre->exists);
-	st->ops->close(st);
-	return st->ops->connect(st, error);
-}
-
 static bool
 folder_select_src(struct folder_run *fr, GError **error)
 {
 	const struct mh_sync_options *o = fr->w->opts;
 
-	if (!folder_fresh_connection(fr->w->src, fr->res->src_name, fr->pre_src, error))
-		return false;
 	return fr->w->src->ops->select(fr->w->src, fr->res->src_name,
 	                               (o->delete1 || o->expunge1) && !o->dry, &fr->sbox, error);
 }
@@ -334,11 +317,8 @@ folder_select_dst(struct folder_run *fr, GError **error)
 {
 	const struct mh_sync_options *o = fr->w->opts;
 
-	if (!fr->dst_exists || o->verify_only)
-		return true;
-	if (!folder_fresh_connection(fr->w->dst, fr->res->dst_name, fr->pre_dst, error))
-		return false;
-	return fr->w->dst->ops->select(fr->w->dst, fr->res->dst_name, !o->dry, &fr->dbox, error);
+	return !fr->dst_exists || o->verify_only ||
+	       fr->w->dst->ops->select(fr->w->dst, fr->res->dst_name, !o->dry, &fr->dbox, error);
 }
 
 /* Selects both folders and checks UIDVALIDITY against the state. */

@@ -46,7 +46,6 @@ imap_store_connect(struct mh_store *st, GError **error)
 	struct store_imap *si = store_imap(st);
 
 	si->connected = false;
-	si->listed = false;
 	g_clear_pointer(&si->selected, g_free);
 	g_clear_pointer(&si->reopen, g_free);
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
@@ -173,7 +172,6 @@ imap_store_list(struct mh_store *st, GPtrArray **folders_r, GPtrArray **subscrib
 	g_ptr_array_add(names, "INBOX");
 	if (counters && !mh_imap_status_many(si->conn, names, &status, error))
 		return false;
-	si->listed = true;
 	if (!mh_imap_list(si->conn, "", "*", folders_r, error))
 		return false;
 	if (!mh_imap_lsub(si->conn, subscribed_r, error)) {
@@ -311,26 +309,6 @@ imap_store_mailbox_id(struct mh_store *st, const char *folder, char **id_r, cons
                       GError **error)
 {
 	return mh_imap_mailbox_id(store_imap(st)->conn, folder, id_r, kind_r, error);
-}
-
-/* Dovecot 2.3 with its default settings (see imap_store_list()) syncs INBOX in full at
- * every open after a LIST in the same session: about 1 ms per 1,000 messages of a maildir
- * INBOX (0.15-0.25 s for 200,000), against 4-12 ms on a session without a LIST. A new
- * connection costs a login: from FRESH_OPEN_MSGS messages on, the new one is cheaper even
- * over a slow link. Known by its greeting, which Dovecot's default names. */
-#define FRESH_OPEN_MSGS 50000
-
-static bool
-imap_store_fresh_to_open(struct mh_store *st, const char *folder, uint32_t exists)
-{
-	struct store_imap *si = store_imap(st);
-	const char *greeting;
-
-	if (!si->listed || exists < FRESH_OPEN_MSGS || g_ascii_strcasecmp(folder, "INBOX") != 0 ||
-	    si->conn == NULL)
-		return false;
-	greeting = mh_imap_conn_greeting(si->conn);
-	return greeting != NULL && strstr(greeting, "Dovecot") != NULL;
 }
 
 /* Selects again the folder a STATUS left (see imap_store_status()). */
@@ -718,7 +696,6 @@ static const struct mh_store_ops store_imap_ops = {
 	.status = imap_store_status,
 	.status_many = imap_store_status_many,
 	.mailbox_id = imap_store_mailbox_id,
-	.fresh_to_open = imap_store_fresh_to_open,
 	.select = imap_store_select,
 	.create = imap_store_create,
 	.subscribe = imap_store_subscribe,

@@ -114,10 +114,6 @@ struct mh_store_ops {
 	                   const char **kind_r, GError **error);
 	bool (*select)(struct mh_store *st, const char *folder, bool writable,
 	               struct mh_store_box *box_r, GError **error);
-	/* Whether @folder, holding @exists messages, opens so much slower on this connection
-	 * than on a new one that a new login is worth it (Dovecot's INBOX after a LIST).
-	 * Optional. */
-	bool (*fresh_to_open)(struct mh_store *st, const char *folder, uint32_t exists);
 	bool (*create)(struct mh_store *st, const char *folder, GError **error);
 	bool (*subscribe)(struct mh_store *st, const char *folder, GError **error);
 	bool (*delete_folder)(struct mh_store *st, const char *folder, GError **error);

@@ -23,7 +23,6 @@ struct store_imap {
 	char *reopen; /* owned; the folder left for a STATUS, selected again before the next
 	                 command that needs it, or NULL */
 	bool reopen_writable;
-	bool listed;                /* a LIST was sent on conn */
 	bool batch_off;             /* no MULTIAPPEND, as asked */
 	struct append_batch *batch; /* the MULTIAPPEND being sent; valid while the connection
 	                               says one is open */
