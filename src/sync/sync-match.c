@@ -248,14 +248,26 @@ carry_flags_wanted(const char *src_flags, const char *recorded, const struct mh_
 	return sync_flags_for_dest(with, box, drop);
 }
 
-/* Adds @uid to the UIDs of each flag of @flags that @other lacks, by flag. */
+static bool
+carry_has(const char *const *flags, const char *flag)
+{
+	for (size_t i = 0; flags[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(flags[i], flag) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Adds @uid to the UIDs of each flag of @flags that @other lacks, by flag. Flags are
+ * compared ignoring case, as IMAP servers compare them: a keyword whose case alone
+ * changed is neither added nor removed, where adding then removing it would lose it. */
 static void
 carry_diff(GHashTable *by_flag, const char *const *flags, const char *const *other, guint32 uid)
 {
 	for (size_t i = 0; flags[i] != NULL; i++) {
 		GArray *uids;
 
-		if (*flags[i] == '\0' || g_strv_contains(other, flags[i]))
+		if (*flags[i] == '\0' || carry_has(other, flags[i]))
 			continue;
 		uids = g_hash_table_lookup(by_flag, flags[i]);
 		if (uids == NULL)
