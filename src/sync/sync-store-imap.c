@@ -609,14 +609,6 @@ imap_store_fetch_bodies(struct mh_store *st, const GArray *uids,
 /* --- flags, deletion --- */
 
 static bool
-imap_store_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
-{
-	if (!store_reopen(store_imap(st), error))
-		return false;
-	return mh_imap_uid_store(store_imap(st)->conn, uidset, "FLAGS.SILENT", flags, error);
-}
-
-static bool
 imap_store_delete_msgs(struct mh_store *st, const char *uidset, GError **error)
 {
 	if (!store_reopen(store_imap(st), error))
@@ -709,7 +701,6 @@ static const struct mh_store_ops store_imap_ops = {
 	.append_abort = imap_store_append_abort,
 	.flush = imap_store_flush,
 	.append_batching = imap_store_append_batching,
-	.set_flags = imap_store_set_flags,
 	.delete_msgs = imap_store_delete_msgs,
 	.add_flags = imap_store_add_flags,
 	.remove_flags = imap_store_remove_flags,

@@ -407,7 +407,6 @@ sync_mem_flush(struct mh_store *st, GError **error)
 /* --- flags and deletion --- */
 
 enum mem_store_op {
-	MEM_STORE_SET,
 	MEM_STORE_ADD,
 	MEM_STORE_REMOVE,
 	MEM_STORE_EXPUNGE,
@@ -463,21 +462,14 @@ mem_store(struct mh_store *st, const char *uidset, const char *flags, enum mem_s
 			g_ptr_array_remove_index(f->msgs, i);
 			continue;
 		}
-		now = op == MEM_STORE_REMOVE
-		              ? mem_flags_without(m->flags, flags)
-		              : sync_mem_flags_norm(op == MEM_STORE_ADD ? m->flags : NULL, flags);
+		now = op == MEM_STORE_REMOVE ? mem_flags_without(m->flags, flags)
+		                             : sync_mem_flags_norm(m->flags, flags);
 		g_free(m->flags);
 		m->flags = now;
 		m->modseq = f->highestmodseq;
 	}
 	g_mutex_unlock(&sm->acct->lock);
 	return true;
-}
-
-bool
-sync_mem_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error)
-{
-	return mem_store(st, uidset, flags, MEM_STORE_SET, error);
 }
 
 bool

@@ -751,7 +751,6 @@ static const struct mh_store_ops store_mem_ops = {
 	.append_end = sync_mem_append_end,
 	.append_abort = sync_mem_append_abort,
 	.flush = sync_mem_flush,
-	.set_flags = sync_mem_set_flags,
 	.delete_msgs = sync_mem_delete_msgs,
 	.add_flags = sync_mem_add_flags,
 	.remove_flags = sync_mem_remove_flags,

@@ -140,9 +140,6 @@ struct mh_store_ops {
 	 * on by default). A message of a refused batch fails with MH_SYNC_ERROR_BATCH: send
 	 * it again with batching off. Optional. */
 	void (*append_batching)(struct mh_store *st, bool on);
-	/* Sets (replaces) the flags of @uidset in the selected folder. */
-	bool (*set_flags)(struct mh_store *st, const char *uidset, const char *flags,
-	                  GError **error);
 	/* Marks @uidset \Deleted and expunges them (only them where the server can). */
 	bool (*delete_msgs)(struct mh_store *st, const char *uidset, GError **error);
 	/* Adds @flags to @uidset in the selected folder (UID STORE +FLAGS.SILENT). */

@@ -315,7 +315,7 @@ test_read_only_and_search(void)
 	g_assert_true(box.all_keywords);
 	g_assert_cmpuint(box.exists, ==, 2);
 	mh_store_box_clear(&box);
-	g_assert_false(st->ops->set_flags(st, "1:*", "\\Flagged", &error));
+	g_assert_false(st->ops->add_flags(st, "1:*", "\\Flagged", &error));
 	g_assert_error(error, MH_IMAP_ERROR, MH_IMAP_ERROR_NO);
 	g_clear_error(&error);
 	g_assert_true(st->ops->search(st, "UNSEEN", &uids, &error));

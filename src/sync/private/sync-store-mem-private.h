@@ -123,7 +123,6 @@ bool sync_mem_append_write(struct mh_store *st, const void *data, size_t len, GE
 bool sync_mem_append_end(struct mh_store *st, GError **error);
 void sync_mem_append_abort(struct mh_store *st, const char *why);
 bool sync_mem_flush(struct mh_store *st, GError **error);
-bool sync_mem_set_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
 bool sync_mem_add_flags(struct mh_store *st, const char *uidset, const char *flags, GError **error);
 bool sync_mem_remove_flags(struct mh_store *st, const char *uidset, const char *flags,
                            GError **error);
