@@ -57,7 +57,8 @@ import sys
 
 from mhtest import certs, compare, corpus, courier, cyrus, dovecot, imapcheck, imapserver, tap
 from mhtest import cli
-from mhtest.synctest import Checks, Job, signal_at_count, store_flags
+from mhtest.synctest import (Checks, Job, flags_by_message_id, signal_at_count,
+                              store_flags)
 
 KINDS = ('dovecot', 'cyrus_dot', 'cyrus_slash', 'courier')
 PW = {k: 'Servers-%s-pw-%d' % (k, i) for i, k in enumerate(KINDS)}
@@ -481,13 +482,6 @@ FLAG_STORES = ['+FLAGS.SILENT (\\Flagged)', '+FLAGS.SILENT (\\Seen)',
                '-FLAGS.SILENT (\\Answered)', '-FLAGS.SILENT (\\Seen)']
 
 
-def inbox_flags(srv, user):
-    """{Message-ID: flags} of user's INBOX on srv."""
-    with imapcheck.session(srv, user) as conn:
-        return {re.search(rb'(?im)^Message-ID:\s*(\S+)', m['body']).group(1).decode():
-                tuple(m['flags']) for m in imapcheck.fetch_messages(conn, 'INBOX')}
-
-
 def t_flag_changes(kind):
     """Flags set and cleared on the source after a copy reach each other kind of server
     on the rerun, one UID STORE per flag and direction."""
@@ -506,7 +500,7 @@ def t_flag_changes(kind):
     with imapcheck.session(srv, 'flags') as conn:
         for uid, (_, add, remove) in enumerate(FLAG_PLAN, start=1):
             store_flags(conn, 'INBOX', uid, add, remove)
-    want = inbox_flags(srv, 'flags')
+    want = flags_by_message_id(srv, 'flags')
     for d, j in jobs.items():
         r = j.run('--debug', 'wire')
         checks.attach(r)
@@ -515,7 +509,7 @@ def t_flag_changes(kind):
                   '%s: report totals.flag_updates' % d)
         checks.eq(sorted(re.findall(r'host2 C: \S+ UID STORE \S+ (.*)', r.stderr)),
                   FLAG_STORES, '%s: the UID STOREs' % d)
-        checks.eq(inbox_flags(server(d), 'flags_' + kind), want,
+        checks.eq(flags_by_message_id(server(d), 'flags_' + kind), want,
                   '%s: flags (Message-ID: flags)' % d)
     checks.done()
 

@@ -267,13 +267,6 @@ FLAG_SETS = [(), ('\\Seen',), ('\\Seen', '$Label1'), ('\\Answered',), ('$Work',)
              ('\\Answered', '\\Seen')]
 
 
-def inbox_flags(server, user):
-    """{Message-ID: flags} of user's INBOX."""
-    with imapcheck.session(server, user) as conn:
-        return {re.search(rb'(?im)^Message-ID:\s*(\S+)', m['body']).group(1).decode():
-                tuple(m['flags']) for m in imapcheck.fetch_messages(conn, 'INBOX')}
-
-
 @tap.test
 def flag_changes_go_one_store_per_flag_and_keep_the_destinations_own():
     """Six messages with six different flag sets all get \\Flagged on the source, two lose
@@ -301,10 +294,11 @@ def flag_changes_go_one_store_per_flag_and_keep_the_destinations_own():
     stores = re.findall(r'host2 C: \S+ UID STORE \S+ (.*)', r.stderr)
     checks.eq(sorted(stores), ['+FLAGS.SILENT (\\Flagged)', '-FLAGS.SILENT (\\Seen)'],
               'the destination\'s UID STOREs')
-    want = inbox_flags(src, 'flags')
+    want = synctest.flags_by_message_id(src, 'flags')
     first = min(want, key=lambda k: int(re.search(r'mhtest-(\d+)-', k).group(1)))
     want[first] = imapcheck.normalize_flags(want[first] + ('$DestOnly',))
-    checks.eq(inbox_flags(dst, 'flags'), want, 'flags on the destination (Message-ID: flags)')
+    checks.eq(synctest.flags_by_message_id(dst, 'flags'), want,
+              'flags on the destination (Message-ID: flags)')
     checks.done()
 
 

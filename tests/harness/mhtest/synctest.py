@@ -253,6 +253,13 @@ def expunge_uids(conn, folder, uid_list):
             raise imapcheck.CheckError('UID %s in %s: %r' % (cmd[0], folder, dat))
 
 
+def flags_by_message_id(server, user, folder='INBOX'):
+    """{Message-ID: flags} of user's folder on server, read with imaplib."""
+    with imapcheck.session(server, user) as conn:
+        return {re.search(rb'(?im)^Message-ID:\s*(\S+)', m['body']).group(1).decode():
+                tuple(m['flags']) for m in imapcheck.fetch_messages(conn, folder)}
+
+
 def store_flags(conn, folder, uid, add=(), remove=()):
     imapcheck.select(conn, folder, readonly=False)
     for op, flags in (('+FLAGS.SILENT', add), ('-FLAGS.SILENT', remove)):
