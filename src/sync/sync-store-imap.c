@@ -108,17 +108,23 @@ imap_store_close(struct mh_store *st)
 	g_clear_pointer(&si->conn, mh_imap_conn_free);
 }
 
-static struct mh_store_box *
-box_from_status(const struct mh_imap_status_info *info, bool size_known)
+static void
+box_fill(struct mh_store_box *box, const struct mh_imap_status_info *info, bool size_known)
 {
-	struct mh_store_box *box = g_new0(struct mh_store_box, 1);
-
 	box->exists = info->messages;
 	box->uidvalidity = info->uidvalidity;
 	box->uidnext = info->uidnext;
 	box->highestmodseq = info->highestmodseq;
 	box->size = info->size;
 	box->size_known = size_known;
+}
+
+static struct mh_store_box *
+box_from_status(const struct mh_imap_status_info *info, bool size_known)
+{
+	struct mh_store_box *box = g_new0(struct mh_store_box, 1);
+
+	box_fill(box, info, size_known);
 	return box;
 }
 
@@ -233,6 +239,7 @@ imap_store_select(struct mh_store *st, const char *folder, bool writable,
 	si->selected = g_strdup(folder);
 	si->selected_writable = writable;
 	si->selected_msgs = mb->exists;
+	si->selected_uidvalidity = mb->uidvalidity;
 	box_r->exists = mb->exists;
 	box_r->uidvalidity = mb->uidvalidity;
 	box_r->uidnext = mb->uidnext;
@@ -259,11 +266,31 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 
 	memset(box_r, 0, sizeof(*box_r));
 	/* STATUS on the selected folder may answer from before our own changes (RFC 3501
-	 * 6.3.10; Courier says MESSAGES 0 after APPENDs to it). Where the server can leave
-	 * it without expunging (UNSELECT), it is left and asked from outside (and selected
-	 * again only if a later command needs it): on a big folder that spares listing
-	 * every message's size. Elsewhere it is opened afresh, as it was, and the caller
-	 * counts the bytes. */
+	 * 6.3.10; Courier says MESSAGES 0 after APPENDs to it). Dovecot answers it from the
+	 * open folder at once, where leaving the folder and asking from outside makes it
+	 * read a big maildir's index again (0.15-0.2 s at 200,000 messages after a pass
+	 * that wrote to it). So it is asked in place first, and the answer taken only when
+	 * its count is the one this session knows (the count when selected, plus every
+	 * APPEND since). An answer that passes and is still behind can only hold lower
+	 * UIDNEXT and HIGHESTMODSEQ than the folder's: recorded, those make the next run
+	 * look at the folder again, never skip a change. */
+	if (si->selected != NULL && strcmp(si->selected, folder) == 0) {
+		if (!mh_imap_status(si->conn, folder, &info, error))
+			return false;
+		if (info.messages == si->selected_msgs &&
+		    info.uidvalidity == si->selected_uidvalidity && info.uidvalidity != 0) {
+			box_fill(box_r, &info, mh_imap_conn_has_cap(si->conn, "STATUS=SIZE"));
+			return true;
+		}
+		mh_log_debug(MH_LOG_CAT_SYNC,
+		             "%s: STATUS in place says %u messages where %" G_GUINT64_FORMAT
+		             " are known; asking from outside",
+		             folder, info.messages, si->selected_msgs);
+	}
+	/* Where the server can leave it without expunging (UNSELECT), it is left and asked
+	 * from outside (and selected again only if a later command needs it): on a big
+	 * folder that spares listing every message's size. Elsewhere it is opened afresh,
+	 * as it was, and the caller counts the bytes. */
 	if (si->selected != NULL && strcmp(si->selected, folder) == 0 &&
 	    mh_imap_conn_has_cap(si->conn, "UNSELECT")) {
 		if (!mh_imap_unselect(si->conn, error))
@@ -282,12 +309,7 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 	}
 	if (!mh_imap_status(si->conn, folder, &info, error))
 		return false;
-	box_r->exists = info.messages;
-	box_r->uidvalidity = info.uidvalidity;
-	box_r->uidnext = info.uidnext;
-	box_r->highestmodseq = info.highestmodseq;
-	box_r->size = info.size;
-	box_r->size_known = mh_imap_conn_has_cap(si->conn, "STATUS=SIZE");
+	box_fill(box_r, &info, mh_imap_conn_has_cap(si->conn, "STATUS=SIZE"));
 	return true;
 }
 

@@ -74,8 +74,11 @@ def table_counts_the_destination_right_when_status_is_stale():
         f = r.folder(folder)
         checks.eq((f.get('destination_messages'), f.get('destination_bytes')), (n, size),
                   'report destination counts of %s' % folder)
-    checks.eq([e.text for e in proxy.injections('stale-status')[before:]], [],
-              'STATUS answers on the selected mailbox the sync relied on')
+    # The sync asks STATUS in place first (Dovecot answers it at once) and takes the answer
+    # only when its count is the one the session knows: here every one was stale, so every
+    # one was refused and asked again from outside; the right counts above show it.
+    checks.check(proxy.injections('stale-status')[before:],
+                 'the sync asked no STATUS on a selected mailbox: the stale case was not met')
     v = job.run('--nocompress', command='verify', state=False)
     checks.attach(v)
     checks.code(v, 0, 'verify')

@@ -20,6 +20,7 @@ struct store_imap {
 	char *selected;            /* owned; the folder selected on conn now, or NULL */
 	bool selected_writable;
 	uint64_t selected_msgs; /* messages in it when selected, plus those appended since */
+	uint32_t selected_uidvalidity;
 	char *reopen; /* owned; the folder left for a STATUS, selected again before the next
 	                 command that needs it, or NULL */
 	bool reopen_writable;
