@@ -6,9 +6,11 @@ runs of an older mailhaul would leave them) and a stray message the source never
 `verify` then exits 1 and names each duplicate (the stray is named apart and is no
 difference: a destination may hold mail of its own), `sync --delete2duplicates` removes
 the duplicates but not the stray (`--delete2` does), and `verify` and the independent
-checker (mhtest.compare) agree afterwards. Also: the table's destination counts are not
-taken from STATUS on the selected folder (RFC 3501 6.3.10), checked in the wire log,
-since Dovecot itself always answers STATUS correctly."""
+checker (mhtest.compare) agree afterwards. Also: the destination's counts after a copy
+come from STATUS on the selected folder, which Dovecot answers right (checked in the wire
+log: no STATUS asked again from outside), and they are the folders' real counts, after a
+first copy and after changes, and let the next run skip every folder as unchanged; a
+server whose answer in place is stale is tests/fault/test-stale-status.py."""
 import contextlib
 import re
 
