@@ -179,6 +179,7 @@ folder_run_clear(struct folder_run *fr)
 	g_clear_pointer(&fr->msgs, g_ptr_array_unref);
 	g_clear_pointer(&fr->map, sync_map_free);
 	g_clear_pointer(&fr->dst_uids, g_array_unref);
+	g_clear_pointer(&fr->new_uids, g_array_unref);
 }
 
 static void
@@ -379,7 +380,10 @@ folder_load_map(struct folder_run *fr, GError **error)
 	struct sync_worker *w = fr->w;
 	g_autoptr(GArray) stale = g_array_new(false, false, sizeof(guint32));
 	const GArray *recs;
+	int narrow = fr->narrow ? sync_folder_narrow_map(fr, error) : 0;
 
+	if (narrow != 0)
+		return narrow > 0;
 	fr->map = sync_map_new();
 	if (w->state != NULL && !sync_map_load(fr->map, w->state, fr->sf.id, 0, true, error))
 		return false;
@@ -425,9 +429,12 @@ folder_mapped_dst(struct folder_run *fr)
 static GArray *
 folder_unknown_dst(struct folder_run *fr)
 {
-	g_autoptr(GArray) known = folder_mapped_dst(fr);
+	g_autoptr(GArray) known = NULL;
 	GArray *unknown = g_array_new(false, false, sizeof(guint32));
 
+	if (fr->narrow)
+		return unknown; /* every destination message is a recorded copy */
+	known = folder_mapped_dst(fr);
 	for (guint i = 0, at = 0; i < fr->dst_uids->len; i++) {
 		guint32 uid = g_array_index(fr->dst_uids, guint32, i);
 
@@ -776,16 +783,26 @@ folder_run_all(struct folder_run *fr, GError **error)
 		sync_folder_count_source(fr);
 		return sync_verify_compare(w, res, fr->msgs, fr->dst_exists, error);
 	}
-	/* Both sides are listed at once. */
+	/* Both sides are listed at once; a destination that may not need listing, only if
+	 * the pass does not go narrow after all. */
 	fr->items = items;
-	if (!folder_both(fr, sync_folder_list_source_items, sync_folder_list_dst, error) ||
-	    !folder_sync_messages(fr, error))
+	if (!sync_folder_dst_quiet(fr, error) ||
+	    !folder_both(fr, sync_folder_list_source_items, sync_folder_list_dst, error))
+		return false;
+	if (fr->dst_quiet && !fr->narrow) {
+		fr->dst_quiet = false;
+		if (!sync_folder_list_dst(fr, error))
+			return false;
+	}
+	if (!folder_sync_messages(fr, error))
 		return false;
 	if (w->opts->delete2duplicates && fr->dst_exists &&
 	    !sync_delete_duplicates(w, res, fr->map, fr->src_uids, error))
 		return false;
 	if (!folder_measure_dst(w, res, fr->dst_exists || !w->opts->dry, &fr->dstat, &measured,
 	                        error))
+		return false;
+	if (!sync_folder_narrow_check(fr, error))
 		return false;
 	if (measured == NULL && fr->dst_exists)
 		measured = folder_known_dst(fr, &fr->dstat);
@@ -794,7 +811,9 @@ folder_run_all(struct folder_run *fr, GError **error)
 		if (!w->src->ops->status(w->src, res->src_name, &fr->sstat, error))
 			return false;
 	}
-	if (!sync_verify_after_sync(w, res, fr->map, fr->src_uids, fr->dst_exists, measured, error))
+	if (fr->narrow ? !sync_verify_after_narrow(w, res, fr->map, fr->new_uids, error)
+	               : !sync_verify_after_sync(w, res, fr->map, fr->src_uids, fr->dst_exists,
+	                                         measured, error))
 		return false;
 	/* The counters that let the next run skip this folder are recorded only when it is
 	 * complete: an interrupted or failed folder is looked at again. */

@@ -224,6 +224,29 @@ sync_map_load(struct sync_map *map, struct mh_state *st, int64_t folder_id, uint
 	return mh_state_msgs_scan(st, folder_id, from, with_flags, map_on_row, map, error);
 }
 
+int
+sync_map_load_uids(struct sync_map *map, struct mh_state *st, int64_t folder_id, const GArray *uids,
+                   GError **error)
+{
+	int all = 1;
+
+	for (guint i = 0; i < uids->len; i++) {
+		struct mh_state_msg *m = NULL;
+		int found =
+			mh_state_msg_get(st, folder_id, g_array_index(uids, guint32, i), &m, error);
+
+		if (found < 0)
+			return -1;
+		if (found == 0) {
+			all = 0;
+			continue;
+		}
+		map_on_row(m, map);
+		mh_state_msg_free(m);
+	}
+	return all;
+}
+
 bool
 sync_uids_has(const GArray *uids, uint32_t uid)
 {

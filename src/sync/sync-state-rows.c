@@ -373,6 +373,27 @@ mh_state_msgs_count(struct mh_state *st, int64_t folder_id, uint64_t *count_r, u
 	return rc == SQLITE_ROW;
 }
 
+bool
+mh_state_msgs_mapped(struct mh_state *st, int64_t folder_id, uint64_t *count_r, GError **error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	g_return_val_if_fail(st != NULL && count_r != NULL, false);
+	stmt = mh_state_stmt_get(st, STATE_STMT_MSG_MAPPED, error);
+	if (stmt == NULL)
+		return false;
+	sqlite3_bind_int64(stmt, 1, folder_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	else
+		mh_state_set_error(st, error, "counting the copies of folder id %" G_GINT64_FORMAT,
+		                   folder_id);
+	mh_state_stmt_done(stmt);
+	return rc == SQLITE_ROW;
+}
+
 void
 mh_state_msg_free(struct mh_state_msg *m)
 {

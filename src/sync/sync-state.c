@@ -105,6 +105,8 @@ static const char *const state_sql[STATE_STMT_COUNT] = {
 				"WHERE folder_id = ?1 AND src_uid >= ?2 ORDER BY src_uid",
 	[STATE_STMT_MSG_COUNT] =
 		"SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id = ?1",
+	[STATE_STMT_MSG_MAPPED] =
+		"SELECT count(*) FROM messages WHERE folder_id = ?1 AND dst_uid != 0",
 	[STATE_STMT_TRANSFER_ADD] =
 		"INSERT INTO transfers (account, direction, slot, bytes) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (account, direction, slot) DO UPDATE SET bytes = bytes + excluded.bytes",

@@ -171,6 +171,11 @@ bool mh_state_msgs_scan(struct mh_state *st, int64_t folder_id, uint32_t from, b
 bool mh_state_msgs_count(struct mh_state *st, int64_t folder_id, uint64_t *count_r,
                          uint64_t *bytes_r, GError **error);
 
+/* How many records of folder @folder_id name a destination UID (copies whose UID the
+ * server said). */
+bool mh_state_msgs_mapped(struct mh_state *st, int64_t folder_id, uint64_t *count_r,
+                          GError **error);
+
 /* Frees @m and its strings; NULL allowed. */
 void mh_state_msg_free(struct mh_state_msg *m);
 

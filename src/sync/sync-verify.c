@@ -437,19 +437,15 @@ verify_list_unmapped(struct sync_worker *w, const GArray *live, const GArray *sr
 	return true;
 }
 
-bool
-sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
-                       struct sync_map *map, const GArray *src_uids, bool dst_exists,
-                       const GArray *dst_uids, GError **error)
+/* The source messages of @src_uids (sorted) that neither @map nor res->skipped nor the
+ * refusals account for: counted and named as missing. */
+static bool
+verify_missing(struct sync_worker *w, struct mh_sync_folder_result *res, struct sync_map *map,
+               const GArray *src_uids, GError **error)
 {
 	g_autoptr(GHashTable) skipped = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) missing = g_array_new(false, false, sizeof(guint32));
-	g_autoptr(GArray) live = NULL;
-	g_autoptr(GPtrArray) src = NULL;
-	g_autoptr(GPtrArray) dst = NULL;
-	g_autoptr(GPtrArray) extra = NULL;
 
-	verify_reset(res);
 	for (guint i = 0; i < res->skipped->len; i++)
 		g_hash_table_add(
 			skipped,
@@ -469,6 +465,30 @@ sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
 	if (!named_fetch(w->src, missing, &res->missing_msgs, error))
 		return false;
 	named_skipped_and_failed(w->src, res);
+	return true;
+}
+
+bool
+sync_verify_after_narrow(struct sync_worker *w, struct mh_sync_folder_result *res,
+                         struct sync_map *map, const GArray *new_uids, GError **error)
+{
+	verify_reset(res);
+	return verify_missing(w, res, map, new_uids, error);
+}
+
+bool
+sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
+                       struct sync_map *map, const GArray *src_uids, bool dst_exists,
+                       const GArray *dst_uids, GError **error)
+{
+	g_autoptr(GArray) live = NULL;
+	g_autoptr(GPtrArray) src = NULL;
+	g_autoptr(GPtrArray) dst = NULL;
+	g_autoptr(GPtrArray) extra = NULL;
+
+	verify_reset(res);
+	if (!verify_missing(w, res, map, src_uids, error))
+		return false;
 	if (!dst_exists || res->dst_shared)
 		return true;
 	live = verify_live_dst(map);

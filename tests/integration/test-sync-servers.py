@@ -484,7 +484,9 @@ FLAG_STORES = ['+FLAGS.SILENT (\\Flagged)', '+FLAGS.SILENT (\\Seen)',
 
 def t_flag_changes(kind):
     """Flags set and cleared on the source after a copy reach each other kind of server
-    on the rerun, one UID STORE per flag and direction."""
+    on the rerun, one UID STORE per flag and direction; from a source with CONDSTORE to a
+    destination whose SELECT says UIDNEXT, the rerun lists no UIDs of the source (the
+    narrow pass of sync-folder-list.c)."""
     srv = server(kind)
     dests = [d for s, d in pairs() if s == kind and d not in S['missing']]
     with imapcheck.session(srv, 'flags') as conn:
@@ -511,6 +513,12 @@ def t_flag_changes(kind):
                   FLAG_STORES, '%s: the UID STOREs' % d)
         checks.eq(flags_by_message_id(server(d), 'flags_' + kind), want,
                   '%s: flags (Message-ID: flags)' % d)
+        if kind != 'courier' and d != 'courier':
+            # With CONDSTORE on the source and the destination as the first copy left it,
+            # the counters prove the rest: the source's UIDs are not listed (narrow pass).
+            # Courier's SELECT says no UIDNEXT, so a Courier destination is listed.
+            checks.eq(re.findall(r'host1\S* C: \S+ UID SEARCH .*', r.stderr), [],
+                      '%s: UID SEARCH commands to the source' % d)
     checks.done()
 
 

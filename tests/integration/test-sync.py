@@ -19,9 +19,11 @@ S = {}
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        src = dovecot.Dovecot(pki, users={u: PW1 for u in ('alice', 'inc', 'back', 'flags')},
+        src = dovecot.Dovecot(pki, users={u: PW1 for u in ('alice', 'inc', 'back', 'flags',
+                                                           'narrow', 'widen')},
                               separator='/')
-        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('full', 'dry', 'inc', 'flags')},
+        dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('full', 'dry', 'inc', 'flags',
+                                                           'narrow', 'widen')},
                               separator='.')
         with dovecot.running(src, dst):
             c = corpus.generate(seed=SEED, scale=250)
@@ -340,6 +342,122 @@ def rerun_after_new_messages_and_flag_changes():
     checks.code(again, 0, 'rerun after the incremental run')
     checks.eq((again.totals.get('copied'), again.totals.get('flag_updates')), (0, 0),
               '(copied, flag_updates) of the next rerun')
+    checks.done()
+
+
+# -- narrow reruns (sync-folder-list.c) --------------------------------------------------------
+
+def searches(r):
+    """The UID SEARCH commands of a run's wire log (either side)."""
+    return re.findall(r'host[12]\S* C: \S+ (?:UID )?SEARCH .*', r.stderr)
+
+
+def load_narrow(user, n=30):
+    with imapcheck.session(S['src'], user) as conn:
+        for i in range(n):
+            imapcheck.append(conn, 'INBOX', imapcheck.make_message(700 + i),
+                             FLAG_SETS[i % len(FLAG_SETS)])
+        imapcheck.create_folder(conn, 'Work')
+        for i in range(5):
+            imapcheck.append(conn, 'Work', imapcheck.make_message(760 + i))
+
+
+def state_forget(job, folder, uid):
+    """Removes one message's record from the job's state, as a state file restored from an
+    older backup would lack it."""
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(job.state)) as db:
+        with db:
+            n = db.execute('DELETE FROM messages WHERE src_uid = ? AND folder_id = '
+                           '(SELECT id FROM folders WHERE src_name = ?)', (uid, folder)).rowcount
+    tap.check(n == 1, 'the state had no record of %s UID %d' % (folder, uid))
+
+
+@tap.test
+def rerun_after_new_mail_and_flag_changes_lists_neither_sides_uids():
+    """New mail and flag changes on the source, the destination as the last run left it:
+    the counters prove every older message still there and mapped, so the rerun sends no
+    UID SEARCH on either side (a big folder's costliest command after the copy) and reads
+    only the records it needs; what it copies and carries is what a full pass would."""
+    src, dst = S['src'], S['dst']
+    load_narrow('narrow')
+    job = Job(src, 'narrow', dst, 'narrow', name='narrow')
+    expect_code(job.run(), 0, 'first run')
+    with imapcheck.session(src, 'narrow') as conn:
+        for i in range(3):
+            imapcheck.append(conn, 'INBOX', imapcheck.make_message(800 + i), ('\\Seen',))
+        for uid in (2, 9, 17):
+            synctest.store_flags(conn, 'INBOX', uid, add=('\\Flagged',), remove=('\\Seen',))
+    r = job.run('--debug', 'wire')
+    checks = synctest.Checks()
+    checks.attach(r)
+    checks.code(r, 0, 'rerun after changes')
+    checks.eq(searches(r), [], 'UID SEARCH commands of the rerun')
+    checks.eq((r.totals.get('copied'), r.totals.get('flag_updates')), (3, 3),
+              '(copied, flag_updates)')
+    with imapcheck.session(src, 'narrow') as conn:
+        n = synctest.status(conn, 'INBOX')['MESSAGES']
+    checks.eq((r.table.get('INBOX') or [None])[0], str(n), 'Src msgs of INBOX in the table')
+    c = compare.compare(snap('narrow', 'src'), snap('narrow'))
+    checks.check(c.ok, 'the independent checker disagrees:\n' + c.text())
+    again = job.run()
+    checks.attach(again)
+    checks.code(again, 0, 'next rerun')
+    checks.eq([(again.table.get(f) or [None] * 5)[4] for f in ('INBOX', 'Work')],
+              ['unchanged', 'unchanged'], 'Copied cells of the next rerun')
+    checks.done()
+
+
+@tap.test
+def a_rerun_lists_both_sides_where_the_counters_do_not_prove_it():
+    """Three cases where the counters alone would mislead, each checked by what a user sees:
+    a destination with mail of its own (a stray) that the source then receives too is
+    matched, not copied again; a state that lost a record (restored from an old backup) of
+    a message whose flags change makes the rerun find it by its headers, not copy it twice;
+    a source that lost a message and gained one is counted right in the table."""
+    src, dst = S['src'], S['dst']
+    load_narrow('widen', n=12)
+    job = Job(src, 'widen', dst, 'widen', name='widen')
+    expect_code(job.run(), 0, 'first run')
+    checks = synctest.Checks()
+    # 1. A stray on the destination, then the same message on the source.
+    stray = imapcheck.make_message(900, subject='also written on the destination')
+    with imapcheck.session(dst, 'widen') as conn:
+        imapcheck.append(conn, 'INBOX', stray)
+    r = job.run()
+    checks.attach(r)
+    checks.code(r, 0, 'rerun with a stray')
+    checks.eq(r.totals.get('strays'), 1, 'strays reported')
+    with imapcheck.session(src, 'widen') as conn:
+        imapcheck.append(conn, 'INBOX', stray)
+    r = job.run()
+    checks.attach(r)
+    checks.code(r, 0, 'rerun once the source has the stray too')
+    checks.eq((r.totals.get('copied'), r.totals.get('strays')), (0, 0),
+              '(copied, strays) once the source has it')
+    c = compare.compare(snap('widen', 'src'), snap('widen'))
+    checks.check(c.ok, 'after the stray: the independent checker disagrees:\n' + c.text())
+    # 2. A record lost from the state, and that message's flags changed.
+    state_forget(job, 'INBOX', 3)
+    with imapcheck.session(src, 'widen') as conn:
+        synctest.store_flags(conn, 'INBOX', 3, add=('$Lost',))
+    r = job.run()
+    checks.attach(r)
+    checks.code(r, 0, 'rerun with a lost record')
+    checks.eq(r.totals.get('copied'), 0, 'copied with a lost record')
+    c = compare.compare(snap('widen', 'src'), snap('widen'))
+    checks.check(c.ok, 'after the lost record: the independent checker disagrees:\n' +
+                 c.text())
+    # 3. One message gone from the source, one new.
+    with imapcheck.session(src, 'widen') as conn:
+        synctest.expunge_uids(conn, 'INBOX', [5])
+        imapcheck.append(conn, 'INBOX', imapcheck.make_message(901))
+        n = synctest.status(conn, 'INBOX')['MESSAGES']
+    r = job.run()
+    checks.attach(r)
+    checks.code(r, 0, 'rerun after an expunge')
+    checks.eq(r.totals.get('copied'), 1, 'copied after an expunge and a new message')
+    checks.eq((r.table.get('INBOX') or [None])[0], str(n), 'Src msgs of INBOX in the table')
     checks.done()
 
 

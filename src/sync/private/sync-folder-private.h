@@ -18,6 +18,10 @@ struct folder_run {
 	GPtrArray *msgs;  /* struct sync_msg *, sorted by UID; NULL once copied */
 	GArray *src_uids; /* every source UID, sorted (see folder_index_source()) */
 	bool incremental; /* msgs holds only new and changed messages (CONDSTORE) */
+	bool dst_quiet;   /* the destination as the last complete pass left it, every message
+	                     a recorded copy: its UIDs are not listed (sync_folder_dst_quiet()) */
+	bool narrow;      /* and the source only gained messages: see sync-folder-list.c */
+	GArray *new_uids; /* narrow: the source UIDs listed from the recorded UIDNEXT on */
 	struct sync_map *map;
 	GArray *dst_uids;                   /* sorted */
 	uint32_t copy_from;                 /* the lowest source UID this pass copies (0: none) */
@@ -47,5 +51,18 @@ bool sync_folder_list_unmapped(struct folder_run *fr, GError **error);
 
 /* The source's message count and size into fr->res (while fr->msgs is there). */
 void sync_folder_count_source(struct folder_run *fr);
+
+/* Sets fr->dst_quiet (after the folders are selected, before they are listed). */
+bool sync_folder_dst_quiet(struct folder_run *fr, GError **error);
+
+/* In a narrow pass, reads the records of the new and the changed messages into a new
+ * fr->map: 1 when done; 0 when a changed message has none, and then the pass is widened
+ * (fr->map left NULL, both sides' UIDs listed); -1 with @error set. */
+int sync_folder_narrow_map(struct folder_run *fr, GError **error);
+
+/* After the copy of a narrow pass, with the destination's counters now in fr->dstat:
+ * whether they show exactly this pass's copies added. When not, the pass is widened
+ * (both sides' UIDs listed, every record read) for the full verification. */
+bool sync_folder_narrow_check(struct folder_run *fr, GError **error);
 
 #endif

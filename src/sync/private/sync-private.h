@@ -194,6 +194,11 @@ void sync_map_free(struct sync_map *map);
 bool sync_map_load(struct sync_map *map, struct mh_state *st, int64_t folder_id, uint32_t from,
                    bool with_flags, GError **error);
 
+/* Adds the records of the source UIDs @uids (one lookup each: for a few). Returns 1 when
+ * every one has a record, 0 when some has none, -1 with @error set. */
+int sync_map_load_uids(struct sync_map *map, struct mh_state *st, int64_t folder_id,
+                       const GArray *uids, GError **error);
+
 /* The record of @src_uid, or NULL; borrowed: valid until @map changes. */
 struct sync_rec *sync_map_find(struct sync_map *map, uint32_t src_uid);
 
@@ -376,6 +381,14 @@ bool sync_verify_compare(struct sync_worker *w, struct mh_sync_folder_result *re
 bool sync_verify_after_sync(struct sync_worker *w, struct mh_sync_folder_result *res,
                             struct sync_map *map, const GArray *src_uids, bool dst_exists,
                             const GArray *dst_uids, GError **error);
+
+/* After a narrow pass (see sync-folder-list.c), where the counts proved every older
+ * source message mapped and the destination holding only mapped messages: counts and
+ * names as missing the source messages of @new_uids (sorted; those from the recorded
+ * UIDNEXT on) that @map, res->skipped and the refusals do not account for. Nothing is
+ * extra. */
+bool sync_verify_after_narrow(struct sync_worker *w, struct mh_sync_folder_result *res,
+                              struct sync_map *map, const GArray *new_uids, GError **error);
 
 /* --- sync-verify-content.c --- */
 
