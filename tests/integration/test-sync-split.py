@@ -7,7 +7,8 @@ is otherwise far above a test folder's. The destination's own log (Dovecot's mai
 says which sessions stored messages into INBOX; the independent imaplib checker
 (mhtest.compare) says whether the destination equals the source: every message once, with its
 bytes, INTERNALDATE and flags. Cases: the split copy, its rerun (copies nothing), a SIGKILL in
-the middle of a split copy and a rerun (identical, nothing twice), --jobs 1 (one session), and a
+the middle of a split copy and a rerun (identical, nothing twice), a rerun that finds 1,500 new
+messages (narrow: no UID SEARCH of the source, and still split), --jobs 1 (one session), and a
 copy into a destination INBOX that already holds 15,000 messages, which gets fewer and bigger
 MULTIAPPENDs (counted in the wire log's APPENDUID answers), and a copy out of a source INBOX
 of 15,000 messages, which is fetched in fewer and bigger body FETCHes (counted in the wire
@@ -47,10 +48,10 @@ def messages(n, first, rng):
 @contextlib.contextmanager
 def setup():
     with certs.TestPKI() as pki:
-        src = dovecot.Dovecot(pki, users={'big': PW1, 'wide': PW1}, separator='/',
+        src = dovecot.Dovecot(pki, users={'big': PW1, 'wide': PW1, 'late': PW1}, separator='/',
                               extra_conf=LOGIN_PER_CONNECTION)
         dst = dovecot.Dovecot(pki, users={u: PW2 for u in ('split', 'one', 'kill', 'grow',
-                                                           'wide')},
+                                                           'wide', 'late')},
                               separator='.', mail_plugins=('notify', 'mail_log'),
                               extra_conf=MAIL_LOG + LOGIN_PER_CONNECTION)
         with dovecot.running(src, dst):
@@ -142,6 +143,45 @@ def rerun_after_split_copies_nothing():
     checks.eq(r.totals.get('copied') if r.report else None, 0, 'copied by the rerun')
     checks.eq(inbox_sessions('split', since), {}, 'sessions that stored into INBOX')
     check_identical(checks, 'split', r, 'after the rerun')
+    checks.done()
+
+
+@tap.test
+def new_mail_enough_to_split_is_copied_by_a_narrow_rerun():
+    """A rerun that finds 1,500 new messages in an INBOX it copied before: the counters
+    prove the older messages mapped (no UID SEARCH of the source: the narrow pass of
+    sync-folder-list.c), the copy of the new ones is still split over several connections,
+    and the destination's counters afterwards account for every copy, whichever connection
+    made it, so the next run skips the folder."""
+    src, dst = S['src'], S['dst']
+    rng = random.Random(8817)
+    src.preload_fast('late', {'INBOX': messages(200, 90001, rng)})
+    job = Job(src, 'late', dst, 'late', name='late')
+    checks = Checks()
+    r = job.run(*SPLIT)
+    checks.attach(r)
+    checks.code(r, 0, 'first copy')
+    src.preload_fast('late', {'INBOX': messages(1500, 91001, rng)})
+    with imapcheck.session(src, 'late') as conn:
+        imapcheck.select(conn, 'INBOX', readonly=False)
+    since = dst_log_size()
+    r = job.run(*SPLIT, '--debug', 'wire')
+    checks.attach(r)
+    checks.code(r, 0, 'rerun after 1,500 new messages')
+    checks.eq(r.totals.get('copied') if r.report else None, 1500, 'copied by the rerun')
+    checks.check('UID ranges' in r.everything_said(), 'the log does not say the copy was split')
+    sessions = inbox_sessions('late', since)
+    checks.check(len(sessions) >= 2, 'destination sessions storing into INBOX: %s' % sessions)
+    checks.eq(re.findall(r'host1\S* C: \S+ UID SEARCH .*', r.stderr), [],
+              'UID SEARCH commands to the source')
+    c = compare.compare(compare.take(src, 'late', label='late on the source'),
+                        compare.take(dst, 'late', label='late on the destination'))
+    checks.check(c.ok, 'the independent checker disagrees:\n' + c.text())
+    again = job.run(*SPLIT)
+    checks.attach(again)
+    checks.code(again, 0, 'next run')
+    checks.eq((again.table.get('INBOX') or [None] * 5)[4], 'unchanged',
+              'Copied cell of INBOX in the next run')
     checks.done()
 
 
