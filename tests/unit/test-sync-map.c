@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The compact forms of a big folder's pass: the UID map in sorted arrays (records put in
- * order and out of order, past the merge threshold too, replaced, found, dropped), sorted
- * UID sets, and listed messages' dates packed, which must read back exactly as sent. */
+ * order and out of order, past the merge threshold too, replaced, found, dropped, and read
+ * from a state file for a few UIDs), sorted UID sets, and listed messages' dates packed,
+ * which must read back exactly as sent. */
 #include "sync-private.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
+
+#include "sync-state.h"
 
 static void
 put(struct sync_map *map, uint32_t src_uid, uint32_t dst_uid)
@@ -229,6 +233,61 @@ test_uidset_bounds(void)
 	                uids->len * sizeof(guint32));
 }
 
+/* The records of a few UIDs, read one by one from a state file: those found are added
+ * (the map's own replaced), and the answer says whether every one was there. */
+static void
+test_load_uids(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("mh-test-map-XXXXXX", &error);
+	g_autofree char *path = NULL;
+	g_autoptr(GArray) uids = g_array_new(false, false, sizeof(guint32));
+	struct mh_state_folder sf = {.src_name = (char *)"INBOX"};
+	struct mh_state *st;
+	struct sync_map *map = sync_map_new();
+	const guint32 want[] = {3, 40};
+	struct sync_rec *r;
+
+	g_assert_no_error(error);
+	path = g_build_filename(dir, "state.sqlite", NULL);
+	st = mh_state_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(mh_state_folder_put(st, &sf, &error));
+	for (guint32 uid = 1; uid <= 50; uid++) {
+		struct mh_state_msg m = {.src_uid = uid,
+		                         .dst_uid = uid + 500,
+		                         .flags = (char *)"\\Seen",
+		                         .size = uid};
+
+		g_assert_true(mh_state_msg_put(st, sf.id, &m, &error));
+	}
+	put(map, 40, 1); /* replaced by the state's record */
+	g_array_append_vals(uids, want, G_N_ELEMENTS(want));
+	g_assert_cmpint(sync_map_load_uids(map, st, sf.id, uids, &error), ==, 1);
+	g_assert_no_error(error);
+	check_sorted(map, 2);
+	r = sync_map_find(map, 40);
+	g_assert_nonnull(r);
+	g_assert_cmpuint(r->dst_uid, ==, 540);
+	g_assert_cmpstr(r->flags, ==, "\\Seen");
+	g_assert_null(sync_map_find(map, 4));
+	g_array_append_val(uids, (guint32){77});
+	g_assert_cmpint(sync_map_load_uids(map, st, sf.id, uids, &error), ==, 0);
+	g_assert_no_error(error);
+	check_sorted(map, 2);
+	sync_map_free(map);
+	mh_state_close(st);
+	g_unlink(path);
+	{
+		g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+		g_autofree char *shm = g_strconcat(path, "-shm", NULL);
+
+		g_unlink(wal);
+		g_unlink(shm);
+	}
+	g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,5 +298,6 @@ main(int argc, char **argv)
 	g_test_add_func("/sync/map/lookup-at", test_lookup_at);
 	g_test_add_func("/sync/msg/date", test_msg_date);
 	g_test_add_func("/sync/uidset/bounds", test_uidset_bounds);
+	g_test_add_func("/sync/map/load-uids", test_load_uids);
 	return g_test_run();
 }

@@ -459,6 +459,31 @@ test_msg_scan(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	g_assert_cmpstr(seen->str, ==, "");
 }
 
+/* Only records that name a destination UID count as copies, of their own folder only. */
+static void
+test_msg_mapped(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) error = NULL;
+	int64_t id = folder_put_ok(f->st, "INBOX", 1);
+	int64_t other = folder_put_ok(f->st, "Other", 1);
+	struct mh_state_msg unknown = {.src_uid = 9, .dst_uid = 0, .size = 5};
+	uint64_t n = 99;
+
+	msg_put_ok(f->st, id, 1, "\\Seen");
+	msg_put_ok(f->st, id, 2, "");
+	msg_put_ok(f->st, id, 3, "");
+	msg_put_ok(f->st, other, 4, "");
+	g_assert_true(mh_state_msg_put(f->st, id, &unknown, &error));
+	g_assert_no_error(error);
+	g_assert_true(mh_state_msgs_mapped(f->st, id, &n, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_true(mh_state_msgs_mapped(f->st, other, &n, &error));
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_true(mh_state_msgs_mapped(f->st, other + 100, &n, &error));
+	g_assert_cmpuint(n, ==, 0);
+}
+
 static void
 test_msg_get_delete(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
@@ -894,6 +919,7 @@ main(int argc, char **argv)
 	ADD("/sync/state/folder/delete-cascades", test_folder_delete_cascades, NULL);
 	ADD("/sync/state/msg/put-load", test_msg_put_load, NULL);
 	ADD("/sync/state/msg/scan", test_msg_scan, NULL);
+	ADD("/sync/state/msg/mapped", test_msg_mapped, NULL);
 	ADD("/sync/state/msg/get-delete", test_msg_get_delete, NULL);
 	ADD("/sync/state/msg/set-flags", test_msg_set_flags, NULL);
 	ADD("/sync/state/msg/unknown-folder", test_msg_unknown_folder, NULL);
