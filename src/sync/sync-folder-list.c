@@ -280,6 +280,15 @@ sync_folder_list_unmapped(struct folder_run *fr, GError **error)
 }
 
 /* The source's message count and size for the table (while fr->msgs is there). */
+/* Whether @uid counts in the bytes recorded with the counters: those of the messages below
+ * the UIDNEXT recorded with them (the listing's), so that a narrow pass, which adds the
+ * messages from that UIDNEXT on, counts none twice. */
+static bool
+folder_uid_recorded(const struct folder_run *fr, uint32_t uid)
+{
+	return fr->sstat.uidnext == 0 || uid < fr->sstat.uidnext;
+}
+
 void
 sync_folder_count_source(struct folder_run *fr)
 {
@@ -289,21 +298,25 @@ sync_folder_count_source(struct folder_run *fr)
 	if (fr->narrow) {
 		/* The recorded figures and the new messages (of which the listing is all). */
 		res->src_count = fr->sf.src_exists + fr->new_uids->len;
-		res->src_bytes = (uint64_t)fr->sf.src_bytes;
+		res->src_bytes = fr->src_bytes_recorded = (uint64_t)fr->sf.src_bytes;
 		for (guint i = 0; i < fr->msgs->len; i++) {
 			const struct sync_msg *m = fr->msgs->pdata[i];
 
-			res->src_bytes += m->uid >= fr->sf.src_uidnext ? m->size : 0;
+			if (m->uid < fr->sf.src_uidnext)
+				continue;
+			res->src_bytes += m->size;
+			fr->src_bytes_recorded += folder_uid_recorded(fr, m->uid) ? m->size : 0;
 		}
 		return;
 	}
 	res->src_count = fr->src_uids->len;
-	res->src_bytes = 0;
+	res->src_bytes = fr->src_bytes_recorded = 0;
 	/* Both sorted: one walk. */
 	for (guint i = 0; i < fr->src_uids->len; i++) {
 		guint32 uid = g_array_index(fr->src_uids, guint32, i);
 		const struct sync_msg *m = NULL;
 		const struct sync_rec *e;
+		uint64_t size;
 
 		while (k < fr->msgs->len && ((struct sync_msg *)fr->msgs->pdata[k])->uid < uid)
 			k++;
@@ -311,11 +324,13 @@ sync_folder_count_source(struct folder_run *fr)
 			m = fr->msgs->pdata[k];
 		/* A message listed for its changed flags alone comes without its size. */
 		if (m != NULL && m->size > 0) {
-			res->src_bytes += m->size;
-			continue;
+			size = m->size;
+		} else {
+			e = fr->map != NULL ? sync_map_find_at(fr->map, uid, &at) : NULL;
+			size = e != NULL ? e->size : 0;
 		}
-		e = fr->map != NULL ? sync_map_find_at(fr->map, uid, &at) : NULL;
-		res->src_bytes += e != NULL ? e->size : 0;
+		res->src_bytes += size;
+		fr->src_bytes_recorded += folder_uid_recorded(fr, uid) ? size : 0;
 	}
 }
 

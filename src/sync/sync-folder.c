@@ -364,7 +364,7 @@ folder_record_state(struct folder_run *fr, bool final, GError **error)
 		sf->dst_exists = fr->dstat.exists;
 		sf->dst_highestmodseq = fr->dstat.highestmodseq;
 		sf->last_sync = g_get_real_time() / G_USEC_PER_SEC;
-		sf->src_bytes = (int64_t)fr->res->src_bytes;
+		sf->src_bytes = (int64_t)fr->src_bytes_recorded;
 		sf->dst_bytes = (int64_t)fr->res->dst_bytes;
 	} else {
 		sf->src_uidvalidity = fr->sbox.uidvalidity;

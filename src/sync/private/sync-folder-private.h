@@ -22,6 +22,8 @@ struct folder_run {
 	                     a recorded copy: its UIDs are not listed (sync_folder_dst_quiet()) */
 	bool narrow;      /* and the source only gained messages: see sync-folder-list.c */
 	GArray *new_uids; /* narrow: the source UIDs listed from the recorded UIDNEXT on */
+	uint64_t src_bytes_recorded; /* the source's bytes below sstat.uidnext: recorded with
+	                                the counters (see sync_folder_count_source()) */
 	struct sync_map *map;
 	GArray *dst_uids;                   /* sorted */
 	uint32_t copy_from;                 /* the lowest source UID this pass copies (0: none) */
