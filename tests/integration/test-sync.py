@@ -397,7 +397,12 @@ def rerun_after_new_mail_and_flag_changes_lists_neither_sides_uids():
               '(copied, flag_updates)')
     with imapcheck.session(src, 'narrow') as conn:
         n = synctest.status(conn, 'INBOX')['MESSAGES']
+        imapcheck.select(conn, 'INBOX')
+        typ, dat = conn.fetch('1:*', '(RFC822.SIZE)')
+        size = sum(int(re.search(rb'RFC822.SIZE (\d+)', d).group(1)) for d in dat)
     checks.eq((r.table.get('INBOX') or [None])[0], str(n), 'Src msgs of INBOX in the table')
+    checks.eq((r.folder('INBOX').get('source_messages'), r.folder('INBOX').get('source_bytes')),
+              (n, size), 'report INBOX (source_messages, source_bytes) against imaplib')
     c = compare.compare(snap('narrow', 'src'), snap('narrow'))
     checks.check(c.ok, 'the independent checker disagrees:\n' + c.text())
     again = job.run()
