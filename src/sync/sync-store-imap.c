@@ -273,8 +273,10 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 	 * its count is the one this session knows (the count when selected, plus every
 	 * APPEND since). An answer that passes and is still behind can only hold lower
 	 * UIDNEXT and HIGHESTMODSEQ than the folder's: recorded, those make the next run
-	 * look at the folder again, never skip a change. */
-	if (si->selected != NULL && strcmp(si->selected, folder) == 0) {
+	 * look at the folder again, never skip a change. A connection whose answer in place
+	 * was refused once (Courier's always is) asks from outside from then on, without
+	 * the extra round trip. */
+	if (si->selected != NULL && strcmp(si->selected, folder) == 0 && !si->status_in_place_off) {
 		if (!mh_imap_status(si->conn, folder, &info, error))
 			return false;
 		if (info.messages == si->selected_msgs &&
@@ -282,6 +284,7 @@ imap_store_status(struct mh_store *st, const char *folder, struct mh_store_box *
 			box_fill(box_r, &info, mh_imap_conn_has_cap(si->conn, "STATUS=SIZE"));
 			return true;
 		}
+		si->status_in_place_off = true;
 		mh_log_debug(MH_LOG_CAT_SYNC,
 		             "%s: STATUS in place says %u messages where %" G_GUINT64_FORMAT
 		             " are known; asking from outside",

@@ -21,6 +21,7 @@ struct store_imap {
 	bool selected_writable;
 	uint64_t selected_msgs; /* messages in it when selected, plus those appended since */
 	uint32_t selected_uidvalidity;
+	bool status_in_place_off; /* STATUS on the selected folder was not believed once */
 	char *reopen; /* owned; the folder left for a STATUS, selected again before the next
 	                 command that needs it, or NULL */
 	bool reopen_writable;
