@@ -312,6 +312,7 @@ sync_str_ptr_cmp(gconstpointer a, gconstpointer b)
 struct sync_both_job {
 	sync_side_fn *fn;
 	void *ctx;
+	void *log_route; /* the caller's (mh_log_thread_route()) */
 	GError *error;
 	bool ok;
 };
@@ -321,6 +322,7 @@ sync_both_run(gpointer data)
 {
 	struct sync_both_job *j = data;
 
+	mh_log_set_thread_route(j->log_route);
 	j->ok = j->fn(j->ctx, &j->error);
 	return NULL;
 }
@@ -328,7 +330,7 @@ sync_both_run(gpointer data)
 bool
 sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **error)
 {
-	struct sync_both_job j = {.fn = b, .ctx = bctx};
+	struct sync_both_job j = {.fn = b, .ctx = bctx, .log_route = mh_log_thread_route()};
 	GThread *t = g_thread_new("side", sync_both_run, &j);
 	bool ok = a(actx, error);
 

@@ -18,6 +18,9 @@ bytes in 4 KB pieces with a pause before each: about 80 KB/s and 50 ms more per 
 - The final table follows the width (COLUMNS, or the terminal's: a pseudo-terminal here),
   wrapping a long reason instead of cutting it; --progress=plain on a terminal prints plain
   lines, --progress=none nothing, a bad word is a usage error.
+- With --debug imap,wire, each row's log holds both sides' IMAP lines, the destination's
+  listing and folder openings too (they run on a thread of their own), and the batch's
+  stderr none.
 """
 import contextlib
 import csv
@@ -49,7 +52,8 @@ STOP_WITHIN = 5.0  # seconds from the signal to the exit
 SIZES = {0: 4, 1: 60, 2: 60, 3: 60, 4: 60,       # Ctrl-C
          5: 4, 6: 60, 7: 60, 8: 60, 9: 60,       # SIGTERM
          10: 60, 11: 5, 12: 5,                    # a held lock, without --wait-lock
-         13: 60, 14: 5, 15: 5}                    # with --wait-lock
+         13: 60, 14: 5, 15: 5,                    # with --wait-lock
+         16: 5, 17: 5}                            # the rows' logs
 S = {}
 
 
@@ -471,6 +475,32 @@ def plain_progress_and_table_width_on_a_terminal():
     table = text[text.index('\nStatus ') + 1:]
     check_table(table, 99, reason)
     tap.match(r'^done +2  \S+ -> \S+ +\d+ +0 ', table, 'a table as wide as the terminal')
+
+
+@tap.test
+def each_rows_log_holds_both_sides_sessions():
+    """--debug imap,wire: every line of a row's IMAP sessions is in that row's log, the
+    destination's too, though its side of the listing and of each folder's opening runs on
+    a thread of its own; none reaches the batch's stderr."""
+    path, out = batch_file('routes', [row_line(16), row_line(17)]), os.path.join(S['dir'],
+                                                                              'routes')
+    r = cli.run(batch_argv(path, out, '--progress', 'none', '--debug', 'imap,wire')[1:],
+                timeout=120)
+    tap.eq(r.code, 0, 'exit code\n%s' % r)
+    strays = [line for line in r.stderr.splitlines() if re.search(r'host[12] [CS]: ', line)]
+    tap.eq(strays, [], "IMAP lines on the batch's stderr")
+    for i in (16, 17):
+        logs = [p for p in glob.glob(os.path.join(out, '*.log'))
+                if user(i) in os.path.basename(p)]
+        tap.eq(len(logs), 1, "user %s's log among %s" % (user(i), os.listdir(out)))
+        text = open(logs[0], encoding='utf-8', errors='replace').read() if logs else ''
+        for side, verb in (('host1', 'LIST'), ('host2', 'LIST'), ('host1', 'EXAMINE'),
+                           ('host2', 'SELECT'), ('host2', 'LOGOUT')):
+            tap.check(re.search(r'%s C: A\d+ %s ' % (side, verb), text) or
+                      re.search(r'%s C: A\d+ %s$' % (side, verb), text, re.M),
+                      '%s %s in the log of %s; its lines:\n%s' % (
+                          side, verb, user(i), '\n'.join(text.splitlines()[:60])))
+    check_identical([16, 17])
 
 
 @tap.test
