@@ -770,8 +770,7 @@ mh_sync_run(const struct mh_sync_options *opts, mh_sync_store_factory *factory, 
 		}
 		g_ptr_array_unref(e.work);
 	}
-	src.st->ops->close(src.st);
-	dst.st->ops->close(dst.st);
+	sync_close_both(src.st, dst.st);
 	mh_store_free(src.st);
 	mh_store_free(dst.st);
 	side_clear(&src);

@@ -342,3 +342,19 @@ sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **err
 	g_clear_error(&j.error);
 	return ok && j.ok;
 }
+
+static bool
+close_side(void *ctx, GError **error)
+{
+	struct mh_store *st = ctx;
+
+	(void)error;
+	st->ops->close(st);
+	return true;
+}
+
+void
+sync_close_both(struct mh_store *a, struct mh_store *b)
+{
+	(void)sync_both(close_side, a, close_side, b, NULL);
+}

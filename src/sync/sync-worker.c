@@ -11,8 +11,7 @@ static bool
 worker_reconnect(struct engine *e, struct sync_worker *w, GError **error)
 {
 	w->split_id = 0;
-	w->src->ops->close(w->src);
-	w->dst->ops->close(w->dst);
+	sync_close_both(w->src, w->dst);
 	return engine_connect_waiting(e, w->src, true, error) &&
 	       engine_connect_waiting(e, w->dst, true, error);
 }
@@ -223,8 +222,7 @@ worker_refresh(struct engine *e, struct sync_worker *w, GError **error)
 		return true;
 	w->stale = false;
 	w->split_id = 0;
-	w->src->ops->close(w->src);
-	w->dst->ops->close(w->dst);
+	sync_close_both(w->src, w->dst);
 	if (engine_interrupted(e) || !engine_connect(w->src, error) ||
 	    !engine_connect(w->dst, error))
 		return false;
@@ -240,8 +238,7 @@ static void
 worker_close(struct sync_worker *w)
 {
 	w->split_id = 0;
-	w->src->ops->close(w->src);
-	w->dst->ops->close(w->dst);
+	sync_close_both(w->src, w->dst);
 	g_clear_pointer(&w->state, mh_state_close);
 }
 

@@ -326,6 +326,11 @@ typedef bool sync_side_fn(void *ctx, GError **error);
  * False with the first failure (@a's when both fail). Neither may touch the state store. */
 bool sync_both(sync_side_fn *a, void *actx, sync_side_fn *b, void *bctx, GError **error);
 
+/* Closes both stores at once. Each LOGOUT waits for the server's answer: a round trip over
+ * a network, and on loopback 10-20 ms of Dovecot's time after a run that wrote to a
+ * 200,000-message maildir folder. */
+void sync_close_both(struct mh_store *a, struct mh_store *b);
+
 /* --- sync-match.c --- */
 
 /* Short state transactions: begin, then end committing when @ok (else rolling back).
