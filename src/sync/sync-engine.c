@@ -636,6 +636,30 @@ engine_error_is_transient(const GError *error)
 	        error->code == MH_IMAP_ERROR_TIMEOUT);
 }
 
+struct connect_side {
+	struct engine *e;
+	struct mh_store *st;
+};
+
+static bool
+connect_side_cb(void *ctx, GError **error)
+{
+	struct connect_side *c = ctx;
+
+	return engine_connect_waiting(c->e, c->st, false, error);
+}
+
+/* Connects both sides at once: each costs a TCP and TLS handshake and a login (and may
+ * refresh an OAuth2 token first), round trips that need not wait for the other side's. The
+ * source's error is the one reported when both fail. */
+static bool
+engine_connect_both(struct engine *e, struct side *src, struct side *dst, GError **error)
+{
+	struct connect_side a = {.e = e, .st = src->st}, b = {.e = e, .st = dst->st};
+
+	return sync_both(connect_side_cb, &a, connect_side_cb, &b, error);
+}
+
 /* Connects, lists and plans; a connection lost on the way (servers drop idle or busy
  * sessions) gets one more try from scratch. */
 static bool
@@ -643,8 +667,7 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 {
 	GError *local = NULL;
 
-	if (engine_connect_waiting(e, src->st, false, &local) &&
-	    engine_connect_waiting(e, dst->st, false, &local)) {
+	if (engine_connect_both(e, src, dst, &local)) {
 		engine_adjust(e, src, dst);
 		if (engine_prepare(e, src, dst, &local))
 			return true;
@@ -660,8 +683,7 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 	g_ptr_array_set_size(e->result->folders, 0);
 	g_ptr_array_set_size(e->result->created, 0);
 	g_ptr_array_set_size(e->result->deleted_folders, 0);
-	if (!engine_connect_waiting(e, src->st, false, error) ||
-	    !engine_connect_waiting(e, dst->st, false, error))
+	if (!engine_connect_both(e, src, dst, error))
 		return false;
 	engine_adjust(e, src, dst);
 	return engine_prepare(e, src, dst, error);

@@ -20,7 +20,8 @@ bytes in 4 KB pieces with a pause before each: about 80 KB/s and 50 ms more per 
   lines, --progress=none nothing, a bad word is a usage error.
 - With --debug imap,wire, each row's log holds both sides' IMAP lines, the destination's
   listing and folder openings too (they run on a thread of their own), and the batch's
-  stderr none.
+  stderr none; a row whose source answers slowly shows its destination connected before
+  the source's login ended.
 """
 import contextlib
 import csv
@@ -481,25 +482,38 @@ def plain_progress_and_table_width_on_a_terminal():
 def each_rows_log_holds_both_sides_sessions():
     """--debug imap,wire: every line of a row's IMAP sessions is in that row's log, the
     destination's too, though its side of the listing and of each folder's opening runs on
-    a thread of its own; none reaches the batch's stderr."""
-    path, out = batch_file('routes', [row_line(16), row_line(17)]), os.path.join(S['dir'],
-                                                                              'routes')
+    a thread of its own; none reaches the batch's stderr. User 17's source answers through
+    the slow relay: its log shows the destination connected while the source's login was
+    still on its way (both sides connect at once)."""
+    S['relay'].pause = 0.05
+    path, out = batch_file('routes', [row_line(16), row_line(17, slow=True)]), os.path.join(
+        S['dir'], 'routes')
     r = cli.run(batch_argv(path, out, '--progress', 'none', '--debug', 'imap,wire')[1:],
                 timeout=120)
     tap.eq(r.code, 0, 'exit code\n%s' % r)
     strays = [line for line in r.stderr.splitlines() if re.search(r'host[12] [CS]: ', line)]
     tap.eq(strays, [], "IMAP lines on the batch's stderr")
+    texts = {}
     for i in (16, 17):
         logs = [p for p in glob.glob(os.path.join(out, '*.log'))
                 if user(i) in os.path.basename(p)]
         tap.eq(len(logs), 1, "user %s's log among %s" % (user(i), os.listdir(out)))
         text = open(logs[0], encoding='utf-8', errors='replace').read() if logs else ''
+        texts[i] = text
         for side, verb in (('host1', 'LIST'), ('host2', 'LIST'), ('host1', 'EXAMINE'),
                            ('host2', 'SELECT'), ('host2', 'LOGOUT')):
             tap.check(re.search(r'%s C: A\d+ %s ' % (side, verb), text) or
                       re.search(r'%s C: A\d+ %s$' % (side, verb), text, re.M),
                       '%s %s in the log of %s; its lines:\n%s' % (
                           side, verb, user(i), '\n'.join(text.splitlines()[:60])))
+    lines = texts[17].splitlines()
+    dst_connect = [n for n, line in enumerate(lines)
+                   if 'connecting to 127.0.0.1 port %d' % S['dst'].imaps_port in line]
+    src_login = [n for n, line in enumerate(lines)
+                 if 'host1: not authenticated -> authenticated' in line]
+    tap.check(dst_connect and src_login and dst_connect[0] < src_login[0],
+              'the destination connects before the slow source has logged in:\n%s' %
+              '\n'.join(lines[:20]))
     check_identical([16, 17])
 
 
