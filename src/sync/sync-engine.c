@@ -249,12 +249,6 @@ engine_connect_waiting(struct engine *e, struct mh_store *st, bool retry_transie
 	}
 }
 
-bool
-engine_connect(struct mh_store *st, GError **error)
-{
-	return engine_connect_waiting(NULL, st, false, error);
-}
-
 struct side {
 	struct mh_store *st;
 	GPtrArray *folders;    /* struct mh_imap_folder * */
@@ -639,6 +633,7 @@ engine_error_is_transient(const GError *error)
 struct connect_side {
 	struct engine *e;
 	struct mh_store *st;
+	bool retry_transient;
 };
 
 static bool
@@ -646,18 +641,25 @@ connect_side_cb(void *ctx, GError **error)
 {
 	struct connect_side *c = ctx;
 
-	return engine_connect_waiting(c->e, c->st, false, error);
+	return engine_connect_waiting(c->e, c->st, c->retry_transient, error);
 }
 
-/* Connects both sides at once: each costs a TCP and TLS handshake and a login (and may
- * refresh an OAuth2 token first), round trips that need not wait for the other side's. The
- * source's error is the one reported when both fail. */
+/* Each side costs a TCP and TLS handshake and a login (and may refresh an OAuth2 token
+ * first), round trips that need not wait for the other side's. */
+bool
+engine_connect_pair(struct engine *e, struct mh_store *src, struct mh_store *dst,
+                    bool retry_transient, GError **error)
+{
+	struct connect_side a = {.e = e, .st = src, .retry_transient = retry_transient};
+	struct connect_side b = {.e = e, .st = dst, .retry_transient = retry_transient};
+
+	return sync_both(connect_side_cb, &a, connect_side_cb, &b, error);
+}
+
 static bool
 engine_connect_both(struct engine *e, struct side *src, struct side *dst, GError **error)
 {
-	struct connect_side a = {.e = e, .st = src->st}, b = {.e = e, .st = dst->st};
-
-	return sync_both(connect_side_cb, &a, connect_side_cb, &b, error);
+	return engine_connect_pair(e, src->st, dst->st, false, error);
 }
 
 /* Connects, lists and plans; a connection lost on the way (servers drop idle or busy

@@ -12,8 +12,7 @@ worker_reconnect(struct engine *e, struct sync_worker *w, GError **error)
 {
 	w->split_id = 0;
 	sync_close_both(w->src, w->dst);
-	return engine_connect_waiting(e, w->src, true, error) &&
-	       engine_connect_waiting(e, w->dst, true, error);
+	return engine_connect_pair(e, w->src, w->dst, true, error);
 }
 
 static void
@@ -223,8 +222,7 @@ worker_refresh(struct engine *e, struct sync_worker *w, GError **error)
 	w->stale = false;
 	w->split_id = 0;
 	sync_close_both(w->src, w->dst);
-	if (engine_interrupted(e) || !engine_connect(w->src, error) ||
-	    !engine_connect(w->dst, error))
+	if (engine_interrupted(e) || !engine_connect_pair(NULL, w->src, w->dst, false, error))
 		return false;
 	if (w->state == NULL && !e->opts->dry && !e->opts->verify_only)
 		w->state = mh_state_open(e->opts->state_path, error);
@@ -279,8 +277,7 @@ worker_thread(gpointer data)
 	struct sync_worker *w = &wa->w;
 
 	mh_log_set_thread_route(e->log_route);
-	if ((wa->own_stores &&
-	     (!engine_connect(w->src, &wa->error) || !engine_connect(w->dst, &wa->error))) ||
+	if ((wa->own_stores && !engine_connect_pair(NULL, w->src, w->dst, false, &wa->error)) ||
 	    (!e->opts->dry && !e->opts->verify_only &&
 	     (w->state = mh_state_open(e->opts->state_path, &wa->error)) == NULL)) {
 		/* fewer connections: the others take the folders */

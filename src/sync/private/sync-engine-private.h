@@ -66,8 +66,10 @@ bool engine_enough_waits(struct engine *e, const struct mh_sync_verdict *v, unsi
 bool engine_connect_waiting(struct engine *e, struct mh_store *st, bool retry_transient,
                             GError **error);
 
-/* Connects @st once, unless it is connected. */
-bool engine_connect(struct mh_store *st, GError **error);
+/* Connects @src and @dst at once (engine_connect_waiting() on two threads; @e may be
+ * NULL); when both fail, @src's error is the one given. */
+bool engine_connect_pair(struct engine *e, struct mh_store *src, struct mh_store *dst,
+                         bool retry_transient, GError **error);
 
 /* sync-worker.c: the workers */
 
