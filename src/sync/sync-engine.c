@@ -656,12 +656,6 @@ engine_connect_pair(struct engine *e, struct mh_store *src, struct mh_store *dst
 	return sync_both(connect_side_cb, &a, connect_side_cb, &b, error);
 }
 
-static bool
-engine_connect_both(struct engine *e, struct side *src, struct side *dst, GError **error)
-{
-	return engine_connect_pair(e, src->st, dst->st, false, error);
-}
-
 /* Connects, lists and plans; a connection lost on the way (servers drop idle or busy
  * sessions) gets one more try from scratch. */
 static bool
@@ -669,7 +663,7 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 {
 	GError *local = NULL;
 
-	if (engine_connect_both(e, src, dst, &local)) {
+	if (engine_connect_pair(e, src->st, dst->st, false, &local)) {
 		engine_adjust(e, src, dst);
 		if (engine_prepare(e, src, dst, &local))
 			return true;
@@ -685,7 +679,7 @@ engine_start(struct engine *e, struct side *src, struct side *dst, GError **erro
 	g_ptr_array_set_size(e->result->folders, 0);
 	g_ptr_array_set_size(e->result->created, 0);
 	g_ptr_array_set_size(e->result->deleted_folders, 0);
-	if (!engine_connect_both(e, src, dst, error))
+	if (!engine_connect_pair(e, src->st, dst->st, false, error))
 		return false;
 	engine_adjust(e, src, dst);
 	return engine_prepare(e, src, dst, error);

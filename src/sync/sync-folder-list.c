@@ -279,7 +279,6 @@ sync_folder_list_unmapped(struct folder_run *fr, GError **error)
 	return true;
 }
 
-/* The source's message count and size for the table (while fr->msgs is there). */
 /* Whether @uid counts in the bytes recorded with the counters: those of the messages below
  * the UIDNEXT recorded with them (the listing's), so that a narrow pass, which adds the
  * messages from that UIDNEXT on, counts none twice. */
@@ -289,6 +288,8 @@ folder_uid_recorded(const struct folder_run *fr, uint32_t uid)
 	return fr->sstat.uidnext == 0 || uid < fr->sstat.uidnext;
 }
 
+/* The source's message count and size for the table (while fr->msgs is there), and the
+ * bytes recorded with the counters (fr->src_bytes_recorded). */
 void
 sync_folder_count_source(struct folder_run *fr)
 {
